@@ -130,6 +130,8 @@ class RunConfig:
                               f"configuration ({exc})") from None
         if not isinstance(raw, dict):
             raise ConfigError(f"{path}: expected a table of settings at the top level")
+        if isinstance(raw.get("config"), dict) and "model" in raw:  # a run folder's run.json: re-run its config
+            raw = {"schema_version": raw.get("schema_version", 1), **raw["config"]}
         return cls.from_dict(raw)
 
     def to_json(self) -> str:

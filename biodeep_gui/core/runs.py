@@ -1,0 +1,267 @@
+"""Run folders: what a trained model needs to be reloaded, compared and trusted.
+
+A run folder holds
+
+- ``run.json``: schema version, the full ``RunConfig``, the model description (architecture, input length,
+  outputs, task, class names, target scaling), provenance (package versions, seed, device, SHA-256 of every
+  input file) and status (``training`` while checkpoints are written each epoch, then ``complete`` or
+  ``cancelled``);
+- ``model.safetensors``: weights (deep models) or coefficients (baselines); never a pickle;
+- ``history.csv``: one row per epoch; ``metrics.json``: ``test_*`` and ``val_*`` metrics;
+- ``test_predictions.safetensors``: test targets and predictions, for the ROC/PR curves and scatter plots.
+
+Every file is written atomically, so a crash mid-save leaves the previous version whole.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import platform
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from biodeep_gui import __version__
+from biodeep_gui.core.config import SCHEMA_VERSION, RunConfig, migrate
+from biodeep_gui.core.errors import RunFolderError
+from biodeep_gui.core.fileio import atomic_write, sha256_file
+
+RUN_FILE = "run.json"
+WEIGHTS_FILE = "model.safetensors"
+HISTORY_FILE = "history.csv"
+METRICS_FILE = "metrics.json"
+PREDICTIONS_FILE = "test_predictions.safetensors"
+
+
+@dataclass
+class ModelInfo:
+    """What is needed to rebuild the network and read its outputs."""
+
+    arch: str
+    params: dict[str, Any]
+    length: int
+    n_outputs: int
+    task: str
+    label_names: list[str] = field(default_factory=list)
+    class_names: list[str] = field(default_factory=list)
+    target_mean: list[float] | None = None
+    target_std: list[float] | None = None
+    n_parameters: int = 0
+
+
+def provenance(cfg: RunConfig, device: str) -> dict[str, Any]:
+    """Package versions, seed, device and the SHA-256 of every input file."""
+    import sklearn
+    import torch
+
+    files = {}
+    for p in cfg.data.input_files():
+        try:
+            files[p] = sha256_file(p)
+        except OSError:
+            files[p] = None
+    return {"biodeep": __version__, "torch": torch.__version__, "numpy": np.__version__,
+            "scikit_learn": sklearn.__version__, "python": platform.python_version(), "platform": platform.platform(),
+            "seed": cfg.train.seed, "device": device, "input_sha256": files,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def write_run(run_dir: str | Path, cfg: RunConfig, info: ModelInfo, tensors: dict[str, Any], *,
+              history: list[dict[str, Any]], metrics: dict[str, float], status: str,
+              provenance_info: dict[str, Any], predictions: dict[str, np.ndarray] | None = None,
+              extra: dict[str, Any] | None = None) -> Path:
+    """Write (or update) a run folder; each file atomically, ``run.json`` last so it never points at missing files.
+
+    Parameters
+    ----------
+    tensors : name -> torch tensor or numpy array (weights or baseline coefficients)
+    predictions : e.g. {'y_true': (N, T), 'y_pred': (N, K)} on the test set
+    extra : more plain-data entries for ``run.json`` (e.g. best_epoch)
+    """
+    from safetensors.numpy import save as save_np
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    arrays = {k: (v.detach().cpu().numpy() if hasattr(v, "detach") else np.asarray(v)) for k, v in tensors.items()}
+    atomic_write(run_dir / WEIGHTS_FILE, save_np({k: np.ascontiguousarray(v) for k, v in arrays.items()},
+                                                 metadata={"format": "biodeep", "arch": info.arch}))
+    atomic_write(run_dir / HISTORY_FILE, _history_csv(history))
+    atomic_write(run_dir / METRICS_FILE, json.dumps(_finite(metrics), indent=2, sort_keys=True))
+    if predictions is not None:
+        atomic_write(run_dir / PREDICTIONS_FILE,
+                     save_np({k: np.ascontiguousarray(np.asarray(v, np.float32)) for k, v in predictions.items()}))
+    doc = {"schema_version": SCHEMA_VERSION, "config": cfg.to_dict(), "model": info.__dict__,
+           "provenance": provenance_info, "status": status, **(extra or {})}
+    atomic_write(run_dir / RUN_FILE, json.dumps(_finite(doc), indent=2, sort_keys=True))
+    return run_dir
+
+
+@dataclass
+class Run:
+    """A run folder read back (no code from the folder is ever executed)."""
+
+    path: Path
+    config: RunConfig
+    info: ModelInfo
+    provenance: dict[str, Any]
+    status: str
+    history: list[dict[str, float]]
+    metrics: dict[str, float]
+    doc: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.config.name or self.path.name
+
+    def tensors(self) -> dict[str, np.ndarray]:
+        from safetensors import SafetensorError
+        from safetensors.numpy import load_file
+
+        try:
+            return load_file(str(self.path / WEIGHTS_FILE))
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise RunFolderError(f"{self.path / WEIGHTS_FILE}: not a readable safetensors weights file ({exc})") from None
+
+    def predictions(self) -> dict[str, np.ndarray] | None:
+        from safetensors.numpy import load_file
+
+        p = self.path / PREDICTIONS_FILE
+        return load_file(str(p)) if p.exists() else None
+
+    def objective(self):
+        from biodeep_gui.core.training import Objective
+
+        i = self.info
+        as_arr = lambda v: None if v is None else np.asarray(v, np.float32)  # noqa: E731
+        return Objective(i.task, target_mean=as_arr(i.target_mean), target_std=as_arr(i.target_std))
+
+    def model(self):
+        """The deep model with its weights (CPU, eval mode)."""
+        import torch
+
+        from biodeep_gui.core.models import build_model
+
+        model = build_model(self.info.arch, self.info.length, self.info.n_outputs, self.info.params)
+        state = {k: torch.from_numpy(v.copy()) for k, v in self.tensors().items()}
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as exc:
+            raise RunFolderError(f"{self.path / WEIGHTS_FILE}: weights do not fit a {self.info.arch} model "
+                                 f"with these settings ({str(exc).splitlines()[0]})") from None
+        return model.eval()
+
+    def predict(self, codes: np.ndarray, batch_size: int = 512, device: str = "cpu") -> np.ndarray:
+        """Predictions for (N, L) codes: probabilities (classification) or values (regression), (N, K)."""
+        from biodeep_gui.core.models import get_architecture
+
+        if codes.shape[1] != self.info.length:
+            raise RunFolderError(f"the model expects sequences of {self.info.length} bases, got {codes.shape[1]}")
+        if get_architecture(self.info.arch).kind == "sklearn":
+            from biodeep_gui.core.baselines import BaselineModel
+
+            raw = BaselineModel.from_tensors(self.info.arch, int(self.info.params.get("k", 5)),
+                                             self.tensors()).raw_output(codes)
+        else:
+            import torch
+
+            from biodeep_gui.core.batches import SequenceBatches
+            from biodeep_gui.core.training import predict_outputs
+
+            src = SequenceBatches(codes, np.zeros(len(codes), np.float32)).to(torch.device(device))
+            raw, _ = predict_outputs(self.model().to(device), src, batch_size)
+        return self.objective().transform(raw)
+
+
+def load_run(run_dir: str | Path) -> Run:
+    """Read a run folder; a clear ``RunFolderError`` for anything missing, malformed or from a newer version."""
+    run_dir = Path(run_dir)
+    rf = run_dir / RUN_FILE
+    if not run_dir.is_dir():
+        raise RunFolderError(f"{run_dir}: not a folder; choose the folder of a saved run")
+    if not rf.exists():
+        raise RunFolderError(f"{run_dir}: no {RUN_FILE} here; this is not a BioDeep run folder")
+    try:
+        doc = json.loads(rf.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RunFolderError(f"{rf}: damaged run description ({exc})") from None
+    if not isinstance(doc, dict) or "config" not in doc or "model" not in doc:
+        raise RunFolderError(f"{rf}: not a BioDeep run description (no 'config'/'model' sections)")
+    doc = migrate_run(doc, rf)
+    try:
+        cfg = RunConfig.from_dict(doc["config"])
+        info = ModelInfo(**doc["model"])
+    except (TypeError, ValueError) as exc:
+        raise RunFolderError(f"{rf}: invalid run description ({exc})") from None
+    if not (run_dir / WEIGHTS_FILE).exists():
+        raise RunFolderError(f"{run_dir}: {WEIGHTS_FILE} is missing; the run was not saved completely")
+    history, metrics = [], {}
+    if (run_dir / HISTORY_FILE).exists():
+        history = [{k: _num(v) for k, v in row.items()}
+                   for row in csv.DictReader(io.StringIO((run_dir / HISTORY_FILE).read_text(encoding="utf-8")))]
+    if (run_dir / METRICS_FILE).exists():
+        try:
+            metrics = {k: _num(v) for k, v in json.loads((run_dir / METRICS_FILE).read_text(encoding="utf-8")).items()}
+        except (json.JSONDecodeError, AttributeError) as exc:
+            raise RunFolderError(f"{run_dir / METRICS_FILE}: damaged metrics file ({exc})") from None
+    return Run(run_dir, cfg, info, doc.get("provenance", {}), doc.get("status", "complete"), history, metrics, doc)
+
+
+def migrate_run(doc: dict[str, Any], where: Path) -> dict[str, Any]:
+    """Bring a run description of an older schema up to date.
+
+    Schema 1 (BioDeep 0.0.x) stored the model section under ``network`` with ``input_length``.
+    """
+    from biodeep_gui.core.errors import ConfigError
+
+    version = int(doc.get("schema_version", 1))
+    if version > SCHEMA_VERSION:
+        raise RunFolderError(f"{where}: saved by a newer BioDeep (schema {version}); please update BioDeep")
+    doc = dict(doc)
+    if version < 2 and "network" in doc:
+        net = dict(doc.pop("network"))
+        net["length"] = net.pop("input_length", net.get("length"))
+        doc["model"] = net
+    try:
+        doc["config"] = migrate({"schema_version": version, **doc["config"]})
+    except ConfigError as exc:
+        raise RunFolderError(f"{where}: {exc}") from None
+    doc["schema_version"] = SCHEMA_VERSION
+    return doc
+
+
+def _history_csv(history: list[dict[str, Any]]) -> str:
+    keys: list[str] = []
+    for row in history:
+        keys += [k for k in row if k not in keys]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=keys, lineterminator="\n")
+    w.writeheader()
+    w.writerows(history)
+    return buf.getvalue()
+
+
+def _num(v: Any) -> Any:
+    if v in ("", None):
+        return math.nan
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return v
+
+
+def _finite(obj: Any) -> Any:
+    """JSON has no NaN: store it as null."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return _finite(obj.item())
+    return obj
