@@ -189,7 +189,7 @@ def load_run(run_dir: str | Path) -> Run:
         doc = json.loads(rf.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RunFolderError(f"{rf}: damaged run description ({exc})") from None
-    if not isinstance(doc, dict) or "config" not in doc or "model" not in doc:
+    if not isinstance(doc, dict) or "config" not in doc or not ("model" in doc or "network" in doc):
         raise RunFolderError(f"{rf}: not a BioDeep run description (no 'config'/'model' sections)")
     doc = migrate_run(doc, rf)
     try:
