@@ -57,6 +57,7 @@ class PreparedData:
     train: np.ndarray  # indices into data
     val: np.ndarray
     test_set: SequenceSet  # the test sequences (a subset of data, or the explicit test file)
+    notes: list[str] = field(default_factory=list)  # how the split was made (e.g. why not stratified)
 
 
 def prepare_data(cfg: RunConfig, data: SequenceSet | None = None) -> PreparedData:
@@ -64,20 +65,14 @@ def prepare_data(cfg: RunConfig, data: SequenceSet | None = None) -> PreparedDat
     from biodeep_gui.core import sequences, splits
 
     d = cfg.data
-    ss = data if data is not None else sequences.load_sequences(d)
+    ss = data if data is not None else sequences.load_sequences(d, seed=cfg.train.seed)
     if d.test_file:
-        if d.kind == "table":
-            test = sequences.load_table(d.test_file, d.sequence_column, d.label_columns, id_column=d.id_column,
-                                        task=ss.task, length=ss.length, length_policy="fit")
-        elif d.kind == "fasta":
-            test = sequences.load_labelled_fasta(d.test_file, length=ss.length, length_policy="fit")
-        else:
-            raise ConfigError("an explicit test file is not supported with BED input; hold out chromosomes instead")
+        test = sequences.load_test_set(d, ss, seed=cfg.train.seed)
         idx = splits.split_with_test_set(ss, test, val_fraction=d.val_fraction, seed=cfg.train.seed)
-        return PreparedData(ss, idx["train"], idx["val"], test)
+        return PreparedData(ss, idx["train"], idx["val"], test, idx.notes)
     idx = splits.split_indices(ss, val_fraction=d.val_fraction, test_fraction=d.test_fraction, seed=cfg.train.seed,
                                holdout_groups=tuple(d.holdout_chromosomes))
-    return PreparedData(ss, idx["train"], idx["val"], ss.subset(idx["test"]))
+    return PreparedData(ss, idx["train"], idx["val"], ss.subset(idx["test"]), idx.notes)
 
 
 def history_row(r) -> dict[str, float]:
@@ -114,6 +109,8 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
     ss = prep.data
     yield DataReport(len(prep.train), len(prep.val), len(prep.test_set), ss.length, ss.task, ss.n_outputs,
                      ss.label_names, ss.class_names)
+    for note in prep.notes:
+        yield StageReport("split", note)
     device = resolve_device(cfg.train.device) if spec.kind == "torch" else torch.device("cpu")
     torch.manual_seed(cfg.train.seed)
     y_train = ss.labels[prep.train]

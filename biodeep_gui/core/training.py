@@ -262,6 +262,8 @@ def fit(model: nn.Module, train, val, objective: Objective, cfg: TrainConfig, *,
         train_loss = float(loss_sum) / max(seen, 1)
         _check_finite(train_loss, epoch, None)
         raw, val_loss = predict_outputs(model, val, max(cfg.batch_size, 256), objective)
+        if not np.isfinite(raw).all():
+            _check_finite(math.nan, epoch, None)
         vm = metric_fn(val_targets, objective.transform(raw)) if len(raw) else {}
         vm["loss"] = val_loss
         value = vm.get(monitor, math.nan)

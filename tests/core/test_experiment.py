@@ -1,0 +1,84 @@
+import json
+
+import numpy as np
+import pytest
+
+from biodeep_gui.core import runs
+from biodeep_gui.core.config import RunConfig
+from biodeep_gui.core.experiment import DataReport, RunSummary, StageReport, evaluate, train_run
+from biodeep_gui.core.training import EpochReport, TrainingError
+
+from .helpers import planted
+
+
+def _cfg(arch, epochs=2, **train):
+    cfg = RunConfig(name=f"t-{arch}")
+    cfg.model.arch = arch
+    if arch == "cnn":
+        cfg.model.params = {"filters": 8, "filter_width": 11}
+    cfg.train.epochs = epochs
+    cfg.train.device = "cpu"
+    for k, v in train.items():
+        setattr(cfg.train, k, v)
+    return cfg
+
+
+@pytest.mark.parametrize("arch", ["cnn", "kmer"])
+def test_train_run_saves_a_complete_run(tmp_path, arch):
+    ss = planted(n=300, length=40)
+    items = list(train_run(_cfg(arch), tmp_path / "run", data=ss))
+    assert isinstance(items[0], StageReport) and any(isinstance(i, DataReport) for i in items)
+    summary = items[-1]
+    assert isinstance(summary, RunSummary) and not summary.cancelled
+    assert 0.0 <= summary.metrics["test_auroc"] <= 1.0
+    run = runs.load_run(tmp_path / "run")
+    assert run.status == "complete"
+    assert run.metrics["test_auroc"] == pytest.approx(summary.metrics["test_auroc"])
+    pred = run.predictions()
+    assert pred["y_true"].shape == pred["y_pred"].shape == (len(ss) // 10, 1)
+    # the saved model reproduces the stored test predictions
+    assert evaluate(run, planted(n=300, length=40).subset(np.arange(10)))["auroc"] >= 0.0
+    if arch == "cnn":
+        assert len(run.history) == 2 and {"val_auroc", "train_loss"} <= set(run.history[0])
+
+
+def test_checkpoint_each_epoch_and_cancel_keeps_work(tmp_path):
+    ss = planted(n=300, length=40)
+    out = tmp_path / "run"
+    epochs_seen = []
+    stop = {"now": False}
+    for item in train_run(_cfg("cnn", epochs=50), out, data=ss, should_stop=lambda: stop["now"]):
+        if isinstance(item, EpochReport):
+            epochs_seen.append(item.epoch)
+            doc = json.loads((out / "run.json").read_text())
+            assert doc["status"] == "training" and doc["best_epoch"] >= 1  # checkpoint already on disk
+            if item.epoch == 2:
+                stop["now"] = True
+        last = item
+    assert last.cancelled and last.epochs_run == 2
+    assert runs.load_run(out).status == "cancelled"
+
+
+def test_cancel_before_first_epoch_saves_nothing(tmp_path):
+    items = list(train_run(_cfg("cnn"), tmp_path / "run", data=planted(n=200, length=40), should_stop=lambda: True))
+    assert items[-1].cancelled and items[-1].run_dir == ""
+    assert not (tmp_path / "run" / "run.json").exists()
+
+
+def test_failure_marks_the_checkpoint(tmp_path):
+    ss = planted(n=300, length=40, task="regression")
+    cfg = _cfg("mlp", epochs=5, lr=1e6, optimizer="sgd")
+    with pytest.raises(TrainingError):
+        list(train_run(cfg, tmp_path / "run", data=ss))
+    if (tmp_path / "run" / "run.json").exists():
+        assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "failed"
+
+
+def test_same_split_for_deep_and_baseline(tmp_path):
+    ss = planted(n=300, length=40)
+    list(train_run(_cfg("cnn", epochs=1), tmp_path / "a", data=ss))
+    a = runs.load_run(tmp_path / "a")
+    list(train_run(_cfg("linear"), tmp_path / "b", data=ss))
+    b = runs.load_run(tmp_path / "b")
+    assert a.doc["test_ids_sha"] == b.doc["test_ids_sha"]
+    np.testing.assert_array_equal(a.predictions()["y_true"], b.predictions()["y_true"])
