@@ -12,9 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from pyqtgraph.exporters import ImageExporter, SVGExporter
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
-from PySide6.QtGui import QColor, QFont
+from pyqtgraph.exporters import Exporter, ImageExporter
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
+from PySide6.QtSvg import QSvgGenerator
 
 from biodeep_gui.core.fileio import atomic_write
 
@@ -73,8 +74,7 @@ def export_figure(item, path: str | Path, width: int = 1600) -> Path:
         item = item.ci
     suffix = path.suffix.lower()
     if suffix == ".svg":
-        data = SVGExporter(item).export(toBytes=True)
-        return atomic_write(path, bytes(data) if not isinstance(data, str) else data.encode("utf-8"))
+        return atomic_write(path, _svg_bytes(item, path.stem))
     if suffix == ".png":
         exporter = ImageExporter(item)
         source_w = max(1, int(exporter.params["width"]))
@@ -90,6 +90,38 @@ def export_figure(item, path: str | Path, width: int = 1600) -> Path:
         dev.close()
         return atomic_write(path, bytes(buf.data()))
     raise ValueError(f"{path}: choose a .png or .svg file name to export a figure")
+
+
+def _svg_bytes(item, title: str) -> bytes:
+    """Render a graphics item to SVG with Qt's own SVG generator.
+
+    pyqtgraph 0.14's ``SVGExporter`` fails on any closed path (``Z`` in the path data, pyqtgraph issue #3495),
+    which Qt 6.11 writes for every view box, so the scene is painted straight into a ``QSvgGenerator`` in
+    pyqtgraph's export mode (the same steps ``ImageExporter`` takes, vector output instead of pixels).
+    """
+    exporter = Exporter(item)  # only its source-rectangle and export-mode plumbing is used
+    source = exporter.getSourceRect()
+    w, h = max(1.0, source.width()), max(1.0, source.height())
+    buf = QByteArray()
+    dev = QBuffer(buf)
+    dev.open(QIODevice.OpenModeFlag.WriteOnly)
+    gen = QSvgGenerator()
+    gen.setOutputDevice(dev)
+    gen.setSize(QSize(int(round(w)), int(round(h))))
+    gen.setViewBox(QRectF(0, 0, w, h))
+    gen.setTitle(title)
+    gen.setDescription("Figure exported by BioDeep")
+    painter = QPainter(gen)
+    try:
+        exporter.setExportMode(True, {"antialias": True, "background": pg.mkColor("w"), "painter": painter,
+                                      "resolutionScale": 1.0})
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        exporter.getScene().render(painter, QRectF(0, 0, w, h), source)
+    finally:
+        exporter.setExportMode(False)
+        painter.end()
+    dev.close()
+    return bytes(buf.data())
 
 
 class PlotPanel(pg.PlotWidget):
@@ -320,7 +352,11 @@ class ConfusionMatrixPlot(PlotPanel):
                 self._texts.append(text)
         ticks = [[(i + 0.5, _elide(name, 14)) for i, name in enumerate(class_names[:n])]]
         self.getPlotItem().getAxis("bottom").setTicks(ticks)
-        self.getPlotItem().getAxis("left").setTicks(ticks)
+        left = self.getPlotItem().getAxis("left")
+        left.setTicks(ticks)
+        # Room for the longest class name plus the axis title, so they never overlap.
+        metrics = QFontMetrics(left.font() if left.style.get("tickFont") is None else left.style["tickFont"])
+        left.setWidth(max(metrics.horizontalAdvance(t) for _, t in ticks[0]) + 40)
         self.getPlotItem().setRange(xRange=(0, n), yRange=(0, n), padding=0.02)
 
 
