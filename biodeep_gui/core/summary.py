@@ -282,3 +282,84 @@ def record_preview(ss: SequenceSet, i: int, n_bases: int = 60) -> str:
     """The first ``n_bases`` bases of record ``i`` (padding dropped), with an ellipsis when longer."""
     seq = decode(ss.codes[i])
     return seq[:n_bases] + ("…" if len(seq) > n_bases else "")
+
+
+# ---- comparing runs ------------------------------------------------------------------------------------------
+
+#: The metric runs are ranked by, per task (test set, higher is better).
+MAIN_METRIC = {"binary": "auroc", "multiclass": "auroc", "regression": "pearson"}
+
+
+@dataclass
+class RunComparison:
+    """Where one run stands among the runs on the same test sequences.
+
+    Attributes
+    ----------
+    run : the ``core.runs.Run`` compared
+    baseline : True for the linear / k-mer baselines (scikit-learn), False for deep models
+    group : identifies the test set: runs compare only within one group
+    main_metric : metric name ranked on ('auroc' for classification, 'pearson' for regression)
+    main_value : the run's test value of it (nan when missing)
+    best_in_group : the highest ``main_value`` of its group (ties: every tied run)
+    vs_best_baseline : ``main_value`` minus the best baseline's in the group (nan without a baseline)
+    best_baseline : name of that baseline ('' without one)
+    """
+
+    run: object
+    baseline: bool
+    group: str
+    main_metric: str
+    main_value: float
+    best_in_group: bool = False
+    vs_best_baseline: float = math.nan
+    best_baseline: str = ""
+
+
+def data_group(run) -> str:
+    """Key of the test set a run was evaluated on.
+
+    The digest of the test ids saved by ``train_run`` when present (same data, same split seed -> same key);
+    otherwise the data settings, task and input length.
+    """
+    digest = run.doc.get("test_ids_sha") if isinstance(run.doc, dict) else None
+    if digest:
+        return f"test:{digest}"
+    import json
+
+    return "config:" + json.dumps({"data": run.config.data.__dict__, "task": run.info.task,
+                                   "length": run.info.length}, sort_keys=True, default=str)
+
+
+def compare_runs(runs: list) -> list[RunComparison]:
+    """Rank runs on their main test metric within each test set, and measure deep models against baselines.
+
+    Parameters
+    ----------
+    runs : ``core.runs.Run`` objects, in display order
+
+    Returns
+    -------
+    one ``RunComparison`` per run, in the same order
+    """
+    from biodeep_gui.core.models import ARCHITECTURES
+
+    out = []
+    for run in runs:
+        metric = MAIN_METRIC.get(run.info.task, "loss")
+        value = run.metrics.get(f"test_{metric}", math.nan)
+        value = float(value) if isinstance(value, (int, float)) else math.nan
+        spec = ARCHITECTURES.get(run.info.arch)
+        out.append(RunComparison(run, bool(spec and spec.kind == "sklearn"), data_group(run), metric, value))
+    for group in {c.group for c in out}:
+        members = [c for c in out if c.group == group]
+        finite = [c.main_value for c in members if math.isfinite(c.main_value)]
+        best = max(finite) if finite else math.nan
+        baselines = [c for c in members if c.baseline and math.isfinite(c.main_value)]
+        top_base = max(baselines, key=lambda c: c.main_value) if baselines else None
+        for c in members:
+            c.best_in_group = math.isfinite(c.main_value) and c.main_value == best
+            if top_base is not None and math.isfinite(c.main_value):
+                c.vs_best_baseline = c.main_value - top_base.main_value
+                c.best_baseline = top_base.run.name
+    return out

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 from hypothesis import given, settings
@@ -106,3 +107,37 @@ def test_gc_matches_plain_count(seqs):
     counts = summary.base_counts(codes)
     assert counts["bases"].tolist() == [len(s) for s in seqs]
     assert int((codes == PAD_CODE).sum()) == codes.size - sum(len(s) for s in seqs)
+
+
+def _fake_run(name, arch, task, metrics, digest="abc"):
+    """A run description as ``load_run`` returns it, built from plain data (no training needed to rank)."""
+    from biodeep_gui.core.config import RunConfig
+    from biodeep_gui.core.runs import ModelInfo, Run
+
+    return Run(path=Path(f"/runs/{name}"), config=RunConfig(name=name),
+               info=ModelInfo(arch, {}, 50, 1, task), provenance={}, status="complete", history=[],
+               metrics=metrics, doc={"test_ids_sha": digest} if digest else {})
+
+
+def test_compare_runs_measures_deep_models_against_best_baseline_per_test_set():
+    runs = [_fake_run("cnn", "cnn", "binary", {"test_auroc": 0.91}),
+            _fake_run("kmer", "kmer", "binary", {"test_auroc": 0.80}),
+            _fake_run("linear", "linear", "binary", {"test_auroc": 0.70}),
+            _fake_run("mlp", "mlp", "binary", {"test_auroc": float("nan")}),
+            _fake_run("other-split", "cnn", "binary", {"test_auroc": 0.95}, digest="zzz")]
+    c = summary.compare_runs(runs)
+    assert [x.baseline for x in c] == [False, True, True, False, False]
+    assert c[0].best_in_group and not c[1].best_in_group
+    assert c[0].vs_best_baseline == 0.91 - 0.80 and c[0].best_baseline == "kmer"
+    assert c[1].vs_best_baseline == 0.0 and c[2].vs_best_baseline == 0.70 - 0.80
+    assert math.isnan(c[3].vs_best_baseline) and not c[3].best_in_group
+    # a different test set is its own group: best there, but no baseline to compare with
+    assert c[4].best_in_group and math.isnan(c[4].vs_best_baseline) and c[4].best_baseline == ""
+
+
+def test_compare_runs_uses_pearson_for_regression_and_config_without_digest():
+    runs = [_fake_run("cnn", "cnn", "regression", {"test_pearson": 0.6}, digest=None),
+            _fake_run("linear", "linear", "regression", {"test_pearson": 0.65}, digest=None)]
+    c = summary.compare_runs(runs)
+    assert c[0].main_metric == "pearson" and c[0].group == c[1].group
+    assert c[1].best_in_group and abs(c[0].vs_best_baseline + 0.05) < 1e-12
