@@ -192,7 +192,8 @@ class PredictTab(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setStretchLastSection(False)
+        self.table.horizontalHeader().setMinimumSectionSize(90)
         self.table.setToolTip("Click a column header to sort; probabilities are between 0 and 1.")
 
         lay = QVBoxLayout(self)
@@ -220,14 +221,15 @@ class PredictTab(QWidget):
         else:
             info = run.info
             outputs = ", ".join(info.class_names if info.task == "multiclass" else info.label_names) or "output"
-            what = {"binary": "probability of", "multiclass": "probability of each class:",
-                    "regression": "predicted value of"}.get(info.task, "")
+            what = {"binary": "Scores: probability (0 to 1) that a sequence is positive for",
+                    "multiclass": "Scores: probability of each class:",
+                    "regression": "Scores: predicted value of"}.get(info.task, "Scores:")
             auroc = run.metrics.get("test_auroc")
             quality = (f" · test AUROC {auroc:.3f}" if isinstance(auroc, float) and math.isfinite(auroc)
                        else "")
             self.model_label.setText(f"<b>{_esc(run.name)}</b> · {_esc(arch_label(info.arch))} · "
                                      f"{info.length:,} bp input{quality}<br>"
-                                     f"Gives the {what} {_esc(outputs)}")
+                                     f"{what} {_esc(outputs)}")
         self._update_enabled()
 
     def current_run(self) -> Run | None:

@@ -38,6 +38,7 @@ def style_plot(item: pg.PlotItem, title: str = "", x_label: str = "", y_label: s
         axis = item.getAxis(name)
         axis.setPen(pg.mkPen(AXIS_COLOUR))
         axis.setTextPen(pg.mkPen(AXIS_COLOUR))
+        axis.enableAutoSIPrefix(False)  # metrics in 0-1 would otherwise read "700 (x0.001)"
     item.showGrid(x=True, y=True, alpha=GRID_ALPHA)
     if title:
         item.setTitle(title, color=AXIS_COLOUR, size="11pt")
@@ -232,11 +233,24 @@ class CurvesPlot(PlotPanel):
         pen = pg.mkPen(c, width=width, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
         item = pg.PlotDataItem(np.asarray(x, float), np.asarray(y, float), pen=pen, name=name,
                                symbol=symbol, symbolSize=6, symbolBrush=pg.mkBrush(c), symbolPen=pg.mkPen(c))
+        self.addItem(item)
+        # Only after addItem: clip-to-view asks the item's view box, which it has no sooner.
         item.setClipToView(True)
         item.setDownsampling(auto=True, method="peak")
-        self.addItem(item)
         self.items[key] = item
         return item
+
+    def set_legend_corner(self, corner: str) -> None:
+        """Move the legend: 'top-right', 'bottom-right', 'top-left' or 'bottom-left'."""
+        x = -10 if corner.endswith("right") else 10
+        y = -10 if corner.startswith("bottom") else 10
+        self.legend.setOffset((x, y))
+        self.legend.anchor(itemPos=(x < 0, y < 0), parentPos=(x < 0, y < 0), offset=(x, y))
+
+    def set_integer_x(self, largest: float) -> None:
+        """Whole-number ticks on the x axis (e.g. epochs), at most about ten of them."""
+        step = max(1, int(math.ceil(largest / 10)))
+        self.getPlotItem().getAxis("bottom").setTickSpacing(step, step)
 
     def mark_point(self, x: float, y: float, colour: int | QColor, symbol: str = "star", size: int = 14) -> None:
         """A marker without a legend entry (e.g. a run's best epoch)."""
