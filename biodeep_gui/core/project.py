@@ -1,0 +1,194 @@
+"""A project: the data a user works on, the runs trained on it and the settings, saved as one JSON file.
+
+Paths are stored relative to the project file when they sit in the project's folder tree (or beside it), so a
+project folder can be moved or shared as a whole; others are stored absolute. When data files have moved,
+``missing_files`` lists them and ``relocate`` rewrites every path under an old folder to a new one, so the app can
+ask the user where the files went instead of refusing to open the project.
+
+No Qt here: the same project file can be read by the CLI or a headless script.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from biodeep_gui.core.config import DataConfig, ModelConfig, TrainConfig
+from biodeep_gui.core.errors import ConfigError
+from biodeep_gui.core.fileio import atomic_write
+
+PROJECT_VERSION = 1
+PROJECT_SUFFIX = ".biodeep.json"
+FORMAT = "biodeep-project"
+
+#: DataConfig fields that hold file paths.
+DATA_PATH_FIELDS = ("fasta", "background", "table", "bed", "genome", "test_file")
+
+
+@dataclass
+class Project:
+    """Everything needed to pick up work where it was left.
+
+    Attributes
+    ----------
+    name : shown in the window title
+    data : a ``DataConfig`` as a dict (absolute paths in memory)
+    runs : run folders (absolute paths in memory), oldest first
+    model : a ``ModelConfig`` as a dict (architecture and hyper-parameters)
+    train : a ``TrainConfig`` as a dict (epochs, batch size, device, ...)
+    path : where the project was loaded from / saved to (not stored in the file)
+    """
+
+    name: str = "Untitled project"
+    data: dict[str, Any] = field(default_factory=lambda: dataclasses.asdict(DataConfig()))
+    runs: list[str] = field(default_factory=list)
+    model: dict[str, Any] = field(default_factory=lambda: dataclasses.asdict(ModelConfig()))
+    train: dict[str, Any] = field(default_factory=lambda: dataclasses.asdict(TrainConfig()))
+    path: str = ""
+
+    def data_config(self) -> DataConfig:
+        """The data settings as a ``DataConfig`` (unknown keys from a newer version are ignored)."""
+        return _build(DataConfig, self.data)
+
+    def model_config(self) -> ModelConfig:
+        return _build(ModelConfig, self.model)
+
+    def train_config(self) -> TrainConfig:
+        return _build(TrainConfig, self.train)
+
+    def runs_folder(self) -> Path | None:
+        """Where new runs of this project are saved: ``runs/`` beside the project file (None if never saved)."""
+        return Path(self.path).parent / "runs" if self.path else None
+
+    def to_dict(self, relative_to: str | os.PathLike | None = None) -> dict[str, Any]:
+        """Plain JSON-ready dict; paths made relative to the folder ``relative_to`` where sensible."""
+        base = Path(relative_to) if relative_to else None
+        data = dict(self.data)
+        for key in DATA_PATH_FIELDS:
+            if data.get(key):
+                data[key] = _relative(data[key], base)
+        return {"format": FORMAT, "version": PROJECT_VERSION, "name": self.name, "data": data,
+                "runs": [_relative(r, base) for r in self.runs], "model": dict(self.model), "train": dict(self.train)}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], relative_to: str | os.PathLike | None = None) -> "Project":
+        """Inverse of ``to_dict``: relative paths are resolved against the folder ``relative_to``."""
+        if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+            raise ConfigError("not a BioDeep project file (no 'format': 'biodeep-project' entry)")
+        version = int(raw.get("version", 1))
+        if version > PROJECT_VERSION:
+            raise ConfigError(f"project file version {version} is newer than this BioDeep understands "
+                              f"({PROJECT_VERSION}); please update BioDeep")
+        base = Path(relative_to) if relative_to else None
+        data = raw.get("data") or {}
+        model = raw.get("model") or {}
+        train = raw.get("train") or {}
+        runs = raw.get("runs") or []
+        if not all(isinstance(x, dict) for x in (data, model, train)) or not isinstance(runs, list):
+            raise ConfigError("damaged project file: 'data', 'model' and 'train' must be tables, 'runs' a list")
+        data = dict(data)
+        for key in DATA_PATH_FIELDS:
+            if data.get(key):
+                data[key] = _absolute(str(data[key]), base)
+        return cls(name=str(raw.get("name") or "Untitled project"), data=data,
+                   runs=[_absolute(str(r), base) for r in runs], model=dict(model), train=dict(train))
+
+
+def save_project(project: Project, path: str | os.PathLike) -> Path:
+    """Write ``project`` to ``path`` atomically (paths relative to its folder) and remember the path in it."""
+    path = Path(path).absolute()
+    text = json.dumps(project.to_dict(relative_to=path.parent), indent=2, sort_keys=True)
+    atomic_write(path, text + "\n")
+    project.path = str(path)
+    return path
+
+
+def load_project(path: str | os.PathLike) -> Project:
+    """Read a project file; a ``ConfigError`` naming the file for anything unreadable."""
+    path = Path(path).absolute()
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: project file not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not a readable project file ({exc})") from None
+    try:
+        project = Project.from_dict(raw, relative_to=path.parent)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    project.path = str(path)
+    return project
+
+
+def project_paths(project: Project) -> list[str]:
+    """Every file or folder the project refers to: data files first, then run folders."""
+    return [project.data[k] for k in DATA_PATH_FIELDS if project.data.get(k)] + list(project.runs)
+
+
+def missing_files(project: Project) -> list[str]:
+    """The data files and run folders of ``project`` that do not exist (any more) on disk, in that order."""
+    return [p for p in project_paths(project) if not Path(p).exists()]
+
+
+def relocate(project: Project, old: str | os.PathLike, new: str | os.PathLike) -> list[str]:
+    """Point every path equal to ``old``, or inside the folder ``old``, at the same place under ``new``.
+
+    Typical use: the user shows where one missing file went; ``relocate(project, old_file.parent,
+    new_file.parent)`` then fixes every other file that moved along with it.
+
+    Returns
+    -------
+    The paths that were rewritten (their old values).
+    """
+    old_p, new_p = Path(old), Path(new)
+    changed: list[str] = []
+
+    def move(p: str) -> str:
+        path = Path(p)
+        if path == old_p:
+            changed.append(p)
+            return str(new_p)
+        try:
+            rest = path.relative_to(old_p)
+        except ValueError:
+            return p
+        changed.append(p)
+        return str(new_p / rest)
+
+    for key in DATA_PATH_FIELDS:
+        if project.data.get(key):
+            project.data[key] = move(project.data[key])
+    project.runs = [move(r) for r in project.runs]
+    return changed
+
+
+def _relative(p: str, base: Path | None) -> str:
+    """``p`` relative to ``base`` when it lies under it or one level beside it; otherwise absolute."""
+    path = Path(p)
+    if base is None or not path.is_absolute():
+        return str(p)
+    try:
+        rel = Path(os.path.relpath(path, base))
+    except ValueError:  # another drive on Windows
+        return str(path)
+    if rel.parts[:2] == ("..", ".."):  # far away: keep absolute so moving the project does not break it
+        return str(path)
+    return rel.as_posix()
+
+
+def _absolute(p: str, base: Path | None) -> str:
+    path = Path(p)
+    if path.is_absolute() or base is None:
+        return str(path)
+    return os.path.normpath(base / path)
+
+
+def _build(kind, values: dict[str, Any]):
+    known = {f.name for f in dataclasses.fields(kind)}
+    try:
+        return kind(**{k: v for k, v in values.items() if k in known})
+    except TypeError as exc:
+        raise ConfigError(f"invalid project settings: {exc}") from None
