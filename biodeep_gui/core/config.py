@@ -74,8 +74,8 @@ class ModelConfig:
 @dataclass
 class TrainConfig:
     epochs: int = 20
-    batch_size: int = 128
-    lr: float = 1e-3
+    batch_size: int = 64
+    lr: float = 3e-3
     optimizer: str = "adam"  # adam | adamw | sgd
     weight_decay: float = 0.0
     patience: int = 5  # early stopping: epochs without improvement of the monitored metric; 0 = off
