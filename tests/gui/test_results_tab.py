@@ -1,0 +1,171 @@
+"""Results tab on real runs trained by the core: metrics text, ROC/PR curves, confusion matrix, scatter, export."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PySide6.QtGui import QImage  # noqa: E402
+
+from biodeep_gui.core.config import DataConfig, ModelConfig, RunConfig, TrainConfig  # noqa: E402
+from biodeep_gui.core.encoding import encode  # noqa: E402
+from biodeep_gui.core.experiment import train_run  # noqa: E402
+from biodeep_gui.core.runs import load_run  # noqa: E402
+from biodeep_gui.core.sequences import SequenceSet  # noqa: E402
+
+SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+MOTIF = encode("GGGCGGGGC")
+AT_MOTIF = encode("TTAATTAA")
+
+
+def planted(task: str, n: int = 300, length: int = 50, seed: int = 0) -> SequenceSet:
+    """Random DNA with a planted GC-box motif: present (binary), one of two motifs (multiclass) or counted
+    copies plus noise (regression)."""
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, 4, (n, length)).astype(np.uint8)
+    ids = [f"s{i}" for i in range(n)]
+    lengths = np.full(n, length, np.int32)
+    if task == "binary":
+        y = (np.arange(n) % 2).astype(np.float32)
+        for i in np.flatnonzero(y):
+            p = rng.integers(0, length - len(MOTIF))
+            codes[i, p:p + len(MOTIF)] = MOTIF
+        return SequenceSet(ids, codes, y[:, None], "binary", ["bound"], ["background", "bound"], lengths)
+    if task == "multiclass":
+        y = (np.arange(n) % 3).astype(np.float32)
+        for i in range(n):
+            m = {1: MOTIF, 2: AT_MOTIF}.get(int(y[i]))
+            if m is not None:
+                p = rng.integers(0, length - len(m))
+                codes[i, p:p + len(m)] = m
+        return SequenceSet(ids, codes, y[:, None], "multiclass", ["class"], ["none", "GC box", "AT box"], lengths)
+    y = np.zeros(n, np.float32)
+    for i in range(n):
+        k = int(rng.integers(0, 3))
+        for j in range(k):
+            p = j * 20 + int(rng.integers(0, 20 - len(MOTIF)))
+            codes[i, p:p + len(MOTIF)] = MOTIF
+        y[i] = k + rng.normal(0, 0.3)
+    return SequenceSet(ids, codes, y[:, None], "regression", ["affinity"], [], lengths)
+
+
+def train(out: Path, arch: str, ss: SequenceSet, name: str, epochs: int = 3):
+    """Train and save a tiny run with the core (about 2 s on a CPU core), then read it back as the app does."""
+    params = {"cnn": {"filters": 8, "filter_width": 9, "hidden": 8, "dropout": 0.1}, "kmer": {"k": 3}}.get(arch, {})
+    cfg = RunConfig(data=DataConfig(val_fraction=0.2, test_fraction=0.2), model=ModelConfig(arch, params),
+                    train=TrainConfig(epochs=epochs, batch_size=16, lr=1e-2, device="cpu", patience=0), name=name)
+    for _ in train_run(cfg, out, data=ss):
+        pass
+    return load_run(out)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    return {"cnn": train(root / "cnn", "cnn", planted("binary"), "CTCF CNN"),
+            "kmer": train(root / "kmer", "kmer", planted("binary"), "CTCF k-mer"),
+            "multiclass": train(root / "mc", "cnn", planted("multiclass"), "two motifs"),
+            "regression": train(root / "reg", "cnn", planted("regression"), "affinity CNN")}
+
+
+@pytest.fixture
+def tab(qtbot):
+    from biodeep_gui.gui.tabs.results_tab import ResultsTab
+
+    w = ResultsTab()
+    qtbot.addWidget(w)
+    w.resize(1300, 800)
+    w.show()
+    return w
+
+
+def test_binary_run_shows_test_auroc_and_roc_pr_curves(qtbot, tab, runs):
+    run = runs["cnn"]
+    assert tab.body.currentIndex() == 0  # empty state before any run
+    tab.show_run(run)
+    assert tab.title.text() == "CTCF CNN"
+    assert "CNN (DeepBind)" in tab.subtitle.text() and "best epoch" in tab.subtitle.text()
+    assert tab.metric_text("auroc") == f"{run.metrics['test_auroc']:.3f}"
+    assert tab.metric_text("auprc", "val") == f"{run.metrics['val_auprc']:.3f}"
+    assert tab.metric_text("f1") and tab.metric_text("accuracy")
+    assert tab.current_plot() is tab.curves_view
+    fpr, tpr = tab.roc_curve.getData()
+    n_test = len(run.predictions()["y_true"])
+    assert len(fpr) > 2 and fpr[0] == 0 and fpr[-1] == 1 and tpr[-1] == 1
+    assert np.all(np.diff(fpr) >= 0) and np.all(np.diff(tpr) >= 0)
+    recall, precision = tab.pr_curve.getData()
+    assert len(recall) > 2 and precision.max() <= 1
+    legend = [label.text for _, label in tab.roc_legend.items]
+    assert f"CTCF CNN: AUROC = {run.metrics['test_auroc']:.3f}" in legend
+    assert f"({n_test:,} test sequences)" in tab.roc_item.titleLabel.text
+    qtbot.wait(50)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    tab.grab().save(str(SHOTS / "results_tab_binary.png"))
+
+
+def test_baseline_run_has_no_epochs(tab, runs):
+    tab.show_run(runs["kmer"])
+    assert "fitted in one step" in tab.subtitle.text()
+    assert tab.metric_text("auroc") == f"{runs['kmer'].metrics['test_auroc']:.3f}"
+    assert len(tab.roc_curve.getData()[0]) > 2
+
+
+def test_multiclass_run_shows_confusion_counts(qtbot, tab, runs):
+    run = runs["multiclass"]
+    tab.show_run(run)
+    assert tab.current_plot() is tab.confusion_plot
+    preds = run.predictions()
+    m = tab.confusion_plot.matrix
+    assert m.shape == (3, 3) and m.sum() == len(preds["y_true"])
+    truth = preds["y_true"][:, 0].astype(int)
+    assert m.sum(axis=1).tolist() == np.bincount(truth, minlength=3).tolist()
+    shown = sorted(int(t.toPlainText().replace(",", "")) for t in tab.confusion_plot._texts)
+    assert shown == sorted(m.ravel().tolist())
+    assert tab.metric_text("accuracy") == f"{run.metrics['test_accuracy']:.3f}"
+    qtbot.wait(50)
+    tab.grab().save(str(SHOTS / "results_tab_multiclass.png"))
+
+
+def test_regression_run_shows_scatter_with_identity_and_pearson(qtbot, tab, runs):
+    run = runs["regression"]
+    tab.show_run(run)
+    assert tab.current_plot() is tab.scatter_plot
+    assert tab.scatter_plot.n_points() == len(run.predictions()["y_true"])
+    x, y = tab.scatter_plot.identity.getData()
+    assert np.allclose(x, y) and x[0] < x[1]
+    assert f"Pearson r = {run.metrics['test_pearson']:.3f}" in tab.scatter_plot.note.toPlainText()
+    assert tab.metric_text("r2") == f"{run.metrics['test_r2']:.3f}"
+    assert tab.metric_text("mse") and tab.metric_text("spearman")
+    qtbot.wait(50)
+    tab.grab().save(str(SHOTS / "results_tab_regression.png"))
+
+
+def test_export_figure_png_and_svg(tab, runs, tmp_path):
+    tab.show_run(runs["cnn"])
+    assert tab.export_button.isEnabled()
+    png = tab.export_figure(tmp_path / "roc.png")
+    img = QImage(str(png))
+    assert not img.isNull() and img.width() >= 800
+    svg = tab.export_figure(tmp_path / "roc.svg").read_text()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg and "ROC curve" in svg
+    with pytest.raises(ValueError, match="png or .svg"):
+        tab.export_figure(tmp_path / "roc.pdf")
+
+
+def test_run_without_predictions_and_clear(tab, runs, tmp_path):
+    import shutil
+
+    from biodeep_gui.core.runs import PREDICTIONS_FILE
+
+    copy = tmp_path / "copy"
+    shutil.copytree(runs["cnn"].path, copy)
+    (copy / PREDICTIONS_FILE).unlink()
+    tab.show_run(load_run(copy))
+    assert tab.current_plot() is tab.no_plot and not tab.export_button.isEnabled()
+    assert tab.metric_text("auroc")  # the metrics file still gives the numbers
+    tab.clear()
+    assert tab.current_run() is None and tab.body.currentIndex() == 0
