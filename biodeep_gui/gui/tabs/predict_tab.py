@@ -221,7 +221,7 @@ class PredictTab(QWidget):
         else:
             info = run.info
             outputs = ", ".join(info.class_names if info.task == "multiclass" else info.label_names) or "output"
-            what = {"binary": "Scores: probability (0 to 1) that a sequence is positive for",
+            what = {"binary": "Scores: probability (0 to 1) of",
                     "multiclass": "Scores: probability of each class:",
                     "regression": "Scores: predicted value of"}.get(info.task, "Scores:")
             auroc = run.metrics.get("test_auroc")
