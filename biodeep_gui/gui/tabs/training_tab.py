@@ -1,0 +1,271 @@
+"""The Training tab: start and stop a run, follow its progress and curves, read its log.
+
+The tab does not train: Start emits ``sigStartRequested``, the window runs ``core.experiment.train_run`` through a
+``TaskRunner`` and hands over what it yields with ``add_items``. Items are only stored on arrival; a ~10 Hz timer
+updates the progress bar, the labels and the curves, so a fast stream of reports never floods the event loop.
+Report types are recognised by class name: importing ``core.training`` would import torch on the GUI thread.
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFontDatabase, QKeySequence
+from PySide6.QtWidgets import (
+    QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget,
+)
+
+from biodeep_gui.gui.widgets.curves import METRIC_LABELS, REDRAW_MS, TrainingCurves
+
+LOG_LINES = 5000
+
+
+def format_duration(seconds: float) -> str:
+    """'42 s', '3 min 05 s', '1 h 02 min'; '' when unknown."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return ""
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {(s % 3600) // 60:02d} min"
+
+
+class TrainingTab(QWidget):
+    """Start / Stop, progress with epoch, batch, ETA and speed, live curves and a log.
+
+    Signals
+    -------
+    sigStartRequested() : the user pressed Start
+    sigStopRequested() : the user pressed Stop
+    """
+
+    sigStartRequested = Signal()
+    sigStopRequested = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._running = False
+        self._last_batch = None
+        self._last_epoch = None
+        self._epochs_total = 0
+        self._started_at = 0.0
+        self._status_dirty = False
+
+        self.start_button = QPushButton("Start training")
+        self.start_button.setToolTip("Train the network chosen in the Model tab on the sequences opened in the "
+                                     f"Sequences tab ({QKeySequence('Ctrl+R').toString(QKeySequence.NativeText)}).")
+        self.start_button.setStyleSheet("QPushButton { font-weight: bold; padding: 6px 18px; }")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop after the current batch (Esc). If at least one epoch has finished, "
+                                    "the best epoch so far is evaluated and saved.")
+        self.stop_button.setEnabled(False)
+        self.run_label = QLabel("Open sequences, choose a network, then press Start.")
+        self.run_label.setStyleSheet("color: #5f6368;")
+        self.run_label.setWordWrap(True)
+        top = QHBoxLayout()
+        top.addWidget(self.start_button)
+        top.addWidget(self.stop_button)
+        top.addWidget(self.run_label, 1)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("")
+        self.progress.setTextVisible(True)
+        self.progress.setToolTip("Epoch and batch of the run; the bar covers the whole run.")
+        self.eta_label = QLabel()
+        self.eta_label.setToolTip("Time left if every epoch runs (early stopping may end sooner).")
+        self.speed_label = QLabel()
+        self.speed_label.setToolTip("Training sequences processed per second.")
+        prog = QHBoxLayout()
+        prog.addWidget(self.progress, 1)
+        prog.addWidget(self.eta_label)
+        prog.addSpacing(12)
+        prog.addWidget(self.speed_label)
+
+        self.curves = TrainingCurves()
+        self.curves.setToolTip("Loss: lower is better; the thin line is the running loss within each epoch. "
+                               "A validation loss rising while the training loss falls means over-fitting.")
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(LOG_LINES)
+        self.log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.log.setPlaceholderText("Messages of the run appear here.")
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.curves)
+        splitter.addWidget(self.log)
+        splitter.setStretchFactor(0, 4)
+        splitter.setStretchFactor(1, 1)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([520, 140])
+
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addLayout(prog)
+        lay.addWidget(splitter, 1)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(REDRAW_MS)
+        self._timer.timeout.connect(self._tick)
+        self.start_button.clicked.connect(self.sigStartRequested)
+        self.stop_button.clicked.connect(self._stop_clicked)
+
+    # ---- public API ---------------------------------------------------------------------------------------
+    def begin(self, title: str, epochs: int, description: str = "") -> None:
+        """A run starts: clear the curves, show its name, start the ~10 Hz redraw."""
+        self._running = True
+        self._last_batch = self._last_epoch = None
+        self._epochs_total = epochs
+        self._started_at = time.monotonic()
+        self.curves.reset()
+        self.progress.setRange(0, 0)  # busy until the first batch report (loading, splitting, building)
+        self.progress.setFormat("Preparing…")
+        self.eta_label.setText("")
+        self.speed_label.setText("")
+        self.run_label.setText(f"<b>{title}</b>" + (f" — {description}" if description else ""))
+        self.run_label.setStyleSheet("")
+        self.start_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.stop_button.setText("Stop")
+        self.log_message(f"Started {title}" + (f": {description}" if description else ""))
+        self._timer.start()
+        self.curves.start_live()
+
+    def add_items(self, items: list) -> None:
+        """Store reports from ``train_run``; they are drawn by the next timer tick."""
+        for item in items:
+            kind = type(item).__name__
+            if kind == "BatchReport":
+                self._last_batch = item
+                self.curves.add_batch(item.epoch, item.batch, item.n_batches, item.loss)
+                self._status_dirty = True
+            elif kind == "EpochReport":
+                self._last_epoch = item
+                self._epochs_total = item.epochs
+                if not self.curves.n_epochs():
+                    self.curves.set_monitor(item.monitor)
+                self.curves.add_epoch(item.epoch, item.train_loss, item.val_loss, item.monitor_value,
+                                      item.best_epoch)
+                self._status_dirty = True
+                label = METRIC_LABELS.get(item.monitor, item.monitor)
+                self.log_message(f"Epoch {item.epoch}/{item.epochs}: training loss {item.train_loss:.4f}, "
+                                 f"validation loss {item.val_loss:.4f}, validation {label} "
+                                 f"{item.monitor_value:.4f}" + ("  ★ best so far" if item.is_best else ""))
+            elif kind == "StageReport":
+                self.log_message(item.message)
+            elif kind == "DataReport":
+                self.log_message(f"Data: {item.n_train:,} training, {item.n_val:,} validation and {item.n_test:,} "
+                                 f"test sequences of {item.length:,} bp; {item.task} task")
+
+    def finish(self, summary) -> None:
+        """The run ended normally (completed, stopped early or cancelled): ``summary`` is its ``RunSummary``."""
+        self._end()
+        if summary is None:
+            return
+        if summary.cancelled and not summary.run_dir:
+            self.run_label.setText("Stopped before the first epoch finished; nothing was saved.")
+            self.log_message("Stopped before the first epoch finished; nothing was saved.")
+            self.progress.setFormat("Stopped")
+            return
+        main = _main_metric(summary.metrics)
+        result = f"test {METRIC_LABELS.get(main, main)} {summary.metrics['test_' + main]:.3f}" if main else ""
+        if summary.cancelled:
+            head = f"Stopped by you after {summary.epochs_run} epoch(s); the best epoch ({summary.best_epoch}) was kept"
+        elif summary.stopped_early:
+            head = f"Stopped early at epoch {summary.epochs_run}: no improvement; best epoch {summary.best_epoch}"
+        elif summary.epochs_run:
+            head = f"Finished {summary.epochs_run} epochs; best epoch {summary.best_epoch}"
+        else:
+            head = "Fitted"
+        speed = (f", {summary.samples_per_s:,.0f} sequences/s" if math.isfinite(summary.samples_per_s) else "")
+        self.progress.setFormat("Done" if not summary.cancelled else "Stopped")
+        if not summary.cancelled:
+            self.progress.setValue(self.progress.maximum())
+        text = f"{head}{': ' + result if result else ''}. Took {format_duration(summary.elapsed_s)}{speed}."
+        self.run_label.setText(f"<b>{text}</b> See the Results tab.")
+        self.log_message(text)
+        self.log_message(f"Saved in {summary.run_dir}")
+
+    def fail(self, message: str) -> None:
+        """The run failed: the message goes in the log and in a dialog; the tab is ready for another run."""
+        self._end()
+        self.progress.setFormat("Failed")
+        self.run_label.setText(f"<span style='color:#b3261e'><b>Training failed:</b> {_esc(message)}</span>")
+        self.log_message(f"ERROR: {message}")
+
+    def log_message(self, text: str) -> None:
+        self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")
+
+    def is_running(self) -> bool:
+        return self._running
+
+    def set_stopping(self) -> None:
+        """Stop was requested (button, Esc or menu): say so until the run ends."""
+        if self._running:
+            self.stop_button.setEnabled(False)
+            self.stop_button.setText("Stopping…")
+            self.progress.setFormat(self.progress.format() + " — stopping…")
+            self.log_message("Stopping after the current batch…")
+
+    def log_text(self) -> str:
+        return self.log.toPlainText()
+
+    def export_figure(self, path: str | Path, width: int | None = None) -> Path:
+        return self.curves.export_figure(path, width)
+
+    # ---- internals ----------------------------------------------------------------------------------------
+    def _stop_clicked(self) -> None:
+        self.set_stopping()
+        self.sigStopRequested.emit()
+
+    def _end(self) -> None:
+        self._running = False
+        self._timer.stop()
+        self._tick()
+        self.curves.stop_live()
+        self.start_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+        self.stop_button.setText("Stop")
+        if self.progress.maximum() == 0:
+            self.progress.setRange(0, 1)
+        self.eta_label.setText("")
+
+    def _tick(self) -> None:
+        if not self._status_dirty:
+            return
+        self._status_dirty = False
+        b, e = self._last_batch, self._last_epoch
+        total = max(self._epochs_total, 1)
+        if b is not None and (e is None or (b.epoch, b.batch) > (e.epoch, 0)):
+            n = max(b.n_batches, 1)
+            self.progress.setRange(0, total * n)
+            self.progress.setValue(min((b.epoch - 1) * n + b.batch, total * n))
+            self.progress.setFormat(f"Epoch {b.epoch}/{total} · batch {b.batch}/{n}")
+            self.eta_label.setText(f"about {format_duration(b.eta_s)} left" if b.eta_s > 0 else "")
+            self.speed_label.setText(f"{b.samples_per_s:,.0f} sequences/s")
+        elif e is not None:
+            self.progress.setRange(0, total)
+            self.progress.setValue(e.epoch)
+            self.progress.setFormat(f"Epoch {e.epoch}/{total} done")
+            self.eta_label.setText(f"about {format_duration(e.eta_s)} left" if e.eta_s > 0 else "")
+            self.speed_label.setText(f"{e.samples_per_s:,.0f} sequences/s")
+        if not self._running:
+            return
+        if self.stop_button.text() != "Stop":  # keep showing that a stop is under way
+            self.progress.setFormat(self.progress.format() + " — stopping…")
+
+
+def _main_metric(metrics: dict[str, float]) -> str:
+    for name in ("auroc", "pearson", "accuracy", "auprc", "spearman", "f1"):
+        v = metrics.get(f"test_{name}")
+        if isinstance(v, float) and math.isfinite(v):
+            return name
+    return ""
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
