@@ -201,6 +201,7 @@ class CompareTab(QWidget):
                               "Green rows: the best run on their test sequences.")
 
         self.metric_combo = QComboBox()
+        self.metric_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.metric_combo.setToolTip("Validation metric drawn per epoch (baselines: a dashed line at their "
                                      "validation value).")
         self.export_button = QPushButton("Export figure…")
@@ -394,8 +395,7 @@ class CompareTab(QWidget):
         self.plot.getPlotItem().setLabel("bottom", "Epoch" + ("" if higher else " (lower is better)"),
                                          color="#222222")
         self.plot.set_integer_x(max_epoch)
-        # Scores rise and losses fall over training: keep the legend in the corner the curves leave empty.
-        self.plot.set_legend_corner("bottom-right" if higher else "top-right")
+        self.plot.place_legend_outside()  # many runs: a legend inside the axes would hide curves
         self.plot.getPlotItem().enableAutoRange()
         self.plot.set_emphasis(self.selected_run_dir() or None)
 

@@ -240,12 +240,15 @@ class CurvesPlot(PlotPanel):
         self.items[key] = item
         return item
 
-    def set_legend_corner(self, corner: str) -> None:
-        """Move the legend: 'top-right', 'bottom-right', 'top-left' or 'bottom-left'."""
-        x = -10 if corner.endswith("right") else 10
-        y = -10 if corner.startswith("bottom") else 10
-        self.legend.setOffset((x, y))
-        self.legend.anchor(itemPos=(x < 0, y < 0), parentPos=(x < 0, y < 0), offset=(x, y))
+    def place_legend_outside(self) -> None:
+        """Move the legend into a margin right of the axes, where it can never hide a curve."""
+        item = self.getPlotItem()
+        self.legend.updateSize()
+        width = self.legend.boundingRect().width() if self.legend.items else 0.0
+        item.setContentsMargins(0, 0, width + 8 if width else 0, 0)
+        if self.legend.parentItem() is not item:
+            self.legend.setParentItem(item)  # anchored to the whole plot, not to the axes' view box
+        self.legend.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-2, 30))
 
     def set_integer_x(self, largest: float) -> None:
         """Whole-number ticks on the x axis (e.g. epochs), at most about ten of them."""

@@ -1,0 +1,181 @@
+"""Compare tab on real runs (CNN, k-mer and linear baselines on the same split): rows, ranking, curves, selection."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import math  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PySide6.QtCore import QPoint, Qt  # noqa: E402
+
+from biodeep_gui.core.config import DataConfig, ModelConfig, RunConfig, TrainConfig  # noqa: E402
+from biodeep_gui.core.encoding import encode  # noqa: E402
+from biodeep_gui.core.experiment import train_run  # noqa: E402
+from biodeep_gui.core.runs import load_run  # noqa: E402
+from biodeep_gui.core.sequences import SequenceSet  # noqa: E402
+
+SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+MOTIF = encode("GGGCGGGGC")
+
+
+def planted(n: int = 300, length: int = 50, seed: int = 0) -> SequenceSet:
+    """Random DNA; every other sequence carries the GC-box motif (label 1)."""
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, 4, (n, length)).astype(np.uint8)
+    y = (np.arange(n) % 2).astype(np.float32)
+    for i in np.flatnonzero(y):
+        p = rng.integers(0, length - len(MOTIF))
+        codes[i, p:p + len(MOTIF)] = MOTIF
+    return SequenceSet([f"s{i}" for i in range(n)], codes, y[:, None], "binary", ["bound"], ["background", "bound"],
+                       np.full(n, length, np.int32))
+
+
+def train(out: Path, arch: str, name: str, data: SequenceSet, seed: int = 0):
+    params = {"cnn": {"filters": 8, "filter_width": 9, "hidden": 8, "dropout": 0.1}, "kmer": {"k": 3}}.get(arch, {})
+    cfg = RunConfig(data=DataConfig(val_fraction=0.2, test_fraction=0.2), model=ModelConfig(arch, params),
+                    train=TrainConfig(epochs=3, batch_size=16, lr=1e-2, device="cpu", patience=0, seed=seed),
+                    name=name)
+    for _ in train_run(cfg, out, data=data):
+        pass
+    return load_run(out)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("compare")
+    data = planted()
+    return [train(root / "cnn", "cnn", "GC-box CNN", data),
+            train(root / "kmer", "kmer", "3-mer baseline", data),
+            train(root / "linear", "linear", "one-hot linear", data)]
+
+
+@pytest.fixture
+def tab(qtbot):
+    from biodeep_gui.gui.tabs.compare_tab import CompareTab
+
+    w = CompareTab()
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    return w
+
+
+def _column(tab, title):
+    return tab.model.headers().index(title)
+
+
+def _cell(tab, row, title):
+    return tab.proxy.index(row, _column(tab, title)).data()
+
+
+def test_rows_metrics_and_difference_to_best_baseline(qtbot, tab, runs):
+    assert tab.empty.isVisible() and tab.model.rowCount() == 0
+    tab.set_runs(runs)
+    assert not tab.empty.isVisible() and tab.proxy.rowCount() == 3
+    assert tab.view_order() == ["GC-box CNN", "3-mer baseline", "one-hot linear"]
+    headers = tab.model.headers()
+    assert headers[:5] == ["Run", "Architecture", "Parameters", "Status", "Best epoch"]
+    assert headers[5:9] == ["Test AUROC", "Test AUPRC", "Test Accuracy", "Test F1"]
+    assert headers[-1] == "vs best baseline"
+
+    cnn, kmer, linear = runs
+    assert _cell(tab, 0, "Architecture") == "CNN (DeepBind)" and _cell(tab, 1, "Architecture") == "k-mer baseline"
+    assert _cell(tab, 0, "Parameters") == f"{cnn.info.n_parameters:,}"
+    assert _cell(tab, 0, "Best epoch") == str(cnn.doc["best_epoch"]) and _cell(tab, 1, "Best epoch") == "—"
+    assert _cell(tab, 0, "Status") == "complete"
+    for r, run in enumerate(runs):
+        assert _cell(tab, r, "Test AUROC") == f"{run.metrics['test_auroc']:.3f}"
+
+    best_base = max(kmer.metrics["test_auroc"], linear.metrics["test_auroc"])
+    diff = cnn.metrics["test_auroc"] - best_base
+    assert _cell(tab, 0, "vs best baseline") == f"{diff:+.3f}"
+    # All three share one test set (same data and seed), so every row compares.
+    assert len({c.group for c in tab.comparisons()}) == 1
+
+    # The verdict says which wins and by how much.
+    verdict = tab.verdict.text()
+    assert "GC-box CNN" in verdict and f"{diff:+.3f}" in verdict
+    assert ("beats" if diff > 0.0005 else "falls short of" if diff < -0.0005 else "ties with") in verdict
+
+    # Exactly the best run is highlighted (background + bold).
+    scores = [r.metrics["test_auroc"] for r in runs]
+    best = int(np.argmax(scores))
+    for r in range(3):
+        bg = tab.model.index(r, 0).data(Qt.ItemDataRole.BackgroundRole)
+        assert (bg is not None) == (r == best)
+        assert bool(tab.model.index(r, 0).data(Qt.ItemDataRole.FontRole)) == (r == best)
+    qtbot.wait(50)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    tab.grab().save(str(SHOTS / "compare_tab.png"))
+
+
+def test_sorting_by_header_click(qtbot, tab, runs):
+    tab.set_runs(runs)
+    header = tab.table.horizontalHeader()
+    col = _column(tab, "Test AUROC")
+    pos = QPoint(header.sectionViewportPosition(col) + header.sectionSize(col) // 2, header.height() // 2)
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    first = [float(_cell(tab, r, "Test AUROC")) for r in range(3)]
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    second = [float(_cell(tab, r, "Test AUROC")) for r in range(3)]
+    assert sorted(first) in (first, first[::-1]) and second == first[::-1]
+
+    tab.table.sortByColumn(_column(tab, "Parameters"), Qt.SortOrder.DescendingOrder)
+    params = [int(_cell(tab, r, "Parameters").replace(",", "")) for r in range(3)]
+    assert params == sorted(params, reverse=True)  # numeric, not alphabetical
+
+
+def test_curves_overlay_deep_runs_and_baseline_lines(tab, runs):
+    tab.set_runs(runs)
+    assert tab.metric_combo.currentData() == "auroc"
+    cnn, kmer, linear = runs
+    items = tab.plot.items
+    assert set(items) == {str(r.path) for r in runs}
+    x, y = items[str(cnn.path)].getData()
+    assert x.tolist() == [1.0, 2.0, 3.0]
+    assert np.allclose(y, [row["val_auroc"] for row in cnn.history])
+    for base in (kmer, linear):
+        bx, by = items[str(base.path)].getData()
+        assert bx.tolist() == [1.0, 3.0] and np.allclose(by, base.metrics["val_auroc"])
+        assert items[str(base.path)].opts["pen"].style() == Qt.PenStyle.DashLine
+    names = [label.text for _, label in tab.plot.legend.items]
+    assert names == ["GC-box CNN", "3-mer baseline (baseline)", "one-hot linear (baseline)"]
+    colours = {items[str(r.path)].opts["pen"].color().name() for r in runs}
+    assert len(colours) == 3  # one colour per run
+
+    tab.metric_combo.setCurrentIndex(tab.metric_combo.findData("loss"))
+    x, y = tab.plot.items[str(cnn.path)].getData()
+    assert np.allclose(y, [row["val_loss"] for row in cnn.history])
+
+
+def test_selecting_a_row_emits_its_folder(qtbot, tab, runs):
+    tab.set_runs(runs)
+    row = tab.view_order().index("3-mer baseline")
+    rect = tab.table.visualRect(tab.proxy.index(row, 0))
+    with qtbot.waitSignal(tab.sigRunSelected, timeout=2000) as blocker:
+        qtbot.mouseClick(tab.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert blocker.args == [str(runs[1].path)]
+    assert tab.selected_run_dir() == str(runs[1].path)
+    pen = tab.plot.items[str(runs[1].path)].opts["pen"]
+    assert pen.widthF() > tab.plot.items[str(runs[0].path)].opts["pen"].widthF()  # its curve stands out
+
+    # Refreshing the list keeps the selection without re-emitting.
+    with qtbot.assertNotEmitted(tab.sigRunSelected):
+        tab.set_runs(runs)
+    assert tab.selected_run_dir() == str(runs[1].path)
+
+
+def test_runs_on_another_split_are_not_compared(tab, runs, tmp_path):
+    other = train(tmp_path / "cnn-seed1", "cnn", "CNN seed 1", planted(), seed=1)
+    tab.set_runs([*runs, other])
+    rows = {c.run.name: c for c in tab.comparisons()}
+    assert rows["CNN seed 1"].group != rows["GC-box CNN"].group
+    assert math.isnan(rows["CNN seed 1"].vs_best_baseline)
+    r = tab.view_order().index("CNN seed 1")
+    assert _cell(tab, r, "vs best baseline") == "—"
+    assert "compared only within their own set" in tab.verdict.text()
+    assert tab.export_figure(tmp_path / "curves.svg").read_text().count("<svg") == 1
