@@ -1,9 +1,10 @@
-"""What a loaded ``SequenceSet`` looks like: counts, lengths, GC content, ambiguous bases and label balance.
+"""What a loaded ``SequenceSet`` looks like (counts, lengths, GC content, ambiguous bases, label balance), and
+where each saved run stands against the others (``compare_runs``).
 
-Pure numpy (no Qt, no torch): the GUI's Sequences tab and the CLI show these figures; nothing here changes data.
+Pure numpy (no Qt, no torch): the GUI's Sequences and Compare tabs show these figures; nothing here changes data.
 Per-base statistics of very large sets are profiled on an evenly spaced subset of records
-(``max_profiled``; counts and label balance always use every record), so a million-sequence set is summarised
-in well under a second and the summary says how many records were profiled.
+(``max_profiled``; counts and label balance always use every record): a million 200-bp sequences are
+summarised in about 0.9 s on one busy laptop-class core, and the summary says how many records were profiled.
 """
 from __future__ import annotations
 
