@@ -1,7 +1,7 @@
 """Reading sequences and labels (FASTA/FASTQ/CSV/TSV/BED + genome) into a compact ``SequenceSet``.
 
 Every loader streams its input: records are parsed with Biopython, checked, and encoded in batches of about
-half a megabase straight into one growing uint8 buffer (see ``biodeep_gui.core.encoding``), so a file costs
+a quarter megabase straight into one growing uint8 buffer (see ``biodeep_gui.core.encoding``), so a file costs
 about one byte of RAM per stored base plus its ids. Plain, gzip, bzip2 and xz files are recognised by their
 magic bytes, never by their extension.
 
@@ -40,7 +40,8 @@ import zlib
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from itertools import islice
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -124,7 +125,7 @@ BACKGROUND_TAG = "/bg:"
 LENGTH_POLICIES = ("fit", "strict")
 _TASKS = ("auto", "binary", "multiclass", "regression")
 _MAX_INT_CLASSES = 20  # task="auto": at most this many distinct integers read as classes, more as regression
-_CHUNK_BASES = 1 << 19  # encode in batches of ~0.5 Mb: big enough for numpy, small enough to stay in cache
+_CHUNK_BASES = 1 << 18  # encode in batches of ~0.25 Mb: big enough for numpy, small enough to stay in cache
 _SNIFF_BYTES = 1 << 16
 _EXPECT_BASES = "A, C, G, T/U, N or another IUPAC code (RYSWKMBDHV)"
 _EXPECT_LABEL = "a label in the header, as '>id label=1' or '>id|1'"
@@ -152,6 +153,7 @@ _FOREIGN = [(b"PK\x03\x04", "a ZIP archive (an Excel .xlsx file is one): export 
             (b"\x89HDF", "an HDF5 file"), (b"\xff\xfe", "UTF-16 text: save it as UTF-8 or ASCII text"),
             (b"\xfe\xff", "UTF-16 text: save it as UTF-8 or ASCII text")]
 _READ_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError)
+_CODE_TABLE = BYTE_TO_CODE.tobytes()  # for bytes.translate
 
 
 def _open_binary(path: str | os.PathLike):
@@ -229,8 +231,12 @@ def _fasta_format(path, head: _Head) -> str:
                          expected="a header line starting with '>' (FASTA) or '@' (FASTQ)")
 
 
-def _fasta_records(path: str | os.PathLike) -> Iterator[tuple[str, str]]:
-    """Yield (title, sequence) of each FASTA/FASTQ record; raise ``InputFileError`` on an empty or bad file."""
+def _fasta_batches(path: str | os.PathLike, size: int = 256) -> Iterator[tuple[tuple[str, ...], ...]]:
+    """Yield (titles, sequences) of up to ``size`` FASTA/FASTQ records at a time.
+
+    Raises ``InputFileError`` for an empty, binary or non-FASTA/FASTQ file, a broken FASTQ record (numbered) or
+    a damaged compressed file. Batches keep the per-record Python work to the parser itself.
+    """
     from Bio.SeqIO.FastaIO import SimpleFastaParser
     from Bio.SeqIO.QualityIO import FastqGeneralIterator
 
@@ -238,16 +244,28 @@ def _fasta_records(path: str | os.PathLike) -> Iterator[tuple[str, str]]:
     n = 0
     with _open_text(path) as handle:
         if fmt == "fasta":
-            records: Iterable = SimpleFastaParser(handle)
+            records: Iterator = SimpleFastaParser(handle)
         else:
-            records = ((t, s) for t, s, _q in FastqGeneralIterator(handle))
+            counted = [0]  # FASTQ errors name their record, so count as we go
+
+            def fastq():
+                for t, q, _qual in FastqGeneralIterator(handle):
+                    counted[0] += 1
+                    yield t, q
+            records = fastq()
         try:
-            for n, record in enumerate(records, 1):
-                yield record
+            while True:
+                batch = list(islice(records, size))
+                if not batch:
+                    break
+                n += len(batch)
+                titles, seqs = zip(*batch)
+                del batch
+                yield titles, seqs
         except ValueError as exc:  # Biopython's FASTQ structure errors
-            raise InputFileError(path, f"not valid {fmt.upper()}: {exc}", record=n + 1) from None
+            raise InputFileError(path, f"not valid FASTQ: {exc}", record=counted[0] + 1) from None
         except _READ_ERRORS as exc:
-            raise InputFileError(path, f"damaged or truncated compressed file ({exc})", record=n + 1) from None
+            raise InputFileError(path, f"damaged or truncated compressed file after record {n} ({exc})") from None
     if n == 0:
         raise InputFileError(path, "contains no sequences", expected="at least one '>' header with a sequence")
 
@@ -300,17 +318,30 @@ def _fit_rows(flat: np.ndarray, lens: np.ndarray, length: int, out: np.ndarray) 
     lens = lens.astype(np.int64, copy=False)
     ends = np.cumsum(lens)
     starts = ends - lens
-    if k <= 32:  # a few (possibly huge) records: slicing beats building index arrays as long as the sequences
+    if k <= 8:  # a few (possibly huge) records: plain slicing, no masks as long as the sequences
         for i in range(k):
             out[i] = fit_length(flat[starts[i]:ends[i]], length)
         return
+    # Kept bases keep their order, so two masks do it: which bases of `flat` survive the crop, and which cells
+    # of `out` they fill after the left padding (a few bytes of traffic per base, no index arrays).
     take = np.minimum(lens, length)
-    src0 = starts + np.maximum(lens - length, 0) // 2
-    dst0 = np.arange(k, dtype=np.int64) * length + np.maximum(length - lens, 0) // 2
-    total = int(take.sum())
-    within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(take) - take, take)
-    out.fill(PAD_CODE)
-    out.reshape(-1)[np.repeat(dst0, take) + within] = flat[np.repeat(src0, take) + within]
+    crop = np.maximum(lens - length, 0) // 2
+    pad = np.maximum(length - lens, 0) // 2
+    if crop.any():
+        marks = np.zeros(flat.size + 1, np.int8)
+        first = starts + crop
+        marks[first] += 1  # the begin and end indices are each unique, so fancy += is exact
+        marks[first + take] -= 1
+        kept = flat[np.cumsum(marks[:-1], dtype=np.int8).view(bool)]
+    else:
+        kept = flat
+    if (take < length).any():
+        col = np.arange(length, dtype=np.int32)
+        fill = (col >= pad[:, None]) & (col < (pad + take)[:, None])
+        out.fill(PAD_CODE)
+        out[fill] = kept
+    else:
+        out.reshape(-1)[:] = kept
 
 
 class _CodesBuilder:
@@ -340,6 +371,12 @@ class _CodesBuilder:
         if self._pending >= _CHUNK_BASES:
             self._flush()
 
+    def add_batch(self, seqs: Sequence[str]) -> None:
+        self._seqs.extend(seqs)
+        self._pending += sum(map(len, seqs))
+        if self._pending >= _CHUNK_BASES:
+            self._flush()
+
     def _reserve(self, size: int) -> None:
         if size > self._buf.size:
             # ndarray.resize reallocs (mremap for big blocks: no copy, no double peak); grow by ~1/16 so the
@@ -351,9 +388,10 @@ class _CodesBuilder:
         if not k:
             return
         self._seqs, self._pending = [], 0
-        # one character -> one byte (unencodable characters become '?'), so positions stay exact
-        codes = BYTE_TO_CODE[np.frombuffer("".join(seqs).encode("latin-1", "replace"), np.uint8)]
-        lens = np.fromiter(map(len, seqs), np.int64, count=k)
+        # one character -> one byte (unencodable characters become '?'), so positions stay exact;
+        # bytes.translate maps bytes to codes several times faster than a numpy table lookup
+        codes = np.frombuffer("".join(seqs).encode("latin-1", "replace").translate(_CODE_TABLE), np.uint8)
+        lens = np.array(list(map(len, seqs)), np.int64)
         if codes.size and codes.max() == INVALID:
             pos = int(np.argmax(codes == INVALID))
             ends = np.cumsum(lens)
@@ -437,7 +475,12 @@ def _check_unique(ids: list[str], origins: _Origins) -> None:
     n = len(ids)
     if n < 2:
         return
-    # Sort 8-byte hashes rather than build a 1M-entry dict: same answer, a fraction of the memory.
+    # Sort 8-byte hashes rather than build a 1M-entry dict: same answer, a fraction of the memory. Sorted in
+    # place first: with no equal hashes (the usual case) nothing else is allocated. (str hashes are cached.)
+    h = np.fromiter(map(hash, ids), np.int64, count=n)
+    h.sort()
+    if not (h[1:] == h[:-1]).any():
+        return
     h = np.fromiter(map(hash, ids), np.int64, count=n)
     order = np.argsort(h, kind="stable")
     hs = h[order]
@@ -502,9 +545,9 @@ def _fmt(v: float) -> str:
 
 
 def _single_class_error(origins: _Origins, n: int, name: str, column: str | None) -> InputFileError:
-    col = f" in column {column!r}" if column else ""
+    col = f" (label column {column!r})" if column else ""
     return InputFileError(origins.paths[0] if len(origins.paths) == 1 else ", ".join(origins.paths),
-                          f"all {n} records have label {name}{col}; training needs at least two classes",
+                          f"all {n} records have label {name}; training needs at least two classes{col}",
                           expected="records of at least two classes")
 
 
@@ -679,16 +722,17 @@ def read_records(path: str | os.PathLike) -> list[tuple[str, str]]:
     origins = _Origins(ids)
     origins.begin(path)
     out: list[tuple[str, str]] = []
-    for title, seq in _fasta_records(path):
-        ids.append(_first_word(title))
-        _check_record(origins, len(ids) - 1, seq)
-        codes = BYTE_TO_CODE[np.frombuffer(seq.encode("latin-1", "replace"), np.uint8)]
-        bad = np.flatnonzero(codes == INVALID)
-        if bad.size:
-            p = int(bad[0])
-            raise origins.error(len(ids) - 1, f"character {seq[p]!r} at position {p + 1} is not a nucleotide code",
-                                expected=_EXPECT_BASES)
-        out.append((title, seq.upper().replace("U", "T")))
+    for titles, seqs in _fasta_batches(path):
+        for title, seq in zip(titles, seqs):
+            ids.append(_first_word(title))
+            _check_record(origins, len(ids) - 1, seq)
+            codes = BYTE_TO_CODE[np.frombuffer(seq.encode("latin-1", "replace"), np.uint8)]
+            bad = np.flatnonzero(codes == INVALID)
+            if bad.size:
+                p = int(bad[0])
+                raise origins.error(len(ids) - 1, f"character {seq[p]!r} at position {p + 1} is not a nucleotide "
+                                                  f"code", expected=_EXPECT_BASES)
+            out.append((title, seq.upper().replace("U", "T")))
     _check_unique(ids, origins)
     return out
 
@@ -705,20 +749,22 @@ def _read_fasta_into(path, ids: list[str], builder: _CodesBuilder, origins: _Ori
     """Stream one FASTA/FASTQ file into ``ids``/``builder``; with ``labels``, read a label from each header."""
     origins.begin(path)
     n0 = len(ids)
-    append, add = ids.append, builder.add
-    for title, seq in _fasta_records(path):
+    for titles, seqs in _fasta_batches(path):
+        first = len(ids)
         if labels is None:
-            parts = title.split(None, 1)
-            append(parts[0] if parts else "")
+            # SimpleFastaParser right-strips titles, so a non-empty title has a first word
+            ids.extend([t.split(None, 1)[0] if t else "" for t in titles])
         else:
-            rid, token = _header_label(title)
-            append(rid)
-            if not token:
-                raise origins.error(len(ids) - 1, "no label in the header", expected=_EXPECT_LABEL)
-            labels.add(token)
-        if not seq or not ids[-1]:
-            _check_record(origins, len(ids) - 1, seq)
-        add(seq)
+            for t in titles:
+                rid, token = _header_label(t)
+                ids.append(rid)
+                if not token:
+                    raise origins.error(len(ids) - 1, "no label in the header", expected=_EXPECT_LABEL)
+                labels.add(token)
+        if not all(seqs) or "" in ids[first:]:
+            for i, seq in enumerate(seqs):
+                _check_record(origins, first + i, seq)
+        builder.add_batch(seqs)
     return len(ids) - n0
 
 
@@ -1277,7 +1323,7 @@ def load_bed(bed: str | os.PathLike, genome: str | os.PathLike, *, width: int = 
                                           f"mostly N", expected="background_method 'shuffle'")
     finally:
         fa.close()
-    codes = codes[:n + n_bg]
+    codes = codes[:n + n_bg] if n_bg == n else codes[:n + n_bg].copy()  # no view pinning unused rows
     labels = np.zeros((n + n_bg, 1), np.float32)
     labels[:n] = 1.0
     return SequenceSet(ids=ids, codes=codes, labels=labels, task="binary", label_names=["bound"],

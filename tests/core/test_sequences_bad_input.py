@@ -192,6 +192,22 @@ def test_duplicated_ids_across_pair_files(write):
     assert "record 2 of" in str(err) and str(pos) in str(err)
 
 
+def test_duplicate_check_survives_hash_collisions():
+    class Colliding(str):
+        def __hash__(self):
+            return 7
+
+    ids = []
+    origins = S._Origins(ids)
+    origins.begin("f.fa")
+    ids.extend(Colliding(x) for x in ("a", "b", "c", "d"))
+    S._check_unique(ids, origins)  # equal hashes, different ids: fine
+    ids.append(Colliding("c"))
+    err = error_of(S._check_unique, ids, origins)
+    assert_names(err, "f.fa", record=5, record_id="c")
+    assert "record 3" in str(err)
+
+
 def test_bad_fastq(write, neg):
     path = write("x.fq", "@r1\nACGT\n+\nIIII\n@r2\nACGT\n+\nIII\n")
     err = error_of(S.load_fasta_pair, path, neg)
@@ -327,7 +343,7 @@ def test_table_single_class(write):
     path = write("t.csv", "sequence,label\nACGT,1\nGGGG,1\n")
     err = error_of(S.load_table, path, "sequence", ["label"])
     assert_names(err, path)
-    assert "all 2 records have label 1 in column 'label'; training needs at least two classes" in str(err)
+    assert "all 2 records have label 1; training needs at least two classes (label column 'label')" in str(err)
     path = write("t2.csv", "sequence,label\nACGT,bound\nGGGG,bound\n")
     assert "have label 'bound'" in str(error_of(S.load_table, path, "sequence", ["label"]))
 
