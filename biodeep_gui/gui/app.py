@@ -116,6 +116,7 @@ class ExceptionDialog:
                           (f"\n\nThe details were saved to {log}." if log else ""),
                           QMessageBox.StandardButton.Ok, self.parent)
         box.setDetailedText(details)
+        box.setEscapeButton(QMessageBox.StandardButton.Ok)
         copy = box.addButton("Copy details", QMessageBox.ButtonRole.ActionRole)
         copy.clicked.disconnect()  # copying must not close the box
         copy.clicked.connect(lambda: QApplication.clipboard().setText(details))

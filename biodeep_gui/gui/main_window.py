@@ -23,7 +23,7 @@ from typing import Any
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, Slot, qVersion
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget,
+    QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QTabWidget, QWidget,
 )
 
 from biodeep_gui import __version__
@@ -213,7 +213,12 @@ class MainWindow(QMainWindow):
                 (self.results_tab, "Results", "Test metrics and plots of a run."),
                 (self.predict_tab, "Predict", "Score new sequences with a trained run."),
                 (self.compare_tab, "Compare", "All runs side by side, deep models against baselines.")):
-            self.tabs.addTab(tab, title)
+            # a scroll area lets the window shrink below a tab's minimum size (small laptop screens)
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+            scroll.setWidget(tab)
+            self.tabs.addTab(scroll, title)
             self.tabs.setTabToolTip(self.tabs.count() - 1, tip)
         self.setCentralWidget(self.tabs)
 
@@ -241,6 +246,17 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self.restore_settings()
         self._shown_once = False
+
+    def show_tab(self, tab: QWidget) -> None:
+        """Bring one of the tab widgets (e.g. ``self.results_tab``) to the front."""
+        for i in range(self.tabs.count()):
+            if self.tabs.widget(i).widget() is tab:
+                self.tabs.setCurrentIndex(i)
+                return
+
+    def current_tab(self) -> QWidget:
+        """The tab widget in front (not its scroll area)."""
+        return self.tabs.currentWidget().widget()
 
     # ---- menus and status bar -----------------------------------------------------------------------------
     def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
@@ -326,7 +342,7 @@ class MainWindow(QMainWindow):
 
     def _update_file_menu(self) -> None:
         self.act_save_run.setEnabled(self.results_tab.current_run() is not None)
-        self.act_export.setEnabled(hasattr(self.tabs.currentWidget(), "export_figure"))
+        self.act_export.setEnabled(hasattr(self.current_tab(), "export_figure"))
 
     # ---- data -----------------------------------------------------------------------------------------------
     @Slot(object)
@@ -376,14 +392,14 @@ class MainWindow(QMainWindow):
             return
         self.statusBar().clearMessage()
         self.sequences_tab.show_error(message)
-        self.tabs.setCurrentWidget(self.sequences_tab)
+        self.show_tab(self.sequences_tab)
 
     def ask_open_sequences(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, "Open sequences", self._folder("data"), SEQUENCE_FILTER)
         if not paths:
             return
         self._remember_folder("data", Path(paths[0]).parent)
-        self.tabs.setCurrentWidget(self.sequences_tab)
+        self.show_tab(self.sequences_tab)
         self.sequences_tab.add_files(paths)
         if not self.sequences_tab.problem_text() and self.sequences_tab.open_button.isEnabled():
             self.sequences_tab.open_button.click()  # same checks as the button: a problem is shown, not loaded
@@ -393,7 +409,7 @@ class MainWindow(QMainWindow):
         if self.data_runner.is_running():
             self.statusBar().showMessage("Still reading the previous files; try again in a moment.", 5000)
             return
-        self.tabs.setCurrentWidget(self.sequences_tab)
+        self.show_tab(self.sequences_tab)
         self.sequences_tab.set_busy(True, "Preparing the demo data…")
         self.data_runner.start(write_demo_task, str(demo_folder()))
 
@@ -417,7 +433,7 @@ class MainWindow(QMainWindow):
             return
         data, data_cfg = self.sequences_tab.current_data()
         if data is None:
-            self.tabs.setCurrentWidget(self.sequences_tab)
+            self.show_tab(self.sequences_tab)
             self.show_error("No sequences yet", "Open sequences first (Sequences tab, or Help ▸ Open demo data), "
                                                 "then start training.")
             return
@@ -436,7 +452,7 @@ class MainWindow(QMainWindow):
         try:
             cfg = self.model_tab.run_config(data_cfg, name=out.name)
         except BioDeepError as exc:
-            self.tabs.setCurrentWidget(self.model_tab)
+            self.show_tab(self.model_tab)
             self.show_error("Invalid settings", str(exc))
             return
         spec = ARCHITECTURES[arch]
@@ -444,7 +460,7 @@ class MainWindow(QMainWindow):
         what = (f"{spec.label}, {cfg.train.epochs} epochs, batch {cfg.train.batch_size}, on "
                 f"{self._device_text(self._training_device)}" if spec.kind == "torch" else spec.label)
         self.training_tab.begin(out.name, cfg.train.epochs if spec.kind == "torch" else 1, what)
-        self.tabs.setCurrentWidget(self.training_tab)
+        self.show_tab(self.training_tab)
         self._run_dir = out
         from biodeep_gui.core.experiment import train_run
 
@@ -504,7 +520,7 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot open this run", str(exc))
             return None
         self.add_run(run, show=True)
-        self.tabs.setCurrentWidget(self.results_tab)
+        self.show_tab(self.results_tab)
         return run
 
     def ask_open_run(self) -> None:
@@ -569,7 +585,7 @@ class MainWindow(QMainWindow):
 
     # ---- figures --------------------------------------------------------------------------------------------
     def ask_export_figure(self) -> None:
-        tab = self.tabs.currentWidget()
+        tab = self.current_tab()
         if not hasattr(tab, "export_figure"):
             self.show_error("No figure here", "Switch to the Training, Results or Compare tab to export its plot.")
             return
@@ -692,7 +708,7 @@ class MainWindow(QMainWindow):
             self.open_data(cfg)
         if problems:
             self.show_error("Project opened with problems", "\n\n".join(problems))
-        self.tabs.setCurrentWidget(self.sequences_tab)
+        self.show_tab(self.sequences_tab)
         return True
 
     def ask_moved_file(self, old: str) -> str:
@@ -795,6 +811,7 @@ class MainWindow(QMainWindow):
                           f"<p>Data and runs are kept in {user_data_dir()}</p>",
                           QMessageBox.StandardButton.Ok, self)
         box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.setEscapeButton(QMessageBox.StandardButton.Ok)  # Esc and the title bar close it, even with 2 buttons
         copy = box.addButton("Copy versions", QMessageBox.ButtonRole.ActionRole)
         copy.clicked.disconnect()  # keep the box open after copying
         copy.clicked.connect(self._copy_versions)

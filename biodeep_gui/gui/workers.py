@@ -33,6 +33,10 @@ from biodeep_gui.core.errors import BioDeepError
 #: Seconds between two batches of items sent to the GUI thread.
 FLUSH_INTERVAL = 0.1
 
+#: Threads started and not yet joined by their runner: id -> (thread, stop event, name). The QThread objects are
+#: kept alive here, so a runner deleted with its widget never destroys a running thread.
+_LIVE: dict[int, tuple[QThread, threading.Event, str]] = {}
+
 #: Extra niceness of worker threads on Linux, where ``QThread.LowPriority`` changes nothing for normal threads.
 #: Threads that torch creates from the worker (its intra-op pool) inherit it.
 WORKER_NICE = 10
@@ -159,9 +163,6 @@ class TaskRunner(QObject):
     sigFailed = Signal(str, str)
     sigRunningChanged = Signal(bool)
 
-    #: every runner ever created, so the test fixture can check that no thread outlives its test
-    instances: "list[TaskRunner]" = []
-
     def __init__(self, parent: QObject | None = None, *, name: str = "task", priority: str = "low",
                  flush_interval: float = FLUSH_INTERVAL):
         super().__init__(parent)
@@ -178,7 +179,6 @@ class TaskRunner(QObject):
         self._stale = QTimer(self)
         self._stale.setInterval(int(flush_interval * 1500))
         self._stale.timeout.connect(self._flush_stale)
-        TaskRunner.instances.append(self)
 
     # -- public API -----------------------------------------------------------------------------------------
     def start(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
@@ -236,6 +236,7 @@ class TaskRunner(QObject):
         worker.sigFailed.connect(self._on_failed, Qt.QueuedConnection)
         thread.started.connect(worker.run)
         self._thread, self._worker = thread, worker
+        _LIVE[id(thread)] = (thread, self._stop, self.name)
         thread.start({"low": QThread.LowPriority, "idle": QThread.IdlePriority,
                       "normal": QThread.InheritPriority}[self.priority])
         self._stale.start()
@@ -258,6 +259,7 @@ class TaskRunner(QObject):
             worker.sigFailed.disconnect(self._on_failed)
         if thread is not None:
             thread.wait()
+            _LIVE.pop(id(thread), None)
         self.sigRunningChanged.emit(False)
 
     def _end_thread(self) -> bool:
@@ -284,13 +286,17 @@ class TaskRunner(QObject):
 
 
 def running_threads() -> list[str]:
-    """Names of the runner threads still running (for tests and for the close check)."""
-    return [r.name for r in TaskRunner.instances if _alive(r) and r.is_running()]
+    """Names of the worker threads still running, whoever owns them (for tests and for the close check)."""
+    return [name for thread, _, name in list(_LIVE.values()) if thread.isRunning()]
 
 
-def _alive(runner: TaskRunner) -> bool:
-    try:
-        runner.objectName()
-    except RuntimeError:  # the C++ object was deleted with its parent
-        return False
-    return True
+def stop_all_threads() -> list[str]:
+    """Cancel and join every worker thread still running; their names (a test fixture's clean-up)."""
+    names = []
+    for key, (thread, stop, name) in list(_LIVE.items()):
+        if thread.isRunning():
+            names.append(name)
+            stop.set()
+            thread.wait()
+        _LIVE.pop(key, None)
+    return names
