@@ -83,20 +83,58 @@ def history_row(r) -> dict[str, float]:
     return row
 
 
+def resumable(run_dir: str | Path) -> bool:
+    """Whether a run folder holds an interrupted training (crash, kill, cancel or failure) that can go on."""
+    from biodeep_gui.core.runs import CHECKPOINT_FILE, RUN_FILE
+
+    run_dir = Path(run_dir)
+    if not (run_dir / CHECKPOINT_FILE).exists() or not (run_dir / RUN_FILE).exists():
+        return False
+    import json
+
+    try:
+        return json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8")).get("status") != "complete"
+    except (OSError, ValueError):
+        return False
+
+
+def resume_run(run_dir: str | Path, *, data: SequenceSet | None = None,
+               should_stop: Callable[[], bool] = lambda: False, report_interval: float = 0.1) -> Iterator:
+    """Continue an interrupted run from its last completed epoch; yields what ``train_run`` yields.
+
+    The split is remade from the saved configuration and seed; the input files must be unchanged (SHA-256).
+    """
+    from biodeep_gui.core.runs import load_run
+
+    run = load_run(run_dir)
+    if data is None:
+        from biodeep_gui.core.fileio import sha256_file
+
+        for path, digest in run.provenance.get("input_sha256", {}).items():
+            if digest and Path(path).exists() and sha256_file(path) != digest:
+                raise ConfigError(f"{path} changed since the run started; resuming would train on other data")
+    return train_run(run.config, run_dir, data=data, should_stop=should_stop, report_interval=report_interval,
+                     _resume=True)
+
+
 def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None = None,
-              should_stop: Callable[[], bool] = lambda: False, report_interval: float = 0.1) -> Iterator:
+              should_stop: Callable[[], bool] = lambda: False, report_interval: float = 0.1,
+              _resume: bool = False) -> Iterator:
     """Train and save one run, yielding StageReport, DataReport, BatchReport, EpochReport and finally RunSummary.
 
-    A checkpoint (best weights so far, history, status 'training') is written after every epoch, so a crash
-    loses at most one epoch. Cancelling after at least one epoch saves the run as 'cancelled', evaluated with the
-    best weights; cancelling earlier saves nothing. A ``TrainingError`` leaves the last checkpoint marked 'failed'.
+    After every epoch the run folder is updated (best weights so far, history, status 'training') together
+    with a checkpoint of the last epoch (weights + optimiser), so a crash loses at most one epoch and
+    ``resume_run`` can go on from there. Cancelling after at least one epoch saves the run as 'cancelled',
+    evaluated with the best weights (and still resumable); cancelling earlier saves nothing. A
+    ``TrainingError`` leaves the last checkpoint marked 'failed'.
     """
     import torch
 
     from biodeep_gui.core import runs
     from biodeep_gui.core.batches import SequenceBatches
     from biodeep_gui.core.models import build_model, count_parameters, get_architecture
-    from biodeep_gui.core.training import EpochReport, FitResult, Objective, fit, predict_outputs, resolve_device
+    from biodeep_gui.core.training import (EpochReport, FitResult, Objective, ResumeState, fit, make_optimizer,
+                                           predict_outputs, resolve_device)
 
     cfg.validate()
     spec = get_architecture(cfg.model.arch)
@@ -153,15 +191,29 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
     history: list[dict[str, float]] = []
     result: FitResult | None = None
     best_tensors = None
+    model.to(device)
+    opt = make_optimizer(model, cfg.train)
+    resume = None
+    if _resume:
+        resume, history, best_tensors = _restore(out_dir, model, opt, cfg)
+        prov = runs.load_run(out_dir).provenance
+        yield StageReport("resume", f"Resuming after epoch {resume.epochs_done} (best so far: epoch "
+                                    f"{resume.best_epoch})")
+        for report in resume.history:
+            yield report  # redraw the curves of the epochs already done
     try:
         for item in fit(model, train_src, val_src, objective, cfg.train, device=device,
-                        val_targets=ss.labels[prep.val], should_stop=should_stop, report_interval=report_interval):
+                        val_targets=ss.labels[prep.val], should_stop=should_stop, report_interval=report_interval,
+                        optimizer=opt, resume=resume):
             if isinstance(item, EpochReport):
                 history.append(history_row(item))
                 if item.is_best or best_tensors is None:
                     best_tensors = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
                 runs.write_run(out_dir, cfg, info, best_tensors, history=history, metrics={}, status="training",
                                provenance_info=prov, extra={"best_epoch": item.best_epoch})
+                runs.write_checkpoint(out_dir, model.state_dict(), opt.state_dict(),
+                                      {"epochs_done": item.epoch, "best_epoch": item.best_epoch,
+                                       "best_value": item.monitor_value, "monitor": item.monitor})
             elif isinstance(item, FitResult):
                 result = item
                 continue
@@ -180,8 +232,37 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
     raw_val, _ = predict_outputs(model, val_src.to(device), bs)
     test_src = SequenceBatches(test.codes, np.zeros(len(test), np.float32)).to(device)
     raw_test, _ = predict_outputs(model, test_src, bs)
-    yield finish(model.state_dict(), raw_val, raw_test, history, result.best_epoch,
-                 "cancelled" if result.cancelled else "complete", result)
+    summary = finish(model.state_dict(), raw_val, raw_test, history, result.best_epoch,
+                     "cancelled" if result.cancelled else "complete", result)
+    if not result.cancelled:
+        (out_dir / runs.CHECKPOINT_FILE).unlink(missing_ok=True)
+    yield summary
+
+
+def _restore(out_dir: Path, model, opt, cfg: RunConfig):
+    """Load a checkpoint into ``model`` and ``opt``; return the ResumeState, history rows and best weights."""
+    import torch
+
+    from biodeep_gui.core import metrics as M
+    from biodeep_gui.core.runs import load_run, read_checkpoint
+    from biodeep_gui.core.training import EpochReport, ResumeState
+
+    run = load_run(out_dir)
+    model_state, opt_state, meta = read_checkpoint(out_dir)
+    model.load_state_dict(model_state)
+    opt.load_state_dict(opt_state)
+    rows = [r for r in run.history if int(r["epoch"]) <= meta["epochs_done"]]
+    monitor = meta["monitor"]
+    reports = [EpochReport(int(r["epoch"]), cfg.train.epochs, r["train_loss"], r["val_loss"],
+                           {k[4:]: v for k, v in r.items() if k.startswith("val_")}, monitor,
+                           r.get(f"val_{monitor}", math.nan), int(meta["best_epoch"]), bool(r.get("is_best")),
+                           math.nan, r.get("elapsed_s", math.nan), math.nan) for r in rows]
+    sign = 1.0 if M.HIGHER_IS_BETTER.get(monitor, True) else -1.0
+    best_row = next((r for r in rows if int(r["epoch"]) == int(meta["best_epoch"])), None)
+    best_value = sign * best_row.get(f"val_{monitor}", math.nan) if best_row else -math.inf
+    best_state = {k: torch.from_numpy(v.copy()) for k, v in run.tensors().items()}
+    state = ResumeState(int(meta["epochs_done"]), reports, int(meta["best_epoch"]), best_value, best_state)
+    return state, [dict(r) for r in rows], best_state
 
 
 def evaluate(run, data: SequenceSet, device: str = "cpu") -> dict[str, float]:

@@ -8,7 +8,9 @@ A run folder holds
   ``cancelled``);
 - ``model.safetensors``: weights (deep models) or coefficients (baselines); never a pickle;
 - ``history.csv``: one row per epoch; ``metrics.json``: ``test_*`` and ``val_*`` metrics;
-- ``test_predictions.safetensors``: test targets and predictions, for the ROC/PR curves and scatter plots.
+- ``test_predictions.safetensors``: test targets and predictions, for the ROC/PR curves and scatter plots;
+- ``checkpoint.safetensors`` while training and after a cancel: the last epoch's weights and optimiser state,
+  so an interrupted run can be resumed (removed when the run completes).
 
 Every file is written atomically, so a crash mid-save leaves the previous version whole.
 """
@@ -36,6 +38,7 @@ WEIGHTS_FILE = "model.safetensors"
 HISTORY_FILE = "history.csv"
 METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "test_predictions.safetensors"
+CHECKPOINT_FILE = "checkpoint.safetensors"  # last epoch's weights + optimiser state, for resuming
 
 
 @dataclass
@@ -232,6 +235,44 @@ def migrate_run(doc: dict[str, Any], where: Path) -> dict[str, Any]:
         raise RunFolderError(f"{where}: {exc}") from None
     doc["schema_version"] = SCHEMA_VERSION
     return doc
+
+
+def write_checkpoint(run_dir: str | Path, model_state: dict[str, Any], optimizer_state: dict[str, Any],
+                     meta: dict[str, Any]) -> None:
+    """Save the last epoch's weights and optimiser state (flattened to named tensors) atomically."""
+    import torch
+    from safetensors.torch import save
+
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model_state.items()}
+    for idx, st in optimizer_state["state"].items():
+        for name, v in st.items():
+            if v is not None:
+                tensors[f"optim.{idx}.{name}"] = torch.as_tensor(v).detach().cpu().contiguous()
+    doc = {**meta, "param_groups": optimizer_state["param_groups"]}
+    atomic_write(Path(run_dir) / CHECKPOINT_FILE, save(tensors, metadata={"meta": json.dumps(_finite(doc))}))
+
+
+def read_checkpoint(run_dir: str | Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(model_state, optimizer_state, meta) written by ``write_checkpoint``; never unpickles."""
+    from safetensors import SafetensorError, safe_open
+
+    path = Path(run_dir) / CHECKPOINT_FILE
+    if not path.exists():
+        raise RunFolderError(f"{run_dir}: no checkpoint to resume from (the run finished or was never started)")
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            meta = json.loads(fh.metadata()["meta"])
+            model_state, state = {}, {}
+            for key in fh.keys():
+                kind, rest = key.split(".", 1)
+                if kind == "model":
+                    model_state[rest] = fh.get_tensor(key)
+                else:
+                    idx, name = rest.split(".", 1)
+                    state.setdefault(int(idx), {})[name] = fh.get_tensor(key)
+    except (SafetensorError, OSError, KeyError, ValueError) as exc:
+        raise RunFolderError(f"{path}: damaged checkpoint ({exc})") from None
+    return model_state, {"state": state, "param_groups": meta.pop("param_groups")}, meta
 
 
 def _history_csv(history: list[dict[str, Any]]) -> str:

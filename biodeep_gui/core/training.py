@@ -6,7 +6,6 @@ a final ``FitResult``. Device placement, the shuffling sampler and the loss all 
 """
 from __future__ import annotations
 
-import copy
 import math
 import time
 from dataclasses import dataclass, field
@@ -177,7 +176,22 @@ def predict_outputs(model: nn.Module, source, batch_size: int, objective: Object
     return (torch.cat(outs).numpy() if outs else np.zeros((0, 0), np.float32)), (loss_sum / n if n and objective else math.nan)
 
 
-def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+@dataclass
+class ResumeState:
+    """Where an interrupted fit stands: epochs done, their reports, and the best epoch so far."""
+
+    epochs_done: int
+    history: list[EpochReport]
+    best_epoch: int
+    best_value: float  # monitored metric, signed so that higher is better
+    best_state: dict[str, torch.Tensor]  # CPU tensors
+
+
+def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+
+def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     params = [p for p in model.parameters() if p.requires_grad]
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
@@ -189,6 +203,7 @@ def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
 def fit(model: nn.Module, train, val, objective: Objective, cfg: TrainConfig, *, device: torch.device,
         val_targets: np.ndarray, should_stop: Callable[[], bool] = lambda: False,
         report_interval: float = 0.1, metric_fn: Callable[[np.ndarray, np.ndarray], dict[str, float]] | None = None,
+        optimizer: torch.optim.Optimizer | None = None, resume: "ResumeState | None" = None,
         ) -> Iterator[BatchReport | EpochReport | FitResult]:
     """Train ``model`` and yield progress; the last item is a ``FitResult`` with the best weights.
 
@@ -202,29 +217,37 @@ def fit(model: nn.Module, train, val, objective: Objective, cfg: TrainConfig, *,
     should_stop : polled before every batch; when it returns True, training ends within one batch
     report_interval : seconds between two ``BatchReport``s
     metric_fn : overrides ``objective.metrics`` (e.g. for reconstruction)
+    optimizer : built by the caller (``make_optimizer``) when it checkpoints the optimizer state; else made here
+    resume : continue an interrupted fit after ``resume.epochs_done`` epochs (model and optimizer already hold
+        the checkpointed state). Shuffling and dropout are seeded per epoch, so a resumed fit sees the same
+        batches as an uninterrupted one.
 
     Raises
     ------
     TrainingError : the loss became NaN/inf, or the device ran out of memory (with a suggestion)
     """
-    torch.manual_seed(cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)
     model.to(device)
     train, val = train.to(device), val.to(device)
     objective.prepare(device)
-    opt = _optimizer(model, cfg)
+    opt = optimizer or make_optimizer(model, cfg)
     amp = cfg.amp and device.type == "cuda"
     monitor = M.default_monitor(objective.task) if cfg.monitor == "auto" else cfg.monitor
     higher = M.HIGHER_IS_BETTER.get(monitor, True)
     metric_fn = metric_fn or objective.metrics
     n_batches = max(1, math.ceil(len(train) / cfg.batch_size))
 
-    history: list[EpochReport] = []
-    best_value, best_epoch, best_state = -math.inf, 0, copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
+    history: list[EpochReport] = list(resume.history) if resume else []
+    if resume:
+        best_value, best_epoch, best_state = resume.best_value, resume.best_epoch, resume.best_state
+    else:
+        best_value, best_epoch, best_state = -math.inf, 0, _cpu_state(model)
     t0 = time.perf_counter()
     seen_total, cancelled, stopped_early = 0, False, False
     last_report = t0
-    for epoch in range(1, cfg.epochs + 1):
+    first = resume.epochs_done + 1 if resume else 1
+    for epoch in range(first, cfg.epochs + 1):
+        torch.manual_seed(cfg.seed * 1_000_003 + epoch)  # dropout / augmentation: same per epoch on resume
+        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
         model.train()
         loss_sum = torch.zeros((), device=device)
         seen = 0
@@ -252,10 +275,10 @@ def fit(model: nn.Module, train, val, objective: Objective, cfg: TrainConfig, *,
                 running = float(loss_sum) / seen
                 _check_finite(running, epoch, b)
                 elapsed = now - t0
-                done = (epoch - 1) * n_batches + b
+                done = (epoch - first) * n_batches + b
                 rate = (seen_total + seen) / elapsed
                 yield BatchReport(epoch, b, n_batches, running, rate, elapsed,
-                                  elapsed / done * (cfg.epochs * n_batches - done))
+                                  elapsed / done * ((cfg.epochs - first + 1) * n_batches - done))
         seen_total += seen
         if cancelled:
             break
@@ -272,10 +295,10 @@ def fit(model: nn.Module, train, val, objective: Objective, cfg: TrainConfig, *,
         if is_best or best_epoch == 0:
             best_value = score if not math.isnan(score) else best_value
             best_epoch = epoch
-            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            best_state = _cpu_state(model)
         elapsed = time.perf_counter() - t0
         report = EpochReport(epoch, cfg.epochs, train_loss, val_loss, vm, monitor, value, best_epoch, is_best,
-                             seen_total / elapsed, elapsed, elapsed / epoch * (cfg.epochs - epoch))
+                             seen_total / elapsed, elapsed, elapsed / (epoch - first + 1) * (cfg.epochs - epoch))
         history.append(report)
         yield report
         if cfg.patience and epoch - best_epoch >= cfg.patience:

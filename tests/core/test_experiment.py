@@ -82,3 +82,39 @@ def test_same_split_for_deep_and_baseline(tmp_path):
     b = runs.load_run(tmp_path / "b")
     assert a.doc["test_ids_sha"] == b.doc["test_ids_sha"]
     np.testing.assert_array_equal(a.predictions()["y_true"], b.predictions()["y_true"])
+
+
+def test_resume_after_interruption_matches_an_uninterrupted_run(tmp_path):
+    """Cancel after epoch 2 (as a crash would leave it), resume: same history and weights as 4 straight epochs."""
+    from biodeep_gui.core.experiment import resumable, resume_run
+
+    ss = planted(n=300, length=40)
+    list(train_run(_cfg("cnn", epochs=4), tmp_path / "straight", data=ss))
+
+    stop = {"now": False}
+    for item in train_run(_cfg("cnn", epochs=4), tmp_path / "resumed", data=ss, should_stop=lambda: stop["now"]):
+        if isinstance(item, EpochReport) and item.epoch == 2:
+            stop["now"] = True
+    assert resumable(tmp_path / "resumed")
+    items = list(resume_run(tmp_path / "resumed", data=ss))
+    replayed = [i.epoch for i in items if isinstance(i, EpochReport)]
+    assert replayed == [1, 2, 3, 4]  # the curves of epochs 1-2 come back, then 3-4 are trained
+    assert not resumable(tmp_path / "resumed")
+
+    a, b = runs.load_run(tmp_path / "straight"), runs.load_run(tmp_path / "resumed")
+    assert b.status == "complete" and len(b.history) == 4
+    for ra, rb in zip(a.history, b.history):
+        assert ra["train_loss"] == pytest.approx(rb["train_loss"], rel=1e-5)
+    for k, v in a.tensors().items():
+        np.testing.assert_allclose(b.tensors()[k], v, rtol=1e-5, atol=1e-6)
+    assert b.metrics["test_auroc"] == pytest.approx(a.metrics["test_auroc"])
+
+
+def test_nothing_to_resume(tmp_path):
+    from biodeep_gui.core.errors import RunFolderError
+    from biodeep_gui.core.experiment import resumable, resume_run
+
+    list(train_run(_cfg("cnn", epochs=1), tmp_path / "done", data=planted(n=200, length=40)))
+    assert not resumable(tmp_path / "done")
+    with pytest.raises(RunFolderError, match="no checkpoint"):
+        list(resume_run(tmp_path / "done", data=planted(n=200, length=40)))
