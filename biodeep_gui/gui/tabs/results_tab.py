@@ -242,6 +242,8 @@ class ResultsTab(QWidget):
         if info.n_parameters:
             parts.append(f"{info.n_parameters:,} parameters")
         task = {"multiclass": f"{len(info.class_names)}-class task"}.get(info.task, f"{info.task} task")
+        if info.task in ("binary", "regression") and len(info.label_names) > 1:
+            task += f" × {len(info.label_names)} labels (metrics averaged)"
         parts.append(f"{task} on {info.length:,} bp")
         self.subtitle.setText(" · ".join(parts))
         self.path_label.setText(str(run.path))
@@ -402,9 +404,10 @@ class ResultsTab(QWidget):
         self.pr_curve.setData(c["recall"], c["precision"])
         positives = float(np.mean(y[:, 0] > 0.5))
         self.pr_chance.setData([0, 1], [positives, positives])
-        self.roc_legend.addItem(self.roc_curve, f"{run.name}: AUROC = {format_metric(m['auroc'])}")
+        who = run.name if self.output_combo.count() < 2 else f"{run.name} ({self.output_combo.currentText()})"
+        self.roc_legend.addItem(self.roc_curve, f"{who}: AUROC = {format_metric(m['auroc'])}")
         self.roc_legend.addItem(self.roc_chance, "guessing (0.5)")
-        self.pr_legend.addItem(self.pr_curve, f"{run.name}: AUPRC = {format_metric(m['auprc'])}")
+        self.pr_legend.addItem(self.pr_curve, f"{who}: AUPRC = {format_metric(m['auprc'])}")
         self.pr_legend.addItem(self.pr_chance, f"guessing ({positives:.2f})")
         n = len(y)
         self.roc_item.setTitle(f"ROC curve ({n:,} test sequences)", color=AXIS_COLOUR, size="11pt")
