@@ -34,13 +34,12 @@ import lzma
 import math
 import os
 import random
-import sys
 import tempfile
 import zlib
 from array import array
 from dataclasses import dataclass, field
-from pathlib import Path
 from itertools import islice
+from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -242,12 +241,11 @@ def _fasta_batches(path: str | os.PathLike, size: int = 256) -> Iterator[tuple[t
 
     fmt = _fasta_format(path, _sniff(path, "FASTA/FASTQ"))
     n = 0
+    counted = [0]  # FASTQ errors name their record, so FASTQ records are counted as they are parsed
     with _open_text(path) as handle:
         if fmt == "fasta":
             records: Iterator = SimpleFastaParser(handle)
         else:
-            counted = [0]  # FASTQ errors name their record, so count as we go
-
             def fastq():
                 for t, q, _qual in FastqGeneralIterator(handle):
                     counted[0] += 1
@@ -263,7 +261,8 @@ def _fasta_batches(path: str | os.PathLike, size: int = 256) -> Iterator[tuple[t
                 del batch
                 yield titles, seqs
         except ValueError as exc:  # Biopython's FASTQ structure errors
-            raise InputFileError(path, f"not valid FASTQ: {exc}", record=counted[0] + 1) from None
+            raise InputFileError(path, f"not valid {fmt.upper()}: {exc}",
+                                 record=(counted[0] if fmt == "fastq" else n) + 1) from None
         except _READ_ERRORS as exc:
             raise InputFileError(path, f"damaged or truncated compressed file after record {n} ({exc})") from None
     if n == 0:
@@ -329,9 +328,10 @@ def _fit_rows(flat: np.ndarray, lens: np.ndarray, length: int, out: np.ndarray) 
     pad = np.maximum(length - lens, 0) // 2
     if crop.any():
         marks = np.zeros(flat.size + 1, np.int8)
-        first = starts + crop
-        marks[first] += 1  # the begin and end indices are each unique, so fancy += is exact
-        marks[first + take] -= 1
+        some = take > 0  # skip empty records: then begins (and ends) are strictly increasing, so fancy += is exact
+        first = (starts + crop)[some]
+        marks[first] += 1
+        marks[first + take[some]] -= 1
         kept = flat[np.cumsum(marks[:-1], dtype=np.int8).view(bool)]
     else:
         kept = flat

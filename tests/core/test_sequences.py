@@ -189,6 +189,16 @@ def test_fit_rows_equals_fit_length(lengths, target):
         assert row.tolist() == fit_length(s, target).tolist()
 
 
+def test_fit_rows_with_empty_records_next_to_cropped_ones():
+    lens = np.array([0, 10, 0, 0, 12, 3, 0, 7, 9, 1, 0, 6])
+    flat = np.arange(lens.sum(), dtype=np.uint8) % 15
+    out = np.empty((len(lens), 5), np.uint8)
+    S._fit_rows(flat, lens, 5, out)
+    ends = np.cumsum(lens)
+    for i, n in enumerate(lens):
+        assert out[i].tolist() == fit_length(flat[ends[i] - n:ends[i]], 5).tolist()
+
+
 def test_spread_in_place_equals_fit_length():
     rng = np.random.default_rng(5)
     lens = rng.integers(1, 50, 500)
