@@ -23,14 +23,10 @@ from biodeep_gui.core.errors import BioDeepError
 
 
 def default_cache_dir() -> Path:
-    """The per-user cache folder for Tomtom results (XDG / macOS / Windows conventions)."""
-    if sys.platform.startswith("win"):
-        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return base / "biodeep"
+    """The per-user cache folder (``biodeep_gui.paths``); Tomtom results go in its ``tomtom/`` sub-folder."""
+    from biodeep_gui.paths import cache_dir
+
+    return cache_dir()
 
 
 def add_parsers(subparsers) -> list[str]:
@@ -53,7 +49,7 @@ def add_parsers(subparsers) -> list[str]:
     m.add_argument("--formats", default="png", help="logo image formats, comma-separated: png, svg, pdf")
     m.add_argument("--no-influence", action="store_true", help="skip the filter influence (zeroing) step")
     m.add_argument("--max-sequences", type=int, default=20000, help="scan at most this many sequences")
-    m.add_argument("--cache-dir", help=f"Tomtom result cache (default {default_cache_dir()})")
+    m.add_argument("--cache-dir", help="Tomtom result cache folder (default: the per-user BioDeep cache)")
     m.add_argument("--device", default="cpu")
 
     z = subparsers.add_parser(
@@ -232,7 +228,7 @@ def cmd_mutagenesis(a: argparse.Namespace) -> int:
     else:
         from biodeep_gui.core.sequences import read_records
 
-        records = read_records(a.fasta)[:max(1, a.limit)]
+        records = [(title.split()[0], seq) for title, seq in read_records(a.fasta)[:max(1, a.limit)]]
     model = run_.model()
     out = Path(a.out)
     have_qt = _qt_app() is not None

@@ -266,7 +266,7 @@ def iter_match_filters(queries: Sequence, targets: Sequence | None = None, *, re
     total = len(todo)
     yield Progress("matching", 0, max(total, 1),
                    f"Comparing {total} filters with {n_t} {release} motifs" +
-                   ("" if _WARM or not total else " (the first time ever, Tomtom is compiled: about a minute)"))
+                   ("" if _WARM or not total else " (the first run after installing compiles Tomtom: about a minute)"))
     for s in range(0, total, CHUNK):
         check_stop(should_stop, "motif matching")
         chunk = todo[s:s + CHUNK]
