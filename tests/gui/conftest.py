@@ -66,7 +66,11 @@ def demo_files(tmp_path_factory):
 
 def shot(widget, name: str) -> Path:
     """Save a screenshot of ``widget`` under artifacts/screenshots (git-ignored) for a person to look at."""
+    from PySide6.QtWidgets import QApplication
+
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
+    for _ in range(3):  # pending layout requests first: a label just given two lines of text needs them
+        QApplication.processEvents()
     widget.grab().save(str(path))
     return path

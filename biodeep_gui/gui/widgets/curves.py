@@ -103,7 +103,7 @@ class TrainingCurves(QWidget):
         label = METRIC_LABELS.get(monitor, monitor)
         title = f"Validation {label}" if label else "Validation metric"
         self.metric_plot.setTitle(title + " (★ best epoch)", color=AXIS_COLOUR, size="11pt")
-        self.metric_plot.setLabel("left", label.capitalize() if label else "", color=AXIS_COLOUR)
+        self.metric_plot.setLabel("left", label[:1].upper() + label[1:], color=AXIS_COLOUR)
         self._monitor = monitor
 
     def add_batch(self, epoch: int, batch: int, n_batches: int, loss: float) -> None:
@@ -160,7 +160,10 @@ class TrainingCurves(QWidget):
                 line.show()
             if math.isfinite(y):
                 self.best_star.setData([best], [y])
-                self.best_label.setText(f" best: epoch {best}, {y:.3f}")
+                self.best_label.setText(f" best: epoch {best}, {y:.3f} ")
+                # text on the side with room: left of the star when it sits in the right half of the plot
+                right_half = best > 1 and best >= 0.5 * (1 + self._epochs[-1])
+                self.best_label.setAnchor((1, 1) if right_half else (0, 1))
                 self.best_label.setPos(best, y)
                 self.best_label.show()
         else:

@@ -1,0 +1,277 @@
+"""Is the window responsive while it trains, and how much training speed does the GUI cost?
+
+Measured in one process, side by side (DESIGN.md convention 7: ratios, no assertions):
+
+1. CPU training of the DeepBind-style CNN on the demo data (bound.fa + background.fa) with ``train_run`` iterated
+   in the main thread, no GUI: the reference samples/s.
+2. The same run started from the main window (offscreen) through its ``TaskRunner``, while a 5 ms ``QTimer``
+   probe measures how late the event loop serves it (p50 / p99 / max), once with the worker thread at the default
+   lower priority and once at normal priority; samples/s relative to (1); share of CPU time the GUI thread used.
+3. Event-loop lateness while a large FASTA pair is read by the data worker (a big file must not freeze the window).
+4. Launch to first painted window in a fresh process (median of a few launches).
+
+Goals (issue 3): p99 <= 10 ms, max <= 50 ms, training >= 75 % of the no-GUI speed, first paint <= 0.8 s.
+
+    python bench/gui_responsiveness.py [--epochs 2] [--load-records 300000] [--launches 3]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PROBE_MS = 5
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(q / 100 * (len(s) - 1))))]
+
+
+class Probe:
+    """A 5 ms timer in the GUI thread; records how late each tick comes (ms)."""
+
+    def __init__(self):
+        from PySide6.QtCore import Qt, QTimer
+
+        self.late: list[float] = []
+        self._last = 0.0
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(PROBE_MS)
+        self.timer.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        self.late.clear()
+        self._last = time.perf_counter()
+        self._cpu0, self._wall0 = time.thread_time(), time.perf_counter()
+        self.timer.start()
+
+    def stop(self) -> dict[str, float]:
+        self.timer.stop()
+        cpu = time.thread_time() - self._cpu0
+        wall = time.perf_counter() - self._wall0
+        return {"p50": percentile(self.late, 50), "p99": percentile(self.late, 99),
+                "max": max(self.late) if self.late else float("nan"), "ticks": len(self.late),
+                "gui_cpu": cpu / wall if wall else float("nan")}
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.late.append(max(0.0, (now - self._last) * 1000 - PROBE_MS))
+        self._last = now
+
+
+def run_config(files: dict, epochs: int):
+    from biodeep_gui.core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+
+    return RunConfig(data=DataConfig(fasta=str(files["bound"]), background=str(files["background"])),
+                     model=ModelConfig("cnn", {}),
+                     train=TrainConfig(epochs=epochs, patience=0, device="cpu", seed=0))
+
+
+def train_without_gui(cfg, data, out: Path) -> float:
+    from biodeep_gui.core.experiment import RunSummary, train_run
+
+    for item in train_run(cfg, out, data=data):
+        if isinstance(item, RunSummary):
+            return item.samples_per_s
+    return float("nan")
+
+
+def train_with_gui(app, window, probe: Probe, priority: str, epochs: int) -> tuple[float, dict, int]:
+    """Start training from the window's Model settings; returns samples/s, probe stats and curve redraws."""
+    from PySide6.QtCore import QEventLoop
+
+    m = window.model_tab
+    m.set_architecture("cnn")
+    m.epochs_spin.setValue(epochs)
+    m.patience_spin.setValue(0)
+    m.seed_spin.setValue(0)
+    window.train_runner.priority = priority
+    result = {}
+    loop = QEventLoop()
+
+    def done(summary):
+        result["summary"] = summary
+        loop.quit()
+
+    def failed(msg, _details):
+        result["error"] = msg
+        loop.quit()
+
+    window.train_runner.sigFinished.connect(done)
+    window.train_runner.sigFailed.connect(failed)
+    redraws0 = window.training_tab.curves.redraws
+    probe.start()
+    window.start_training()
+    loop.exec()
+    stats = probe.stop()
+    window.train_runner.sigFinished.disconnect(done)
+    window.train_runner.sigFailed.disconnect(failed)
+    if "error" in result:
+        raise RuntimeError(result["error"])
+    return result["summary"].samples_per_s, stats, window.training_tab.curves.redraws - redraws0
+
+
+def load_with_gui(app, window, probe: Probe, bound: Path, background: Path) -> tuple[float, dict, int]:
+    from PySide6.QtCore import QEventLoop
+
+    from biodeep_gui.core.config import DataConfig
+
+    loop = QEventLoop()
+    out = {}
+    window.data_runner.sigFinished.connect(lambda r: (out.setdefault("r", r), loop.quit()))
+    window.data_runner.sigFailed.connect(lambda m, d: (out.setdefault("e", m), loop.quit()))
+    probe.start()
+    t0 = time.perf_counter()
+    window.open_data(DataConfig(fasta=str(bound), background=str(background)))
+    loop.exec()
+    elapsed = time.perf_counter() - t0
+    stats = probe.stop()
+    if "e" in out:
+        raise RuntimeError(out["e"])
+    return elapsed, stats, len(out["r"].data)
+
+
+def write_big_pair(folder: Path, records: int, length: int = 200) -> tuple[Path, Path]:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    letters = np.frombuffer(b"ACGT", np.uint8)
+    paths = []
+    for name, prefix in (("big_bound.fa", b"pos"), ("big_background.fa", b"neg")):
+        path = folder / name
+        with open(path, "wb") as fh:
+            for start in range(0, records // 2, 50_000):
+                n = min(50_000, records // 2 - start)
+                seqs = letters[rng.integers(0, 4, (n, length))]
+                fh.write(b"".join(b">%s_%d\n%s\n" % (prefix, start + i, s.tobytes())
+                                  for i, s in enumerate(seqs)))
+        paths.append(path)
+    return paths[0], paths[1]
+
+
+FIRST_PAINT_CHILD = textwrap.dedent("""
+    import time, sys
+    from PySide6.QtCore import QEvent, QObject, QTimer
+    from biodeep_gui.gui.app import create_app
+
+    class FirstPaint(QObject):
+        done = False
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.Paint and not self.done:
+                self.done = True
+                print("PAINT", time.time(), "torch" in sys.modules, flush=True)
+                QTimer.singleShot(0, window.close)
+            return False
+
+    app, window, _ = create_app([])
+    f = FirstPaint()
+    window.installEventFilter(f)
+    window.update()
+    app.exec()
+""")
+
+
+def first_paint(launches: int, data_dir: Path) -> tuple[list[float], bool]:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", BIODEEP_DATA_DIR=str(data_dir),
+               XDG_CONFIG_HOME=str(data_dir / "config"))
+    times, torch_seen = [], False
+    for _ in range(launches):
+        t0 = time.time()
+        out = subprocess.run([sys.executable, "-c", FIRST_PAINT_CHILD], cwd=ROOT, env=env, capture_output=True,
+                             text=True, timeout=300)
+        for line in out.stdout.splitlines():
+            if line.startswith("PAINT"):
+                _, t, torch = line.split()
+                times.append(float(t) - t0)
+                torch_seen |= torch == "True"
+    return times, torch_seen
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--epochs", type=int, default=2, help="epochs per training run (default 2)")
+    ap.add_argument("--load-records", type=int, default=300_000,
+                    help="records of the big FASTA pair read with the window up (0: skip; default 300,000)")
+    ap.add_argument("--launches", type=int, default=3, help="fresh processes timed to first paint (0: skip)")
+    a = ap.parse_args(argv)
+
+    tmp = Path(tempfile.mkdtemp(prefix="biodeep-bench-gui-"))
+    os.environ["BIODEEP_DATA_DIR"] = str(tmp / "data")
+    from PySide6.QtCore import QCoreApplication, QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from biodeep_gui.core.sequences import load_sequences
+    from biodeep_gui.core.synthetic import write_demo
+
+    print(f"machine: {os.cpu_count()} CPU cores; Python {sys.version.split()[0]}; load average "
+          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    if a.launches:
+        times, torch_seen = first_paint(a.launches, tmp / "paint")
+        print(f"launch to first paint: median {statistics.median(times):.2f} s, best {min(times):.2f} s "
+              f"over {len(times)} launches (goal <= 0.8 s); torch imported at first paint: {torch_seen}")
+
+    files = write_demo(tmp / "demo")
+    cfg = run_config(files, a.epochs)
+    data = load_sequences(cfg.data)
+
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "settings"))
+    app = QApplication.instance() or QApplication([])
+    QCoreApplication.setOrganizationName("BioDeepBench")
+    from biodeep_gui.gui.main_window import MainWindow
+
+    window = MainWindow()
+    window.resize(1280, 860)
+    window.show()
+    probe = Probe()
+    # let device discovery (torch import in the model tab's worker) finish first
+    deadline = time.monotonic() + 300
+    while (window.model_tab.devices() is None or window.model_tab.is_busy()) and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    window.sequences_tab.show_data(data, cfg.data)
+    window.model_tab.set_data_shape(data.length, data.n_outputs)
+
+    print(f"\nCNN (DeepBind defaults), {a.epochs} epochs on {len(data):,} demo sequences of {data.length} bp, CPU:")
+    ref = [train_without_gui(cfg, data, tmp / "runs" / "nogui-1")]
+    print(f"  no GUI, main thread:            {ref[0]:8.0f} samples/s")
+    rows = []
+    for priority in ("low", "normal"):
+        sps, stats, redraws = train_with_gui(app, window, probe, priority, a.epochs)
+        rows.append((priority, sps, stats, redraws))
+    ref.append(train_without_gui(cfg, data, tmp / "runs" / "nogui-2"))
+    print(f"  no GUI, again:                  {ref[1]:8.0f} samples/s")
+    base = statistics.mean(ref)
+    for priority, sps, st, redraws in rows:
+        label = "lower priority (default)" if priority == "low" else "normal priority"
+        print(f"  GUI, worker at {label:<25}{sps:8.0f} samples/s = {sps / base:5.0%} of no-GUI; event loop "
+              f"late by p50 {st['p50']:.1f} ms, p99 {st['p99']:.1f} ms, max {st['max']:.1f} ms "
+              f"({st['ticks']} probes); GUI thread CPU {st['gui_cpu']:.0%}; {redraws} curve redraws")
+    print("  goals: p99 <= 10 ms, max <= 50 ms, >= 75 % of no-GUI speed")
+
+    if a.load_records:
+        bound, background = write_big_pair(tmp, a.load_records)
+        size = (bound.stat().st_size + background.stat().st_size) / 1e6
+        elapsed, st, n = load_with_gui(app, window, probe, bound, background)
+        print(f"\nreading {n:,} sequences ({size:.0f} MB FASTA) in the data worker: {elapsed:.1f} s; event loop "
+              f"late by p50 {st['p50']:.1f} ms, p99 {st['p99']:.1f} ms, max {st['max']:.1f} ms")
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
