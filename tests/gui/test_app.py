@@ -332,6 +332,9 @@ def test_project_round_trip_and_moved_data_are_asked_for(window, qtbot, tmp_path
     path = window.save_project_as(tmp_path / "proj" / "study")
     assert path.name == "study.biodeep.json" and path.exists()
     assert str(path) in window.recent_projects()
+    window.recent_menu.aboutToShow.emit()
+    recent = window.recent_menu.actions()
+    assert recent[0].text() == "study" and recent[0].data() == str(path)
 
     moved = tmp_path / "moved"
     data.rename(moved)

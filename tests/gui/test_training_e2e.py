@@ -51,7 +51,8 @@ def choose_small_cnn_on_cpu(window, qtbot, epochs: int) -> None:
     assert m.device() == "cpu"
 
 
-def test_a_whole_session_as_a_user(window, qtbot, demo_files, tmp_path):
+def test_a_whole_session_as_a_user(window, qtbot, demo_files, tmp_path, monkeypatch):
+    window.resize(1280, 860)  # a laptop-sized window for the screenshots (the offscreen screen is 800 px)
     open_demo_pair(window, qtbot, demo_files)
     choose_small_cnn_on_cpu(window, qtbot, epochs=2)
 
@@ -69,6 +70,18 @@ def test_a_whole_session_as_a_user(window, qtbot, demo_files, tmp_path):
     assert curves.best_epoch() in (1, 2) and curves.best_lines[0].isVisible()
     assert window.training_tab.start_button.isEnabled()
     assert "Finished 2 epochs" in window.training_tab.log_text()
+
+    # ---- File > Export figure, as PNG and SVG ------------------------------------------------------------------
+    from PySide6.QtGui import QImage
+    from PySide6.QtWidgets import QFileDialog
+
+    for name in ("curves.png", "curves.svg"):
+        target = tmp_path / name
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, t=target, **k: (str(t), ""))
+        window.act_export.trigger()
+        assert target.stat().st_size > 1000
+    assert QImage(str(tmp_path / "curves.png")).width() >= 800
+    assert "<svg" in (tmp_path / "curves.svg").read_text()[:2000]
 
     # ---- results: a test AUROC ---------------------------------------------------------------------------------
     run_dir = Path(summary.run_dir)

@@ -199,6 +199,8 @@ class TrainingTab(QWidget):
 
     def log_message(self, text: str) -> None:
         self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")
+        bar = self.log.verticalScrollBar()
+        bar.setValue(bar.maximum())  # the newest message stays in view
 
     def is_running(self) -> bool:
         return self._running
