@@ -273,6 +273,11 @@ def _clip(text: str, n: int = 40) -> str:
     return text if len(text) <= n else text[:n] + "..."
 
 
+def _q(value, n: int = 60) -> str:
+    """A value from the user's file, quoted and clipped: a megabyte-long cell must not become the message."""
+    return repr(_clip(str(value), n))
+
+
 # ---- record bookkeeping and encoding ---------------------------------------------------------------------------
 
 class _Origins:
@@ -408,7 +413,7 @@ class _CodesBuilder:
             bad = np.flatnonzero(lens != self.length)
             if bad.size:
                 r = int(bad[0])
-                like = "" if self._first is None else f" like the first record ({self.origins.ids[self._first]!r})"
+                like = "" if self._first is None else f" like the first record ({_q(self.origins.ids[self._first])})"
                 raise self.origins.error(self._n + r, f"sequence is {int(lens[r])} bp long, not {self.length} bp"
                                                       f"{like}; length_policy 'strict' refuses other lengths",
                                          expected=f"{self.length} bp, or length_policy 'fit' to centre-crop/pad")
@@ -508,7 +513,7 @@ def _check_unique(ids: list[str], origins: _Origins) -> None:
         where = f"record {rec1}" + (f" (line {line1})" if line1 else "")
         if path1 != path2:
             where += f" of {path1}"
-        raise origins.error(second, f"duplicated id {ids[second]!r}: already used by {where}",
+        raise origins.error(second, f"duplicated id {_q(ids[second])}: already used by {where}",
                             expected="unique ids")
 
 
@@ -545,7 +550,7 @@ def _fmt(v: float) -> str:
 
 
 def _single_class_error(origins: _Origins, n: int, name: str, column: str | None) -> InputFileError:
-    col = f" (label column {column!r})" if column else ""
+    col = f" (label column {_q(column)})" if column else ""
     return InputFileError(origins.paths[0] if len(origins.paths) == 1 else ", ".join(origins.paths),
                           f"all {n} records have label {name}; training needs at least two classes{col}",
                           expected="records of at least two classes")
@@ -564,7 +569,7 @@ def _resolve_labels(columns: list[_LabelColumn], task: str, origins: _Origins, *
     if len(columns) > 1:
         return _resolve_multitask(columns, task, origins, require_two)
     col = columns[0]
-    label = f"{what} {col.name!r}" if what == "column" else "label"
+    label = f"{what} {_q(col.name)}" if what == "column" else "label"
     values = np.frombuffer(col.values, np.float64) if n else np.zeros(0)
     token_of = np.frombuffer(col.token_of, np.int32) if n else np.zeros(0, np.int32)
     is_text = token_of >= 0
@@ -574,31 +579,31 @@ def _resolve_labels(columns: list[_LabelColumn], task: str, origins: _Origins, *
     if 0 < n_text < n:  # numbers and words mixed in one column
         if task == "regression" or n_text <= n - n_text:  # report the minority kind as the odd one out
             i = int(np.argmax(is_text))
-            raise origins.error(i, f"{label} has {tokens[token_of[i]]!r}, not a number, while the other labels "
+            raise origins.error(i, f"{label} has {_q(tokens[token_of[i]])}, not a number, while the other labels "
                                    f"are numbers", expected="a number")
         i, raw = col.first_numeric
-        raise origins.error(i, f"{label} has the number {raw!r} while the other labels are text classes",
+        raise origins.error(i, f"{label} has the number {_q(raw)} while the other labels are text classes",
                             expected="one of the text classes")
 
     if n_text:  # text classes
         if task == "regression":
-            raise origins.error(0, f"{label} has {tokens[token_of[0]]!r}, not a number (task 'regression')",
+            raise origins.error(0, f"{label} has {_q(tokens[token_of[0]])}, not a number (task 'regression')",
                                 expected="a number")
         if known_classes is not None:
             index = {c: i for i, c in enumerate(known_classes)}
             for t in tokens:
                 if t not in index:
                     i = int(np.argmax(token_of == col.tokens[t]))
-                    raise origins.error(i, f"class {t!r} is not one of the model's classes "
-                                           f"({', '.join(known_classes)})", expected="a known class")
+                    raise origins.error(i, f"class {_q(t)} is not one of the model's classes "
+                                           f"({_clip(', '.join(known_classes), 200)})", expected="a known class")
             remap = np.array([index[t] for t in tokens], np.float32)
             out_task = task if task != "auto" else ("binary" if len(known_classes) == 2 else "multiclass")
             return remap[token_of][:, None], out_task, list(known_classes)
         if len(tokens) == 1 and require_two:
-            raise _single_class_error(origins, n, repr(tokens[0]), col.name if what == "column" else None)
+            raise _single_class_error(origins, n, _q(tokens[0]), col.name if what == "column" else None)
         if task == "binary" and len(tokens) != 2:
             raise InputFileError(origins.paths[0], f"task 'binary' needs exactly two classes but {label} has "
-                                                   f"{len(tokens)}: {', '.join(sorted(tokens)[:10])}",
+                                                   f"{len(tokens)}: {', '.join(_clip(t, 30) for t in sorted(tokens)[:10])}",
                                  expected="two classes, or task 'multiclass'")
         names = sorted(tokens)
         if len(names) == 2 and task != "multiclass":
@@ -641,8 +646,8 @@ def _resolve_labels(columns: list[_LabelColumn], task: str, origins: _Origins, *
             for v, name in zip(distinct, names_here):
                 if name not in index:
                     i = int(np.argmax(values == v))
-                    raise origins.error(i, f"class {name!r} is not one of the model's classes "
-                                           f"({', '.join(known_classes)})", expected="a known class")
+                    raise origins.error(i, f"class {_q(name)} is not one of the model's classes "
+                                           f"({_clip(', '.join(known_classes), 200)})", expected="a known class")
             lookup = np.array([index[nm] for nm in names_here], np.float32)
             return lookup[np.searchsorted(distinct, values)][:, None], "multiclass", list(known_classes)
         if require_two and len(distinct) < 2:
@@ -659,7 +664,7 @@ def _resolve_multitask(columns: list[_LabelColumn], task: str, origins: _Origins
         token_of = np.frombuffer(col.token_of, np.int32)
         if (token_of >= 0).any():
             i = int(np.argmax(token_of >= 0))
-            raise origins.error(i, f"column {col.name!r} has {list(col.tokens)[token_of[i]]!r}, not a number; "
+            raise origins.error(i, f"column {_q(col.name)} has {_q(list(col.tokens)[token_of[i]])}, not a number; "
                                    f"several label columns must all hold numbers", expected="a number")
     if task == "multiclass":
         raise InputFileError(origins.paths[0], f"task 'multiclass' takes one label column, got {len(columns)}: "
@@ -677,7 +682,7 @@ def _resolve_multitask(columns: list[_LabelColumn], task: str, origins: _Origins
             bad = np.flatnonzero(~np.isin(labels[:, j], (0.0, 1.0)))
             if bad.size:
                 i = int(bad[0])
-                raise origins.error(i, f"column {col.name!r} has {_fmt(labels[i, j])}, but binary labels are 0 or 1",
+                raise origins.error(i, f"column {_q(col.name)} has {_fmt(labels[i, j])}, but binary labels are 0 or 1",
                                     expected="0 or 1, or task 'regression'")
             if require_two and np.unique(labels[:, j]).size < 2:
                 raise _single_class_error(origins, n, _fmt(labels[0, j]), col.name)
@@ -893,17 +898,17 @@ def _table_rows(path, head: _Head):
 def _column_index(path, header: list[str], name: str, role: str, line: int) -> int:
     if name in header:
         if header.count(name) > 1:
-            raise InputFileError(path, f"{role} column {name!r} appears {header.count(name)} times in the header",
+            raise InputFileError(path, f"{role} column {_q(name)} appears {header.count(name)} times in the header",
                                  line=line, expected="unique column names")
         return header.index(name)
     lower = [h.lower() for h in header]
     if lower.count(name.lower()) == 1:  # 'Sequence' for 'sequence': accept, headers are typed by hand
         return lower.index(name.lower())
-    shown = ", ".join(repr(h) for h in header[:30]) + (" ..." if len(header) > 30 else "")
+    shown = ", ".join(_q(h, 40) for h in header[:30]) + (" ..." if len(header) > 30 else "")
     hint = ""
     if header and all(c in "ACGTUNacgtun" for c in header[0]) and len(header[0]) >= 8:
         hint = "; the first row looks like data: the table needs a header row"
-    raise InputFileError(path, f"no {role} column {name!r}; the columns are: {shown}{hint}", line=line,
+    raise InputFileError(path, f"no {role} column {_q(name)}; the columns are: {shown}{hint}", line=line,
                          expected=f"a header row naming the {role} column")
 
 
@@ -935,15 +940,15 @@ def _read_table_into(path, ids: list[str], builder: _CodesBuilder, origins: _Ori
                 ids.append(row[ii].strip() if ii >= 0 else f"row{n}")
                 seq = row[si].strip()
                 if not seq:
-                    raise origins.error(len(ids) - 1, f"empty cell in sequence column {header[si]!r}",
+                    raise origins.error(len(ids) - 1, f"empty cell in sequence column {_q(header[si])}",
                                         expected="a DNA sequence")
                 if not ids[-1]:
-                    raise origins.error(len(ids) - 1, f"empty cell in id column {header[ii]!r}",
+                    raise origins.error(len(ids) - 1, f"empty cell in id column {_q(header[ii])}",
                                         expected="an id")
                 for col, j in zip(columns, label_idx):
                     raw = row[j].strip()
                     if not raw:
-                        raise origins.error(len(ids) - 1, f"empty cell in label column {header[j]!r}",
+                        raise origins.error(len(ids) - 1, f"empty cell in label column {_q(header[j])}",
                                             expected="a label value")
                     col.add(raw)
                 builder.add(seq)
@@ -1116,16 +1121,16 @@ def _read_bed(bed, sizes: dict[str, int], width: int, genome: str) -> list[_Peak
                 try:
                     start, end = int(fields[1]), int(fields[2])
                 except ValueError:
-                    raise InputFileError(bed, f"start {fields[1]!r} / end {fields[2]!r} are not whole numbers",
+                    raise InputFileError(bed, f"start {_q(fields[1])} / end {_q(fields[2])} are not whole numbers",
                                          line=no, expected="integer coordinates (0-based start, end)") from None
                 if start < 0 or start >= end:
                     raise InputFileError(bed, f"start {start} must be >= 0 and less than end {end}", line=no,
                                          expected="0 <= start < end")
                 if chrom not in sizes:
                     alt = chrom[3:] if chrom.startswith("chr") else "chr" + chrom
-                    hint = f" (the genome has {alt!r}: do the naming styles differ?)" if alt in sizes else ""
+                    hint = f" (the genome has {_q(alt)}: do the naming styles differ?)" if alt in sizes else ""
                     names = ", ".join(list(sizes)[:8]) + (" ..." if len(sizes) > 8 else "")
-                    raise InputFileError(bed, f"chromosome {chrom!r} is not in the genome {genome}{hint}",
+                    raise InputFileError(bed, f"chromosome {_q(chrom)} is not in the genome {genome}{hint}",
                                          line=no, expected=f"one of: {names}")
                 size = sizes[chrom]
                 if end > size:
