@@ -488,3 +488,15 @@ def test_genome_in_read_only_folder(write, tmp_path, monkeypatch):
     finally:
         os.chmod(genome.parent, 0o755)
     assert ss.codes.shape == (2, 50) and not (genome.parent / "genome.fa.fai").exists()
+
+
+def test_huge_values_are_clipped_in_messages(write):
+    path = write("t.csv", "sequence,label\nACGT," + "z" * 100_000 + "\nACGA,1.5\nACGA,2.5\n")
+    err = error_of(S.load_table, path, "sequence", ["label"])
+    assert_names(err, path, record=1, line=2)
+    assert len(str(err)) < 400 and "zzz..." in str(err)
+    genome = make_genome(write)
+    bed = write("p.bed", "chr1\t5\t" + "9x" * 50_000 + "\n")
+    err = error_of(S.load_bed, bed, genome)
+    assert_names(err, bed, line=1)
+    assert len(str(err)) < 400
