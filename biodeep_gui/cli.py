@@ -261,11 +261,14 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
 
     run = load_run(a.run_dir)
     d = run.config.data
+    known = run.info.class_names or None  # a test file may hold one class only
     if _looks_like_table(a.input):
         ss = sequences.load_table(a.input, a.sequence_column or d.sequence_column, a.label_column or d.label_columns,
-                                  task=run.info.task, length=run.info.length, length_policy="fit")
+                                  task=run.info.task, length=run.info.length, length_policy="fit",
+                                  known_classes=known)
     else:
-        ss = sequences.load_labelled_fasta(a.input, length=run.info.length, length_policy="fit")
+        ss = sequences.load_labelled_fasta(a.input, length=run.info.length, length_policy="fit", task=run.info.task,
+                                           known_classes=known)
     metrics = evaluate(run, ss, device=a.device)
     text = json.dumps({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in metrics.items()},
                       indent=2)
