@@ -21,7 +21,7 @@ Hook for the app: ``biodeep_gui.gui.app.main(argv)`` calls ``run_self_test()`` a
 """
 from __future__ import annotations
 
-import importlib
+import contextlib
 import importlib.util
 import os
 import platform
@@ -40,7 +40,7 @@ SMALL_PARAMS = {
     "cnn": {"filters": 16, "filter_width": 11, "hidden": 16},
     "cnn-lstm": {"filters": 16, "filter_width": 11, "pool": 13, "rnn_hidden": 8, "hidden": 16},
 }
-N_TRAIN_SEQUENCES = 400
+N_TRAIN_SEQUENCES = 240
 
 
 def seconds_since_process_start() -> float | None:
@@ -97,8 +97,8 @@ def versions() -> dict[str, str]:
             "platform": platform.platform(), "frozen": "yes" if getattr(sys, "frozen", False) else "no"}
 
 
-def _qt_app(tmp: Path):
-    """The running QApplication, or a new offscreen one whose settings live in ``tmp``."""
+def _qt_app():
+    """The running QApplication, or a new offscreen one."""
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance()
@@ -107,12 +107,25 @@ def _qt_app(tmp: Path):
         app = QApplication([sys.argv[0] if sys.argv else "biodeep", "-platform", "offscreen"])
         app.setOrganizationName("BioDeep")
         app.setApplicationName("BioDeep")
-    from PySide6.QtCore import QSettings
-
-    # The window saves its geometry on close: keep the user's real settings untouched.
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "settings"))
     return app
+
+
+@contextlib.contextmanager
+def _settings_in(folder: Path):
+    """Qt settings (the window saves its geometry on close) go to ``folder`` meanwhile, not the user's own."""
+    from PySide6.QtCore import QSettings, QStandardPaths
+
+    fmt = QSettings.defaultFormat()
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
+    try:
+        yield
+    finally:
+        # Qt's own default for user-scope INI files (there is no getter to save it)
+        default = os.environ.get("APPDATA") if sys.platform == "win32" else None
+        default = default or QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericConfigLocation)
+        QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, default)
+        QSettings.setDefaultFormat(fmt)
 
 
 def _non_white_fraction(image) -> float:
@@ -139,7 +152,7 @@ def _wait_for(app, predicate: Callable[[], bool], timeout_s: float) -> bool:
     return predicate()
 
 
-def _first_window(app, tmp: Path, out: Path) -> str:
+def _first_window(app, out: Path) -> str:
     from PySide6.QtCore import QEvent, QObject
 
     from biodeep_gui.gui.main_window import MainWindow
@@ -271,9 +284,10 @@ def run_self_test(stream: TextIO | None = None) -> int:
     t_all = time.perf_counter()
     report.say("BioDeep self-test")
     try:
-        app = _qt_app(tmp)
+        app = _qt_app()
         if _has("biodeep_gui.gui.main_window"):
-            report.step("first window", lambda: _first_window(app, tmp, out))
+            with _settings_in(tmp / "settings"):
+                report.step("first window", lambda: _first_window(app, out))
         else:
             report.say("[skipped] first window: this build has no main window (biodeep_gui.gui.main_window)")
         report.step("versions", lambda: ", ".join(f"{k} {v}" for k, v in versions().items()))
