@@ -1,0 +1,153 @@
+"""Bad files through the window's open paths: a readable error, the app stays usable, loaded data stay shown.
+
+Each bad file is opened the way a user does it: the Sequences tab's form and its Open button (the tab's
+``sigOpenRequested`` -> ``MainWindow.open_data`` -> worker -> core loader), and File > Open sequences (the file
+dialog, answered here by a stub). The window must show the error in the Sequences tab naming the file, keep the
+sequences loaded before, and open good files afterwards.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from biodeep_gui.core.config import DataConfig  # noqa: E402
+# The GUI suite's fixtures: private settings / data folders, a shown window closed at the end, no thread left
+from tests.gui.conftest import _isolated_gui_state, demo_files, window  # noqa: E402,F401
+
+TIMEOUT_MS = 60_000
+
+
+def _write(folder: Path, name: str, data: bytes) -> Path:
+    path = folder / name
+    path.write_bytes(data)
+    return path
+
+
+def bad_inputs(folder: Path, demo: dict[str, Path]) -> list[tuple[str, DataConfig, Path]]:
+    """(case, form settings, the file the message must name)."""
+    good_bound, good_bg, genome = str(demo["bound"]), str(demo["background"]), str(demo["genome"])
+    cases = []
+
+    def pair(case, name, data, side="background"):
+        p = _write(folder, name, data)
+        cfg = DataConfig(kind="fasta", fasta=good_bound if side == "background" else str(p),
+                         background=str(p) if side == "background" else good_bg)
+        cases.append((case, cfg, p))
+
+    def labelled(case, name, data):
+        p = _write(folder, name, data)
+        cases.append((case, DataConfig(kind="fasta", fasta=str(p)), p))
+
+    def table(case, name, data):
+        p = _write(folder, name, data)
+        cases.append((case, DataConfig(kind="table", table=str(p), sequence_column="sequence",
+                                       label_columns=["label"]), p))
+
+    def bed(case, name, data):
+        p = _write(folder, name, data)
+        cases.append((case, DataConfig(kind="bed", bed=str(p), genome=genome, width=200), p))
+
+    pair("empty background", "empty_background.fa", b"")
+    pair("binary bound file", "binary_bound.fa", bytes(range(256)) * 8, side="bound")
+    pair("UTF-16 background", "utf16_background.fa", ">a\nACGT\n".encode("utf-16"))
+    pair("truncated gzip background", "cut_background.fa.gz", gzip.compress(b">a\nACGT\n" * 400)[:40])
+    pair("latin-1 byte in a sequence", "latin1_background.fa", b">a\nAC\xe9GT\n")
+    pair("huge line with a bad character", "huge_background.fa", b">a\n" + b"ACGT" * 250_000 + b"Z\n")
+    labelled("labelled FASTA without labels", "no_labels.fa", b">a\nACGT\n>b\nACGA\n")
+    labelled("labelled FASTA with a NaN label", "nan_label.fa", b">a label=nan\nACGT\n>b label=1.5\nACGA\n")
+    table("table with an inf label", "inf_label.csv", b"sequence,label\nACGT,inf\nACGA,1.5\nAAAA,2\n")
+    table("table with a ragged row", "ragged.csv", b"sequence,label\nACGT,1\nACGA,0,7\n")
+    table("table with a bad sequence", "bad_sequence.csv", b"sequence,label\nACGT,1\nAC!A,0\n")
+    bed("BED interval past the chromosome end", "outside.bed", b"chr1\t209900\t210500\n")
+    bed("BED with text coordinates", "text_coordinates.bed", b"chr1\tten\ttwenty\n")
+    return cases
+
+
+def _open_and_wait(qtbot, window, cfg: DataConfig) -> str:
+    tab = window.sequences_tab
+    tab.set_data_config(cfg)
+    assert tab.open_button.isEnabled()
+    tab.open_button.click()
+    qtbot.waitUntil(lambda: tab.open_button.isEnabled() and not window.data_runner.is_running(), timeout=TIMEOUT_MS)
+    return tab.problem_text()
+
+
+def _shown(window):
+    tab = window.sequences_tab
+    data, cfg = tab.current_data()
+    return data, cfg, tab.headline.text(), tab.records_model.rowCount()
+
+
+def _load_good(qtbot, window, demo) -> tuple:
+    problem = _open_and_wait(qtbot, window, DataConfig(kind="fasta", fasta=str(demo["bound"]),
+                                                      background=str(demo["background"])))
+    assert problem == ""
+    shown = _shown(window)
+    assert shown[0] is not None and len(shown[0]) == 2000
+    return shown
+
+
+def test_bad_files_through_the_open_button(qtbot, window, demo_files, tmp_path):
+    before = _load_good(qtbot, window, demo_files)
+    cases = bad_inputs(tmp_path, demo_files)
+    for case, cfg, named in cases:
+        problem = _open_and_wait(qtbot, window, cfg)
+        assert named.name in problem, f"{case}: the error does not name {named.name}: {problem!r}"
+        assert "Traceback" not in problem and len(problem) < 2000, f"{case}: {problem[:300]!r}"
+        after = _shown(window)
+        assert after[0] is before[0], f"{case}: the sequences loaded before were replaced"
+        assert after[2:] == before[2:], f"{case}: what the tab shows changed"
+        assert window.isVisible() and not window.open_dialogs(), f"{case}: a dialog was left open"
+    # still usable: a good file opens and replaces the data
+    problem = _open_and_wait(qtbot, window, DataConfig(kind="fasta", fasta=str(demo_files["labelled"])))
+    assert problem == ""
+    data = window.sequences_tab.current_data()[0]
+    assert data is not before[0] and len(data) == 2000 and data.task == "binary"
+    assert len(cases) >= 12
+
+
+def test_bad_files_through_the_file_dialog(qtbot, window, demo_files, tmp_path, monkeypatch):
+    """File > Open sequences with the dialog answered: the files go to the form, Open is pressed for the user."""
+    import biodeep_gui.gui.main_window as mw
+
+    before = _load_good(qtbot, window, demo_files)
+    bad = [("binary.fa", bytes(range(256)) * 8), ("utf16.fa", ">a label=1\nACGT\n".encode("utf-16")),
+           ("nan.csv", b"sequence,label\nACGT,nan\nACGA,1.5\nAAAA,2\n")]
+    for name, data in bad:
+        path = _write(tmp_path, name, data)
+        monkeypatch.setattr(mw.QFileDialog, "getOpenFileNames", staticmethod(lambda *a, **k: ([str(path)], "")))
+        window.ask_open_sequences()
+        tab = window.sequences_tab
+        qtbot.waitUntil(lambda: tab.open_button.isEnabled() and not window.data_runner.is_running()
+                        and bool(tab.problem_text()), timeout=TIMEOUT_MS)
+        assert name in tab.problem_text(), tab.problem_text()
+        assert _shown(window)[0] is before[0]
+        assert window.tabs.tabText(window.tabs.currentIndex()) == "Sequences"
+
+
+def test_a_crafted_run_folder_through_open_run(qtbot, window, tmp_path):
+    """File > Open run on a folder whose weights are a pickle payload: a message, nothing executed."""
+    import pickle
+
+    marker = tmp_path / "code-ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    folder = tmp_path / "run-from-a-stranger"
+    folder.mkdir()
+    (folder / "run.json").write_bytes(pickle.dumps(Payload()))
+    (folder / "model.safetensors").write_bytes(pickle.dumps(Payload()))
+    assert window.open_run(folder) is None
+    qtbot.waitUntil(lambda: bool(window.open_dialogs()), timeout=5000)
+    box = window.open_dialogs()[-1]
+    assert "run.json" in box.text() and not marker.exists()
+    box.close()
+    assert window.isVisible()
