@@ -56,4 +56,5 @@ class SequenceBatches:
                 flip = torch.rand(len(codes), generator=generator).to(self.device) < 0.5
                 rc = self._complement[codes.long()].flip(-1)
                 codes = torch.where(flip[:, None], rc, codes)
-            yield self._table[codes.long()].transpose(1, 2), self.targets[idx]
+            # embedding is the fastest row gather in torch (one fused kernel on CPU and GPU)
+            yield torch.nn.functional.embedding(codes.long(), self._table).transpose(1, 2), self.targets[idx]

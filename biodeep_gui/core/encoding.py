@@ -102,7 +102,7 @@ def one_hot(codes, table=None):
 
     if table is None:
         table = torch.from_numpy(ONE_HOT_TABLE).to(codes.device)
-    return table[codes.long()].transpose(1, 2)
+    return torch.nn.functional.embedding(codes.long(), table).transpose(1, 2)
 
 
 def reverse_complement_torch(codes, complement=None):
