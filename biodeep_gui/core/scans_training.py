@@ -130,6 +130,9 @@ class ScansSummary:
     device: str
     n_parameters: int
     warnings: list[str] = field(default_factory=list)
+    roc: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # arm -> fpr, tpr (pooled out-of-fold)
+    confusion: dict[str, list[list[int]]] = field(default_factory=dict)  # arm -> [[TN, FP], [FN, TP]]
+    classes: list[str] = field(default_factory=list)  # [negative, positive]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -835,6 +838,7 @@ def train_scans(cfg: ScansConfig, out_dir: str | Path, *, should_stop: Callable[
         final_doc = yield from _final_fit(prep, features, cfg, device, history, should_stop, n)
     status = "cancelled" if cancelled or should_stop() else "complete"
     summary_metrics = _summarise_folds(fold_results, arms)
+    roc, confusion = pooled_curves(cohort.y, probs)
     site = {}
     if sites:
         vals = [f.site_balanced_accuracy for f in fold_results if not math.isnan(f.site_balanced_accuracy)]
@@ -850,9 +854,29 @@ def train_scans(cfg: ScansConfig, out_dir: str | Path, *, should_stop: Callable[
     _write_run(out_dir, cfg, cohort, info, fold_of, fold_docs, history, fold_results, probs, recon, arms,
                status=status, n_parameters=n_parameters, device=str(device), permutation=permutation,
                site=site, recon_summary=recon_summary, summary_metrics=summary_metrics, final=final_doc,
-               how=how, warnings=warnings, elapsed=time.perf_counter() - t0)
+               how=how, warnings=warnings, elapsed=time.perf_counter() - t0, roc=roc, confusion=confusion)
     yield ScansSummary(str(out_dir), d.route, summary_metrics, permutation, site, recon_summary, len(folds),
-                       status == "cancelled", time.perf_counter() - t0, str(device), n_parameters, warnings)
+                       status == "cancelled", time.perf_counter() - t0, str(device), n_parameters, warnings, roc,
+                       confusion, list(cohort.classes))
+
+
+def pooled_curves(y: np.ndarray, probs: dict[str, np.ndarray]
+                  ) -> tuple[dict[str, dict[str, list[float]]], dict[str, list[list[int]]]]:
+    """ROC curve and 2 x 2 confusion matrix (rows true, columns predicted; threshold 0.5) of each arm's pooled
+    out-of-fold probabilities (subjects without a probability, e.g. from a cancelled fold, left out)."""
+    from sklearn.metrics import confusion_matrix, roc_curve
+
+    roc, conf = {}, {}
+    for arm, p in probs.items():
+        ok = ~np.isnan(p)
+        if not ok.any():
+            continue
+        yy, pp = np.asarray(y)[ok], p[ok]
+        conf[arm] = confusion_matrix(yy, (pp >= 0.5).astype(int), labels=[0, 1]).tolist()
+        if len(set(yy)) == 2:
+            fpr, tpr, _ = roc_curve(yy, pp)
+            roc[arm] = {"fpr": fpr.tolist(), "tpr": tpr.tolist()}
+    return roc, conf
 
 
 def _resolved(arch: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -1034,7 +1058,7 @@ def _write_run(out_dir: Path, cfg: ScansConfig, cohort: Cohort, info: dict, fold
                history: list, fold_results: list[FoldResult], probs: dict[str, np.ndarray], recon: dict, arms,
                *, status: str, n_parameters: int, device: str, permutation=None, site=None, recon_summary=None,
                summary_metrics=None, final=None, how: str = "", warnings: Sequence[str] = (),
-               elapsed: float = math.nan) -> None:
+               elapsed: float = math.nan, roc=None, confusion=None) -> None:
     """Write every file of the run folder atomically, ``run.json`` last."""
     from safetensors.numpy import save as save_np
 
@@ -1065,7 +1089,8 @@ def _write_run(out_dir: Path, cfg: ScansConfig, cohort: Cohort, info: dict, fold
                           "site_balanced_accuracy": r.site_balanced_accuracy} for r in fold_results],
                "summary": {a: {m: list(v) for m, v in ms.items()} for a, ms in (summary_metrics or {}).items()},
                "permutation": permutation or {}, "site_predictability": site or {},
-               "reconstruction": recon_summary or {}, "cv_scheme": how, "arms": list(arms)}
+               "reconstruction": recon_summary or {}, "cv_scheme": how, "arms": list(arms), "roc": roc or {},
+               "confusion": confusion or {}, "classes": list(cohort.classes)}
     atomic_write(out_dir / RESULTS_FILE, json.dumps(_finite(results), indent=2, sort_keys=True))
     subjects = [{"id": s.id, "label": s.label, "path": s.path, "site": s.site, "fold": int(f)}
                 for s, f in zip(cohort.subjects, fold_of)]
