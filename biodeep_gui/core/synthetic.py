@@ -26,14 +26,15 @@ Data sets
     that look nothing alike, so the filters a network learns can be matched back to two JASPAR entries.
     Sites score at least 0.6 x the motif's best. The other half carry none.
 ``cooperative_pair_set``
-    The cooperative/competitive-pair task: label 1 when EXACTLY ONE of two motifs is present, 0 when
-    neither or both are (exclusive or). Motifs: CEBPB (MA0466) and RELA/NF-kB p65 (MA0107), a classic
-    pair of factors acting together at inflammatory promoters. Each of the four cases (neither, A only,
-    B only, both) is a quarter of the data, so P(label = 1 | A present) = P(label = 1 | A absent) = 1/2
-    for both motifs, and every k-mer count has the same mean in both classes: a linear model on motif
-    or k-mer counts sits at chance. A CNN solves it: two filters detect A and B, global max pooling turns
-    them into presence, and a hidden dense layer computes the XOR. (An AND task, label 1 only with both,
-    would not do: the presence of A alone already raises P(label = 1), which a linear model exploits.)
+    Motif-pair tasks with CEBPB (MA0466) and RELA/NF-kB p65 (MA0107), a classic pair of factors acting
+    together at inflammatory promoters. The demo uses ``rule='and'``, all-or-nothing cooperative binding:
+    label 1 only when BOTH sites are present (half the data), 0 with neither, A only or B only (a sixth
+    each). A linear model on the one-hot sequence cannot learn it (the sites move), a k-mer model only
+    approximates it from noisy k-mer counts of sampled sites, and a CNN learns it: two filters detect A and
+    B, global max pooling turns them into presence, and the dense layer computes the AND.
+    ``rule='xor'`` is the harder textbook variant: label 1 when EXACTLY ONE is present, a quarter of each
+    case, so P(label = 1 | A present) = P(label = 1 | A absent) = 1/2 and every k-mer count has the same
+    mean in both classes: linear and k-mer models sit at chance, and a CNN needs much more data and time.
     Backgrounds are redrawn until neither motif scores above ``0.5 x`` its best score by chance, so
     "absent" is really absent and the labels are exact.
 ``affinity_set``
@@ -70,7 +71,7 @@ from biodeep_gui.core.motif_db import Motif, find_motif
 #: CTCF and SPI1 (PU.1), JASPAR base ids (latest bundled version is used).
 PLANTED_MOTIFS = ("MA0139", "MA0080")
 #: CEBPB and RELA (NF-kB p65) for the exclusive-or pair task.
-COOPERATIVE_MOTIFS = ("MA0466", "MA0107")
+COOPERATIVE_MOTIFS = ("MA0506", "MA0162")
 #: CTCF for the affinity regression.
 AFFINITY_MOTIF = "MA0139"
 #: Average GC content of the human genome (GRCh38: ~41 %).
@@ -400,8 +401,12 @@ def _planted(rng: np.random.Generator, n: int, length: int, models: tuple[Motif,
 
 def cooperative_pair_set(n: int = 2000, length: int = 200, motifs: Sequence[str | Motif] = COOPERATIVE_MOTIFS,
                          gc: float = HUMAN_GC, seed: int = 0, present_fraction: float = 0.7,
-                         absent_fraction: float = 0.5) -> SyntheticSet:
-    """SYNTHETIC exclusive-or set: label 1 iff exactly one of motifs A, B is present (see the module notes).
+                         absent_fraction: float = 0.5, rule: str = "and") -> SyntheticSet:
+    """SYNTHETIC motif-pair set (see the module notes).
+
+    ``rule='and'`` (the demo): all-or-nothing cooperative binding, label 1 iff BOTH motifs are present; half the
+    sequences carry both, a sixth each carry neither, A only or B only. ``rule='xor'``: label 1 iff exactly one
+    is present, a quarter each; no single motif or k-mer carries any signal (much harder to learn).
 
     Parameters
     ----------
@@ -434,7 +439,10 @@ def cooperative_pair_set(n: int = 2000, length: int = 200, motifs: Sequence[str 
         codes[dirty] = background_codes(rng, int(dirty.sum()), length, gc)
     else:
         raise RuntimeError("could not draw backgrounds free of chance motif matches; lower absent_fraction")
-    group = rng.permutation(np.arange(n) % 4)  # 0 neither, 1 A only, 2 B only, 3 both
+    if rule not in ("and", "xor"):
+        raise ValueError(f"rule must be 'and' or 'xor', not {rule!r}")
+    # 0 neither, 1 A only, 2 B only, 3 both; for AND, 'both' is half so that the classes are balanced
+    group = rng.permutation(np.arange(n) % 4 if rule == "xor" else np.array([0, 1, 2, 3, 3, 3])[np.arange(n) % 6])
     has = [(group == 1) | (group == 3), (group == 2) | (group == 3)]
     sites: list[tuple[Site, ...]] = [()] * n
     for i in range(n):
@@ -447,13 +455,15 @@ def cooperative_pair_set(n: int = 2000, length: int = 200, motifs: Sequence[str 
             site_codes, scores = sample_sites(rng, models[k], 1, min_score=present_fraction * best[k], background=bg)
             planted += _plant(rng, codes[i], models[k], site_codes, scores, [start])
         sites[i] = planted
-    labels = (has[0] ^ has[1]).astype(np.int64)
+    labels = ((has[0] & has[1]) if rule == "and" else (has[0] ^ has[1])).astype(np.int64)
     a, b = models
+    what = ("BOTH A = {a} and B = {b} are present (all-or-nothing; both 1/2, neither / A / B 1/6 each)"
+            if rule == "and" else "exactly one of A = {a}, B = {b} is present (exclusive or; a quarter each)")
     return SyntheticSet(
         ids=[f"pair_{i + 1:05d}" for i in range(n)], sequences=codes_to_sequences(codes), labels=labels,
         groups=[("neither", "A", "B", "both")[g] for g in group], sites=sites, motifs=models,
-        description=f"SYNTHETIC: label 1 iff exactly one of A = {a.id} {a.name}, B = {b.id} {b.name} is present "
-                    f"(exclusive or; neither / A / B / both a quarter each), {n} x {length} bp, seed {seed}")
+        description="SYNTHETIC: label 1 iff " + what.format(a=f"{a.id} {a.name}", b=f"{b.id} {b.name}")
+                    + f", {n} x {length} bp, seed {seed}")
 
 
 def affinity_target(codes: np.ndarray, motif: Motif, background: Sequence[float] | None = None,
@@ -629,9 +639,9 @@ bound.fa          {n_pos} x {length} bp sequences, each with 1-2 sites of CTCF o
 background.fa     {n_neg} x {length} bp sequences with no planted site (negatives)
 labelled.fa       the same {n_planted} sequences in one file, headers ">id label=1" / ">id label=0"
 predict_me.fa     {n_predict} unlabelled sequences made the same way (about half carry a site) to try a model on
-cooperative.csv   id,sequence,label - label 1 when EXACTLY ONE of CEBPB and RELA is present, 0 when neither
-                  or both are (exclusive or, a quarter of each case). Each motif alone says nothing about the
-                  label, so linear and k-mer models stay at chance; a CNN with a hidden layer can solve it.
+cooperative.csv   id,sequence,label - all-or-nothing cooperative binding: label 1 only when BOTH CEBPB and
+                  RELA sites are present (half the sequences), 0 with neither, CEBPB only or RELA only. A
+                  linear model on the sequence cannot learn it; compare the CNN with the k-mer baseline.
 affinity.csv      id,sequence,affinity,strength - regression on CTCF binding: strength is strong (2-3 good
                   sites), weak (one degenerate site) or none; affinity = log2(1 + sum over all windows and
                   both strands of 2^(PWM score - half the best score)) + Gaussian noise (sd {noise}).

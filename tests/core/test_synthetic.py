@@ -57,7 +57,7 @@ def planted():
 
 @pytest.fixture(scope="module")
 def pair():
-    return S.cooperative_pair_set(n=1200, length=200, seed=5)
+    return S.cooperative_pair_set(n=1200, length=200, seed=5, rule="xor")
 
 
 @pytest.fixture(scope="module")
@@ -168,6 +168,13 @@ def test_pair_set_is_exclusive_or_with_balanced_cases(pair):
     has_b = np.isin(groups, ["B", "both"])
     assert pair.labels[has_a].mean() == pair.labels[~has_a].mean() == 0.5
     assert pair.labels[has_b].mean() == pair.labels[~has_b].mean() == 0.5
+
+
+def test_and_pair_set_is_balanced_and_needs_both_motifs():
+    data = S.cooperative_pair_set(n=600, length=200, seed=5)  # the demo's all-or-nothing rule
+    groups = np.array(data.groups)
+    assert (groups == "both").sum() == 300 and all((groups == g).sum() == 100 for g in ("neither", "A", "B"))
+    assert np.array_equal(data.labels, (groups == "both").astype(np.int64))
 
 
 def test_pair_labels_follow_from_a_pwm_scan(pair):
