@@ -126,14 +126,14 @@ class Run:
         from safetensors.numpy import load_file
 
         try:
-            return load_file(str(self.path / WEIGHTS_FILE))
+            return load_file(str(run_file(self.path, WEIGHTS_FILE)))
         except (SafetensorError, OSError, ValueError) as exc:
             raise RunFolderError(f"{self.path / WEIGHTS_FILE}: not a readable safetensors weights file ({exc})") from None
 
     def predictions(self) -> dict[str, np.ndarray] | None:
         from safetensors.numpy import load_file
 
-        p = self.path / PREDICTIONS_FILE
+        p = run_file(self.path, PREDICTIONS_FILE)
         return load_file(str(p)) if p.exists() else None
 
     def objective(self):
@@ -180,12 +180,22 @@ class Run:
         return self.objective().transform(raw)
 
 
+def run_file(run_dir: Path, name: str) -> Path:
+    """``run_dir / name``, refused when a link makes it resolve outside the run folder."""
+    path = run_dir / name
+    if path.is_symlink() or path.exists():
+        real, root = path.resolve(), run_dir.resolve()
+        if root not in real.parents:
+            raise RunFolderError(f"{path}: points outside the run folder (to {real}); refusing to read it")
+    return path
+
+
 def load_run(run_dir: str | Path) -> Run:
     """Read a run folder; a clear ``RunFolderError`` for anything missing, malformed or from a newer version."""
     run_dir = Path(run_dir)
-    rf = run_dir / RUN_FILE
     if not run_dir.is_dir():
         raise RunFolderError(f"{run_dir}: not a folder; choose the folder of a saved run")
+    rf = run_file(run_dir, RUN_FILE)
     if not rf.exists():
         raise RunFolderError(f"{run_dir}: no {RUN_FILE} here; this is not a BioDeep run folder")
     try:
@@ -200,13 +210,13 @@ def load_run(run_dir: str | Path) -> Run:
         info = ModelInfo(**doc["model"])
     except (TypeError, ValueError) as exc:
         raise RunFolderError(f"{rf}: invalid run description ({exc})") from None
-    if not (run_dir / WEIGHTS_FILE).exists():
+    if not run_file(run_dir, WEIGHTS_FILE).exists():
         raise RunFolderError(f"{run_dir}: {WEIGHTS_FILE} is missing; the run was not saved completely")
     history, metrics = [], {}
-    if (run_dir / HISTORY_FILE).exists():
+    if run_file(run_dir, HISTORY_FILE).exists():
         history = [{k: _num(v) for k, v in row.items()}
                    for row in csv.DictReader(io.StringIO((run_dir / HISTORY_FILE).read_text(encoding="utf-8")))]
-    if (run_dir / METRICS_FILE).exists():
+    if run_file(run_dir, METRICS_FILE).exists():
         try:
             metrics = {k: _num(v) for k, v in json.loads((run_dir / METRICS_FILE).read_text(encoding="utf-8")).items()}
         except (json.JSONDecodeError, AttributeError) as exc:
@@ -256,7 +266,7 @@ def read_checkpoint(run_dir: str | Path) -> tuple[dict[str, Any], dict[str, Any]
     """(model_state, optimizer_state, meta) written by ``write_checkpoint``; never unpickles."""
     from safetensors import SafetensorError, safe_open
 
-    path = Path(run_dir) / CHECKPOINT_FILE
+    path = run_file(Path(run_dir), CHECKPOINT_FILE)
     if not path.exists():
         raise RunFolderError(f"{run_dir}: no checkpoint to resume from (the run finished or was never started)")
     try:

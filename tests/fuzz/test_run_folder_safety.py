@@ -258,15 +258,8 @@ def test_names_in_the_config_do_not_move_the_written_files(tmp_path):
     assert runs.load_run(target).config.name == "../../escaped"
 
 
-SYMLINK_ESCAPE = pytest.mark.xfail(
-    strict=True, reason="core.runs.load_run must refuse run files that resolve outside the run folder "
-                        "(Path.resolve() of run.json / model.safetensors / history.csv / metrics.json / "
-                        "test_predictions.safetensors must stay below run_dir.resolve())")
-
-
 @pytest.mark.skipif(not hasattr(os, "symlink") or sys.platform == "win32", reason="needs POSIX symlinks")
 @pytest.mark.parametrize("name", ["model.safetensors", "run.json", "history.csv"])
-@SYMLINK_ESCAPE
 def test_symlinks_out_of_the_run_folder_are_refused(tmp_path, run_dir, name):
     outside = _plant_outside(tmp_path)
     (run_dir / name).unlink()
