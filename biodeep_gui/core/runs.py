@@ -133,8 +133,15 @@ class Run:
     def predictions(self) -> dict[str, np.ndarray] | None:
         from safetensors.numpy import load_file
 
+        from safetensors import SafetensorError
+
         p = run_file(self.path, PREDICTIONS_FILE)
-        return load_file(str(p)) if p.exists() else None
+        if not p.exists():
+            return None
+        try:
+            return load_file(str(p))
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise RunFolderError(f"{p}: not a readable safetensors predictions file ({exc})") from None
 
     def objective(self):
         from biodeep_gui.core.training import Objective

@@ -177,8 +177,6 @@ def test_pickle_payload_as_predictions_is_not_run(tmp_path, run_dir):
     assert not unpickled(events)
 
 
-@pytest.mark.xfail(strict=True, reason="core.runs.Run.predictions must turn SafetensorError into RunFolderError "
-                                       "naming test_predictions.safetensors")
 def test_pickle_payload_as_predictions_is_refused_clearly(tmp_path, run_dir):
     (run_dir / "test_predictions.safetensors").write_bytes(pickle.dumps(Payload(tmp_path / "code-ran")))
     with pytest.raises(RunFolderError, match="test_predictions.safetensors"):
