@@ -285,6 +285,30 @@ def test_matching_against_a_user_jaspar_file_normalises_rows(tmp_path, write):
     assert few.notes and "unreliable" in few.notes[0]
 
 
+def test_flat_filters_do_not_match_flat_stretches_of_long_motifs():
+    """Tomtom's Euclidean score gives a flat PFM p ~ 1e-15 against CTCF's 15-bp spacer; such alignments are
+    dropped, and PFMs of random DNA (100 sites each) end up with no match at q < 0.1."""
+    from memelite import tomtom
+
+    rng = np.random.default_rng(0)
+    flat = np.full((15, 4), 0.25)
+    raw = tomtom([np.ascontiguousarray(flat.T)], [np.ascontiguousarray(m.pfm.T) for m in bundled_jaspar()])[0]
+    assert raw.min() < 1e-10 and bundled_jaspar()[int(raw.argmin())].name == "CTCF"
+    randoms = []
+    for _ in range(16):
+        sites = rng.integers(0, 4, (100, 15))
+        randoms.append(np.stack([(sites == b).sum(axis=0) for b in range(4)], axis=1) / 100.0)
+    res = MT.match_filters([flat] + randoms)
+    assert res.per_filter[0] == [] and res.fraction_matched(0.1) == 0.0
+    assert any("not reported" in n for n in res.notes)
+    # the overlap rule itself: a GATA core against GATA, either strand, in and out of register
+    q_ic = np.array([0, 0, 2, 2, 2, 2, 0.0])
+    t_ic = np.array([2, 2, 2, 2, 0.1])
+    assert MT.informative_overlap(q_ic, t_ic, 2, "+") == 4
+    assert MT.informative_overlap(q_ic, t_ic, 1, "-") == 4  # reversed target: its flat column comes first
+    assert MT.informative_overlap(q_ic, t_ic, 5, "+") == 1 and MT.informative_overlap(q_ic, t_ic, 9, "+") == 0
+
+
 def test_bad_queries_are_refused():
     with pytest.raises(InterpretError, match="query motif 1"):
         MT.match_filters([np.ones((3, 5))])

@@ -14,6 +14,15 @@ offset   where the match sits: the 0-based position in the filter of the target'
          reverse-complemented when ``strand`` is '-'); negative when the target starts before the filter.
 strand   '+' the target as given, '-' its reverse complement, aligned with the filter.
 
+Uninformative alignments are not reported
+-----------------------------------------
+Tomtom scores columns by Euclidean distance, which rewards aligning two flat (uninformative) columns as much as
+two identical informative ones. A flat filter therefore "matches" a long motif with a flat stretch, e.g. the
+15-bp spacer of CTCF's MA1929/MA1930 matrices, at p ~ 1e-15 (measured here: 64 of 64 PFMs of random DNA did).
+So a match is only reported when its alignment pairs at least ``MIN_INFORMATIVE`` (4) columns that carry at
+least ``INFORMATIVE_BITS`` (0.5 bits) in both the filter and the target; the best reported match of a filter is
+its best p-value among such alignments. The q-values still count every comparison, so this only drops matches.
+
 The p-values use the target columns as their background distribution, so they depend on the target set; the
 target collection (e.g. ``JASPAR2026``) is recorded with every result as ``release``.
 
@@ -47,6 +56,12 @@ from biodeep_gui.core.interpret import InterpretError, Progress, check_stop
 
 #: Queries per memelite call: progress and cancel granularity (p-values do not depend on how queries are grouped).
 CHUNK = 8
+#: Bits above which a motif column counts as informative.
+INFORMATIVE_BITS = 0.5
+#: Informative columns a reported match must pair up (see the module notes).
+MIN_INFORMATIVE = 4
+#: Alignments with a larger p-value are never listed as matches.
+MAX_REPORTED_P = 0.5
 #: Settings passed to memelite's tomtom (its defaults); part of the cache key.
 TOMTOM_SETTINGS = {"n_score_bins": 100, "n_median_bins": 1000, "n_target_bins": 100, "n_cache": 100}
 
@@ -78,7 +93,8 @@ class MatchResult:
 
     Attributes
     ----------
-    per_filter : per filter, its ``top`` matches (best first); empty for filters that were not scored
+    per_filter : per filter, its ``top`` matches (best first) among alignments pairing at least
+                 ``MIN_INFORMATIVE`` informative columns; empty for filters not scored or without such a match
     targets : the target motifs (``motif_db.Motif``), for drawing a match's logo
     release : name of the target collection, e.g. 'JASPAR2026' or the user file's name
     n_targets : number of targets
@@ -220,7 +236,7 @@ def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
 
 def iter_match_filters(queries: Sequence, targets: Sequence | None = None, *, release: str | None = None,
                        cache_dir: str | os.PathLike | None = None, top: int = 5,
-                       skip: np.ndarray | Sequence[bool] | None = None,
+                       skip: np.ndarray | Sequence[bool] | None = None, min_informative: int = MIN_INFORMATIVE,
                        should_stop: Callable[[], bool] | None = None) -> Iterator[Progress]:
     """Tomtom every query motif against every target (generator; returns ``MatchResult``).
 
@@ -232,6 +248,8 @@ def iter_match_filters(queries: Sequence, targets: Sequence | None = None, *, re
     cache_dir : folder for the per-query result cache; None: no cache
     top : matches kept per query (best p-value first)
     skip : (Q,) True for queries not to score (e.g. filters that never fired); they get no matches
+    min_informative : a match must pair at least this many informative columns (``INFORMATIVE_BITS`` in both
+                      motifs); see the module notes
     should_stop : polled between chunks of ``CHUNK`` queries
     """
     from biodeep_gui.core import motif_db
@@ -285,19 +303,32 @@ def iter_match_filters(queries: Sequence, targets: Sequence | None = None, *, re
     for i in scored:
         p_all[i] = rows[i][0]
     q_all = benjamini_hochberg(p_all)
+    t_ic = [_ic(m.pfm) for m in targets]
     per_filter: list[list[MotifMatch]] = []
+    rejected = 0  # filters whose best Tomtom alignment was an uninformative one
     for i in range(len(pfms)):
         if i not in rows:
             per_filter.append([])
             continue
         r = rows[i]
-        best = np.lexsort((np.arange(n_t), r[0]))[:top]
-        per_filter.append([MotifMatch(filter=i, rank=k + 1, target=int(j), motif_id=targets[j].id,
-                                      name=targets[j].name, offset=int(round(-r[2, j])),
-                                      strand="-" if r[4, j] > 0.5 else "+", overlap=int(round(r[3, j])),
-                                      p_value=float(r[0, j]), q_value=float(q_all[i, j]),
-                                      e_value=float(r[0, j] * n_t)) for k, j in enumerate(best)])
+        q_ic = _ic(pfms[i])
+        kept: list[MotifMatch] = []
+        for j in np.lexsort((np.arange(n_t), r[0])):
+            if len(kept) == top or r[0, j] > MAX_REPORTED_P:
+                break
+            offset, strand = int(round(-r[2, j])), "-" if r[4, j] > 0.5 else "+"
+            if informative_overlap(q_ic, t_ic[j], offset, strand) < min_informative:
+                rejected += not kept and j == int(np.argmin(r[0]))
+                continue
+            kept.append(MotifMatch(filter=i, rank=len(kept) + 1, target=int(j), motif_id=targets[j].id,
+                                   name=targets[j].name, offset=offset, strand=strand, overlap=int(round(r[3, j])),
+                                   p_value=float(r[0, j]), q_value=float(q_all[i, j]),
+                                   e_value=float(r[0, j] * n_t)))
+        per_filter.append(kept)
     notes = []
+    if rejected:
+        notes.append(f"for {rejected} filter(s) Tomtom's best alignment paired fewer than {min_informative} "
+                     f"informative columns and was not reported (see the matching notes)")
     if n_t < 25:
         notes.append(f"only {n_t} target motifs: Tomtom p-values use the targets as background and are unreliable "
                      "with fewer than about 25")
@@ -332,3 +363,26 @@ def _cache_write(folder: Path, key: str, row: np.ndarray) -> None:
         atomic_write(folder / f"{key}.npy", buf.getvalue())
     except OSError:
         pass  # a read-only or full cache folder only costs a recomputation next time
+
+
+def _ic(pfm: np.ndarray) -> np.ndarray:
+    p = np.asarray(pfm, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 2.0 + np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0)), 0.0).sum(axis=1)
+
+
+def informative_overlap(query_ic: np.ndarray, target_ic: np.ndarray, offset: int, strand: str,
+                        bits: float = INFORMATIVE_BITS) -> int:
+    """Columns of an alignment informative (>= ``bits``) in both motifs.
+
+    Parameters
+    ----------
+    query_ic, target_ic : (Wq,), (Wt,) information content per column (target as given, + strand)
+    offset : query column of the (strand-oriented) target's first column
+    strand : '+' or '-' (the target reverse-complemented, so its columns run backwards)
+    """
+    t = target_ic[::-1] if strand == "-" else target_ic
+    lo, hi = max(0, offset), min(len(query_ic), offset + len(t))
+    if hi <= lo:
+        return 0
+    return int(np.count_nonzero((query_ic[lo:hi] >= bits) & (t[lo - offset:hi - offset] >= bits)))
