@@ -160,50 +160,12 @@ def _qt_app():
 
 
 def _write_logos(res, out: Path, fmts: list[str]) -> tuple[int, str]:
-    """Filter logos (bits) and, for filters with a match, the filter above its best matches; returns (count, note)."""
-    from biodeep_gui.core.interpret import export
-
+    """Filter logos and match figures through the app's own painter; returns (images written, note)."""
     if _qt_app() is None:
         return 0, "PySide6 is not installed: logo images were not drawn (filters.meme and matches.tsv were written)"
-    from biodeep_gui.gui.widgets import logo_view as LV
+    from biodeep_gui.gui.widgets.logo_view import write_filter_logos
 
-    fm, mt = res.motifs, res.matches
-    names = export.logo_file_names(fm.n_filters, fmts)
-    pfms = fm.pfms
-    n = 0
-    for f in range(fm.n_filters):
-        best = mt.best(f) if mt is not None else None
-        sub = (f"{fm.n_sites[f]} sites" + (f"; best match {best.name} ({best.motif_id}) p = {best.p_value:.2g}"
-                                            if best is not None else ""))
-        for fmt in fmts:
-            LV.save_logo(pfms[f], out / names[fmt][f], "bits", title=f"Filter {f + 1}", subtitle=sub)
-            n += 1
-        if best is not None and fm.n_sites[f] > 0:
-            items, aligned = aligned_match_stack(pfms[f], mt.per_filter[f][:3], mt.targets, f"Filter {f + 1}")
-            stem = names[fmts[0]][f].rsplit(".", 1)[0]
-            for fmt in fmts:
-                LV.save_logos(items, out / f"{stem}_matches.{fmt}", "bits", aligned=aligned)
-                n += 1
-    return n, ""
-
-
-def aligned_match_stack(pfm, matches, targets, title: str):
-    """A filter's logo above its matches' logos, columns aligned by each match's offset and strand.
-
-    Returns (items, aligned) for ``logo_view.save_logos``: (matrix, title, subtitle) per logo and
-    (start slot, total slots) per logo.
-    """
-    lo = min([0] + [m.offset for m in matches])
-    hi = max([len(pfm)] + [m.offset + targets[m.target].width for m in matches])
-    items = [(pfm, title, "learned filter")]
-    aligned = [(-lo, hi - lo)]
-    for m in matches:
-        t = targets[m.target]
-        mat = t.pfm if m.strand == "+" else t.pfm[::-1, ::-1]
-        items.append((mat, f"{m.name} ({m.motif_id}{', reverse complement' if m.strand == '-' else ''})",
-                      f"p = {m.p_value:.2g}, q = {m.q_value:.2g}"))
-        aligned.append((m.offset - lo, hi - lo))
-    return items, aligned
+    return write_filter_logos(res.motifs, res.matches, out, fmts), ""
 
 
 # ------------------------------------------------------------------------------------------------ mutagenesis

@@ -25,18 +25,19 @@ MATCH_COLUMNS = ("filter", "jaspar_id", "name", "offset", "strand", "p_value", "
                  "rank", "e_value", "overlap", "n_sites", "influence")
 
 
-def write_filters_meme(filter_motifs, path: str | PathLike, matches=None) -> Path:
+def write_filters_meme(filter_motifs, path: str | PathLike, matches=None, filters: Sequence[int] | None = None) -> Path:
     """Every filter's activation PFM as a MEME minimal motif file (read by the MEME suite, Biopython, Tomtom).
 
     Motif ids are ``filter_1`` ... (1-based, as shown in the application); the alternate name is the best
     JASPAR match's name when ``matches`` is given (``filter_3`` -> ``filter_3 CTCF``), ``nsites`` the site count.
-    Filters that never fired are left out (their matrix would be uniform).
+    Filters that never fired are left out (their matrix would be uniform); ``filters`` (0-based) picks a subset.
     """
     from biodeep_gui.core.motif_db import Motif, write_meme
 
     motifs = []
+    chosen = None if filters is None else set(int(f) for f in filters)
     for f, m in enumerate(filter_motifs.to_motifs()):
-        if filter_motifs.n_sites[f] == 0:
+        if filter_motifs.n_sites[f] == 0 or (chosen is not None and f not in chosen):
             continue
         best = matches.best(f) if matches is not None else None
         name = f"{m.id}_{best.name}" if best is not None and best.q_value < 0.1 else m.id
@@ -44,14 +45,17 @@ def write_filters_meme(filter_motifs, path: str | PathLike, matches=None) -> Pat
     return write_meme(motifs, path)
 
 
-def matches_tsv(matches, filter_motifs=None, influence=None) -> str:
+def matches_tsv(matches, filter_motifs=None, influence=None, filters: Sequence[int] | None = None) -> str:
     """The matches as TSV text, one row per (filter, match), filters 1-based, best match first.
 
-    Filters with no match (never fired) get one row with empty match fields, so every filter is listed.
+    Filters with no match (never fired) get one row with empty match fields, so every filter is listed;
+    ``filters`` (0-based) picks a subset.
     """
     buf = io.StringIO()
     buf.write("\t".join(MATCH_COLUMNS) + "\n")
     for f, rows in enumerate(matches.per_filter):
+        if filters is not None and f not in filters:
+            continue
         n_sites = "" if filter_motifs is None else str(int(filter_motifs.n_sites[f]))
         infl = "" if influence is None or math.isnan(influence.drop[f]) else f"{influence.drop[f]:.6g}"
         if not rows:
@@ -65,9 +69,10 @@ def matches_tsv(matches, filter_motifs=None, influence=None) -> str:
     return buf.getvalue()
 
 
-def write_matches_tsv(matches, path: str | PathLike, filter_motifs=None, influence=None) -> Path:
+def write_matches_tsv(matches, path: str | PathLike, filter_motifs=None, influence=None,
+                      filters: Sequence[int] | None = None) -> Path:
     """Write ``matches_tsv`` atomically to ``path``."""
-    return atomic_write(path, matches_tsv(matches, filter_motifs, influence))
+    return atomic_write(path, matches_tsv(matches, filter_motifs, influence, filters))
 
 
 def mutation_map_tsv(mm) -> str:

@@ -293,3 +293,23 @@ def filters_at(position: int, sites: list[list[tuple[int, int, float]]]) -> list
         if acts:
             found.append((f, max(acts)))
     return sorted(found, key=lambda t: -t[1])
+
+
+def sequence_sites(activations: np.ndarray, motifs: FilterMotifs, input_start: int,
+                   length: int) -> list[list[tuple[int, int, float]]]:
+    """``filter_sites`` on a sequence placed at ``input_start`` of the model input, in the sequence's coordinates.
+
+    Parameters
+    ----------
+    activations : (F, L') ``activation_map`` of the whole model input
+    motifs : the run's ``FilterMotifs`` (maxima over the data, threshold, width, padding)
+    input_start : model-input position of the sequence's first base (``MutationMap.input_start``)
+    length : the sequence's length; windows are clipped to it and windows entirely outside are dropped
+    """
+    sites = filter_sites(activations, motifs.max_activation, motifs.threshold, motifs.width, motifs.padding,
+                         input_start + length)
+    out = []
+    for windows in sites:
+        shifted = [(max(0, s - input_start), e - input_start, a) for s, e, a in windows if e > input_start]
+        out.append([w for w in shifted if w[1] > w[0]])
+    return out

@@ -325,3 +325,36 @@ def output_label(info, k: int = 0) -> str:
         return f"logit of {names[k] if k < len(names) else f'output {k + 1}'}"
     names = info.label_names
     return f"standardised {names[k] if k < len(names) else f'output {k + 1}'}"
+
+
+@dataclass
+class SequenceReading:
+    """A mutation map of one sequence with the first-layer activations behind it (for the linked views).
+
+    mm : the ``MutationMap``
+    activations : (F, L') first-layer activations of the model input, or None for models without a first
+                  convolution
+    label : what the output is (``output_label``)
+    probability : the model's transformed output for the sequence (probability or value in the target's units)
+    """
+
+    mm: MutationMap
+    activations: np.ndarray | None
+    label: str
+    probability: float
+
+
+def read_sequence(run, codes: np.ndarray, *, output: int = 0, sequence: str | None = None,
+                  device: str = "cpu") -> SequenceReading:
+    """Everything the Mutation map view shows for one sequence of a run: map, saliency, activations, output.
+
+    ``codes`` (L,) may be shorter than the model's input (it is centred in padding); longer is refused.
+    """
+    from biodeep_gui.core.interpret.filters import activation_map
+
+    model = run.model()
+    x = model_input(codes, run.info.length)
+    mm = saturation_mutagenesis(model, x, output=output, sequence=sequence, device=device)
+    acts = activation_map(model, x, device) if getattr(model, "first_conv", None) is not None else None
+    value = float(run.predict(x[None], device=device)[0, output])  # probability or value, as Predict shows it
+    return SequenceReading(mm, acts, output_label(run.info, output), value)

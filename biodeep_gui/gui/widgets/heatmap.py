@@ -30,7 +30,7 @@ from biodeep_gui.gui.widgets.logo_view import BASES, COLOURS, glyph_path
 NEGATIVE = np.array([33, 102, 172], float)
 MIDDLE = np.array([247, 247, 247], float)
 POSITIVE = np.array([178, 24, 43], float)
-LABEL_W = 58  # left margin holding the track names
+LABEL_W = 76  # left margin holding the track names
 TRACK_H = 80
 ROW_H = 16
 BAND_H = 12
@@ -274,9 +274,9 @@ def _paint(painter: QPainter, mm, importance: np.ndarray, px: float, vmax: float
             painter.fillRect(QRectF(x0 + i * px, y_heat + b * ROW_H, px + 0.5, ROW_H),
                              diverging_colour(float(mm.delta[i, b]), vmax))
         c = int(mm.codes[i])
-        if c <= 3:  # the reference base: no change, marked with a dot
-            painter.setBrush(QColor("#555555"))
-            r = min(px, ROW_H) * 0.16
+        if c <= 3:  # the reference base: no change, marked with a small grey dot
+            painter.setBrush(QColor("#8a8a8a"))
+            r = min(px, ROW_H) * 0.12
             painter.drawEllipse(QPointF(x0 + (i + 0.5) * px, y_heat + (c + 0.5) * ROW_H), r, r)
     painter.setPen(QPen(QColor("#bbbbbb"), 0.6))
     painter.setBrush(Qt.NoBrush)

@@ -501,3 +501,70 @@ def _paint_stack(painter: QPainter, items, mode: str, one: QSize, aligned) -> No
         start, n_cols = aligned[k] if aligned else (0, None)
         paint_logo(painter, rect, matrix, mode, LogoStyle(title=title, subtitle=subtitle), start=start,
                    n_columns=n_cols)
+
+
+# ------------------------------------------------------------------------------------------- filter figures
+
+
+def aligned_match_stack(pfm: np.ndarray, matches, targets, title: str):
+    """A filter's logo above its matches' logos, columns aligned by each match's offset and strand.
+
+    Parameters
+    ----------
+    pfm : (W, 4) the filter's PFM
+    matches : ``core.interpret.matching.MotifMatch`` list (offset = filter column of the target's first column)
+    targets : the match result's target motifs
+
+    Returns
+    -------
+    items, aligned : for ``save_logos`` / ``paint_logo``: (matrix, title, subtitle) per logo, and (start slot,
+                     total slots) per logo; a '-' strand match is drawn reverse-complemented
+    """
+    lo = min([0] + [m.offset for m in matches])
+    hi = max([len(pfm)] + [m.offset + targets[m.target].width for m in matches])
+    items = [(pfm, title, "learned filter")]
+    aligned = [(-lo, hi - lo)]
+    for m in matches:
+        t = targets[m.target]
+        mat = t.pfm if m.strand == "+" else t.pfm[::-1, ::-1]
+        items.append((mat, f"{m.name} ({m.motif_id}{', reverse complement' if m.strand == '-' else ''})",
+                      f"p = {m.p_value:.2g}, q = {m.q_value:.2g}"))
+        aligned.append((m.offset - lo, hi - lo))
+    return items, aligned
+
+
+def write_filter_logos(motifs, matches, out: str | Path, formats: Sequence[str] = ("png",),
+                       filters: Sequence[int] | None = None, n_matches: int = 3) -> int:
+    """Write ``logos/filter_NN.<fmt>`` (bits) and, for filters with a match, ``logos/filter_NN_matches.<fmt>``.
+
+    Parameters
+    ----------
+    motifs : ``core.interpret.filters.FilterMotifs``
+    matches : ``core.interpret.matching.MatchResult`` or None
+    out : folder; the images go into its ``logos`` sub-folder
+    formats : any of png, svg, pdf
+    filters : 0-based filter indices to write (default all)
+
+    Returns the number of image files written.
+    """
+    from biodeep_gui.core.interpret.export import logo_file_names
+
+    out = Path(out)
+    names = logo_file_names(motifs.n_filters, formats)
+    pfms = motifs.pfms
+    n = 0
+    for f in (range(motifs.n_filters) if filters is None else filters):
+        best = matches.best(f) if matches is not None else None
+        sub = f"{int(motifs.n_sites[f])} sites" + (
+            f"; best match {best.name} ({best.motif_id}) p = {best.p_value:.2g}" if best is not None else "")
+        for fmt in formats:
+            save_logo(pfms[f], out / names[fmt][f], "bits", title=f"Filter {f + 1}", subtitle=sub)
+            n += 1
+        if best is not None and motifs.n_sites[f] > 0:
+            items, aligned = aligned_match_stack(pfms[f], matches.per_filter[f][:n_matches], matches.targets,
+                                                 f"Filter {f + 1}")
+            for fmt in formats:
+                stem = names[fmt][f].rsplit(".", 1)[0]
+                save_logos(items, out / f"{stem}_matches.{fmt}", "bits", aligned=aligned)
+                n += 1
+    return n
