@@ -244,6 +244,7 @@ def _train(args) -> int:
 
     cfg = _config(args)
     quiet = args.quiet
+    tty = sys.stdout.isatty()
     summary = None
     last_batch = 0.0
     for item in train_scans(cfg, args.out):
@@ -265,9 +266,10 @@ def _train(args) -> int:
             print(f"  epoch {item.epoch}/{item.epochs}: train loss {item.train_loss:.4f}, val loss {item.val_loss:.4f}"
                   f"{', ' + vm if vm else ''} ({item.samples_per_s:.1f} samples/s)")
         elif isinstance(item, BatchReport):
-            if time.perf_counter() - last_batch > 5:
+            if tty and time.perf_counter() - last_batch > 1:  # a progress line overwritten in place (terminals only)
                 last_batch = time.perf_counter()
-                print(f"  epoch {item.epoch} batch {item.batch}/{item.n_batches}: loss {item.loss:.4f}", end="\r")
+                print(f"  epoch {item.epoch} batch {item.batch}/{item.n_batches}: loss {item.loss:.4f}".ljust(72),
+                      end="\r", flush=True)
         elif isinstance(item, FoldResult):
             parts = [f"{a} acc {m['accuracy']:.2f}" for a, m in item.metrics.items()]
             r = np.nanmean([c for c, _ in item.reconstruction.values()]) if item.reconstruction else math.nan

@@ -173,8 +173,11 @@ class VolumeBatches:
         nbytes = len(self.items) * int(self.mask.size) * 4
         self.preloaded = (nbytes <= PRELOAD_BYTES) if preload is None else bool(preload)
         self._data = None
-        if self.preloaded:
-            self._data = torch.from_numpy(np.stack([self.item(k) for k in range(len(self.items))])[:, None])
+        if self.preloaded:  # filled in place: the cohort is never held twice
+            data = np.empty((len(self.items), 1, *self.mask.shape), np.float32)
+            for k in range(len(self.items)):
+                data[k, 0] = self.item(k)
+            self._data = torch.from_numpy(data)
 
     def __len__(self) -> int:
         return len(self.items)

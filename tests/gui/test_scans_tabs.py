@@ -208,3 +208,26 @@ def test_reconstructions_tab_live_items_then_saved_run(qtbot, trained):
     tab.side.setCurrentIndex(1)
     shot(tab, "reconstructions_tab_classification")
     tab.shutdown()
+
+
+def test_scans_tab_connectivity_route_from_roi_tables(qtbot, tmp_path, monkeypatch):
+    from biodeep_gui.core.synthetic_scans import write_demo_timeseries
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    demo = write_demo_timeseries(tmp_path / "ts", 6, n_regions=5, n_timepoints=20)
+    tab = ScansTab()
+    qtbot.addWidget(tab)
+    tab.route_combo.setCurrentIndex(tab.route_combo.findData("connectivity"))
+    assert tab.timeseries_row.isEnabled() and not tab.cnn_check.isEnabled()
+    tab.timeseries_edit.setText(str(demo.images))
+    tab.labels_edit.setText(str(demo.table))
+    tab._fill_columns()
+    with qtbot.waitSignal(tab.load_runner.sigFinished, timeout=TIMEOUT):
+        tab.load_cohort()
+    assert [tab.table.item(r, 7).text() for r in range(6)] == ["ready"] * 6
+    assert tab.viewer.volume is None  # nothing to show for region time series
+    with qtbot.waitSignal(tab.sigTrainRequested, timeout=2000) as sig:
+        tab.request_training()
+    cfg = sig.args[0]
+    assert cfg.data.route == "connectivity" and cfg.model.autoencoder == {"code_size": 64}
+    tab.shutdown()

@@ -104,8 +104,23 @@ class ScansTab(QWidget):
                                       "they are")
         self.mask_edit = QLineEdit()
         self.mask_edit.setPlaceholderText("computed per fold from the training subjects")
+        self.route_combo = QComboBox()
+        self.route_combo.addItem("Volumes: 3-D autoencoder", "volumes")
+        self.route_combo.addItem("Connectivity: ROI correlations", "connectivity")
+        self.route_combo.setToolTip("Connectivity: region time series -> correlation matrix -> Fisher z -> "
+                                    "denoising autoencoder, from ROI tables or from 4-D images and an atlas")
+        self.timeseries_edit = QLineEdit()
+        self.timeseries_edit.setPlaceholderText("connectivity: folder of ROI time series (.1D/CSV/TSV)")
+        self.atlas_edit = QLineEdit()
+        self.atlas_edit.setPlaceholderText("connectivity from 4-D images: labels image")
+        self.route_combo.currentIndexChanged.connect(self._on_route)
         cohort_form = QFormLayout()
+        cohort_form.addRow("Route", self.route_combo)
         cohort_form.addRow("Images", self._with_browse(self.images_edit, self._browse_images))
+        self.timeseries_row = self._with_browse(self.timeseries_edit, self._browse_timeseries)
+        self.atlas_row = self._with_browse(self.atlas_edit, self._browse_atlas)
+        cohort_form.addRow("ROI time series", self.timeseries_row)
+        cohort_form.addRow("Atlas", self.atlas_row)
         cohort_form.addRow("Labels table", self._with_browse(self.labels_edit, self._browse_labels))
         cohort_form.addRow("Subject column", self.subject_combo)
         cohort_form.addRow("Label column", self.label_combo)
@@ -236,6 +251,7 @@ class ScansTab(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(split)
         self._update_fix_buttons()
+        self._on_route()
 
     # -- helpers ---------------------------------------------------------------------------------------------
     @staticmethod
@@ -276,6 +292,24 @@ class ScansTab(QWidget):
         if f:
             self.mask_edit.setText(f)
 
+    def _browse_timeseries(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Folder of ROI time series", self.timeseries_edit.text())
+        if d:
+            self.timeseries_edit.setText(d)
+
+    def _browse_atlas(self) -> None:
+        f, _ = QFileDialog.getOpenFileName(self, "Atlas labels image", self.atlas_edit.text(),
+                                           "NIfTI (*.nii *.nii.gz);;All files (*)")
+        if f:
+            self.atlas_edit.setText(f)
+
+    def _on_route(self) -> None:
+        connectivity = self.route_combo.currentData() == "connectivity"
+        for w in (self.timeseries_row, self.atlas_row):
+            w.setEnabled(connectivity)
+        for w in (self.depth_spin, self.channels_spin, self.noise_spin, self.cnn_check):
+            w.setEnabled(not connectivity)
+
     def _browse_out(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "Run folder", self.out_edit.text())
         if d:
@@ -315,6 +349,8 @@ class ScansTab(QWidget):
     # -- configuration -----------------------------------------------------------------------------------------
     def data_config(self) -> ScansDataConfig:
         return ScansDataConfig(
+            route=self.route_combo.currentData(), timeseries=self.timeseries_edit.text().strip(),
+            atlas=self.atlas_edit.text().strip(),
             images=self.images_edit.text().strip(), labels=self.labels_edit.text().strip(),
             subject_column=self._column(self.subject_combo) or "SUB_ID",
             label_column=self._column(self.label_combo) or "DX_GROUP", file_column=self._column(self.file_combo),
@@ -325,8 +361,12 @@ class ScansTab(QWidget):
     def config(self) -> ScansConfig:
         """The full ``ScansConfig`` the form describes (validated; raises ``ConfigError``)."""
         cfg = ScansConfig(data=self.data_config())
-        cfg.model.autoencoder = {"depth": self.depth_spin.value(), "channels": self.channels_spin.value(),
-                                 "code_size": self.code_spin.value(), "noise_std": float(self.noise_spin.value())}
+        if cfg.data.route == "connectivity":
+            cfg.model.autoencoder = {"code_size": self.code_spin.value()}
+        else:
+            cfg.model.autoencoder = {"depth": self.depth_spin.value(), "channels": self.channels_spin.value(),
+                                     "code_size": self.code_spin.value(),
+                                     "noise_std": float(self.noise_spin.value())}
         cfg.model.cnn = {"depth": self.depth_spin.value(), "channels": self.channels_spin.value()}
         cfg.model.cnn_arm = self.cnn_check.isChecked()
         cfg.train.epochs, cfg.train.batch_size = self.epochs_spin.value(), self.batch_spin.value()
@@ -339,6 +379,9 @@ class ScansTab(QWidget):
     def set_config(self, cfg: ScansConfig) -> None:
         """Fill the form from a configuration (e.g. a saved run's)."""
         d = cfg.data
+        self.route_combo.setCurrentIndex(max(0, self.route_combo.findData(d.route)))
+        self.timeseries_edit.setText(d.timeseries)
+        self.atlas_edit.setText(d.atlas)
         self.images_edit.setText(d.images)
         self.labels_edit.setText(d.labels)
         self._fill_columns()
