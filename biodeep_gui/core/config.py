@@ -111,7 +111,7 @@ class RunConfig:
                 name=str(raw.get("name", "")),
                 schema_version=SCHEMA_VERSION,
             )
-        except TypeError as exc:  # wrong value types inside a section
+        except (TypeError, ValueError) as exc:
             raise ConfigError(f"invalid configuration: {exc}") from None
         cfg.validate()
         return cfg
@@ -125,14 +125,19 @@ class RunConfig:
             raw = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
         except FileNotFoundError:
             raise ConfigError(f"{path}: configuration file not found") from None
-        except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read the configuration ({exc.strerror or exc})") from None
+        except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise ConfigError(f"{path}: not a valid {'TOML' if path.suffix.lower() == '.toml' else 'JSON'} "
                               f"configuration ({exc})") from None
         if not isinstance(raw, dict):
             raise ConfigError(f"{path}: expected a table of settings at the top level")
         if isinstance(raw.get("config"), dict) and "model" in raw:  # a run folder's run.json: re-run its config
             raw = {"schema_version": raw.get("schema_version", 1), **raw["config"]}
-        return cls.from_dict(raw)
+        try:
+            return cls.from_dict(raw)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
@@ -163,7 +168,9 @@ def migrate(raw: dict[str, Any]) -> dict[str, Any]:
     patience of 5.
     """
     raw = json.loads(json.dumps(raw))  # deep copy, plain types only
-    version = int(raw.get("schema_version", 1))
+    version = raw.get("schema_version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ConfigError(f"schema_version = {version!r} is not a positive whole number")
     if version > SCHEMA_VERSION:
         raise ConfigError(f"configuration schema version {version} is newer than this BioDeep understands "
                           f"({SCHEMA_VERSION}); please update BioDeep")
@@ -181,11 +188,36 @@ def migrate(raw: dict[str, Any]) -> dict[str, Any]:
 def _build(kind, values: dict[str, Any], section: str):
     if not isinstance(values, dict):
         raise ConfigError(f"[{section}] must be a table of settings")
-    known = {f.name for f in dataclasses.fields(kind)}
-    unknown = sorted(set(values) - known)
+    fields = {f.name: f for f in dataclasses.fields(kind)}
+    unknown = sorted(set(values) - set(fields))
     if unknown:
-        raise ConfigError(f"unknown setting(s) in [{section}]: {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        raise ConfigError(f"unknown setting(s) in [{section}]: {', '.join(unknown)}; known: {', '.join(sorted(fields))}")
+    defaults = kind()
+    for name, value in values.items():
+        _check_type(f"{section}.{name}", value, getattr(defaults, name))
     return kind(**values)
+
+
+def _check_type(name: str, value: Any, default: Any) -> None:
+    """Refuse a value whose type differs from the setting's default (ints may stand for floats)."""
+    import math
+
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    elif isinstance(default, list):
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    elif isinstance(default, dict):
+        ok = isinstance(value, dict)
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        kind = {bool: "true or false", int: "a whole number", float: "a finite number", list: "a list of names",
+                dict: "a table of settings", str: "text"}[type(default)]
+        raise ConfigError(f"{name} = {value!r} is not {kind}")
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:

@@ -29,6 +29,8 @@ class InputFileError(BioDeepError):
         self.record_id = record_id
         self.line = line
         self.expected = expected
+        if record_id is not None and len(record_id) > 60:  # a megabyte-long header must not become the message
+            record_id = record_id[:57] + "..."
         where = []
         if record is not None:
             where.append(f"record {record}" + (f" ({record_id!r})" if record_id else ""))

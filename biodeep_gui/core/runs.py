@@ -158,6 +158,10 @@ class Run:
 
         model = build_model(self.info.arch, self.info.length, self.info.n_outputs, self.info.params)
         state = {k: torch.from_numpy(v.copy()) for k, v in self.tensors().items()}
+        bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+        if bad:
+            raise RunFolderError(f"{self.path / WEIGHTS_FILE}: weights hold NaN or infinite values ({bad[0]}); "
+                                 "the training diverged or the file is damaged")
         try:
             model.load_state_dict(state)
         except RuntimeError as exc:
@@ -199,6 +203,8 @@ def run_file(run_dir: Path, name: str) -> Path:
 
 def load_run(run_dir: str | Path) -> Run:
     """Read a run folder; a clear ``RunFolderError`` for anything missing, malformed or from a newer version."""
+    from biodeep_gui.core.errors import ConfigError
+
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunFolderError(f"{run_dir}: not a folder; choose the folder of a saved run")
@@ -207,28 +213,63 @@ def load_run(run_dir: str | Path) -> Run:
         raise RunFolderError(f"{run_dir}: no {RUN_FILE} here; this is not a BioDeep run folder")
     try:
         doc = json.loads(rf.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, OSError) as exc:
         raise RunFolderError(f"{rf}: damaged run description ({exc})") from None
     if not isinstance(doc, dict) or "config" not in doc or not ("model" in doc or "network" in doc):
         raise RunFolderError(f"{rf}: not a BioDeep run description (no 'config'/'model' sections)")
     doc = migrate_run(doc, rf)
     try:
         cfg = RunConfig.from_dict(doc["config"])
-        info = ModelInfo(**doc["model"])
-    except (TypeError, ValueError) as exc:
+        info = _model_info(doc["model"])
+    except (ConfigError, TypeError, ValueError) as exc:
         raise RunFolderError(f"{rf}: invalid run description ({exc})") from None
     if not run_file(run_dir, WEIGHTS_FILE).exists():
         raise RunFolderError(f"{run_dir}: {WEIGHTS_FILE} is missing; the run was not saved completely")
     history, metrics = [], {}
-    if run_file(run_dir, HISTORY_FILE).exists():
-        history = [{k: _num(v) for k, v in row.items()}
-                   for row in csv.DictReader(io.StringIO((run_dir / HISTORY_FILE).read_text(encoding="utf-8")))]
-    if run_file(run_dir, METRICS_FILE).exists():
-        try:
-            metrics = {k: _num(v) for k, v in json.loads((run_dir / METRICS_FILE).read_text(encoding="utf-8")).items()}
-        except (json.JSONDecodeError, AttributeError) as exc:
-            raise RunFolderError(f"{run_dir / METRICS_FILE}: damaged metrics file ({exc})") from None
+    try:
+        if run_file(run_dir, HISTORY_FILE).exists():
+            text = (run_dir / HISTORY_FILE).read_text(encoding="utf-8")
+            history = [{k: _num(v) for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))]
+    except (UnicodeDecodeError, csv.Error, OSError, AttributeError) as exc:
+        raise RunFolderError(f"{run_dir / HISTORY_FILE}: damaged training history ({exc})") from None
+    try:
+        if run_file(run_dir, METRICS_FILE).exists():
+            raw = json.loads((run_dir / METRICS_FILE).read_text(encoding="utf-8"))
+            metrics = {str(k): _num(v) for k, v in raw.items()}
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, OSError, AttributeError) as exc:
+        raise RunFolderError(f"{run_dir / METRICS_FILE}: damaged metrics file ({exc})") from None
     return Run(run_dir, cfg, info, doc.get("provenance", {}), doc.get("status", "complete"), history, metrics, doc)
+
+
+def _model_info(raw: Any) -> ModelInfo:
+    """The model section of run.json, each field checked (a hand-edited or crafted file says what is wrong)."""
+    from biodeep_gui.core.models import get_architecture
+
+    if not isinstance(raw, dict):
+        raise ValueError("the 'model' section is not a table")
+    info = ModelInfo(**raw)
+    spec = get_architecture(info.arch) if isinstance(info.arch, str) else None
+    if spec is None:
+        raise ValueError(f"model.arch = {info.arch!r} is not an architecture name")
+    for name in ("length", "n_outputs"):
+        v = getattr(info, name)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise ValueError(f"model.{name} = {v!r} is not a positive whole number")
+    if info.task not in ("binary", "multiclass", "regression"):
+        raise ValueError(f"model.task = {info.task!r} is not binary, multiclass or regression")
+    if not isinstance(info.params, dict):
+        raise ValueError("model.params is not a table of hyper-parameters")
+    info.params = spec.resolve(info.params)
+    for name in ("label_names", "class_names"):
+        v = getattr(info, name)
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            raise ValueError(f"model.{name} is not a list of names")
+    for name in ("target_mean", "target_std"):
+        v = getattr(info, name)
+        if v is not None and (not isinstance(v, list) or len(v) != info.n_outputs
+                              or not all(isinstance(x, (int, float)) and math.isfinite(x) for x in v)):
+            raise ValueError(f"model.{name} is not a list of {info.n_outputs} finite numbers")
+    return info
 
 
 def migrate_run(doc: dict[str, Any], where: Path) -> dict[str, Any]:
@@ -238,7 +279,11 @@ def migrate_run(doc: dict[str, Any], where: Path) -> dict[str, Any]:
     """
     from biodeep_gui.core.errors import ConfigError
 
-    version = int(doc.get("schema_version", 1))
+    version = doc.get("schema_version", 1)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise RunFolderError(f"{where}: schema_version = {version!r} is not a whole number")
+    if not isinstance(doc.get("config"), dict):
+        raise RunFolderError(f"{where}: the 'config' section is not a table of settings")
     if version > SCHEMA_VERSION:
         raise RunFolderError(f"{where}: saved by a newer BioDeep (schema {version}); please update BioDeep")
     doc = dict(doc)

@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from biodeep_gui.core import motif_db, runs
@@ -37,8 +37,6 @@ MAX_MESSAGE = 2000  # a message is for reading: a huge bad line must not be past
 
 FUZZ = settings(derandomize=True, deadline=None, max_examples=40,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-# For the known gaps (xfail): finding one failing example is the point; shrinking it only costs time.
-FUZZ_KNOWN_GAP = settings(FUZZ, phases=[Phase.explicit, Phase.reuse, Phase.generate])
 
 
 def assert_clear(call: Callable[[], object], path: Path) -> BioDeepError:
@@ -58,8 +56,6 @@ def _xfail(reason: str):
     return pytest.mark.xfail(strict=True, reason=reason)
 
 
-CLIP = _xfail("core.sequences must clip long record ids (as it now clips quoted values) so that a megabyte-long "
-              "FASTA header does not become a megabyte-long message")
 
 
 # ---- FASTA / FASTQ ----------------------------------------------------------------------------------------------
@@ -107,7 +103,6 @@ def test_bad_fasta(tmp_path, content, kind):
     assert_clear(lambda: _fasta_fn(kind)(path), path)
 
 
-@CLIP
 def test_huge_fasta_header_gives_a_short_message(tmp_path):
     path = tmp_path / "long_header.fa"
     path.write_bytes(b">" + b"x" * 1_000_000 + b"\n")  # an id of a megabyte and no sequence
@@ -286,10 +281,6 @@ def test_missing_motif_file(tmp_path):
 
 # ---- run configurations -----------------------------------------------------------------------------------------
 
-NAMES_FILE = _xfail("core.config.RunConfig.load must prefix every ConfigError raised by from_dict/migrate with "
-                    "the file's path (wrap `cls.from_dict(raw)` in try/except ConfigError)")
-TYPES = _xfail("core.config must check setting types (int / finite float / str / list / dict) and turn "
-               "TypeError/ValueError from validate() and migrate() into ConfigError naming the file")
 CONFIG_CASES = [
     pytest.param("empty.json", b"", id="empty JSON"),
     pytest.param("empty.toml", b"[train\nepochs = ", id="broken TOML"),
@@ -297,18 +288,17 @@ CONFIG_CASES = [
     pytest.param("utf16.json", '{"name": "x"}'.encode("utf-16"), id="UTF-16 JSON"),
     pytest.param("latin1.toml", b'name = "caf\xe9"\n', id="latin-1 TOML"),
     pytest.param("binary.toml", bytes(random.Random(5).getrandbits(8) for _ in range(500)), id="binary"),
-    pytest.param("unknown.json", b'{"train": {"epochz": 3}}', id="unknown setting", marks=NAMES_FILE),
-    pytest.param("section.json", b'{"data": [1, 2]}', id="section not a table", marks=NAMES_FILE),
-    pytest.param("kind.json", b'{"data": {"kind": "xlsx"}}', id="unknown data kind", marks=NAMES_FILE),
-    pytest.param("newer.json", b'{"schema_version": 99}', id="newer schema", marks=NAMES_FILE),
-    pytest.param("epochs.json", b'{"train": {"epochs": "ten"}}', id="epochs as text", marks=TYPES),
-    pytest.param("schema.json", b'{"schema_version": "two"}', id="schema version as text", marks=TYPES),
-    pytest.param("nan.json", b'{"train": {"lr": NaN}}', id="NaN learning rate", marks=TYPES),
-    pytest.param("inf.toml", b"[train]\nlr = inf\n", id="inf learning rate", marks=TYPES),
-    pytest.param("batch.json", b'{"train": {"batch_size": 3.5}}', id="fractional batch size", marks=TYPES),
-    pytest.param("params.json", b'{"model": {"params": [1, 2]}}', id="params not a table", marks=TYPES),
-    pytest.param("deep.json", b"[" * 100_000 + b"]" * 100_000, id="nested 100000 deep",
-                 marks=_xfail("core.config.RunConfig.load must catch RecursionError from json.loads")),
+    pytest.param("unknown.json", b'{"train": {"epochz": 3}}', id="unknown setting"),
+    pytest.param("section.json", b'{"data": [1, 2]}', id="section not a table"),
+    pytest.param("kind.json", b'{"data": {"kind": "xlsx"}}', id="unknown data kind"),
+    pytest.param("newer.json", b'{"schema_version": 99}', id="newer schema"),
+    pytest.param("epochs.json", b'{"train": {"epochs": "ten"}}', id="epochs as text"),
+    pytest.param("schema.json", b'{"schema_version": "two"}', id="schema version as text"),
+    pytest.param("nan.json", b'{"train": {"lr": NaN}}', id="NaN learning rate"),
+    pytest.param("inf.toml", b"[train]\nlr = inf\n", id="inf learning rate"),
+    pytest.param("batch.json", b'{"train": {"batch_size": 3.5}}', id="fractional batch size"),
+    pytest.param("params.json", b'{"model": {"params": [1, 2]}}', id="params not a table"),
+    pytest.param("deep.json", b"[" * 100_000 + b"]" * 100_000, id="nested 100000 deep"),
 ]
 
 
@@ -377,12 +367,6 @@ def _replace_weights(fn):
     return write
 
 
-RUN_VALIDATE = _xfail("core.runs.load_run must check the model section's types and values (arch known, length and "
-                      "n_outputs positive integers, params a table within the architecture's ranges, task one of "
-                      "binary/multiclass/regression) and raise RunFolderError naming run.json")
-RUN_TEXT = _xfail("core.runs.load_run must read history.csv / metrics.json / test_predictions.safetensors inside "
-                  "try/except (UnicodeDecodeError, csv.Error, SafetensorError, OSError) -> RunFolderError naming "
-                  "the file")
 RUN_CASES = [
     pytest.param(_write("run.json", b""), "run.json", id="run.json empty"),
     pytest.param(_write("run.json", os.urandom(300)), "run.json", id="run.json binary"),
@@ -400,19 +384,18 @@ RUN_CASES = [
                  "model.safetensors", id="weights of the wrong shape"),
     pytest.param(_write("metrics.json", b"[1, 2]"), "metrics.json", id="metrics a list"),
     pytest.param(lambda d: ((d / "run.json").unlink(), (d / "run.json").mkdir()), "run.json",
-                 id="run.json is a folder", marks=_xfail("core.runs.load_run must catch OSError reading run.json")),
-    pytest.param(_write("history.csv", os.urandom(300)), "history.csv", id="history binary", marks=RUN_TEXT),
-    pytest.param(_write("metrics.json", b"\xff\xfe{\x00}\x00"), "metrics.json", id="metrics UTF-16", marks=RUN_TEXT),
+                 id="run.json is a folder"),
+    pytest.param(_write("history.csv", os.urandom(300)), "history.csv", id="history binary"),
+    pytest.param(_write("metrics.json", b"\xff\xfe{\x00}\x00"), "metrics.json", id="metrics UTF-16"),
     pytest.param(_write("test_predictions.safetensors", os.urandom(64)), "test_predictions.safetensors",
-                 id="predictions garbage", marks=RUN_TEXT),
-    pytest.param(_edit(("schema_version",), "two"), "run.json", id="schema version as text", marks=RUN_VALIDATE),
-    pytest.param(_edit(("config",), "x"), "run.json", id="config section a string", marks=RUN_VALIDATE),
-    pytest.param(_edit(("model", "params"), "x"), "run.json", id="params a string", marks=RUN_VALIDATE),
-    pytest.param(_edit(("model", "length"), "abc"), "run.json", id="length as text", marks=RUN_VALIDATE),
-    pytest.param(_edit(("model", "arch"), "evil"), "run.json", id="unknown architecture", marks=RUN_VALIDATE),
+                 id="predictions garbage"),
+    pytest.param(_edit(("schema_version",), "two"), "run.json", id="schema version as text"),
+    pytest.param(_edit(("config",), "x"), "run.json", id="config section a string"),
+    pytest.param(_edit(("model", "params"), "x"), "run.json", id="params a string"),
+    pytest.param(_edit(("model", "length"), "abc"), "run.json", id="length as text"),
+    pytest.param(_edit(("model", "arch"), "evil"), "run.json", id="unknown architecture"),
     pytest.param(_replace_weights(lambda t: {k: np.full(v.shape, np.nan, v.dtype) for k, v in t.items()}),
-                 "model.safetensors", id="NaN weights",
-                 marks=_xfail("core.runs.Run.model must refuse weights holding NaN or inf")),
+                 "model.safetensors", id="NaN weights"),
 ]
 
 
@@ -591,8 +574,7 @@ config_docs = st.fixed_dictionaries({}, optional={
 } | {"schema_version": st.one_of(st.integers(0, 3), st.text(max_size=3)), "name": json_values})
 
 
-@TYPES
-@FUZZ_KNOWN_GAP
+@FUZZ
 @given(doc=config_docs)
 def test_random_config_documents(tmp_path, doc):
     path = tmp_path / "random.json"
@@ -628,8 +610,7 @@ def test_random_bytes_in_a_run_folder(tmp_path, good_run_template, data, target)
     _fuzz_run_file(tmp_path, good_run_template, target, data)
 
 
-@RUN_TEXT
-@FUZZ_KNOWN_GAP
+@FUZZ
 @given(data=st.binary(max_size=600), target=st.sampled_from(["metrics.json", "history.csv",
                                                              "test_predictions.safetensors"]))
 def test_random_bytes_in_a_run_folders_other_files(tmp_path, good_run_template, data, target):
