@@ -56,7 +56,7 @@ def create_app(argv: Sequence[str] | None = None):
     icon = app_icon()
     if icon is not None:
         app.setWindowIcon(icon)
-    window = MainWindow()
+    window = MainWindow(defer_tabs=True)  # the tabs behind the first are built right after the first paint
     window.show()
     if args.demo:
         QTimer.singleShot(0, window.open_demo)

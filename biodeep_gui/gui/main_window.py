@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, Slot, qVersion
+from PySide6.QtCore import QEvent, QSettings, QStandardPaths, Qt, QTimer, Signal, Slot, qVersion
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QTabWidget, QWidget,
@@ -29,16 +29,11 @@ from PySide6.QtWidgets import (
 from biodeep_gui import __version__
 from biodeep_gui.core.config import DataConfig
 from biodeep_gui.core.errors import BioDeepError
-from biodeep_gui.core.experiment import StageReport
+from biodeep_gui.core.experiment import StageReport, train_run
 from biodeep_gui.core.models import ARCHITECTURES
 from biodeep_gui.core.project import PROJECT_SUFFIX, Project, load_project, missing_files, relocate, save_project
 from biodeep_gui.core.runs import RUN_FILE, Run, load_run
-from biodeep_gui.gui.tabs.compare_tab import CompareTab
-from biodeep_gui.gui.tabs.model_tab import ModelTab
-from biodeep_gui.gui.tabs.predict_tab import PredictTab
-from biodeep_gui.gui.tabs.results_tab import ResultsTab
 from biodeep_gui.gui.tabs.sequences_tab import SequencesTab
-from biodeep_gui.gui.tabs.training_tab import TrainingTab
 from biodeep_gui.gui.widgets.plots import EXPORT_FORMATS
 from biodeep_gui.gui.workers import TaskRunner
 
@@ -48,8 +43,10 @@ PROJECT_FILTER = f"BioDeep projects (*{PROJECT_SUFFIX} *.json);;All files (*)"
 SEQUENCE_FILTER = ("Sequences (*.fa *.fasta *.fna *.fas *.fq *.fastq *.csv *.tsv *.txt *.bed *.narrowPeak *.gz);;"
                    "All files (*)")
 MAX_RECENT = 8
-#: Milliseconds after the window is first shown before device discovery (and torch) starts in a worker.
+#: Milliseconds after the window is first painted before device discovery (and torch) starts in a worker.
 STARTUP_DELAY_MS = 400
+#: Milliseconds after the first show by which the deferred tabs are built even if no paint was seen.
+DEFER_FALLBACK_MS = 1500
 #: Environment variable that moves the user data folder (tests, portable installs).
 DATA_DIR_ENV = "BIODEEP_DATA_DIR"
 
@@ -187,40 +184,47 @@ def predict_task(run: Run, path: str) -> Predictions:
 class MainWindow(QMainWindow):
     """BioDeep's window: Sequences → Model → Training → Results → Predict → Compare."""
 
-    def __init__(self, parent: QWidget | None = None):
+    #: (title, tooltip) of the tabs, in order
+    TABS = (("Sequences", "Open the sequences and labels to learn from."),
+            ("Model", "Choose the network, its settings and the device."),
+            ("Training", "Train and watch the curves."),
+            ("Results", "Test metrics and plots of a run."),
+            ("Predict", "Score new sequences with a trained run."),
+            ("Compare", "All runs side by side, deep models against baselines."))
+
+    def __init__(self, parent: QWidget | None = None, *, defer_tabs: bool = False):
+        """Build the window.
+
+        Parameters
+        ----------
+        defer_tabs : build the tabs behind the first one (Model … Compare) just after the window is first painted
+                     instead of now; the app does this so the window appears sooner. ``sigReady`` says when all
+                     tabs exist (``is_ready``).
+        """
         super().__init__(parent)
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(False)  # the Sequences tab takes drops itself
         self._runs: list[Run] = []
         self._project = Project()
         self._closing = False
+        self._ready = False
         self._dialogs: list[QMessageBox] = []
         self._pending_open: DataConfig | None = None
         self._run_dir: Path | None = None
+        self._training_device = "cpu"
 
-        self.sequences_tab = SequencesTab()
-        self.model_tab = ModelTab()
-        self.training_tab = TrainingTab()
-        self.results_tab = ResultsTab()
-        self.predict_tab = PredictTab()
-        self.compare_tab = CompareTab()
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        for tab, title, tip in (
-                (self.sequences_tab, "Sequences", "Open the sequences and labels to learn from."),
-                (self.model_tab, "Model", "Choose the network, its settings and the device."),
-                (self.training_tab, "Training", "Train and watch the curves."),
-                (self.results_tab, "Results", "Test metrics and plots of a run."),
-                (self.predict_tab, "Predict", "Score new sequences with a trained run."),
-                (self.compare_tab, "Compare", "All runs side by side, deep models against baselines.")):
+        for title, tip in self.TABS:
             # a scroll area lets the window shrink below a tab's minimum size (small laptop screens)
             scroll = QScrollArea()
             scroll.setWidgetResizable(True)
             scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-            scroll.setWidget(tab)
             self.tabs.addTab(scroll, title)
             self.tabs.setTabToolTip(self.tabs.count() - 1, tip)
         self.setCentralWidget(self.tabs)
+        self.sequences_tab = SequencesTab()
+        self.tabs.widget(0).setWidget(self.sequences_tab)
 
         self.data_runner = TaskRunner(self, name="data")
         self.train_runner = TaskRunner(self, name="training")
@@ -228,24 +232,61 @@ class MainWindow(QMainWindow):
         self.data_runner.sigItems.connect(self._on_data_items)
         self.data_runner.sigFinished.connect(self._on_data_finished)
         self.data_runner.sigFailed.connect(self._on_data_failed)
-        self.train_runner.sigItems.connect(self.training_tab.add_items)
         self.train_runner.sigFinished.connect(self._on_training_finished)
         self.train_runner.sigFailed.connect(self._on_training_failed)
         self.predict_runner.sigFinished.connect(self._on_predicted)
         self.predict_runner.sigFailed.connect(self._on_predict_failed)
-
         self.sequences_tab.sigOpenRequested.connect(self.open_data)
+
+        self._build_menus()
+        self._build_status_bar()
+        self._restore_geometry()
+        self._defer_pending = defer_tabs  # build the other tabs once the first frame is painted
+        if not defer_tabs:
+            self._build_tabs()
+
+    sigReady = Signal()
+    _defer_pending = False  # class defaults: Qt sends events while __init__ is still running
+    _painted = False
+
+    def is_ready(self) -> bool:
+        """Whether every tab has been built (see ``defer_tabs``)."""
+        return self._ready
+
+    @Slot()
+    def _build_tabs(self) -> None:
+        """The Model, Training, Results, Predict and Compare tabs, their connections and remembered settings.
+
+        Idempotent: every entry point that needs those tabs calls it first, so an action taken in the instant
+        between the first paint and the deferred build still finds them.
+        """
+        if self._ready or self._closing:
+            return
+        from biodeep_gui.gui.tabs.compare_tab import CompareTab
+        from biodeep_gui.gui.tabs.model_tab import ModelTab
+        from biodeep_gui.gui.tabs.predict_tab import PredictTab
+        from biodeep_gui.gui.tabs.results_tab import ResultsTab
+        from biodeep_gui.gui.tabs.training_tab import TrainingTab
+
+        self.model_tab = ModelTab()
+        self.training_tab = TrainingTab()
+        self.results_tab = ResultsTab()
+        self.predict_tab = PredictTab()
+        self.compare_tab = CompareTab()
+        for i, tab in enumerate((self.model_tab, self.training_tab, self.results_tab, self.predict_tab,
+                                 self.compare_tab), start=1):
+            self.tabs.widget(i).setWidget(tab)
+        self.train_runner.sigItems.connect(self.training_tab.add_items)
         self.training_tab.sigStartRequested.connect(self.start_training)
         self.training_tab.sigStopRequested.connect(self.stop_training)
         self.predict_tab.sigPredictRequested.connect(self.predict_file)
         self.compare_tab.sigRunSelected.connect(self._on_compare_selected)
         self.model_tab.sigDeviceChanged.connect(self._update_device_label)
         self.model_tab.sigInspected.connect(self._update_device_label)
-
-        self._build_menus()
-        self._build_status_bar()
-        self.restore_settings()
-        self._shown_once = False
+        self.model_tab.restore_settings(QSettings())
+        self._ready = True
+        self._update_device_label()
+        self.sigReady.emit()
 
     def show_tab(self, tab: QWidget) -> None:
         """Bring one of the tab widgets (e.g. ``self.results_tab``) to the front."""
@@ -329,7 +370,9 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _update_device_label(self, *_):
-        if self.train_runner.is_running():
+        if not self._ready:
+            self.device_label.setText("Device: CPU")
+        elif self.train_runner.is_running():
             self.device_label.setText(f"Training on: {self._device_text(self._training_device)}")
         else:
             self.device_label.setText(f"Device: {self._device_text(self.model_tab.device())}")
@@ -341,6 +384,7 @@ class MainWindow(QMainWindow):
         return {"cpu": "CPU"}.get(name, name)
 
     def _update_file_menu(self) -> None:
+        self._build_tabs()
         self.act_save_run.setEnabled(self.results_tab.current_run() is not None)
         self.act_export.setEnabled(hasattr(self.current_tab(), "export_figure"))
 
@@ -348,6 +392,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def open_data(self, cfg: DataConfig) -> None:
         """Load the sequences ``cfg`` describes, off the GUI thread; the Sequences tab shows the result."""
+        self._build_tabs()
         if self.data_runner.is_running():
             self._pending_open = cfg  # the newest request wins once the current read ends
             self.data_runner.cancel()
@@ -368,6 +413,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_data_finished(self, result: Any) -> None:
+        self._build_tabs()
         if isinstance(result, dict):  # the demo files were written: open the bound / background pair
             self._open_demo_files(result)
             return
@@ -406,6 +452,7 @@ class MainWindow(QMainWindow):
 
     def open_demo(self) -> None:
         """Write the synthetic demo data (once) to the user data folder and open bound.fa + background.fa."""
+        self._build_tabs()
         if self.data_runner.is_running():
             self.statusBar().showMessage("Still reading the previous files; try again in a moment.", 5000)
             return
@@ -429,6 +476,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def start_training(self) -> None:
         """Train the Model tab's network on the opened sequences (Ctrl+R)."""
+        self._build_tabs()
         if self.train_runner.is_running():
             return
         data, data_cfg = self.sequences_tab.current_data()
@@ -462,8 +510,6 @@ class MainWindow(QMainWindow):
         self.training_tab.begin(out.name, cfg.train.epochs if spec.kind == "torch" else 1, what)
         self.show_tab(self.training_tab)
         self._run_dir = out
-        from biodeep_gui.core.experiment import train_run
-
         self.train_runner.start(train_run, cfg, out, data=data)
         self._update_device_label()
 
@@ -514,6 +560,7 @@ class MainWindow(QMainWindow):
 
     def open_run(self, path: str | Path) -> Run | None:
         """Open a run folder: added to the session, shown in Results. A readable message if it is not a run."""
+        self._build_tabs()
         try:
             run = load_run(path)
         except BioDeepError as exc:
@@ -531,6 +578,7 @@ class MainWindow(QMainWindow):
 
     def save_run_as(self, dest: str | Path) -> Path | None:
         """Copy the run shown in Results to the new folder ``dest``; the copy is opened in its place."""
+        self._build_tabs()
         run = self.results_tab.current_run()
         if run is None:
             self.show_error("No run", "Train a model or open a run first; Save run as copies the run shown in Results.")
@@ -569,6 +617,7 @@ class MainWindow(QMainWindow):
     # ---- predict --------------------------------------------------------------------------------------------
     @Slot(str)
     def predict_file(self, path: str) -> None:
+        self._build_tabs()
         run = self.predict_tab.current_run()
         if run is None or self.predict_runner.is_running():
             return
@@ -585,6 +634,7 @@ class MainWindow(QMainWindow):
 
     # ---- figures --------------------------------------------------------------------------------------------
     def ask_export_figure(self) -> None:
+        self._build_tabs()
         tab = self.current_tab()
         if not hasattr(tab, "export_figure"):
             self.show_error("No figure here", "Switch to the Training, Results or Compare tab to export its plot.")
@@ -608,6 +658,7 @@ class MainWindow(QMainWindow):
     # ---- projects -------------------------------------------------------------------------------------------
     def project(self) -> Project:
         """The project as it stands: current data settings, runs and model / training settings."""
+        self._build_tabs()
         p = self._project
         _, loaded_cfg = self.sequences_tab.current_data()
         p.data = dataclasses.asdict(loaded_cfg or self.sequences_tab.data_config())
@@ -655,6 +706,7 @@ class MainWindow(QMainWindow):
 
     def open_project(self, path: str | Path) -> bool:
         """Open a project: settings, runs and data. Files that moved are asked for instead of failing."""
+        self._build_tabs()
         try:
             project = load_project(path)
         except BioDeepError as exc:
@@ -762,7 +814,7 @@ class MainWindow(QMainWindow):
         QSettings().setValue(f"folders/{kind}", str(folder))
 
     # ---- settings, dialogs, closing -------------------------------------------------------------------------
-    def restore_settings(self) -> None:
+    def _restore_geometry(self) -> None:
         s = QSettings()
         geometry = s.value("window/geometry")
         if geometry is None or not self.restoreGeometry(geometry):
@@ -775,13 +827,13 @@ class MainWindow(QMainWindow):
         state = s.value("window/state")
         if state is not None:
             self.restoreState(state)
-        self.model_tab.restore_settings(s)
 
     def save_settings(self) -> None:
         s = QSettings()
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
-        self.model_tab.save_settings(s)
+        if self._ready:
+            self.model_tab.save_settings(s)
         s.sync()
 
     def show_error(self, title: str, message: str, details: str = "") -> QMessageBox:
@@ -827,7 +879,7 @@ class MainWindow(QMainWindow):
 
     def is_busy(self) -> bool:
         """Whether any task (loading, training, predicting, inspecting the model) is running."""
-        return any(r.is_running() for r in self._runners()) or self.model_tab.is_busy()
+        return any(r.is_running() for r in self._runners()) or (self._ready and self.model_tab.is_busy())
 
     def _runners(self) -> list[TaskRunner]:
         return [self.train_runner, self.data_runner, self.predict_runner]
@@ -837,22 +889,36 @@ class MainWindow(QMainWindow):
         self._closing = True
         for r in self._runners():
             r.cancel()
-        self.model_tab.shutdown()
+        if self._ready:
+            self.model_tab.shutdown()
         for r in self._runners():
             r.join()
 
+    def event(self, e: QEvent) -> bool:
+        handled = super().event(e)
+        if e.type() == QEvent.Type.Paint and not self._painted:
+            # The first frame is on screen: now the deferred tabs can be built and, a little later, device
+            # discovery (torch's import, ~1.4 s holding the GIL much of it) can start in a worker.
+            self._painted = True
+            if self._defer_pending:
+                self._defer_pending = False
+                QTimer.singleShot(0, self._build_tabs)
+            QTimer.singleShot(STARTUP_DELAY_MS, self._start_background_work)
+        return handled
+
     def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
         super().showEvent(event)
-        if not self._shown_once:
-            self._shown_once = True
-            # Device discovery imports torch (~1.4 s, holding the GIL much of it): in a worker, after the first
-            # paint, so the window appears at once.
-            QTimer.singleShot(STARTUP_DELAY_MS, self._start_background_work)
+        if self._defer_pending:  # should no paint come (unusual platforms), build anyway
+            QTimer.singleShot(DEFER_FALLBACK_MS, self._build_tabs)
 
     @Slot()
     def _start_background_work(self) -> None:
-        if not self._closing:
-            self.model_tab.refresh()
+        if self._closing:
+            return
+        if not self._ready:
+            self.sigReady.connect(self._start_background_work)
+            return
+        self.model_tab.refresh()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
         if self.train_runner.is_running():

@@ -38,15 +38,17 @@ def test_window_paints_without_importing_torch(tmp_path):
                 if event.type() == QEvent.Type.Paint and not hasattr(self, "seen"):
                     self.seen = True
                     print("torch imported at first paint:", "torch" in sys.modules, flush=True)
-                    QTimer.singleShot(0, window.close)
+                    print("all tabs built at first paint:", window.is_ready(), flush=True)
                 return False
 
         app, window, _ = create_app([])
+        window.sigReady.connect(window.close)  # the other tabs are built just after the first paint
         watcher = FirstPaint()
-        window.installEventFilter(watcher)
+        app.installEventFilter(watcher)  # the first paint of any widget of the window
         window.update()
         app.exec()
         print("tabs:", [window.tabs.tabText(i) for i in range(window.tabs.count())])
+        print("all tabs built:", window.is_ready(), type(window.compare_tab).__name__)
     """)
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", BIODEEP_DATA_DIR=str(tmp_path / "data"),
                XDG_CONFIG_HOME=str(tmp_path / "config"))
@@ -54,7 +56,9 @@ def test_window_paints_without_importing_torch(tmp_path):
                          timeout=180)
     assert out.returncode == 0, out.stderr
     assert "torch imported at first paint: False" in out.stdout
+    assert "all tabs built at first paint: False" in out.stdout
     assert "'Sequences', 'Model', 'Training', 'Results', 'Predict', 'Compare'" in out.stdout
+    assert "all tabs built: True CompareTab" in out.stdout
 
 
 def test_tabs_menus_and_shortcuts(window):
@@ -396,3 +400,17 @@ def test_train_config_round_trip_through_the_form(qtbot):
                       grad_clip=1.5, class_weighting=True, rc_augment=True, seed=42, device="cpu")
     tab.set_train_config(cfg)
     assert tab.train_config() == cfg
+
+
+def test_help_open_demo_data(window, qtbot, tmp_path):
+    """Help > Open demo data writes the synthetic set into the user data folder and opens the bound/background pair."""
+    help_menu = [a.menu() for a in window.menuBar().actions() if a.text() == "&Help"][0]
+    demo = [a for a in help_menu.actions() if a.text() == "Open demo data"][0]
+    demo.trigger()
+    qtbot.waitUntil(lambda: window.sequences_tab.current_data()[0] is not None, timeout=180_000)
+    ss, cfg = window.sequences_tab.current_data()
+    folder = tmp_path / "biodeep-data" / "demo"
+    assert cfg.fasta == str(folder / "bound.fa") and cfg.background == str(folder / "background.fa")
+    assert len(ss) == 2000 and ss.task == "binary"
+    assert window.predict_tab.file_picker.path() == str(folder / "predict_me.fa")
+    assert window.current_tab() is window.sequences_tab

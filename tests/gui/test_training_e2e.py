@@ -92,6 +92,17 @@ def test_a_whole_session_as_a_user(window, qtbot, demo_files, tmp_path, monkeypa
     assert 0.7 < auroc <= 1.0  # it learned the planted motifs
     assert auroc == pytest.approx(summary.metrics["test_auroc"], abs=1e-3)
 
+    # ---- a k-mer baseline on the same data, for the comparison ---------------------------------------------------
+    window.model_tab.arch_combo.setCurrentIndex(window.model_tab.arch_combo.findData("kmer"))
+    with qtbot.waitSignal(window.train_runner.sigFinished, timeout=300_000) as done:
+        qtbot.mouseClick(window.training_tab.start_button, Qt.MouseButton.LeftButton)
+    kmer = done.args[0]
+    assert kmer.arch == "kmer" and 0.5 < kmer.metrics["test_auroc"] <= 1.0
+    assert [r.info.arch for r in window.compare_tab.runs()] == ["cnn", "kmer"]
+    assert "k-mer" in window.compare_tab.verdict.text()
+    window.compare_tab.select_run(str(run_dir))  # back to the CNN, as a user clicking its row
+    assert window.results_tab.current_run().path == run_dir
+
     # ---- predict on predict_me.fa ------------------------------------------------------------------------------
     window.show_tab(window.predict_tab)
     assert window.predict_tab.current_run().path == run_dir
@@ -115,10 +126,11 @@ def test_a_whole_session_as_a_user(window, qtbot, demo_files, tmp_path, monkeypa
     assert window.results_tab.current_run().path == copy
     assert window.results_tab.metric_text("auroc") == text
     assert load_run(copy).metrics == load_run(run_dir).metrics
-    assert [r.path for r in window.runs()] == [run_dir, copy]
-    assert len(window.compare_tab.runs()) == 2
+    assert [r.path for r in window.runs()] == [run_dir, Path(kmer.run_dir), copy]
+    assert len(window.compare_tab.runs()) == 3
 
-    # ---- a second run, cancelled mid-way -----------------------------------------------------------------------
+    # ---- a second CNN run, cancelled mid-way -----------------------------------------------------------------------
+    window.model_tab.set_architecture("cnn")
     window.model_tab.epochs_spin.setValue(200)
     qtbot.mouseClick(window.training_tab.start_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.training_tab.progress.format().startswith("Epoch"), timeout=120_000)
