@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QPushButton, QRadioButton, QScrollArea, QSlider, QVBoxLayout, QWidget,
 )
 
-from biodeep_gui.gui.widgets.heatmap import ColourBar, MutationMapView, save_mutation_map
+from biodeep_gui.gui.widgets.heatmap import ColourBar, MutationMapView, TrackLabels, save_mutation_map
 from biodeep_gui.gui.workers import TaskRunner
 
 EXPORT_FILTER = ("PNG image (*.png);;SVG vector figure (*.svg);;PDF document (*.pdf);;"
@@ -128,7 +128,7 @@ class MutationTab(QWidget):
         tools.addWidget(self.colour_bar, 1)
         tools.addWidget(self.export_btn)
 
-        self.view = MutationMapView()
+        self.view = MutationMapView(labels=False)  # the track names stay put while the map scrolls
         self.view.sigPositionClicked.connect(self._on_position)
         self.scroll = QScrollArea()
         self.scroll.setWidget(self.view)
@@ -152,7 +152,12 @@ class MutationTab(QWidget):
         lay.addWidget(self.title)
         lay.addWidget(pick)
         lay.addLayout(tools)
-        lay.addWidget(self.scroll)
+        map_row = QHBoxLayout()
+        map_row.setSpacing(0)
+        labels = TrackLabels()
+        map_row.addWidget(labels, 0, Qt.AlignmentFlag.AlignTop)
+        map_row.addWidget(self.scroll, 1)
+        lay.addLayout(map_row)
         lay.addWidget(self.reading)
         lay.addWidget(spot)
         lay.addWidget(self.status)
@@ -377,8 +382,10 @@ class MutationTab(QWidget):
                 lines.append("No filter fires over this position.")
             for f, act in hits[:8]:
                 best = self._analysis.matches.best(f) if self._analysis.matches is not None else None
-                match = (f" \u2014 {best.name} ({best.motif_id}, p = {best.p_value:.1e})" if best is not None
-                         else "")
+                if best is not None and best.q_value < 0.1:
+                    match = f" \u2014 {best.name} ({best.motif_id}, p = {best.p_value:.1e}, q = {best.q_value:.1e})"
+                else:
+                    match = " \u2014 no JASPAR match at q < 0.1" if self._analysis.matches is not None else ""
                 lines.append(f"<a href='filter:{f}'>Filter {f + 1}</a> fires here (activation {act:.2f}){match}")
             if len(hits) > 8:
                 lines.append(f"and {len(hits) - 8} more filters")

@@ -65,8 +65,10 @@ class MutationMapView(QWidget):
     sigPositionClicked = Signal(int)
     sigCellClicked = Signal(int, int)
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, *, labels: bool = True):
         super().__init__(parent)
+        self._x0 = float(LABEL_W if labels else 4)  # with labels=False a ``TrackLabels`` beside the view names them
+        self._labels = labels
         self._mm = None
         self._importance = "saliency"
         self._px = 14.0
@@ -137,17 +139,17 @@ class MutationMapView(QWidget):
 
     def x_of(self, position: int) -> float:
         """Left edge (widget x) of a position's column."""
-        return LABEL_W + position * self._px
+        return self._x0 + position * self._px
 
     def position_at(self, x: float) -> int | None:
-        if self._mm is None or x < LABEL_W:
+        if self._mm is None or x < self._x0:
             return None
-        p = int((x - LABEL_W) // self._px)
+        p = int((x - self._x0) // self._px)
         return p if 0 <= p < self._mm.length else None
 
     def heatmap_rect(self) -> QRectF:
         n = self._mm.length if self._mm is not None else 0
-        return QRectF(LABEL_W, 4 + TRACK_H + 6, n * self._px, 4 * ROW_H)
+        return QRectF(self._x0, 4 + TRACK_H + 6, n * self._px, 4 * ROW_H)
 
     def cell_colour(self, position: int, base: int) -> QColor:
         """The colour the heat map gives a cell (for tests and tooltips)."""
@@ -156,7 +158,7 @@ class MutationMapView(QWidget):
     def paint_into(self, painter: QPainter, clip: QRectF | None = None) -> None:
         """Draw the whole view (or the ``clip`` part) with ``painter``; used on screen and for file export."""
         _paint(painter, self._mm, self.importance(), self._px, self._vmax, self._highlight, self._highlight_label,
-               self._selected, clip)
+               self._selected, clip, x0=self._x0, labels=self._labels)
 
     # -- Qt --------------------------------------------------------------------------------------------------
     def _resize(self) -> None:
@@ -164,7 +166,7 @@ class MutationMapView(QWidget):
 
     def sizeHint(self) -> QSize:
         n = self._mm.length if self._mm is not None else 0
-        return QSize(int(LABEL_W + n * self._px + 8), total_height())
+        return QSize(int(self._x0 + n * self._px + 8), total_height())
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
@@ -204,10 +206,44 @@ def total_height() -> int:
     return 4 + TRACK_H + 6 + 4 * ROW_H + 4 + BAND_H + RULER_H + 4
 
 
+def paint_track_labels(painter: QPainter, width: float) -> None:
+    """The track names ('importance', '→ A' ..., 'filter'), right-aligned in a column ``width`` wide."""
+    font = QFont("DejaVu Sans")
+    font.setPixelSize(10)
+    painter.setFont(font)
+    dark = QColor("#333333")
+    y_heat = 4.0 + TRACK_H + 6
+    y_band = y_heat + 4 * ROW_H + 4
+    painter.setPen(dark)
+    painter.drawText(QRectF(0, 4.0, width - 6, TRACK_H), Qt.AlignRight | Qt.AlignVCenter, "importance")
+    for b, letter in enumerate(BASES):
+        painter.setPen(COLOURS[letter].darker(120))
+        painter.drawText(QRectF(0, y_heat + b * ROW_H, width - 6, ROW_H), Qt.AlignRight | Qt.AlignVCenter,
+                         f"→ {letter}")
+    painter.setPen(dark)
+    painter.drawText(QRectF(0, y_band, width - 6, BAND_H), Qt.AlignRight | Qt.AlignVCenter, "filter")
+
+
+class TrackLabels(QWidget):
+    """The track names in a fixed column beside a scrolling ``MutationMapView(labels=False)``."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setFixedSize(LABEL_W, total_height())
+
+    def paintEvent(self, _event) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("#ffffff"))
+        paint_track_labels(painter, LABEL_W)
+        painter.end()
+
+
 def _paint(painter: QPainter, mm, importance: np.ndarray, px: float, vmax: float, highlight, label, selected,
-           clip: QRectF | None) -> None:
+           clip: QRectF | None, *, x0: float = LABEL_W, labels: bool = True) -> None:
     painter.save()
     painter.setRenderHint(QPainter.Antialiasing, True)
+    if labels:
+        paint_track_labels(painter, x0)
     font = QFont("DejaVu Sans")
     font.setPixelSize(10)
     painter.setFont(font)
@@ -218,24 +254,16 @@ def _paint(painter: QPainter, mm, importance: np.ndarray, px: float, vmax: float
     y_band = y_heat + 4 * ROW_H + 4
     y_ruler = y_band + BAND_H
     painter.setPen(dark)
-    painter.drawText(QRectF(2, y_track, LABEL_W - 6, TRACK_H), Qt.AlignRight | Qt.AlignVCenter, "importance")
-    for b, letter in enumerate(BASES):
-        painter.setPen(COLOURS[letter].darker(120))
-        painter.drawText(QRectF(2, y_heat + b * ROW_H, LABEL_W - 6, ROW_H), Qt.AlignRight | Qt.AlignVCenter,
-                         f"\u2192 {letter}")
-    painter.setPen(dark)
-    painter.drawText(QRectF(2, y_band, LABEL_W - 6, BAND_H), Qt.AlignRight | Qt.AlignVCenter, "filter")
     if mm is None:
-        painter.drawText(QRectF(LABEL_W, y_heat, 400, 4 * ROW_H), Qt.AlignLeft | Qt.AlignVCenter,
+        painter.drawText(QRectF(x0, y_heat, 400, 4 * ROW_H), Qt.AlignLeft | Qt.AlignVCenter,
                          "No mutation map yet: pick or paste a sequence and press Compute.")
         painter.restore()
         return
     n = mm.length
     first, last = 0, n
     if clip is not None:
-        first = max(0, int((clip.left() - LABEL_W) // px) - 1)
-        last = min(n, int(math.ceil((clip.right() - LABEL_W) / px)) + 1)
-    x0 = LABEL_W
+        first = max(0, int((clip.left() - x0) // px) - 1)
+        last = min(n, int(math.ceil((clip.right() - x0) / px)) + 1)
 
     # highlighted filter sites behind every track
     for a, b in highlight:
@@ -243,10 +271,15 @@ def _paint(painter: QPainter, mm, importance: np.ndarray, px: float, vmax: float
         if b > a:
             painter.fillRect(QRectF(x0 + a * px, y_track, (b - a) * px, y_ruler - y_track), QColor(255, 221, 87, 90))
             painter.fillRect(QRectF(x0 + a * px, y_band + 2, (b - a) * px, BAND_H - 4), QColor("#E69F00"))
-    if highlight and label:
-        a = highlight[0][0]
-        painter.setPen(dark)
-        painter.drawText(QPointF(x0 + a * px, y_band - 1), label)
+    if highlight and label:  # the filter's name inside its first site's band
+        a, b = highlight[0]
+        small = QFont(font)
+        small.setPixelSize(BAND_H - 3)
+        painter.setFont(small)
+        painter.setPen(QColor("#000000"))
+        painter.drawText(QRectF(x0 + a * px + 2, y_band, max((b - a) * px, 200), BAND_H),
+                         Qt.AlignLeft | Qt.AlignVCenter, label)
+        painter.setFont(font)
 
     # importance letters
     imp = np.asarray(importance, dtype=np.float64)
