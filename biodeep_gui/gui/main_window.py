@@ -182,13 +182,15 @@ def predict_task(run: Run, path: str) -> Predictions:
 
 
 class MainWindow(QMainWindow):
-    """BioDeep's window: Sequences → Model → Training → Results → Predict → Compare."""
+    """BioDeep's window: Sequences → Model → Training → Results → Filters → Mutation map → Predict → Compare."""
 
     #: (title, tooltip) of the tabs, in order
     TABS = (("Sequences", "Open the sequences and labels to learn from."),
             ("Model", "Choose the network, its settings and the device."),
             ("Training", "Train and watch the curves."),
             ("Results", "Test metrics and plots of a run."),
+            ("Filters", "What the first-layer filters of a CNN learned: sequence logos matched to JASPAR."),
+            ("Mutation map", "What each base of one sequence contributes: in-silico saturation mutagenesis."),
             ("Predict", "Score new sequences with a trained run."),
             ("Compare", "All runs side by side, deep models against baselines."))
 
@@ -255,7 +257,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _build_tabs(self) -> None:
-        """The Model, Training, Results, Predict and Compare tabs, their connections and remembered settings.
+        """The tabs behind Sequences, their connections and remembered settings.
 
         Idempotent: every entry point that needs those tabs calls it first, so an action taken in the instant
         between the first paint and the deferred build still finds them.
@@ -263,7 +265,9 @@ class MainWindow(QMainWindow):
         if self._ready or self._closing:
             return
         from biodeep_gui.gui.tabs.compare_tab import CompareTab
+        from biodeep_gui.gui.tabs.filters_tab import FiltersTab
         from biodeep_gui.gui.tabs.model_tab import ModelTab
+        from biodeep_gui.gui.tabs.mutation_tab import MutationTab
         from biodeep_gui.gui.tabs.predict_tab import PredictTab
         from biodeep_gui.gui.tabs.results_tab import ResultsTab
         from biodeep_gui.gui.tabs.training_tab import TrainingTab
@@ -271,11 +275,17 @@ class MainWindow(QMainWindow):
         self.model_tab = ModelTab()
         self.training_tab = TrainingTab()
         self.results_tab = ResultsTab()
+        self.filters_tab = FiltersTab()
+        self.mutation_tab = MutationTab()
         self.predict_tab = PredictTab()
         self.compare_tab = CompareTab()
-        for i, tab in enumerate((self.model_tab, self.training_tab, self.results_tab, self.predict_tab,
-                                 self.compare_tab), start=1):
+        for i, tab in enumerate((self.model_tab, self.training_tab, self.results_tab, self.filters_tab,
+                                 self.mutation_tab, self.predict_tab, self.compare_tab), start=1):
             self.tabs.widget(i).setWidget(tab)
+        # linked interpretation views: a filter picked in one is shown in the other
+        self.filters_tab.sigFilterSelected.connect(self.mutation_tab.highlight_filter)
+        self.filters_tab.sigAnalysisReady.connect(self.mutation_tab.set_filter_analysis)
+        self.mutation_tab.sigFilterClicked.connect(self._show_filter)
         self.train_runner.sigItems.connect(self.training_tab.add_items)
         self.training_tab.sigStartRequested.connect(self.start_training)
         self.training_tab.sigStopRequested.connect(self.stop_training)
@@ -555,8 +565,33 @@ class MainWindow(QMainWindow):
         if str(run.path) not in self._project.runs:
             self._project.runs.append(str(run.path))
         if show:
+            self.show_run(run)
+
+    def show_run(self, run: Run | None) -> None:
+        """Make ``run`` the current run of Results, Filters, Mutation map and Predict (None: no run)."""
+        self._build_tabs()
+        if run is None:
+            self.results_tab.clear()
+        else:
             self.results_tab.show_run(run)
-            self.predict_tab.set_run(run)
+        data = self._data_of(run)
+        self.filters_tab.set_run(run, data)
+        self.mutation_tab.set_run(run, data)
+        self.predict_tab.set_run(run)
+
+    def _data_of(self, run: Run | None):
+        """The opened sequences if ``run`` was trained on these very files at this length, else None (the
+        interpretation tabs then read the run's own data files)."""
+        data, cfg = self.sequences_tab.current_data()
+        if run is None or data is None or cfg is None:
+            return None
+        same_files = [str(Path(p)) for p in run.config.data.input_files()] == [str(Path(p)) for p in cfg.input_files()]
+        return data if same_files and data.length == run.info.length else None
+
+    @Slot(int)
+    def _show_filter(self, index: int) -> None:
+        self.filters_tab.select_filter(index)
+        self.show_tab(self.filters_tab)
 
     def open_run(self, path: str | Path) -> Run | None:
         """Open a run folder: added to the session, shown in Results. A readable message if it is not a run."""
@@ -610,8 +645,7 @@ class MainWindow(QMainWindow):
     def _on_compare_selected(self, run_dir: str) -> None:
         for run in self._runs:
             if str(run.path) == run_dir:
-                self.results_tab.show_run(run)
-                self.predict_tab.set_run(run)
+                self.show_run(run)
                 return
 
     # ---- predict --------------------------------------------------------------------------------------------
@@ -747,12 +781,7 @@ class MainWindow(QMainWindow):
         for run in runs:
             self.add_run(run, show=False)
         self.compare_tab.set_runs(self._runs)
-        if self._runs:
-            self.results_tab.show_run(self._runs[-1])
-            self.predict_tab.set_run(self._runs[-1])
-        else:
-            self.results_tab.clear()
-            self.predict_tab.set_run(None)
+        self.show_run(self._runs[-1] if self._runs else None)
         still = [m for m in missing_files(project) if m in data_paths]
         if still:
             problems.insert(0, "Data files not found: " + ", ".join(still) + ". Choose them in the Sequences tab.")
@@ -879,7 +908,8 @@ class MainWindow(QMainWindow):
 
     def is_busy(self) -> bool:
         """Whether any task (loading, training, predicting, inspecting the model) is running."""
-        return any(r.is_running() for r in self._runners()) or (self._ready and self.model_tab.is_busy())
+        return any(r.is_running() for r in self._runners()) or (self._ready and any(
+            t.is_busy() for t in (self.model_tab, self.filters_tab, self.mutation_tab)))
 
     def _runners(self) -> list[TaskRunner]:
         return [self.train_runner, self.data_runner, self.predict_runner]
@@ -890,7 +920,8 @@ class MainWindow(QMainWindow):
         for r in self._runners():
             r.cancel()
         if self._ready:
-            self.model_tab.shutdown()
+            for tab in (self.model_tab, self.filters_tab, self.mutation_tab):
+                tab.shutdown()
         for r in self._runners():
             r.join()
 

@@ -22,7 +22,7 @@ from biodeep_gui.gui.workers import WORKER_NICE, TaskRunner, error_message
 from .conftest import shot
 
 ROOT = Path(__file__).resolve().parents[2]
-TAB_TITLES = ["Sequences", "Model", "Training", "Results", "Predict", "Compare"]
+TAB_TITLES = ["Sequences", "Model", "Training", "Results", "Filters", "Mutation map", "Predict", "Compare"]
 
 
 # ---- start-up ---------------------------------------------------------------------------------------------------
@@ -57,7 +57,7 @@ def test_window_paints_without_importing_torch(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "torch imported at first paint: False" in out.stdout
     assert "all tabs built at first paint: False" in out.stdout
-    assert "'Sequences', 'Model', 'Training', 'Results', 'Predict', 'Compare'" in out.stdout
+    assert "'Sequences', 'Model', 'Training', 'Results', 'Filters', 'Mutation map', 'Predict', 'Compare'" in out.stdout
     assert "all tabs built: True CompareTab" in out.stdout
 
 

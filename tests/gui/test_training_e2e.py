@@ -18,6 +18,7 @@ from biodeep_gui.gui.workers import running_threads
 
 from .conftest import shot
 
+#: the tabs this test drives (Filters and Mutation map start a long analysis when shown: their own tests cover them)
 TAB_NAMES = ["sequences", "model", "training", "results", "predict", "compare"]
 
 
@@ -102,6 +103,8 @@ def test_a_whole_session_as_a_user(window, qtbot, demo_files, tmp_path, monkeypa
     assert "k-mer" in window.compare_tab.verdict.text()
     window.compare_tab.select_run(str(run_dir))  # back to the CNN, as a user clicking its row
     assert window.results_tab.current_run().path == run_dir
+    # the interpretation tabs follow, with the opened sequences (the run was trained on these files)
+    assert window.filters_tab.run().path == run_dir and window.mutation_tab.picker.count() > 0
 
     # ---- predict on predict_me.fa ------------------------------------------------------------------------------
     window.show_tab(window.predict_tab)
@@ -114,7 +117,7 @@ def test_a_whole_session_as_a_user(window, qtbot, demo_files, tmp_path, monkeypa
     assert 0.0 <= top <= 1.0
 
     for i, name in enumerate(TAB_NAMES):
-        window.tabs.setCurrentIndex(i)
+        window.show_tab(getattr(window, f"{name}_tab"))
         qtbot.wait(50)
         shot(window, f"e2e_{i + 1}_{name}")
 
