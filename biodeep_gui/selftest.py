@@ -9,10 +9,13 @@ Steps, each reported on one line as ``ok`` or ``FAILED`` with the reason:
 4. training: one small epoch of each deep architecture (mlp, cnn, cnn-lstm) on CPU through
    ``core.experiment.train_run``; each run folder is read back and predicts finite probabilities;
 5. logo view: the CNN's first-layer filter logos are computed and the ``LogoView`` widget is rendered to a PNG;
-6. reconstruction view (when the scans feature is installed): a tiny 3-D autoencoder is trained on the synthetic
-   demo cohort and the reconstruction widget is rendered to a PNG.
+6. reconstruction view (when the scans feature is installed): a tiny 3-D autoencoder is cross-validated on a
+   synthetic cohort of 8 subjects through ``core.scans_training.train_scans``; the Reconstructions tab takes its
+   items as during training, reads the run back, reconstructs the worst subject in its worker, and is rendered
+   to a PNG.
 
-The report and the images go to ``<user log folder>/selftest/`` (see ``biodeep_gui.paths``), so a windowed
+``BIODEEP_SELFTEST_ONLY=startup`` runs step 2 alone, to time the start-up. The report and the images go to
+``<user log folder>/selftest/`` (see ``biodeep_gui.paths``), so a windowed
 build, which has no console on Windows, still leaves a readable result. Nothing else is written outside a
 temporary folder: the window's settings and data folder are redirected there.
 
@@ -41,6 +44,8 @@ SMALL_PARAMS = {
     "cnn-lstm": {"filters": 16, "filter_width": 11, "pool": 13, "rnn_hidden": 8, "hidden": 16},
 }
 N_TRAIN_SEQUENCES = 240
+#: ``BIODEEP_SELFTEST_ONLY=startup`` runs the first-window step alone (to time start-up).
+ONLY_ENV = "BIODEEP_SELFTEST_ONLY"
 
 
 def seconds_since_process_start() -> float | None:
@@ -257,6 +262,49 @@ def _logo(app, run, data, out: Path) -> str:
     return f"{fm.n_filters} filters, filter {best + 1} drawn with {letters} letters -> {path}"
 
 
+def _reconstruction(app, tmp: Path, out: Path) -> str:
+    from biodeep_gui.core.scans_config import ScansConfig
+    from biodeep_gui.core.scans_training import ScansSummary, train_scans
+    from biodeep_gui.core.synthetic_scans import write_demo_cohort
+    from biodeep_gui.gui.tabs.reconstructions_tab import ReconstructionsTab
+
+    demo = write_demo_cohort(tmp / "cohort", 8, (8, 10, 8), seed=0)
+    cfg = ScansConfig()
+    d = cfg.data
+    d.images, d.labels, d.file_column, d.site_column = str(demo.images), str(demo.table), "FILE_ID", "SITE_ID"
+    d.cache_dir = str(tmp / "scans-cache")
+    cfg.model.autoencoder = {"depth": 2, "channels": 4, "code_size": 8}
+    cfg.model.cnn_arm = False
+    t = cfg.train
+    t.epochs, t.batch_size, t.head_epochs, t.preview_every, t.device = 2, 2, 20, 1, "cpu"
+    cfg.cv.folds, cfg.cv.permutations, cfg.cv.final_fit = 2, 0, False
+    items = list(train_scans(cfg, tmp / "scans-run"))
+    summary = items[-1]
+    if not isinstance(summary, ScansSummary) or not summary.run_dir:
+        raise RuntimeError(f"the scans training did not save a run ({type(summary).__name__})")
+    tab = ReconstructionsTab()
+    tab.resize(1200, 760)
+    try:
+        tab.show_items(items)  # live previews, fold results, then the saved run read back (reconstructs in a worker)
+        if not _wait_for(app, lambda: not tab.recon_runner.is_running(), 60.0):
+            raise RuntimeError("reconstructing the worst subject did not finish within 60 s")
+        app.processEvents()
+        if tab.original.volume is None or tab.reconstruction.volume is None:
+            raise RuntimeError("the reconstruction view shows no volumes")
+        image = tab.grab().toImage()
+        path = out / "reconstruction_view.png"
+        if not image.save(str(path)):
+            raise RuntimeError(f"{path}: the reconstruction image could not be written")
+        ink = _non_white_fraction(image)
+        if ink < 0.05:
+            raise RuntimeError(f"the reconstruction view is blank ({ink:.1%} of pixels drawn)")
+    finally:
+        tab.shutdown()
+        tab.deleteLater()
+        app.processEvents()
+    return f"{len(demo.subjects)} synthetic subjects, 2 folds, {tab.errors.rowCount()} subjects ranked -> {path}"
+
+
 def _has(module: str) -> bool:
     try:
         return importlib.util.find_spec(module) is not None
@@ -290,6 +338,9 @@ def run_self_test(stream: TextIO | None = None) -> int:
                 report.step("first window", lambda: _first_window(app, out))
         else:
             report.say("[skipped] first window: this build has no main window (biodeep_gui.gui.main_window)")
+        if os.environ.get(ONLY_ENV) == "startup":
+            report.say(f"[skipped] the other steps: {ONLY_ENV}=startup")
+            return _finish(report, out, t_all)
         report.step("versions", lambda: ", ".join(f"{k} {v}" for k, v in versions().items()))
         state: dict = {}
 
@@ -307,16 +358,23 @@ def run_self_test(stream: TextIO | None = None) -> int:
                 report.step(f"train {arch}", train)
             if "cnn" in state:
                 report.step("logo view", lambda: _logo(app, state["cnn"], state["data"], out))
-        report.say("[skipped] reconstruction view: the brain-scan feature is not in this build")
+        if _has("biodeep_gui.core.scans_training") and _has("biodeep_gui.gui.tabs.reconstructions_tab"):
+            report.step("reconstruction view", lambda: _reconstruction(app, tmp, out))
+        else:
+            report.say("[skipped] reconstruction view: the brain-scan feature is not in this build")
     finally:
         if old_data_env is None:
             os.environ.pop("BIODEEP_DATA_DIR", None)
         else:
             os.environ["BIODEEP_DATA_DIR"] = old_data_env
         shutil.rmtree(tmp, ignore_errors=True)
+    return _finish(report, out, t_all)
+
+
+def _finish(report: _Report, out: Path, t0: float) -> int:
     ok = not report.failed
     report.say(f"self-test {'passed' if ok else 'FAILED: ' + ', '.join(report.failed)} "
-               f"in {time.perf_counter() - t_all:.1f} s; report and images in {out}")
+               f"in {time.perf_counter() - t0:.1f} s; report and images in {out}")
     try:
         (out / "selftest.txt").write_text("\n".join(report.lines) + "\n", encoding="utf-8")
     except OSError:

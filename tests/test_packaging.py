@@ -64,6 +64,10 @@ def test_spec_excludes_unused_qt_and_torch_test_pieces(tmp_path):
                     "torch/lib/libtorchbind_test.so", "torch/lib/libjitbackend_test.so",
                     "torch\\lib\\backend_with_compiler.dll", "torch/_C/__init__.pyi", "torch/lib/c10.lib"):
         assert not keep(dropped), dropped
+    # auditwheel-patched libraries break when stripped: only the listed ones are
+    lib = str(tmp_path / "libscipy_openblas.so")
+    assert ns["stripped"]("scipy.libs/libscipy_openblas.so", lib, tmp_path) == lib
+    assert all(d.startswith(("torch/lib/", "llvmlite/")) for d in ns["STRIP_LIBRARIES"])
     for kept in ("torch/lib/libtorch_cpu.so", "torch/lib/libc10.so", "torch\\lib\\torch_cpu.dll",
                  "resources/motifs/JASPAR2026_CORE_vertebrates.meme", "PySide6/Qt/plugins/platforms/libqoffscreen.so",
                  "torch/_inductor/config.py"):
@@ -147,6 +151,8 @@ def test_self_test_passes_in_process(tmp_path, monkeypatch):
     assert logo.width() >= 300 and logo.height() >= 100
     if "[ok] first window" in report:
         assert QImage(str(folder / "main_window.png")).width() >= 400
+    if "[ok] reconstruction view" in report:
+        assert QImage(str(folder / "reconstruction_view.png")).width() >= 600
     # no settings or data were written to the user's real folders
     assert not (tmp_path / "home" / "data").exists() or not any((tmp_path / "home" / "data").iterdir())
 
@@ -250,5 +256,6 @@ def test_frozen_bundle_builds_and_passes_its_self_test(tmp_path):
     print(f"\nbundle {size_mb} MB; frozen --self-test exit {run.returncode} in {wall:.1f} s\n{report}")
     assert run.returncode == 0, report + run.stderr[-3000:]
     assert "[ok] train cnn-lstm" in report and "[ok] logo view" in report
+    assert "[FAILED]" not in report
     assert _snapshot(bundle) == before, "the frozen app wrote into its own install folder"
     assert size_mb < 1024
