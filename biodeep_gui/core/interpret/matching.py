@@ -55,7 +55,7 @@ import numpy as np
 from biodeep_gui.core.interpret import InterpretError, Progress, check_stop
 
 #: Queries per memelite call: progress and cancel granularity (p-values do not depend on how queries are grouped).
-CHUNK = 8
+CHUNK = 32
 #: Bits above which a motif column counts as informative.
 INFORMATIVE_BITS = 0.5
 #: Informative columns a reported match must pair up (see the module notes).
@@ -67,7 +67,6 @@ TOMTOM_SETTINGS = {"n_score_bins": 100, "n_median_bins": 1000, "n_target_bins": 
 
 _LOCK = threading.Lock()
 _WARM = False
-_DIGESTS: dict[int, tuple[object, str]] = {}
 
 
 @dataclass(frozen=True)
@@ -139,17 +138,12 @@ def load_targets(path: str | os.PathLike | None = None) -> tuple[list, str]:
 
 
 def _targets_digest(targets: Sequence) -> str:
-    key = id(targets)
-    hit = _DIGESTS.get(key)
-    if hit is not None and hit[0] is targets:
-        return hit[1]
+    """SHA-256 of the target set (ids and PFM bytes): ~1 ms for the 1,019 bundled motifs."""
     h = hashlib.sha256()
     for m in targets:
         h.update(m.id.encode() + b"\0")
         h.update(np.ascontiguousarray(m.pfm, dtype=np.float64).tobytes())
-    digest = h.hexdigest()
-    _DIGESTS[key] = (targets, digest)
-    return digest
+    return h.hexdigest()
 
 
 def _query_key(pfm: np.ndarray, targets_digest: str) -> str:
