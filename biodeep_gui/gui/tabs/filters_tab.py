@@ -249,6 +249,7 @@ class FiltersTab(QWidget):
         self.splitter.addWidget(detail)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([600, 400])  # the grid gets 60 % of the width
 
         lay = QVBoxLayout(self)
         lay.addWidget(self.title)
