@@ -16,7 +16,7 @@ Measured in one process, side by side (DESIGN.md convention 7: ratios, no assert
 
 Goals (issue 3): p99 <= 10 ms, max <= 50 ms, training >= 75 % of the no-GUI speed, first paint <= 0.8 s.
 
-    python bench/gui_responsiveness.py [--epochs 2] [--load-records 300000] [--launches 3]
+    python bench/gui_responsiveness.py [--epochs 2] [--rounds 2] [--load-records 300000] [--launches 3]
 """
 from __future__ import annotations
 
@@ -254,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--load-records", type=int, default=300_000,
                     help="records of the big FASTA pair read with the window up (0: skip; default 300,000)")
     ap.add_argument("--launches", type=int, default=3, help="fresh processes timed to first paint (0: skip)")
+    ap.add_argument("--rounds", type=int, default=2,
+                    help="interleaved rounds of the four training runs (reference / GUI x two priorities)")
     a = ap.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="biodeep-bench-gui-"))
@@ -301,25 +303,36 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nCNN (DeepBind defaults), {a.epochs} epochs on {len(data):,} demo sequences of {data.length} bp, CPU:")
     runs = tmp / "runs"
     main_thread = train_without_gui(cfg, data, runs / "main")
-    ref = {"normal": [train_in_thread(cfg, data, runs / "ref-n1", 0)],
-           "low": [train_in_thread(cfg, data, runs / "ref-l1", WORKER_NICE)]}
-    rows = []
+    print(f"  no GUI, main thread (for information): {main_thread:.0f} samples/s")
+    # Interleaved rounds, the order rotated each round: on a shared machine the load drifts within minutes.
+    order = [("ref", "normal"), ("ref", "low"), ("gui", "low"), ("gui", "normal")]
+    speed = {k: [] for k in order}
+    probes: dict[str, list[dict]] = {"low": [], "normal": []}
+    redraws: dict[str, list[int]] = {"low": [], "normal": []}
+    for r in range(a.rounds):
+        for kind, priority in order[r % len(order):] + order[:r % len(order)]:
+            if kind == "ref":
+                sps = train_in_thread(cfg, data, runs / f"ref-{priority}-{r}", WORKER_NICE if priority == "low" else 0)
+            else:
+                sps, st, n_redraws = train_with_gui(app, window, probe, priority, a.epochs)
+                probes[priority].append(st)
+                redraws[priority].append(n_redraws)
+            speed[(kind, priority)].append(sps)
+        print(f"  round {r + 1}: " + ", ".join(f"{k} {p} {speed[(k, p)][-1]:.0f}" for k, p in order)
+              + " samples/s", flush=True)
     for priority in ("low", "normal"):
-        sps, stats, redraws = train_with_gui(app, window, probe, priority, a.epochs)
-        rows.append((priority, sps, stats, redraws))
-    ref["normal"].append(train_in_thread(cfg, data, runs / "ref-n2", 0))
-    ref["low"].append(train_in_thread(cfg, data, runs / "ref-l2", WORKER_NICE))
-    print(f"  no GUI, main thread (for information):         {main_thread:8.0f} samples/s")
-    print(f"  no GUI, plain thread, normal priority:         "
-          + " / ".join(f"{v:.0f}" for v in ref["normal"]) + " samples/s (before / after the GUI runs)")
-    print(f"  no GUI, plain thread, nice +{WORKER_NICE}:                 "
-          + " / ".join(f"{v:.0f}" for v in ref["low"]) + " samples/s")
-    for priority, sps, st, redraws in rows:
-        base = statistics.mean(ref[priority])
+        ref_sps = statistics.median(speed[("ref", priority)])
+        gui_sps = statistics.median(speed[("gui", priority)])
+        late = probes[priority]
+        p50 = statistics.median(st["p50"] for st in late)
+        p99 = statistics.median(st["p99"] for st in late)
+        worst = max(st["max"] for st in late)
+        cpu = statistics.median(st["gui_cpu"] for st in late)
         label = f"nice +{WORKER_NICE} (default)" if priority == "low" else "normal priority"
-        print(f"  GUI, worker at {label:<18}{sps:8.0f} samples/s = {sps / base:5.0%} of no-GUI at the same "
-              f"priority; event loop late by p50 {st['p50']:.1f} ms, p99 {st['p99']:.1f} ms, max {st['max']:.1f} "
-              f"ms ({st['ticks']} probes); GUI thread CPU {st['gui_cpu']:.0%}; {redraws} curve redraws")
+        print(f"  worker at {label}: GUI {gui_sps:.0f} vs no-GUI thread {ref_sps:.0f} samples/s (medians) = "
+              f"{gui_sps / ref_sps:.0%}; event loop late by p50 {p50:.1f} ms, p99 {p99:.1f} ms (median over rounds), "
+              f"max {worst:.1f} ms; GUI thread CPU {cpu:.0%} (the 200 Hz probe included); "
+              f"{statistics.median(redraws[priority]):.0f} curve redraws per run")
     print("  goals: p99 <= 10 ms, max <= 50 ms, >= 75 % of no-GUI speed")
 
     if a.load_records:

@@ -132,8 +132,7 @@ class TrainingTab(QWidget):
         self.stop_button.setEnabled(True)
         self.stop_button.setText("Stop")
         self.log_message(f"Started {title}" + (f": {description}" if description else ""))
-        self._timer.start()
-        self.curves.start_live()
+        self._timer.start()  # one ~10 Hz timer redraws labels and curves: one GUI-thread wake-up per tick
 
     def add_items(self, items: list) -> None:
         """Store reports from ``train_run``; they are drawn by the next timer tick."""
@@ -228,7 +227,7 @@ class TrainingTab(QWidget):
         self._running = False
         self._timer.stop()
         self._tick()
-        self.curves.stop_live()
+        self.curves.redraw()
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
         self.stop_button.setText("Stop")
@@ -237,6 +236,7 @@ class TrainingTab(QWidget):
         self.eta_label.setText("")
 
     def _tick(self) -> None:
+        self.curves.redraw()  # no-op when nothing new arrived
         if not self._status_dirty:
             return
         self._status_dirty = False
