@@ -141,6 +141,11 @@ def test_pasted_sequences_and_bad_input(qtbot, interp_runs):  # noqa: F811
     r = _compute(qtbot, tab)
     assert r.mm.sequence == short and r.mm.length == len(short) and r.mm.delta.shape == (len(short), 4)
     assert "pasted sequence" in tab.reading.text()
+    # without data, the tab reads the run's own files so that their sequences can be picked
+    with qtbot.waitSignal(tab.runner.sigFinished, timeout=300_000):
+        tab.set_run(run, None)
+    qtbot.waitUntil(lambda: not tab.is_busy(), timeout=10_000)
+    assert tab.picker.count() == len(data) and tab.picker.itemText(0).startswith(data.ids[0])
     # a baseline run has no network to mutate
     tab.set_run(kmer, data)
     assert "baseline" in tab.title.text() and not tab.compute_btn.isEnabled()

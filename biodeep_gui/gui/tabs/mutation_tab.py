@@ -55,6 +55,7 @@ class MutationTab(QWidget):
         self._sites = None  # per filter, its windows in the current sequence
         self._highlighted: int | None = None
         self._source = ""  # the id of the sequence shown, or 'pasted sequence'
+        self._loading = False  # the worker is reading the run's own sequences
         self.runner = TaskRunner(self, name="mutagenesis", priority="normal")
         self.runner.sigFinished.connect(self._on_finished)
         self.runner.sigFailed.connect(self._on_failed)
@@ -170,6 +171,7 @@ class MutationTab(QWidget):
             self.runner.cancel()
             self.runner.join()
         same = run is not None and self._run is not None and Path(run.path) == Path(self._run.path)
+        self._loading = False
         self._run, self._data = run, data
         self._reading, self._sites, self._highlighted = None, None, None
         if not same:
@@ -189,19 +191,35 @@ class MutationTab(QWidget):
 
             for k in range(run.info.n_outputs):
                 self.output.addItem(output_label(run.info, k), k)
-            if data is not None and len(data):
-                n = min(len(data), MAX_LISTED)
-                labels = self._label_texts(data, n)
-                self.picker.addItems([f"{data.ids[i]}{labels[i]}" for i in range(n)])
-                completer = QCompleter(self.picker.model(), self.picker)
-                completer.setFilterMode(Qt.MatchFlag.MatchContains)
-                completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-                self.picker.setCompleter(completer)
-                self.from_data.setChecked(True)
-            else:
+            if data is not None:
+                self._set_data(data)
+            else:  # read the run's own data files in the worker, so its sequences can be picked
+                from biodeep_gui.core.interpret import load_run_data
+
                 self.pasted.setChecked(True)
+                self.status.setText("Reading the run's sequences…")
+                self._loading = True
+                self.runner.call(load_run_data, run)
         self.from_data.setEnabled(data is not None and len(data) > 0)
         self._update_buttons()
+
+    def _set_data(self, data) -> None:
+        """Offer the sequences of ``data`` in the picker."""
+        self._data = data
+        self.picker.clear()
+        if data is None or not len(data):
+            self.from_data.setEnabled(False)
+            return
+        n = min(len(data), MAX_LISTED)
+        labels = self._label_texts(data, n)
+        self.picker.addItems([f"{data.ids[i]}{labels[i]}" for i in range(n)])
+        completer = QCompleter(self.picker.model(), self.picker)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.picker.setCompleter(completer)
+        self.from_data.setEnabled(True)
+        if not self.paste.toPlainText().strip():
+            self.from_data.setChecked(True)
 
     def set_filter_analysis(self, analysis) -> None:
         """The Filters tab's ``FiltersAnalysis``: lets hot spots name filters and their JASPAR matches."""
@@ -312,6 +330,14 @@ class MutationTab(QWidget):
 
     # -- worker --------------------------------------------------------------------------------------------------
     def _on_finished(self, reading) -> None:
+        from biodeep_gui.core.sequences import SequenceSet
+
+        if isinstance(reading, SequenceSet):  # the run's own sequences, read for the picker
+            self._loading = False
+            self._set_data(reading)
+            self.status.setText("")
+            self._update_buttons()
+            return
         self._reading = reading
         mm = reading.mm
         self.view.set_map(mm)
@@ -328,7 +354,11 @@ class MutationTab(QWidget):
         self._update_buttons()
 
     def _on_failed(self, message: str, _details: str) -> None:
-        self.status.setText(f"Could not compute the mutation map: {message}")
+        if self._loading:
+            self._loading = False
+            self.status.setText(f"The run's sequences could not be read ({message}); paste a sequence instead.")
+        else:
+            self.status.setText(f"Could not compute the mutation map: {message}")
 
     # -- linked views ----------------------------------------------------------------------------------------------
     def _update_sites(self) -> None:
