@@ -64,7 +64,11 @@ def create_app(argv: Sequence[str] | None = None):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the app until its window closes; the exit status."""
+    """Run the app until its window closes; the exit status. ``--self-test`` runs the offscreen self-test."""
+    if "--self-test" in (sys.argv[1:] if argv is None else argv):
+        from biodeep_gui.selftest import run_self_test
+
+        return run_self_test()
     app, window, _ = create_app(argv)
     previous = sys.excepthook
     sys.excepthook = ExceptionDialog(window)

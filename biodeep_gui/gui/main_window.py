@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QSettings, QStandardPaths, Qt, QTimer, Signal, Slot, qVersion
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal, Slot, qVersion
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QTabWidget, QWidget,
@@ -57,8 +57,9 @@ def user_data_dir() -> Path:
     if override:
         path = Path(override)
     else:
-        base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-        path = Path(base) if base else Path.home() / ".biodeep"
+        from biodeep_gui import paths
+
+        path = paths.data_dir()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
