@@ -259,7 +259,7 @@ def test_tomtom_finds_jaspar_motifs_with_their_offset_and_strand(tmp_path):
     assert again.from_cache == 2 and again.elapsed_s == 0.0
     assert again.best(0).p_value == res.best(0).p_value and again.best(1).q_value == res.best(1).q_value
     assert len(list((tmp_path / "tomtom").rglob("*.npy"))) == 2
-    assert MT.is_warm()
+    assert MT.is_warm() and MT.warm_up(tmp_path) >= 0.0  # already compiled in this process: nothing to do
 
 
 def test_matching_against_a_user_jaspar_file_normalises_rows(tmp_path, write):
