@@ -789,19 +789,15 @@ def train_scans(cfg: ScansConfig, out_dir: str | Path, *, should_stop: Callable[
             z = encode(model, FeatureBatches(fold_features).to(device))
             corr, mse = reconstruction_scores(model, FeatureBatches(fold_features[test]).to(device), None)
             corr_s, mse_s = corr, mse
-        recon["correlation"][test], recon["mse"][test] = corr_s, mse_s
-        fold_of[test] = k
         yield FoldReport(k, len(folds), "classifier", len(train), len(test),
                          f"Fold {k}: classifiers on the codes (held-out reconstruction r = {np.nanmean(corr_s):.3f})")
         p = fit_code_classifiers(z[train], y[train], z[test], cfg=cfg, device=device, seed=fold_seed,
                                  should_stop=should_stop)
-        for arm, v in p.items():
-            probs[arm][test] = v
         if not volumes_route:
-            p2 = fit_code_classifiers(fold_features[train], y[train], fold_features[test], cfg=cfg, device=device,
-                                      seed=fold_seed, arms=("logistic",))
-            probs["logistic_features"][test] = p2["logistic"]
-        if should_stop():
+            p["logistic_features"] = fit_code_classifiers(fold_features[train], y[train], fold_features[test],
+                                                          cfg=cfg, device=device, seed=fold_seed,
+                                                          arms=("logistic",))["logistic"]
+        if should_stop():  # classifiers stopped half-way: the fold is not recorded
             cancelled = True
             break
         if "cnn" in arms and not should_stop():
@@ -814,7 +810,11 @@ def train_scans(cfg: ScansConfig, out_dir: str | Path, *, should_stop: Callable[
 
                 raw, _ = predict_outputs(cnn, VolumeBatches(_volumes(prep), mask, stats, test_items,
                                                             preload=False).to(device), cfg.train.batch_size)
-                probs["cnn"][test] = per_subject_mean(cnn_obj.transform(raw)[:, 0], test_items, test)
+                p["cnn"] = per_subject_mean(cnn_obj.transform(raw)[:, 0], test_items, test)
+        for arm, v in p.items():
+            probs[arm][test] = v
+        recon["correlation"][test], recon["mse"][test] = corr_s, mse_s
+        fold_of[test] = k
         site_acc = (site_predictability(z[train], [sites[i] for i in train], z[test], [sites[i] for i in test])
                     if sites else math.nan)
         fr = FoldResult(k, len(folds), [cohort.ids[i] for i in test],

@@ -214,6 +214,7 @@ def test_no_fitted_step_ever_sees_test_subjects(proof_run):
         assert calls["autoencoder"][k].isdisjoint(test)
         assert calls["cnn"][k].isdisjoint(test)
         assert calls["mask"][k] | test == set(range(36))  # ... and every other subject is used
+    assert calls["classifier_rows"][:3] == [{24}] * 3  # classifiers are fitted on the 24 training codes only
     # the final fit (after cross-validation) is the only one that sees everybody
     assert calls["mask"][-1] == calls["autoencoder"][-1] == set(range(36))
     assert len(calls["mask"]) == len(calls["autoencoder"]) == 4
