@@ -685,7 +685,7 @@ def train_scans(cfg: ScansConfig, out_dir: str | Path, *, should_stop: Callable[
 
     from biodeep_gui.core.models import count_parameters
     from biodeep_gui.core.models.autoencoder3d import build_scans_model
-    from biodeep_gui.core.training import BatchReport, EpochReport, resolve_device
+    from biodeep_gui.core.training import resolve_device
 
     cfg.validate()
     t0 = time.perf_counter()
@@ -849,7 +849,8 @@ def train_scans(cfg: ScansConfig, out_dir: str | Path, *, should_stop: Callable[
                 "n_sites": float(len(set(sites)))}
     done = ~np.isnan(recon["correlation"])
     recon_summary = {"correlation_mean": float(np.mean(recon["correlation"][done])) if done.any() else math.nan,
-                     "correlation_sd": float(np.std(recon["correlation"][done], ddof=1)) if done.sum() > 1 else math.nan,
+                     "correlation_sd": (float(np.std(recon["correlation"][done], ddof=1)) if done.sum() > 1
+                                        else math.nan),
                      "mse_mean": float(np.mean(recon["mse"][done])) if done.any() else math.nan}
     if site and site["balanced_accuracy"] > site["chance"] + 0.2:
         warnings.append(f"site can be predicted from the codes (balanced accuracy {site['balanced_accuracy']:.2f}, "
@@ -1242,7 +1243,6 @@ class ScansRun:
         ------
         InputFileError : unreadable input, or a grid different from the model's when the run did not resample
         """
-        import nibabel as nib
         import torch
 
         from biodeep_gui.core.scans import _load_image, read_image_data, resample_volume, summarise

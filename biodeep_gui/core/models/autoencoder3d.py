@@ -207,7 +207,8 @@ SCANS_ARCHITECTURES: dict[str, Architecture] = {
         "Strided 3-D convolutions compress each volume to a short code; transposed convolutions rebuild it.",
         (_DEPTH, _CHANNELS,
          Param("code_size", 64, "Length of the code each scan is compressed to (what the classifier reads).", 2, 4096),
-         Param("noise_std", 0.1, "Denoising: noise (z-score units) added to the input in training; 0 = off.", 0.0, 5.0)),
+         Param("noise_std", 0.1, "Denoising: noise (z-score units) added to the input in training; 0 = off.",
+               0.0, 5.0)),
         builder=lambda shape, **kw: Autoencoder3D(shape, **kw)),
     "cnn3d": Architecture(
         "cnn3d", "3-D CNN classifier",
