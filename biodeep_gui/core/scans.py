@@ -1016,8 +1016,10 @@ def atlas_timeseries(data: np.ndarray, affine: np.ndarray, atlas: np.ndarray, at
 # preprocessing with a cache
 # ---------------------------------------------------------------------------------------------------------------
 def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "biodeep" / "scans"
+    """``<user cache folder>/scans`` (``biodeep_gui.paths``: XDG / LOCALAPPDATA / Library/Caches)."""
+    from biodeep_gui import paths
+
+    return paths.cache_dir() / "scans"
 
 
 @dataclass
