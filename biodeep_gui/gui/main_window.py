@@ -64,6 +64,17 @@ def user_data_dir() -> Path:
     return path
 
 
+def _is_scans_run(path: str | Path) -> bool:
+    """Whether a folder is a brain-scans run (its run.json says ``"kind": "scans"``)."""
+    import json
+
+    try:
+        doc = json.loads((Path(path) / RUN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and doc.get("kind") == "scans"
+
+
 def demo_folder() -> Path:
     return user_data_dir() / "demo"
 
@@ -193,7 +204,10 @@ class MainWindow(QMainWindow):
             ("Filters", "What the first-layer filters of a CNN learned: sequence logos matched to JASPAR."),
             ("Mutation map", "What each base of one sequence contributes: in-silico saturation mutagenesis."),
             ("Predict", "Score new sequences with a trained run."),
-            ("Compare", "All runs side by side, deep models against baselines."))
+            ("Compare", "All runs side by side, deep models against baselines."),
+            ("Scans", "Brain scans: load a NIfTI cohort with its label table, audit it, train autoencoder → "
+                      "classifier."),
+            ("Reconstructions", "Originals, reconstructions and differences; cross-validated classification."))
 
     def __init__(self, parent: QWidget | None = None, *, defer_tabs: bool = False):
         """Build the window.
@@ -232,6 +246,7 @@ class MainWindow(QMainWindow):
         self.data_runner = TaskRunner(self, name="data")
         self.train_runner = TaskRunner(self, name="training")
         self.predict_runner = TaskRunner(self, name="predict")
+        self.scans_runner = TaskRunner(self, name="scans")
         self.data_runner.sigItems.connect(self._on_data_items)
         self.data_runner.sigFinished.connect(self._on_data_finished)
         self.data_runner.sigFailed.connect(self._on_data_failed)
@@ -270,7 +285,9 @@ class MainWindow(QMainWindow):
         from biodeep_gui.gui.tabs.model_tab import ModelTab
         from biodeep_gui.gui.tabs.mutation_tab import MutationTab
         from biodeep_gui.gui.tabs.predict_tab import PredictTab
+        from biodeep_gui.gui.tabs.reconstructions_tab import ReconstructionsTab
         from biodeep_gui.gui.tabs.results_tab import ResultsTab
+        from biodeep_gui.gui.tabs.scans_tab import ScansTab
         from biodeep_gui.gui.tabs.training_tab import TrainingTab
 
         self.model_tab = ModelTab()
@@ -280,9 +297,18 @@ class MainWindow(QMainWindow):
         self.mutation_tab = MutationTab()
         self.predict_tab = PredictTab()
         self.compare_tab = CompareTab()
+        self.scans_tab = ScansTab()
+        self.reconstructions_tab = ReconstructionsTab()
         for i, tab in enumerate((self.model_tab, self.training_tab, self.results_tab, self.filters_tab,
-                                 self.mutation_tab, self.predict_tab, self.compare_tab), start=1):
+                                 self.mutation_tab, self.predict_tab, self.compare_tab, self.scans_tab,
+                                 self.reconstructions_tab), start=1):
             self.tabs.widget(i).setWidget(tab)
+        # brain scans: their own runner, so a scans cross-validation and a sequence training can both run
+        self.scans_tab.sigTrainRequested.connect(self.start_scans_training)
+        self.scans_tab.sigMessage.connect(self._show_status_message)
+        self.scans_runner.sigItems.connect(self.reconstructions_tab.show_items)
+        self.scans_runner.sigFinished.connect(self._on_scans_finished)
+        self.scans_runner.sigFailed.connect(self._on_scans_failed)
         # linked interpretation views: a filter picked in one is shown in the other
         self.filters_tab.sigFilterSelected.connect(self.mutation_tab.highlight_filter)
         self.filters_tab.sigAnalysisReady.connect(self.mutation_tab.set_filter_analysis)
@@ -526,7 +552,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def stop_training(self) -> None:
-        """Ask the running training to stop after the current batch (Esc, Ctrl+.)."""
+        """Ask the running training (sequences or scans) to stop after the current batch (Esc, Ctrl+.)."""
+        self.scans_runner.cancel()
         if self.train_runner.is_running():
             self.training_tab.set_stopping()
             self.train_runner.cancel()
@@ -542,6 +569,34 @@ class MainWindow(QMainWindow):
                 self.show_error("Run could not be read back", str(exc))
                 return
             self.add_run(run, show=True)
+
+    # ---- brain scans ---------------------------------------------------------------------------------------
+    @Slot(object, str)
+    def start_scans_training(self, cfg: Any, out_dir: str) -> None:
+        """Cross-validate the Scans tab's autoencoder → classifier; live reconstructions in Reconstructions."""
+        from biodeep_gui.core.scans_training import train_scans
+
+        if self.scans_runner.is_running():
+            return
+        out = Path(out_dir) if out_dir else self.runs_folder() / f"scans-{time.strftime('%Y%m%d-%H%M%S')}"
+        self.show_tab(self.reconstructions_tab)
+        self.statusBar().showMessage(f"Training on brain scans; the run goes to {out}")
+        self.scans_runner.start(train_scans, cfg, out)
+
+    @Slot(str)
+    def _show_status_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 10_000)
+
+    @Slot(object)
+    def _on_scans_finished(self, summary: Any) -> None:
+        done = getattr(summary, "run_dir", "")
+        self.statusBar().showMessage(f"Brain-scan run saved in {done}" if done else "Brain-scan training stopped",
+                                     10_000)
+
+    @Slot(str, str)
+    def _on_scans_failed(self, message: str, details: str) -> None:
+        if not self._closing:
+            self.show_error("Brain-scan training failed", f"Training stopped: {message}", details)
 
     @Slot(str, str)
     def _on_training_failed(self, message: str, details: str) -> None:
@@ -597,6 +652,14 @@ class MainWindow(QMainWindow):
     def open_run(self, path: str | Path) -> Run | None:
         """Open a run folder: added to the session, shown in Results. A readable message if it is not a run."""
         self._build_tabs()
+        if _is_scans_run(path):
+            try:
+                self.reconstructions_tab.load_run(path)
+            except BioDeepError as exc:
+                self.show_error("Cannot open this run", str(exc))
+                return None
+            self.show_tab(self.reconstructions_tab)
+            return None
         try:
             run = load_run(path)
         except BioDeepError as exc:
@@ -913,7 +976,7 @@ class MainWindow(QMainWindow):
             t.is_busy() for t in (self.model_tab, self.filters_tab, self.mutation_tab)))
 
     def _runners(self) -> list[TaskRunner]:
-        return [self.train_runner, self.data_runner, self.predict_runner]
+        return [self.train_runner, self.data_runner, self.predict_runner, self.scans_runner]
 
     def shutdown(self) -> None:
         """Cancel every task and join every worker thread (training stops within one batch)."""
@@ -921,7 +984,8 @@ class MainWindow(QMainWindow):
         for r in self._runners():
             r.cancel()
         if self._ready:
-            for tab in (self.model_tab, self.filters_tab, self.mutation_tab):
+            for tab in (self.model_tab, self.filters_tab, self.mutation_tab, self.scans_tab,
+                        self.reconstructions_tab):
                 tab.shutdown()
         for r in self._runners():
             r.join()
