@@ -147,15 +147,19 @@ def cmd_motifs(a: argparse.Namespace) -> int:
 
 
 def _qt_app():
-    """A QGuiApplication for offscreen drawing (created once, offscreen unless one already exists)."""
+    """A Qt application for offscreen drawing (created once, offscreen unless one already exists).
+
+    A QApplication, not a bare QGuiApplication: in a process that later shows widgets (the app, tests), a
+    QGuiApplication would be the one instance and every QWidget would abort the process.
+    """
     try:
-        from PySide6.QtGui import QGuiApplication
+        from PySide6.QtWidgets import QApplication
     except ImportError:
         return None
-    app = QGuiApplication.instance()
+    app = QApplication.instance()
     if app is None:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # files only: never needs (or opens) a display
-        app = QGuiApplication(["biodeep"])
+        app = QApplication(["biodeep"])
     return app
 
 
