@@ -171,7 +171,7 @@ def test_pair_set_is_exclusive_or_with_balanced_cases(pair):
 
 
 def test_and_pair_set_is_balanced_and_needs_both_motifs():
-    data = S.cooperative_pair_set(n=600, length=200, seed=5)  # the demo's all-or-nothing rule
+    data = S.cooperative_pair_set(n=600, length=200, seed=5, rule="and")
     groups = np.array(data.groups)
     assert (groups == "both").sum() == 300 and all((groups == g).sum() == 100 for g in ("neither", "A", "B"))
     assert np.array_equal(data.labels, (groups == "both").astype(np.int64))
@@ -238,8 +238,8 @@ def test_write_demo_files(demo):
 
     with open(files["cooperative"], newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert list(rows[0]) == ["id", "sequence", "label"] and len(rows) == 2000
-    assert {r["label"] for r in rows} == {"0", "1"}
+    assert list(rows[0]) == ["id", "sequence", "label"] and len(rows) == 6000
+    assert sum(r["label"] == "1" for r in rows) == 3000 and {len(r["sequence"]) for r in rows} == {100}
     with open(files["affinity"], newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert list(rows[0]) == ["id", "sequence", "affinity", "strength"] and len(rows) == 2000
