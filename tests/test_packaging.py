@@ -259,3 +259,31 @@ def test_frozen_bundle_builds_and_passes_its_self_test(tmp_path):
     assert "[FAILED]" not in report
     assert _snapshot(bundle) == before, "the frozen app wrote into its own install folder"
     assert size_mb < 1024
+
+
+@pytest.mark.packaging
+@pytest.mark.skipif(os.environ.get("BIODEEP_PACKAGING") != "1", reason="set BIODEEP_PACKAGING=1 to build the bundle")
+def test_frozen_command_line_trains_and_matches_jaspar(tmp_path):
+    """The installed app headless: demo data, one epoch of a CNN, Tomtom against the bundled JASPAR (numba compiles
+    in the frozen app); nothing is written into the install folder. Uses the bundle the test above built."""
+    bundle = ROOT / "dist" / ("BioDeep.app" if sys.platform == "darwin" else "BioDeep")
+    exe = bundle / ("Contents/MacOS/BioDeep" if sys.platform == "darwin" else
+                    "BioDeep.exe" if os.name == "nt" else "BioDeep")
+    if not exe.exists():
+        pytest.skip("no bundle in dist/: run the build test first")
+    before = _snapshot(bundle)
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", BIODEEP_HOME=str(tmp_path / "home"),
+               XDG_CACHE_HOME=str(tmp_path / "cache"))
+
+    def run(*args: str) -> str:
+        out = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
+        assert out.returncode == 0, f"{args[0]}: {out.stderr[-3000:]}"
+        return out.stdout + out.stderr
+
+    run("demo", "--out", "demo")
+    run("train", "--fasta", "demo/bound.fa", "--background", "demo/background.fa", "--arch", "cnn", "--epochs", "1",
+        "--param", "filters=8", "--quiet", "--out", "run")
+    text = run("motifs", "run", "--out", "motifs", "--max-sequences", "300", "--no-influence")
+    assert "JASPAR2026" in text
+    assert (tmp_path / "motifs" / "matches.tsv").read_text(encoding="utf-8").count("\n") >= 2
+    assert _snapshot(bundle) == before, "the frozen app wrote into its own install folder"
