@@ -21,6 +21,8 @@ def atomic_write(path: str | os.PathLike, data: bytes | str, encoding: str = "ut
             fh.write(raw)
             fh.flush()
             os.fsync(fh.fileno())
+        # mkstemp makes the file 0600; keep the replaced file's mode, else the usual 0644
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

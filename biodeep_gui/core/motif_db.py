@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import functools
 import io
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -30,6 +28,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from biodeep_gui.core.errors import InputFileError
+from biodeep_gui.core.fileio import atomic_write
 
 BUNDLED_JASPAR_RELEASE = "JASPAR2026"
 BUNDLED_JASPAR_FILE = "JASPAR2026_CORE_vertebrates.meme"
@@ -439,24 +438,5 @@ def write_meme(motifs: Iterable[Motif], path: str | PathLike,
     Returns the path written. A failed write leaves any existing file at ``path`` untouched.
     """
     path = Path(path)
-    _write_text_atomic(path, format_meme(motifs, background))
+    atomic_write(path, format_meme(motifs, background))
     return path
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        # mkstemp creates the file 0600; keep the mode of the file being replaced, else a plain 0644.
-        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise

@@ -65,8 +65,6 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import os
-import tempfile
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -74,6 +72,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from biodeep_gui.core.fileio import atomic_write
 from biodeep_gui.core.motif_db import Motif, find_motif
 
 #: CTCF and SPI1 (PU.1), JASPAR base ids (latest bundled version is used).
@@ -635,26 +634,6 @@ def format_fasta(ids: Sequence[str], sequences: Sequence[str], descriptions: Seq
     return "".join(out)
 
 
-def _write_text_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temp file in the same folder + rename (never a half-written file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide demo files from other users of a shared install
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
-
-
 def _csv_text(header: Sequence[str], rows) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -709,37 +688,37 @@ def write_demo(out_dir: str | PathLike, seed: int = 0) -> dict[str, Path]:
     planted = planted_motif_set(n=2000, length=200, seed=seed)
     pos = [i for i, y in enumerate(planted.labels) if y == 1]
     neg = [i for i, y in enumerate(planted.labels) if y == 0]
-    files["bound"] = _write_text_atomic(out / "bound.fa", format_fasta(
+    files["bound"] = atomic_write(out / "bound.fa", format_fasta(
         [planted.ids[i] for i in pos], [planted.sequences[i] for i in pos]))
-    files["background"] = _write_text_atomic(out / "background.fa", format_fasta(
+    files["background"] = atomic_write(out / "background.fa", format_fasta(
         [planted.ids[i] for i in neg], [planted.sequences[i] for i in neg]))
-    files["labelled"] = _write_text_atomic(out / "labelled.fa", format_fasta(
+    files["labelled"] = atomic_write(out / "labelled.fa", format_fasta(
         planted.ids, planted.sequences, [f"label={y}" for y in planted.labels]))
 
     # Same recipe as the training set, its own random stream: new sequences, not copies.
     predict = _planted(_rng(seed, "predict"), 300, 200, planted.motifs, HUMAN_GC, seed, 0.5, 0.6, "query")
-    files["predict_me"] = _write_text_atomic(out / "predict_me.fa", format_fasta(predict.ids, predict.sequences))
+    files["predict_me"] = atomic_write(out / "predict_me.fa", format_fasta(predict.ids, predict.sequences))
 
     coop = cooperative_pair_set(n=6000, length=100, seed=seed, rule="xor")  # 2,000 x 200 bp is too few to learn
-    files["cooperative"] = _write_text_atomic(out / "cooperative.csv", _csv_text(
+    files["cooperative"] = atomic_write(out / "cooperative.csv", _csv_text(
         ["id", "sequence", "label"], zip(coop.ids, coop.sequences, coop.labels.tolist())))
 
     aff = affinity_set(n=2000, length=200, seed=seed)
-    files["affinity"] = _write_text_atomic(out / "affinity.csv", _csv_text(
+    files["affinity"] = atomic_write(out / "affinity.csv", _csv_text(
         ["id", "sequence", "affinity", "strength"],
         zip(aff.ids, aff.sequences, (f"{v:.4f}" for v in aff.labels), aff.groups)))
 
     genome = genome_with_peaks(seed=seed)
-    files["genome"] = _write_text_atomic(out / "genome.fa", format_fasta(
+    files["genome"] = atomic_write(out / "genome.fa", format_fasta(
         list(genome.chromosomes), list(genome.chromosomes.values()), width=60))
     bed = []
     for p in genome.peaks:
         share = p.site.score / max_score(find_motif(p.site.motif_id, planted.motifs))
         bed.append(f"{p.chrom}\t{p.start}\t{p.end}\t{p.name}\t{int(round(1000 * min(max(share, 0.0), 1.0)))}\t.\n")
-    files["peaks"] = _write_text_atomic(out / "peaks.bed", "".join(bed))
+    files["peaks"] = atomic_write(out / "peaks.bed", "".join(bed))
 
     chrom_desc = ", ".join(f"{k} ({len(v) / 1000:.0f} kb)" for k, v in genome.chromosomes.items())
-    files["readme"] = _write_text_atomic(out / "README.txt", _README.format(
+    files["readme"] = atomic_write(out / "README.txt", _README.format(
         motif_lines=", ".join(f"{m.id} {m.name}" for m in planted.motifs + coop.motifs),
         seed=seed, gc=HUMAN_GC, cpg=CPG_RATIO, n_pos=len(pos), n_neg=len(neg), n_planted=len(planted),
         length=200, n_predict=len(predict), noise=0.2, chrom_desc=chrom_desc, n_peaks=len(genome.peaks),

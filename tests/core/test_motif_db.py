@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from biodeep_gui.core import motif_db
+from biodeep_gui.core import fileio, motif_db
 from biodeep_gui.core.errors import InputFileError
 from biodeep_gui.core.motif_db import (BUNDLED_JASPAR_RELEASE, Motif, bundled_jaspar, find_motif, load_motifs,
                                        write_meme)
@@ -81,7 +81,7 @@ def test_write_meme_is_atomic(tmp_path, monkeypatch):
     def broken_replace(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(motif_db.os, "replace", broken_replace)
+    monkeypatch.setattr(fileio.os, "replace", broken_replace)  # the shared atomic writer
     with pytest.raises(OSError):
         write_meme(_random_motifs(4, seed=9), path)
     assert path.read_bytes() == before
