@@ -39,7 +39,7 @@ def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("predict") / "cnn"
     cfg = RunConfig(data=DataConfig(val_fraction=0.2, test_fraction=0.2),
                     model=ModelConfig("cnn", {"filters": 8, "filter_width": 9, "hidden": 8, "dropout": 0.1}),
-                    train=TrainConfig(epochs=3, batch_size=16, lr=1e-2, device="cpu", patience=0), name="GC-box CNN")
+                    train=TrainConfig(epochs=10, batch_size=16, lr=1e-2, device="cpu", patience=0), name="GC-box CNN")
     for _ in train_run(cfg, out, data=planted()):
         pass
     return load_run(out)
