@@ -379,6 +379,8 @@ class MainWindow(QMainWindow):
                                      "Stop after the current batch; the best epoch so far is kept")
         for act in (self.act_start, self.act_stop):
             act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self._action(t, "Resume interrupted training…", self.offer_resume,
+                     tip="Go on with a training that a crash, a kill or Stop interrupted, from its last epoch")
 
         h = bar.addMenu("&Help")
         self._action(h, "Open demo data", self.open_demo,
@@ -1015,6 +1017,69 @@ class MainWindow(QMainWindow):
             self.sigReady.connect(self._start_background_work)
             return
         self.model_tab.refresh()
+        if self.interrupted_runs():
+            self.offer_resume()
+
+    # ---- resuming interrupted training ----------------------------------------------------------------------
+    def interrupted_runs(self) -> list[Path]:
+        """Run folders in the runs folder whose training was interrupted (crash, kill, cancel), newest first."""
+        from biodeep_gui.core.experiment import resumable
+
+        folder = self.runs_folder()
+        found = [p for p in folder.iterdir() if p.is_dir() and resumable(p)]
+        return sorted(found, key=lambda p: (p / RUN_FILE).stat().st_mtime, reverse=True)
+
+    @Slot()
+    def offer_resume(self) -> QMessageBox | None:
+        """Ask whether to resume the newest interrupted training (curves and history come back with it)."""
+        runs = self.interrupted_runs()
+        if not runs:
+            return self.show_info("Nothing to resume", "No interrupted training was found in "
+                                                       f"{self.runs_folder()}.")
+        path = runs[0]
+        try:
+            run = load_run(path)
+        except BioDeepError:
+            return None
+        done = len(run.history)
+        box = QMessageBox(QMessageBox.Icon.Question, "Resume training?",
+                          f"The training of {path.name} stopped after epoch {done} of {run.config.train.epochs} "
+                          f"(status: {run.status}).\n\nResume it from there? Its curves and history are kept.",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(self._dialog_closed)
+        yes = box.button(QMessageBox.StandardButton.Yes)
+        yes.clicked.connect(lambda: self.resume_training(path))  # the box lives in the GUI thread
+        self._dialogs.append(box)
+        box.open()
+        return box
+
+    def resume_training(self, path: str | Path) -> None:
+        """Go on with an interrupted run from its last checkpoint, in the training worker."""
+        from biodeep_gui.core.experiment import resume_run
+
+        self._build_tabs()
+        if self.train_runner.is_running():
+            self.show_error("Training is running", "Stop the current training before resuming another one.")
+            return
+        path = Path(path)
+        try:
+            run = load_run(path)
+        except BioDeepError as exc:
+            self.show_error("Cannot resume", str(exc))
+            return
+        self.training_tab.begin(path.name, run.config.train.epochs,
+                                f"resuming {run.config.model.arch} after epoch {len(run.history)}")
+        self.show_tab(self.training_tab)
+        self._run_dir = path
+        self._training_device = run.config.train.device
+        self.train_runner.start(resume_run, path)
+
+    def show_info(self, title: str, message: str) -> QMessageBox:
+        """An information box that does not block the event loop."""
+        box = self.show_error(title, message)
+        box.setIcon(QMessageBox.Icon.Information)
+        return box
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt API)
         if self.train_runner.is_running():
