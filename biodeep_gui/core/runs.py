@@ -57,8 +57,11 @@ class ModelInfo:
     n_parameters: int = 0
 
 
-def provenance(cfg: RunConfig, device: str) -> dict[str, Any]:
-    """Package versions, seed, device and the SHA-256 of every input file."""
+def provenance(cfg, device: str) -> dict[str, Any]:
+    """Package versions, seed, device and the SHA-256 of every input file.
+
+    ``cfg``: a RunConfig or a ScansConfig (anything with ``data.input_files()`` and ``train.seed``).
+    """
     import sklearn
     import torch
 

@@ -24,11 +24,9 @@ from __future__ import annotations
 
 import json
 import math
-import platform
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
@@ -36,7 +34,8 @@ import numpy as np
 
 from biodeep_gui.core.errors import ConfigError, InputFileError, RunFolderError
 from biodeep_gui.core.experiment import StageReport, history_row
-from biodeep_gui.core.fileio import atomic_write, sha256_file
+from biodeep_gui.core.fileio import atomic_write
+from biodeep_gui.core.runs import provenance
 from biodeep_gui.core.scans import Cohort, Grid, Preprocessor, build_cohort, compute_mask, load_mask, subject_stats
 from biodeep_gui.core.scans_config import SCANS_SCHEMA_VERSION, ScansConfig
 
@@ -1040,24 +1039,6 @@ def _save_fold(out_dir: Path, k: int, model, mask: np.ndarray | None, cohort: Co
     return {"fold": k, "weights": rel, "test": [cohort.ids[i] for i in test]}
 
 
-def _provenance(cfg: ScansConfig, device: str) -> dict[str, Any]:
-    import sklearn
-    import torch
-
-    from biodeep_gui import __version__
-
-    files = {}
-    for p in cfg.data.input_files():
-        try:
-            files[p] = sha256_file(p)
-        except OSError:
-            files[p] = None
-    return {"biodeep": __version__, "torch": torch.__version__, "numpy": np.__version__,
-            "scikit_learn": sklearn.__version__, "python": platform.python_version(), "platform": platform.platform(),
-            "seed": cfg.train.seed, "device": device, "input_sha256": files,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-
-
 def _write_run(out_dir: Path, cfg: ScansConfig, cohort: Cohort, info: dict, fold_of: np.ndarray, fold_docs: list,
                history: list, fold_results: list[FoldResult], probs: dict[str, np.ndarray], recon: dict, arms,
                *, status: str, n_parameters: int, device: str, permutation=None, site=None, recon_summary=None,
@@ -1104,7 +1085,7 @@ def _write_run(out_dir: Path, cfg: ScansConfig, cohort: Cohort, info: dict, fold
            "cohort": {"classes": cohort.classes, "positive_label": cohort.positive_label, "table": cohort.table,
                       "folder": cohort.folder, "subjects": subjects},
            "folds": fold_docs, "status": status, "warnings": list(warnings), "elapsed_s": elapsed,
-           "provenance": _provenance(cfg, device)}
+           "provenance": provenance(cfg, device)}
     atomic_write(out_dir / RUN_FILE, json.dumps(_finite(doc), indent=2, sort_keys=True))
 
 
