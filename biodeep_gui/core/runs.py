@@ -97,13 +97,13 @@ def write_run(run_dir: str | Path, cfg: RunConfig, info: ModelInfo, tensors: dic
     atomic_write(run_dir / WEIGHTS_FILE, save_np({k: np.ascontiguousarray(v) for k, v in arrays.items()},
                                                  metadata={"format": "biodeep", "arch": info.arch}))
     atomic_write(run_dir / HISTORY_FILE, _history_csv(history))
-    atomic_write(run_dir / METRICS_FILE, json.dumps(_finite(metrics), indent=2, sort_keys=True))
+    atomic_write(run_dir / METRICS_FILE, json.dumps(json_safe(metrics), indent=2, sort_keys=True))
     if predictions is not None:
         atomic_write(run_dir / PREDICTIONS_FILE,
                      save_np({k: np.ascontiguousarray(np.asarray(v, np.float32)) for k, v in predictions.items()}))
     doc = {"schema_version": SCHEMA_VERSION, "config": cfg.to_dict(), "model": info.__dict__,
            "provenance": provenance_info, "status": status, **(extra or {})}
-    atomic_write(run_dir / RUN_FILE, json.dumps(_finite(doc), indent=2, sort_keys=True))
+    atomic_write(run_dir / RUN_FILE, json.dumps(json_safe(doc), indent=2, sort_keys=True))
     return run_dir
 
 
@@ -314,7 +314,7 @@ def write_checkpoint(run_dir: str | Path, model_state: dict[str, Any], optimizer
             if v is not None:
                 tensors[f"optim.{idx}.{name}"] = torch.as_tensor(v).detach().cpu().contiguous()
     doc = {**meta, "param_groups": optimizer_state["param_groups"]}
-    atomic_write(Path(run_dir) / CHECKPOINT_FILE, save(tensors, metadata={"meta": json.dumps(_finite(doc))}))
+    atomic_write(Path(run_dir) / CHECKPOINT_FILE, save(tensors, metadata={"meta": json.dumps(json_safe(doc))}))
 
 
 def read_checkpoint(run_dir: str | Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -360,14 +360,14 @@ def _num(v: Any) -> Any:
         return v
 
 
-def _finite(obj: Any) -> Any:
+def json_safe(obj: Any) -> Any:
     """JSON has no NaN: store it as null."""
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
+        return {k: json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
+        return [json_safe(v) for v in obj]
     if isinstance(obj, np.generic):
-        return _finite(obj.item())
+        return json_safe(obj.item())
     return obj

@@ -35,7 +35,7 @@ import numpy as np
 from biodeep_gui.core.errors import ConfigError, InputFileError, RunFolderError
 from biodeep_gui.core.experiment import StageReport, history_row
 from biodeep_gui.core.fileio import atomic_write
-from biodeep_gui.core.runs import provenance
+from biodeep_gui.core.runs import json_safe, provenance
 from biodeep_gui.core.scans import Cohort, Grid, Preprocessor, build_cohort, compute_mask, load_mask, subject_stats
 from biodeep_gui.core.scans_config import SCANS_SCHEMA_VERSION, ScansConfig
 
@@ -1069,14 +1069,14 @@ def _write_run(out_dir: Path, cfg: ScansConfig, cohort: Cohort, info: dict, fold
         flat["site_balanced_accuracy"], flat["site_chance"] = site["balanced_accuracy"], site["chance"]
     if recon_summary:
         flat.update({f"reconstruction_{k}": v for k, v in recon_summary.items()})
-    atomic_write(out_dir / METRICS_FILE, json.dumps(_finite(flat), indent=2, sort_keys=True))
+    atomic_write(out_dir / METRICS_FILE, json.dumps(json_safe(flat), indent=2, sort_keys=True))
     results = {"folds": [{"fold": r.fold, "test_subjects": r.test_subjects, "metrics": r.metrics,
                           "site_balanced_accuracy": r.site_balanced_accuracy} for r in fold_results],
                "summary": {a: {m: list(v) for m, v in ms.items()} for a, ms in (summary_metrics or {}).items()},
                "permutation": permutation or {}, "site_predictability": site or {},
                "reconstruction": recon_summary or {}, "cv_scheme": how, "arms": list(arms), "roc": roc or {},
                "confusion": confusion or {}, "classes": list(cohort.classes)}
-    atomic_write(out_dir / RESULTS_FILE, json.dumps(_finite(results), indent=2, sort_keys=True))
+    atomic_write(out_dir / RESULTS_FILE, json.dumps(json_safe(results), indent=2, sort_keys=True))
     subjects = [{"id": s.id, "label": s.label, "path": s.path, "site": s.site, "fold": int(f)}
                 for s, f in zip(cohort.subjects, fold_of)]
     doc = {"kind": "scans", "schema_version": SCANS_SCHEMA_VERSION, "config": cfg.to_dict(),
@@ -1086,20 +1086,7 @@ def _write_run(out_dir: Path, cfg: ScansConfig, cohort: Cohort, info: dict, fold
                       "folder": cohort.folder, "subjects": subjects},
            "folds": fold_docs, "status": status, "warnings": list(warnings), "elapsed_s": elapsed,
            "provenance": provenance(cfg, device)}
-    atomic_write(out_dir / RUN_FILE, json.dumps(_finite(doc), indent=2, sort_keys=True))
-
-
-def _finite(obj: Any) -> Any:
-    """JSON has no NaN: store it as null."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return _finite(obj.item())
-    return obj
+    atomic_write(out_dir / RUN_FILE, json.dumps(json_safe(doc), indent=2, sort_keys=True))
 
 
 @dataclass
