@@ -936,6 +936,10 @@ class MainWindow(QMainWindow):
         box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
         if details:
             box.setDetailedText(details)
+        return self._open_box(box)
+
+    def _open_box(self, box: QMessageBox) -> QMessageBox:
+        """Show a message box without blocking the event loop; it is listed in ``open_dialogs`` until closed."""
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.finished.connect(self._dialog_closed)
         self._dialogs.append(box)
@@ -962,11 +966,7 @@ class MainWindow(QMainWindow):
         copy = box.addButton("Copy versions", QMessageBox.ButtonRole.ActionRole)
         copy.clicked.disconnect()  # keep the box open after copying
         copy.clicked.connect(self._copy_versions)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.finished.connect(self._dialog_closed)
-        self._dialogs.append(box)
-        box.open()
-        return box
+        return self._open_box(box)
 
     @Slot()
     def _copy_versions(self) -> None:
@@ -1046,13 +1046,9 @@ class MainWindow(QMainWindow):
                           f"The training of {path.name} stopped after epoch {done} of {run.config.train.epochs} "
                           f"(status: {run.status}).\n\nResume it from there? Its curves and history are kept.",
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.finished.connect(self._dialog_closed)
         yes = box.button(QMessageBox.StandardButton.Yes)
         yes.clicked.connect(lambda: self.resume_training(path))  # the box lives in the GUI thread
-        self._dialogs.append(box)
-        box.open()
-        return box
+        return self._open_box(box)
 
     def resume_training(self, path: str | Path) -> None:
         """Go on with an interrupted run from its last checkpoint, in the training worker."""
