@@ -124,6 +124,18 @@ def synthetic_volume(shape: tuple[int, int, int], rng: np.random.Generator, *, p
     return np.clip(vol, 0, None).astype(np.float32), regions
 
 
+
+def _subject(i: int, n_sites: int) -> tuple[int, bool, int, str, str]:
+    """Identity of demo subject ``i``: (site, patient, SUB_ID, site name, FILE_ID), ABIDE-style.
+
+    Patients and controls alternate so that they are balanced within each site and overall.
+    """
+    site = i % n_sites
+    patient = (i // n_sites + site) % 2 == 0
+    sub_id = 50001 + i
+    site_name = f"SITE_{chr(ord('A') + site)}"
+    return site, patient, sub_id, site_name, f"{site_name}_{sub_id:07d}"
+
 def write_demo_cohort(out_dir: str | Path, n_subjects: int = 40, shape: tuple[int, int, int] = MNI_3MM_SHAPE,
                       seed: int = 0, *, n_sites: int = 2, frames: int = 0, tr: float = 2.0,
                       effect_size: float = EFFECT_SIZE) -> DemoCohort:
@@ -151,11 +163,7 @@ def write_demo_cohort(out_dir: str | Path, n_subjects: int = 40, shape: tuple[in
     demo = DemoCohort(out, images, out / "participants.tsv", shape=tuple(shape), affine=affine)
     rows = []
     for i in range(n_subjects):
-        site = i % n_sites
-        patient = (i // n_sites + site) % 2 == 0  # balanced within each site and overall
-        sub_id = 50001 + i
-        site_name = f"SITE_{chr(ord('A') + site)}"
-        file_id = f"{site_name}_{sub_id:07d}"
+        site, patient, sub_id, site_name, file_id = _subject(i, n_sites)
         vol, regions = synthetic_volume(tuple(shape), rng, patient=patient, site=site, effect_size=effect_size)
         if frames:
             data = _series(vol, regions, frames, tr, rng, patient)
@@ -246,11 +254,7 @@ def write_demo_timeseries(out_dir: str | Path, n_subjects: int = 40, n_regions: 
     loading = rng.normal(0, 1, (n_regions, 4))
     rows = []
     for i in range(n_subjects):
-        site = i % n_sites
-        patient = (i // n_sites + site) % 2 == 0  # balanced within each site and overall
-        sub_id = 50001 + i
-        site_name = f"SITE_{chr(ord('A') + site)}"
-        file_id = f"{site_name}_{sub_id:07d}"
+        site, patient, sub_id, site_name, file_id = _subject(i, n_sites)
         latent = rng.normal(size=(n_timepoints, 4))
         w = loading + rng.normal(0, 0.3, loading.shape)
         if patient:
