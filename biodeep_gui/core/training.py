@@ -187,8 +187,13 @@ class ResumeState:
     best_state: dict[str, torch.Tensor]  # CPU tensors
 
 
-def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
+    # kept on the model's device: a copy to the host syncs the GPU at every improving epoch
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _on_cpu(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.cpu() for k, v in state.items()}
 
 
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -240,7 +245,7 @@ def fit(model: nn.Module, train, val, objective: Objective, cfg: TrainConfig, *,
     if resume:
         best_value, best_epoch, best_state = resume.best_value, resume.best_epoch, resume.best_state
     else:
-        best_value, best_epoch, best_state = -math.inf, 0, _cpu_state(model)
+        best_value, best_epoch, best_state = -math.inf, 0, _snapshot(model)
     t0 = time.perf_counter()
     seen_total, cancelled, stopped_early = 0, False, False
     last_report = t0
@@ -295,7 +300,7 @@ def fit(model: nn.Module, train, val, objective: Objective, cfg: TrainConfig, *,
         if is_best or best_epoch == 0:
             best_value = score if not math.isnan(score) else best_value
             best_epoch = epoch
-            best_state = _cpu_state(model)
+            best_state = _snapshot(model)
         elapsed = time.perf_counter() - t0
         report = EpochReport(epoch, cfg.epochs, train_loss, val_loss, vm, monitor, value, best_epoch, is_best,
                              seen_total / elapsed, elapsed, elapsed / (epoch - first + 1) * (cfg.epochs - epoch))
@@ -306,7 +311,8 @@ def fit(model: nn.Module, train, val, objective: Objective, cfg: TrainConfig, *,
             break
     model.load_state_dict(best_state)
     elapsed = time.perf_counter() - t0
-    yield FitResult(history, best_epoch, stopped_early, cancelled, elapsed, seen_total / max(elapsed, 1e-9), best_state)
+    yield FitResult(history, best_epoch, stopped_early, cancelled, elapsed, seen_total / max(elapsed, 1e-9),
+                    _on_cpu(best_state))
 
 
 def _check_finite(loss: float, epoch: int, batch: int | None) -> None:
