@@ -121,7 +121,7 @@ class TrainingTab(QWidget):
         self._last_batch = self._last_epoch = None
         self._epochs_total = epochs
         self._started_at = time.monotonic()
-        self.curves.reset()
+        self.curves.reset(epochs=epochs)
         self.progress.setRange(0, 0)  # busy until the first batch report (loading, splitting, building)
         self.progress.setFormat("Preparing…")
         self.eta_label.setText("")
@@ -227,7 +227,7 @@ class TrainingTab(QWidget):
         self._running = False
         self._timer.stop()
         self._tick()
-        self.curves.redraw()
+        self.curves.fit_view()
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
         self.stop_button.setText("Stop")

@@ -4,6 +4,10 @@ Every plot item is created once; reports only append to plain Python lists, and 
 into the items with ``setData``. Redrawing per batch cost the training loop 70 % of its speed (DESIGN.md), so
 nothing here draws on arrival. The best epoch is marked by a dashed vertical line on both plots and a star on the
 metric curve.
+
+The GUI thread shares the GIL with the training thread, so each redraw must be cheap: while a run is live the x
+range is fixed to the planned epochs and the loss axis only ever grows (with head-room), so most redraws change no
+axis; axes are cached as pixmaps; the per-epoch curves are only touched when an epoch arrives.
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 from biodeep_gui.gui.widgets.plots import (
     AXIS_COLOUR, add_legend, export_figure, series_colour, style_plot,
@@ -49,6 +53,10 @@ class TrainingCurves(QWidget):
         for p in (self.loss_plot, self.metric_plot):
             p.setMenuEnabled(False)
             p.getAxis("left").setWidth(52)  # both y axes equally wide so the x axes line up
+            for name in ("left", "bottom"):
+                # a pixmap replayed when the range did not change: replaying the axis' QPicture (text) cost
+                # ~5 ms per axis and per repaint
+                p.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         add_legend(self.loss_plot)
         add_legend(self.metric_plot, offset=(-10, -10))
 
@@ -86,8 +94,11 @@ class TrainingCurves(QWidget):
         self.reset()
 
     # ---- data in ------------------------------------------------------------------------------------------
-    def reset(self, monitor: str = "") -> None:
-        """Empty every curve; ``monitor`` names the validation metric (e.g. 'auroc')."""
+    def reset(self, monitor: str = "", epochs: int = 0) -> None:
+        """Empty every curve; ``monitor`` names the validation metric (e.g. 'auroc').
+
+        ``epochs`` > 0: a live run of that many epochs starts; the x axis spans them until ``fit_view``.
+        """
         self._batch_x: list[float] = []
         self._batch_y: list[float] = []
         self._epochs: list[float] = []
@@ -95,8 +106,25 @@ class TrainingCurves(QWidget):
         self._val: list[float] = []
         self._metric: list[float] = []
         self._best_epoch = 0
-        self._dirty = True
+        self._dirty = self._epochs_dirty = True
+        self._y_ranges: list[tuple[float, float] | None] = [None, None]  # live: loss and metric y ranges
+        self._live_epochs = max(0, int(epochs))
         self.set_monitor(monitor)
+        if self._live_epochs:
+            for p in (self.loss_plot, self.metric_plot):
+                p.enableAutoRange(x=False, y=False)
+            self.loss_plot.setXRange(0, self._live_epochs, padding=0.02)
+            self._set_tick_step(self._live_epochs)
+        else:
+            self.fit_view()
+        self.redraw()
+
+    def fit_view(self) -> None:
+        """Fit both plots to their data (when a run ends, or for a finished run)."""
+        self._live_epochs = 0
+        for p in (self.loss_plot, self.metric_plot):
+            p.enableAutoRange(x=True, y=True)
+        self._dirty = True
         self.redraw()
 
     def set_monitor(self, monitor: str) -> None:
@@ -119,7 +147,7 @@ class TrainingCurves(QWidget):
         self._val.append(val_loss)
         self._metric.append(metric)
         self._best_epoch = best_epoch
-        self._dirty = True
+        self._dirty = self._epochs_dirty = True
 
     def set_history(self, rows: list[dict[str, float]], monitor: str, best_epoch: int) -> None:
         """Show a finished run's ``history.csv`` rows (no running loss)."""
@@ -148,6 +176,11 @@ class TrainingCurves(QWidget):
         self._dirty = False
         self.redraws += 1
         self.batch_curve.setData(np.asarray(self._batch_x, float), np.asarray(self._batch_y, float))
+        if self._live_epochs:
+            self._grow_y_ranges()
+        if not self._epochs_dirty:
+            return
+        self._epochs_dirty = False
         epochs = np.asarray(self._epochs, float)
         self.train_curve.setData(epochs, np.asarray(self._train, float))
         self.val_curve.setData(epochs, np.asarray(self._val, float))
@@ -162,7 +195,7 @@ class TrainingCurves(QWidget):
                 self.best_star.setData([best], [y])
                 self.best_label.setText(f" best: epoch {best}, {y:.3f} ")
                 # text on the side with room: left of the star when it sits in the right half of the plot
-                right_half = best > 1 and best >= 0.5 * (1 + self._epochs[-1])
+                right_half = best > 1 and best >= 0.5 * (1 + max(self._epochs[-1], self._live_epochs))
                 self.best_label.setAnchor((1, 1) if right_half else (0, 1))
                 self.best_label.setPos(best, y)
                 self.best_label.show()
@@ -171,8 +204,33 @@ class TrainingCurves(QWidget):
                 line.hide()
             self.best_star.setData([], [])
             self.best_label.hide()
-        last = max(self._epochs[-1] if self._epochs else 0.0, self._batch_x[-1] if self._batch_x else 0.0)
-        step = max(1, int(math.ceil(max(last, 1.0) / 10)))
+        if not self._live_epochs:
+            last = max(self._epochs[-1] if self._epochs else 0.0, self._batch_x[-1] if self._batch_x else 0.0)
+            self._set_tick_step(last)
+
+    def _grow_y_ranges(self) -> None:
+        """Live: widen each y axis (with head-room) only when a value falls outside it, so that most redraws
+        leave the axes, their text and their cached pixmaps alone."""
+        self._cover(self.loss_plot, 0, [*self._batch_y[-50:], *self._train[-1:], *self._val[-1:]], floor=0.0)
+        self._cover(self.metric_plot, 1, self._metric[-1:], floor=None)
+
+    def _cover(self, plot: pg.PlotItem, k: int, values: list[float], floor: float | None) -> None:
+        finite = [v for v in values if math.isfinite(v)]
+        if not finite:
+            return
+        lo, hi = min(finite), max(finite)
+        cur = self._y_ranges[k]
+        if cur is not None and cur[0] <= lo and hi <= cur[1]:
+            return
+        if cur is not None:
+            lo, hi = min(lo, cur[0]), max(hi, cur[1])
+        pad = 0.25 * max(hi - lo, 0.05 * abs(hi), 1e-3)
+        low = floor if floor is not None and lo >= floor else lo - pad
+        self._y_ranges[k] = (low, hi + pad)
+        plot.setYRange(low, hi + pad, padding=0)
+
+    def _set_tick_step(self, last_epoch: float) -> None:
+        step = max(1, int(math.ceil(max(last_epoch, 1.0) / 10)))
         for p in (self.loss_plot, self.metric_plot):
             p.getAxis("bottom").setTickSpacing(step, step)
 
