@@ -149,7 +149,7 @@ def read_header(path: str | os.PathLike) -> ScanHeader:
     Raises
     ------
     InputFileError : missing file, not NIfTI (or unreadable / damaged header), 2-D or single-slice image, more than
-        4 non-singleton dimensions, degenerate affine
+        4 non-singleton dimensions, degenerate affine, complex or RGB voxel values
     """
     img = _load_image(path)
     hdr = img.header
@@ -171,6 +171,10 @@ def read_header(path: str | os.PathLike) -> ScanHeader:
     import nibabel as nib
 
     dt = hdr.get_data_dtype()
+    if dt.fields is not None or dt.kind not in "biuf":  # nibabel would drop an imaginary part with only a warning
+        kind = "complex" if dt.kind == "c" else "RGB (several values per voxel)" if dt.fields else dt.name
+        raise InputFileError(path, f"stores {kind} voxel values; a brain scan needs one real number per voxel",
+                             expected="integer or floating-point voxels (e.g. int16, float32)")
     order = {">": "big", "<": "little", "=": sys.byteorder, "|": "n/a"}[dt.byteorder]
     n_frames = shape[3] if len(shape) == 4 else 1
     notes: list[str] = []

@@ -5,9 +5,6 @@ run configurations (``core.config.RunConfig.load``), run folders (``core.runs.lo
 their label tables (``core.scans``, when that module is installed): truncated, empty, binary, wrong encoding
 (UTF-16 with and without a byte-order mark, latin-1), a huge line, mismatched labels, NaN / inf labels, wrong
 shapes and dtypes. Hypothesis feeds random bytes and near-valid text into the readers.
-
-Cases that the core does not handle yet are marked ``xfail(strict=True)`` with the change the core needs: they
-fail loudly (XPASS) once it is made, so the marker can go.
 """
 from __future__ import annotations
 
@@ -50,12 +47,6 @@ def assert_clear(call: Callable[[], object], path: Path) -> BioDeepError:
         assert "Traceback" not in msg
         return exc
     raise AssertionError(f"{path}: no error was raised for a bad input")
-
-
-def _xfail(reason: str):
-    return pytest.mark.xfail(strict=True, reason=reason)
-
-
 
 
 # ---- FASTA / FASTQ ----------------------------------------------------------------------------------------------
@@ -445,12 +436,8 @@ NIFTI_CASES = [
     pytest.param(lambda p: _nifti(p, np.full((6, 6, 6), np.inf, np.float32)), id="inf voxels"),
     pytest.param(lambda p: _nifti(p, np.ones((6, 6, 6), np.int16)), id="constant image"),
     pytest.param(_degenerate_nifti, id="degenerate affine"),
-    pytest.param(lambda p: _nifti(p, (_volume() + 1j * _volume(1)).astype(np.complex64)), id="complex dtype",
-                 marks=_xfail("core.scans.read_image_data must refuse complex voxel types (nibabel drops the "
-                              "imaginary part with only a warning)")),
-    pytest.param(lambda p: _nifti(p, np.zeros((4, 4, 4), [("R", "u1"), ("G", "u1"), ("B", "u1")])),
-                 id="RGB dtype", marks=_xfail("core.scans.read_image_data must refuse RGB voxel types "
-                                               "(numpy DTypePromotionError escapes)")),
+    pytest.param(lambda p: _nifti(p, (_volume() + 1j * _volume(1)).astype(np.complex64)), id="complex dtype"),
+    pytest.param(lambda p: _nifti(p, np.zeros((4, 4, 4), [("R", "u1"), ("G", "u1"), ("B", "u1")])), id="RGB dtype"),
 ]
 
 
