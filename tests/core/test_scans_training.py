@@ -20,7 +20,8 @@ from biodeep_gui import cli_scans
 from biodeep_gui.core import scans_training as T
 from biodeep_gui.core.errors import ConfigError, InputFileError, RunFolderError
 from biodeep_gui.core.experiment import StageReport
-from biodeep_gui.core.models.autoencoder3d import Autoencoder3D, CNN3DClassifier, build_scans_model
+from biodeep_gui.core.models import build_scans_model
+from biodeep_gui.core.models.autoencoder3d import Autoencoder3D, CNN3DClassifier
 from biodeep_gui.core.scans import Preprocessor, build_cohort
 from biodeep_gui.core.scans_config import ScansConfig
 from biodeep_gui.core.synthetic_scans import write_demo_cohort, write_demo_timeseries

@@ -7,19 +7,18 @@ pads the volume at the far end of every axis to a multiple of ``2 ** depth`` and
 back, so any grid (e.g. the 61 x 73 x 61 3-mm MNI grid) works without resampling to a power of two. The code of the
 autoencoder is a flat vector (a dense bottleneck), so a classifier can read it directly.
 
-``SCANS_ARCHITECTURES`` describes each network's hyper-parameters (defaults, ranges, tooltips) with the same
-``Param`` objects as the sequence models, so the GUI and CLI build their forms from one list.
+``core.models.SCANS_ARCHITECTURES`` describes each network's hyper-parameters (defaults, ranges, tooltips) with the
+same ``Param`` objects as the sequence models (torch-free, so the GUI builds its forms without importing torch).
 """
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Sequence
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from biodeep_gui.core.models import Architecture, Param
 
 
 def _level_channels(channels: int, depth: int, max_channels: int = 256) -> list[int]:
@@ -196,53 +195,3 @@ class CodeClassifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
-
-
-_DEPTH = Param("depth", 3, "Down-sampling levels; each halves the grid along every axis.", 1, 5)
-_CHANNELS = Param("channels", 8, "Feature maps of the first level (doubled at each level).", 1, 128)
-
-SCANS_ARCHITECTURES: dict[str, Architecture] = {
-    "autoencoder3d": Architecture(
-        "autoencoder3d", "3-D autoencoder",
-        "Strided 3-D convolutions compress each volume to a short code; transposed convolutions rebuild it.",
-        (_DEPTH, _CHANNELS,
-         Param("code_size", 64, "Length of the code each scan is compressed to (what the classifier reads).", 2, 4096),
-         Param("noise_std", 0.1, "Denoising: noise (z-score units) added to the input in training; 0 = off.",
-               0.0, 5.0)),
-        builder=lambda shape, **kw: Autoencoder3D(shape, **kw)),
-    "cnn3d": Architecture(
-        "cnn3d", "3-D CNN classifier",
-        "Strided 3-D convolutions and global pooling predict the label from the volume directly (no code).",
-        (_DEPTH, _CHANNELS, Param("dropout", 0.3, "Dropout before the output layer.", 0.0, 0.9)),
-        builder=lambda shape, **kw: CNN3DClassifier(shape, **kw)),
-    "connectivity-dae": Architecture(
-        "connectivity-dae", "Connectivity denoising autoencoder",
-        "Fisher-z correlations between regions compressed by a denoising fully-connected autoencoder.",
-        (Param("code_size", 64, "Length of the code.", 2, 4096),
-         Param("hidden", 0, "Units of an extra hidden layer on each side; 0 = one layer.", 0, 8192),
-         Param("corruption", 0.2, "Fraction of inputs zeroed in training (denoising).", 0.0, 0.9)),
-        builder=lambda n_features, **kw: DenoisingAutoencoderMLP(n_features, **kw)),
-    "mlp-head": Architecture(
-        "mlp-head", "MLP on codes",
-        "A small fully-connected classifier reading the autoencoder codes.",
-        (Param("hidden", 32, "Hidden units.", 1, 4096), Param("dropout", 0.5, "Dropout.", 0.0, 0.9)),
-        builder=lambda n_inputs, **kw: CodeClassifier(n_inputs, **kw)),
-}
-
-
-def build_scans_model(arch: str, size: Any, params: dict[str, Any] | None = None) -> nn.Module:
-    """Build a scans network.
-
-    Parameters
-    ----------
-    arch : a key of ``SCANS_ARCHITECTURES``
-    size : (X, Y, Z) grid for the 3-D nets, number of input features for the fully-connected ones
-    params : hyper-parameters; missing ones take the defaults, unknown ones are a ``ConfigError``
-    """
-    from biodeep_gui.core.errors import ConfigError
-
-    try:
-        spec = SCANS_ARCHITECTURES[arch]
-    except KeyError:
-        raise ConfigError(f"unknown scans network {arch!r}; choose one of: {', '.join(SCANS_ARCHITECTURES)}") from None
-    return spec.builder(size, **spec.resolve(params))
