@@ -288,8 +288,8 @@ def format_summary(s) -> str:
         r = s.reconstruction
         lines.append(f"Held-out reconstruction: correlation {r['correlation_mean']:.3f} ± {r['correlation_sd']:.3f}, "
                      f"MSE {r['mse_mean']:.4f}")
-    names = {"mlp": "MLP on codes", "logistic": "Logistic on codes", "cnn": "3-D CNN (no autoencoder)",
-             "logistic_features": "Logistic on connectivity"}
+    from biodeep_gui.core.scans_config import ARM_NAMES as names
+
     for arm, ms in s.metrics.items():
         txt = ", ".join(f"{m.replace('_', ' ')} {mean:.3f} ± {sd:.3f}" for m, (mean, sd) in ms.items())
         lines.append(f"{names.get(arm, arm)}: {txt}")

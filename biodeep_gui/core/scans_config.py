@@ -83,6 +83,11 @@ class ScansDataConfig:
         return [p for p in (self.labels, self.mask, self.atlas) if p]
 
 
+#: What each classifier arm of a scans run's results is, in words (CLI and GUI).
+ARM_NAMES = {"mlp": "MLP on codes", "logistic": "Logistic on codes", "cnn": "3-D CNN (no autoencoder)",
+             "logistic_features": "Logistic on connectivity"}
+
+
 @dataclass
 class ScansModelConfig:
     """Hyper-parameters of each network (see ``models.autoencoder3d.SCANS_ARCHITECTURES``); missing = defaults.
@@ -147,7 +152,8 @@ class ScansCVConfig:
     permutations : label permutations for the accuracy's chance level and p-value (0 = none), for the logistic
         regression on the codes, and also for the MLP head when ``permute_mlp`` (each MLP refit costs ~1 s on a CPU)
     final_fit : after cross-validation, fit the autoencoder on every subject (the model ``scans reconstruct`` uses)
-    logistic_c : inverse regularisation of the logistic-regression baseline
+    logistic_c : inverse regularisation of the logistic regression on the codes; 0 = chosen per fold by an inner
+        cross-validation of the training codes
     """
 
     folds: int = 5
@@ -155,7 +161,7 @@ class ScansCVConfig:
     permutations: int = 100
     permute_mlp: bool = False
     final_fit: bool = True
-    logistic_c: float = 1.0
+    logistic_c: float = 0.0
 
 
 @dataclass
@@ -227,8 +233,9 @@ class ScansConfig:
             raise ConfigError("train.patience, train.head_weight_decay and train.preview_every must be >= 0")
         if not 0 < t.inner_val_fraction < 0.5:
             raise ConfigError("train.inner_val_fraction must be in (0, 0.5)")
-        if c.folds < 2 or c.permutations < 0 or c.logistic_c <= 0:
-            raise ConfigError("cv.folds must be >= 2, cv.permutations >= 0 and cv.logistic_c > 0")
+        if c.folds < 2 or c.permutations < 0 or c.logistic_c < 0:
+            raise ConfigError("cv.folds must be >= 2, cv.permutations >= 0 and cv.logistic_c >= 0 (0 = chosen by "
+                              "inner cross-validation)")
         for name in ("autoencoder", "head", "cnn"):
             if not isinstance(getattr(self.model, name), dict):
                 raise ConfigError(f"model.{name} must be a table of hyper-parameters")
