@@ -38,6 +38,8 @@ from biodeep_gui.gui.widgets.plots import EXPORT_FORMATS
 from biodeep_gui.gui.workers import TaskRunner
 
 APP_NAME = "BioDeep"
+#: Seconds a thread may hold the GIL while another waits (Python default 0.005); see MainWindow.__init__.
+GIL_SWITCH_S = 0.0005
 ORG_NAME = "BioDeep"
 PROJECT_FILTER = f"BioDeep projects (*{PROJECT_SUFFIX} *.json);;All files (*)"
 SEQUENCE_FILTER = ("Sequences (*.fa *.fasta *.fna *.fas *.fq *.fastq *.csv *.tsv *.txt *.bed *.narrowPeak *.gz);;"
@@ -219,6 +221,9 @@ class MainWindow(QMainWindow):
                      tabs exist (``is_ready``).
         """
         super().__init__(parent)
+        # The GUI thread shares the GIL with the training thread: a paint crosses into Qt and back many times, and
+        # with the default 5 ms switch interval each crossing could wait 5 ms for a busy worker to let go.
+        sys.setswitchinterval(GIL_SWITCH_S)
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(False)  # the Sequences tab takes drops itself
         self._runs: list[Run] = []
@@ -229,6 +234,7 @@ class MainWindow(QMainWindow):
         self._pending_open: DataConfig | None = None
         self._run_dir: Path | None = None
         self._training_device = "cpu"
+        self._scans_cfg = None  # the ScansConfig of the running scans training
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -303,10 +309,14 @@ class MainWindow(QMainWindow):
                                  self.mutation_tab, self.predict_tab, self.compare_tab, self.scans_tab,
                                  self.reconstructions_tab), start=1):
             self.tabs.widget(i).setWidget(tab)
-        # brain scans: their own runner, so a scans cross-validation and a sequence training can both run
+        # brain scans: the same worker class and Training tab as sequences, one training at a time; the runner
+        # is separate because its items also feed the Reconstructions tab
         self.scans_tab.sigTrainRequested.connect(self.start_scans_training)
         self.scans_tab.sigMessage.connect(self._show_status_message)
+        self.scans_tab.sigCohortLoaded.connect(self._on_cohort_loaded)
+        self.scans_tab.sigRouteChanged.connect(self.model_tab.set_scans_route)
         self.scans_runner.sigItems.connect(self.reconstructions_tab.show_items)
+        self.scans_runner.sigItems.connect(self._on_scans_items)
         self.scans_runner.sigFinished.connect(self._on_scans_finished)
         self.scans_runner.sigFailed.connect(self._on_scans_failed)
         # linked interpretation views: a filter picked in one is shown in the other
@@ -411,7 +421,7 @@ class MainWindow(QMainWindow):
     def _update_device_label(self, *_):
         if not self._ready:
             self.device_label.setText("Device: CPU")
-        elif self.train_runner.is_running():
+        elif self.train_runner.is_running() or self.scans_runner.is_running():
             self.device_label.setText(f"Training on: {self._device_text(self._training_device)}")
         else:
             self.device_label.setText(f"Device: {self._device_text(self.model_tab.device())}")
@@ -514,9 +524,13 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def start_training(self) -> None:
-        """Train the Model tab's network on the opened sequences (Ctrl+R)."""
+        """Train the Model tab's network on the opened sequences, or the autoencoder → classifier on the Scans
+        tab's cohort when that is the Model tab's choice (Ctrl+R)."""
         self._build_tabs()
-        if self.train_runner.is_running():
+        if self._training_busy():
+            return
+        if self.model_tab.is_scans():
+            self.scans_tab.request_training()
             return
         data, data_cfg = self.sequences_tab.current_data()
         if data is None:
@@ -555,10 +569,10 @@ class MainWindow(QMainWindow):
     @Slot()
     def stop_training(self) -> None:
         """Ask the running training (sequences or scans) to stop after the current batch (Esc, Ctrl+.)."""
-        self.scans_runner.cancel()
-        if self.train_runner.is_running():
-            self.training_tab.set_stopping()
-            self.train_runner.cancel()
+        for runner in (self.train_runner, self.scans_runner):
+            if runner.is_running():
+                self.training_tab.set_stopping()
+                runner.cancel()
 
     @Slot(object)
     def _on_training_finished(self, summary: Any) -> None:
@@ -572,18 +586,64 @@ class MainWindow(QMainWindow):
                 return
             self.add_run(run, show=True)
 
+    def _training_busy(self) -> bool:
+        """Whether a training (sequences or scans) runs; if so, say so in the status bar."""
+        busy = self.train_runner.is_running() or self.scans_runner.is_running()
+        if busy:
+            self.statusBar().showMessage("A training is running: stop it first (Esc) or wait for it to finish.", 8000)
+        return busy
+
     # ---- brain scans ---------------------------------------------------------------------------------------
     @Slot(object, str)
-    def start_scans_training(self, cfg: Any, out_dir: str) -> None:
-        """Cross-validate the Scans tab's autoencoder → classifier; live reconstructions in Reconstructions."""
+    def start_scans_training(self, data_cfg: Any, out_dir: str = "") -> None:
+        """Cross-validate autoencoder → classifier on the Scans tab's cohort with the Model tab's settings;
+        progress and curves in Training, live reconstructions in Reconstructions."""
         from biodeep_gui.core.scans_training import train_scans
+        from biodeep_gui.gui.tabs.model_tab import SCANS_ARCH
 
-        if self.scans_runner.is_running():
+        self._build_tabs()
+        if self._training_busy():
             return
+        self.model_tab.set_architecture(SCANS_ARCH)
         out = Path(out_dir) if out_dir else self.runs_folder() / f"scans-{time.strftime('%Y%m%d-%H%M%S')}"
-        self.show_tab(self.reconstructions_tab)
-        self.statusBar().showMessage(f"Training on brain scans; the run goes to {out}")
+        try:
+            cfg = self.model_tab.scans_config(data_cfg, name=out.name)
+        except BioDeepError as exc:
+            self.show_tab(self.model_tab)
+            self.show_error("Invalid settings", str(exc))
+            return
+        self._scans_cfg = cfg
+        self._training_device = cfg.train.device
+        folds = "leave-one-site-out" if cfg.cv.leave_site_out else f"{cfg.cv.folds}-fold"
+        self.training_tab.begin(out.name, cfg.train.epochs, f"autoencoder → classifier, {folds} cross-validation, "
+                                f"on {self._device_text(cfg.train.device)}")
+        self.show_tab(self.training_tab)
+        self.statusBar().showMessage(f"Training on brain scans; the run goes to {out}", 10_000)
         self.scans_runner.start(train_scans, cfg, out)
+        self._update_device_label()
+
+    @Slot(object)
+    def _on_scans_items(self, items: list) -> None:
+        """Relay a scans run's reports to the Training tab; each fold's phase starts fresh curves."""
+        from biodeep_gui.core.scans_training import FoldReport
+
+        batch: list = []
+        for item in items:
+            if isinstance(item, FoldReport):
+                self.training_tab.add_items(batch)
+                batch = []
+                t = self._scans_cfg.train
+                self.training_tab.begin_phase(item.message, t.cnn_epochs if item.phase == "cnn" else t.epochs,
+                                              curves=item.phase != "classifier")
+            else:
+                batch.append(item)
+        self.training_tab.add_items(batch)
+
+    @Slot(object)
+    def _on_cohort_loaded(self, _cohort: Any) -> None:
+        grid = self.scans_tab.grid_shape()
+        if grid is not None:
+            self.model_tab.set_scans_grid(grid)
 
     @Slot(str)
     def _show_status_message(self, text: str) -> None:
@@ -591,12 +651,18 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_scans_finished(self, summary: Any) -> None:
+        self.training_tab.finish_scans(summary)
+        self._update_device_label()
         done = getattr(summary, "run_dir", "")
         self.statusBar().showMessage(f"Brain-scan run saved in {done}" if done else "Brain-scan training stopped",
                                      10_000)
+        if done and not summary.cancelled:
+            self.show_tab(self.reconstructions_tab)  # per-fold results, ROC, reconstructions
 
     @Slot(str, str)
     def _on_scans_failed(self, message: str, details: str) -> None:
+        self.training_tab.fail(message)
+        self._update_device_label()
         if not self._closing:
             self.show_error("Brain-scan training failed", f"Training stopped: {message}", details)
 
@@ -660,6 +726,9 @@ class MainWindow(QMainWindow):
             except BioDeepError as exc:
                 self.show_error("Cannot open this run", str(exc))
                 return None
+            cfg = self.reconstructions_tab.run.config  # its settings, ready to train again or to adjust
+            self.scans_tab.set_data_config(cfg.data)
+            self.model_tab.set_scans_config(cfg)
             self.show_tab(self.reconstructions_tab)
             return None
         try:
@@ -1055,7 +1124,7 @@ class MainWindow(QMainWindow):
         from biodeep_gui.core.experiment import resume_run
 
         self._build_tabs()
-        if self.train_runner.is_running():
+        if self.train_runner.is_running() or self.scans_runner.is_running():
             self.show_error("Training is running", "Stop the current training before resuming another one.")
             return
         path = Path(path)

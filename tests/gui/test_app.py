@@ -241,7 +241,8 @@ def test_model_form_is_generated_from_the_param_specs(qtbot):
 
     tab = ModelTab()
     qtbot.addWidget(tab)
-    assert [tab.arch_combo.itemData(i) for i in range(tab.arch_combo.count())] == list(ARCHITECTURES)
+    # the sequence networks, a separator, then the brain-scan pipeline
+    assert [tab.arch_combo.itemData(i) for i in range(tab.arch_combo.count())] == [*ARCHITECTURES, None, "scans"]
     labels = [tab.arch_combo.itemText(i) for i in range(tab.arch_combo.count())]
     assert labels[:3] == ["Fully connected", "CNN (DeepBind)", "CNN-LSTM (DanQ)"]
     for name, spec in ARCHITECTURES.items():
@@ -294,6 +295,67 @@ def test_model_tab_counts_parameters_and_lists_devices(qtbot):
             assert "not usable" in tab.device_note.text()
     shot(tab, "model_tab_cnn_lstm")
     tab.shutdown()
+
+
+def test_model_tab_autoencoder_classifier_entry(qtbot, tmp_path):
+    """"Autoencoder → classifier" is a Model-tab architecture: its page is generated from the scans Param specs,
+    the real 3-D autoencoder is built in the worker for the cohort's grid, and the form makes the ScansConfig."""
+    from biodeep_gui.core.errors import ConfigError
+    from biodeep_gui.core.models import SCANS_ARCHITECTURES, build_scans_model, count_parameters
+    from biodeep_gui.core.scans_config import ScansDataConfig
+    from biodeep_gui.gui.tabs.model_tab import SCANS_ARCH, SCANS_PARAMS, SCANS_SUMMARY, ModelTab
+
+    tab = ModelTab()
+    qtbot.addWidget(tab)
+    tab.resize(1100, 760)
+    tab.show()
+    tab.set_architecture(SCANS_ARCH)
+    assert tab.is_scans() and tab.summary_label.text() == SCANS_SUMMARY
+    assert tab.params() == {p.name: p.default for p in SCANS_PARAMS}
+    assert [p.name for p in SCANS_ARCHITECTURES["autoencoder3d"].params] == list(tab.params())[:4]
+    assert not tab.epochs_spin.isEnabled() and not tab.rc_check.isEnabled()
+    assert tab.seed_spin.isEnabled() and tab.device_combo.isEnabled()
+    with pytest.raises(ConfigError, match="brain scans"):
+        tab.run_config(DataConfig(fasta="a.fa", background="b.fa"))
+
+    tab.set_scans_grid((20, 24, 18))
+    tab._param_widgets[SCANS_ARCH]["code_size"].setValue(16)
+    tab.refresh()
+    qtbot.waitUntil(lambda: not tab.is_busy() and tab.inspection() is not None
+                    and tab.inspection().arch == SCANS_ARCH, timeout=120_000)
+    qtbot.waitUntil(lambda: not tab.is_busy(), timeout=60_000)  # the debounced re-inspection with code size 16
+    ae = {k: v for k, v in tab.params().items() if k in ("depth", "channels", "code_size", "noise_std")}
+    expected = count_parameters(build_scans_model("autoencoder3d", (20, 24, 18), ae))
+    assert tab.params_label.text() == f"{expected:,} trainable parameters"
+    assert "20 × 24 × 18" in tab.shape_label.text() and "1 × 20 × 24 × 18" in tab.diagram.toPlainText()
+    assert "Estimated training memory" in tab.memory_label.text() and "batch size 4" in tab.memory_label.text()
+    shot(tab, "model_tab_scans")
+
+    tab.seed_spin.setValue(7)
+    tab._param_widgets[SCANS_ARCH]["leave_site_out"].setChecked(True)
+    cfg = tab.scans_config(ScansDataConfig(images="imgs", labels="t.csv", site_column="SITE"), name="r")
+    assert cfg.model.autoencoder == {**ae, "code_size": 16} and cfg.model.cnn == {"depth": 3, "channels": 8}
+    assert (cfg.train.seed, cfg.train.epochs, cfg.train.device, cfg.cv.leave_site_out) == (7, 30, "cpu", True)
+    cfg.train.head_epochs = 11  # not on the form: kept once a configuration was shown
+    tab.set_scans_config(cfg)
+    again = tab.scans_config(cfg.data, name="r")
+    assert again == cfg
+    conn = tab.scans_config(ScansDataConfig(route="connectivity", timeseries="ts", labels="t.csv"))
+    assert conn.model.autoencoder == {"code_size": 16}  # the fully-connected autoencoder takes only the code size
+    tab.set_scans_route("connectivity")
+    page = tab._param_widgets[SCANS_ARCH]
+    assert not page["depth"].isEnabled() and not page["cnn_arm"].isEnabled() and page["code_size"].isEnabled()
+    tab.set_scans_route("volumes")
+    assert page["depth"].isEnabled()
+
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    tab.save_settings(settings)
+    other = ModelTab()
+    qtbot.addWidget(other)
+    other.restore_settings(settings)
+    assert other.is_scans() and other.params() == tab.params()
+    tab.shutdown()
+    other.shutdown()
 
 
 def test_memory_warning_when_the_estimate_is_too_big(qtbot):

@@ -102,8 +102,9 @@ def test_scans_tab_loads_audits_and_shows_a_subject(qtbot, demo, monkeypatch, tm
     shot(tab, "scans_tab")
     with qtbot.waitSignal(tab.sigTrainRequested, timeout=2000) as sig:
         qtbot.mouseClick(tab.train_button, Qt.MouseButton.LeftButton)
-    cfg, out = sig.args
-    assert cfg.data.file_column == "FILE_ID" and cfg.model.autoencoder["code_size"] == 64 and out == ""
+    data_cfg, out = sig.args
+    assert data_cfg.file_column == "FILE_ID" and data_cfg.site_column == "SITE_ID" and out == ""
+    assert tab.grid_shape() == (16, 20, 16)
     tab.shutdown()
 
 
@@ -217,8 +218,9 @@ def test_scans_tab_connectivity_route_from_roi_tables(qtbot, tmp_path, monkeypat
     demo = write_demo_timeseries(tmp_path / "ts", 6, n_regions=5, n_timepoints=20)
     tab = ScansTab()
     qtbot.addWidget(tab)
-    tab.route_combo.setCurrentIndex(tab.route_combo.findData("connectivity"))
-    assert tab.timeseries_row.isEnabled() and not tab.cnn_check.isEnabled()
+    with qtbot.waitSignal(tab.sigRouteChanged, timeout=2000) as route:
+        tab.route_combo.setCurrentIndex(tab.route_combo.findData("connectivity"))
+    assert route.args == ["connectivity"] and tab.timeseries_row.isEnabled()
     tab.timeseries_edit.setText(str(demo.images))
     tab.labels_edit.setText(str(demo.table))
     tab._fill_columns()
@@ -228,6 +230,6 @@ def test_scans_tab_connectivity_route_from_roi_tables(qtbot, tmp_path, monkeypat
     assert tab.viewer.volume is None  # nothing to show for region time series
     with qtbot.waitSignal(tab.sigTrainRequested, timeout=2000) as sig:
         tab.request_training()
-    cfg = sig.args[0]
-    assert cfg.data.route == "connectivity" and cfg.model.autoencoder == {"code_size": 64}
+    data_cfg = sig.args[0]
+    assert data_cfg.route == "connectivity" and data_cfg.timeseries == str(demo.images)
     tab.shutdown()

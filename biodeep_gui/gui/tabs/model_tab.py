@@ -4,6 +4,11 @@ Everything shown about a network (parameter count, layers and their output shape
 building the real model with ``core.models`` in a worker thread — torch is imported there, never on the GUI thread
 — and the device list from ``core.devices.available_devices``. The form fields are generated from the ``Param``
 specs of ``core.models.ARCHITECTURES``, so a new architecture or hyper-parameter appears here without GUI code.
+
+The last entry, "Autoencoder → classifier (brain scans)", is the scans pipeline: its page holds the 3-D
+autoencoder's hyper-parameters (from ``SCANS_ARCHITECTURES``), its epochs, batch size and learning rate, and the
+cross-validation settings; with the cohort of the Scans tab they make the ``ScansConfig`` that ``scans_config``
+returns. The device picker is the same for both kinds of data.
 """
 from __future__ import annotations
 
@@ -22,7 +27,10 @@ from PySide6.QtWidgets import (
 
 from biodeep_gui.core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from biodeep_gui.core.devices import DeviceInfo, format_bytes
+from biodeep_gui.core.errors import ConfigError
 from biodeep_gui.core.models import ARCHITECTURES, Param
+from biodeep_gui.core.models import SCANS_ARCHITECTURES
+from biodeep_gui.core.scans_config import ScansConfig, ScansCVConfig, ScansDataConfig, ScansTrainConfig
 from biodeep_gui.gui.workers import TaskRunner
 
 #: Input length and outputs assumed for the estimates until data are opened (the demo data's shape).
@@ -30,6 +38,34 @@ DEFAULT_LENGTH = 200
 DEFAULT_OUTPUTS = 1
 #: On the CPU, warn when training needs more than this share of the memory still available.
 RAM_WARN_FRACTION = 0.5
+
+#: The architecture entry of the brain-scan pipeline (not in ``ARCHITECTURES``: it is not a sequence network).
+SCANS_ARCH = "scans"
+SCANS_LABEL = "Autoencoder → classifier (brain scans)"
+SCANS_SUMMARY = ("Brain scans: a 3-D convolutional autoencoder compresses each scan to a short code; a logistic "
+                 "regression and a small MLP classify the codes. Cross-validated, with every step fitted inside "
+                 "each fold. Choose the cohort in the Scans tab.")
+#: Grid assumed for the scans estimates until a cohort is loaded (the demo cohort on its 6-mm grid).
+DEFAULT_GRID = (31, 37, 31)
+_ST, _CV = ScansTrainConfig(), ScansCVConfig()
+#: The scans page: the autoencoder's hyper-parameters, then how it trains and how it is cross-validated.
+SCANS_PARAMS = (
+    *SCANS_ARCHITECTURES["autoencoder3d"].params,
+    Param("epochs", _ST.epochs, "Passes over each fold's training scans for the autoencoder (the best epoch by "
+          "held-out reconstruction is kept).", 1, 10_000),
+    Param("batch_size", _ST.batch_size, "Scans per optimisation step. 3-D volumes are large: keep it small.", 1, 1024),
+    Param("lr", _ST.lr, "Step size of the optimiser for the autoencoder and the 3-D CNN.", 1e-6, 10.0),
+    Param("folds", _CV.folds, "k of the stratified k-fold cross-validation (by label, and by site when the table "
+          "has a site column).", 2, 50),
+    Param("leave_site_out", _CV.leave_site_out, "One fold per acquisition site instead of k folds: does the "
+          "classifier work on a site it has never seen? Needs a site column."),
+    Param("permutations", _CV.permutations, "Label shuffles for the chance level and p-value of the accuracy "
+          "(0 = none).", 0, 100_000),
+    Param("cnn_arm", ScansConfig().model.cnn_arm, "Also train a 3-D CNN directly on the volumes, to see what the "
+          "compression buys with few subjects."),
+)
+#: The Training box's settings that apply to the scans pipeline (the others are greyed out for it).
+SCANS_TRAIN_KEYS = {"seed", "amp", "class_weighting", "weight_decay", "patience"}
 
 OPTIMIZERS = (("adam", "Adam", "Adaptive learning rates per weight; the usual first choice."),
               ("adamw", "AdamW", "Adam with decoupled weight decay; better regularisation with weight decay > 0."),
@@ -80,33 +116,40 @@ class ModelInspection:
     error: str = ""
 
 
-def inspect_model(arch: str, params: dict[str, Any], length: int, n_outputs: int, batch_size: int, device: str,
-                  with_devices: bool) -> ModelInspection:
+def inspect_model(arch: str, params: dict[str, Any], size: int | tuple[int, int, int], n_outputs: int,
+                  batch_size: int, device: str, with_devices: bool) -> ModelInspection:
     """Build the model on the CPU and describe it; list the devices when asked. Runs in a worker thread.
 
     Parameters
     ----------
-    arch, params : architecture name and hyper-parameters
-    length : input length L (bases); n_outputs : K
+    arch, params : architecture name (or ``SCANS_ARCH``) and hyper-parameters
+    size : input length L (bases), or the (X, Y, Z) grid of the scans autoencoder; n_outputs : K
     batch_size : for the memory estimate
     device : 'cpu', 'cuda:N' or 'mps'; its free memory is compared with the estimate
     with_devices : also run ``available_devices`` (imports torch, queries CUDA)
     """
     from biodeep_gui.core import devices as D
     from biodeep_gui.core.models import build_model, count_parameters, get_architecture
+    from biodeep_gui.core.models import build_scans_model
 
     out = ModelInspection(arch)
     if with_devices:
         out.devices = D.available_devices()
-    spec = get_architecture(arch)
-    if spec.kind != "torch":
+    if arch != SCANS_ARCH and get_architecture(arch).kind != "torch":
         return out
     import torch
 
     try:
-        model = build_model(arch, length, n_outputs, params)
+        if arch == SCANS_ARCH:
+            ae = SCANS_ARCHITECTURES["autoencoder3d"]
+            model = build_scans_model("autoencoder3d", size, {p.name: params[p.name] for p in ae.params})
+            sample = (1, *size)
+        else:
+            model = build_model(arch, size, n_outputs, params)
+            sample = (4, size)
     except Exception as exc:  # noqa: BLE001 - e.g. a pooling window longer than the sequence
-        out.error = f"This network cannot be built with these settings for {length}-bp sequences: {exc}"
+        what = f"a {_shape(*size)} grid" if arch == SCANS_ARCH else f"{size}-bp sequences"
+        out.error = f"This network cannot be built with these settings for {what}: {exc}"
         return out
     out.n_parameters = count_parameters(model)
     out.flow = " ".join((type(model).__doc__ or "").split("\n\n")[0].split())
@@ -123,13 +166,13 @@ def inspect_model(arch: str, params: dict[str, Any], length: int, n_outputs: int
     model.eval()
     try:
         with torch.no_grad():
-            model(torch.zeros(1, 4, length))
+            model(torch.zeros(1, *sample))
     finally:
         for h in handles:
             h.remove()
     out.layers = [LayerRow(n, type(m).__name__, shapes.get(n, ()), sum(p.numel() for p in m.parameters()))
                   for n, m in leaves]
-    out.memory_bytes = D.estimate_training_memory(model, (4, length), batch_size)
+    out.memory_bytes = D.estimate_training_memory(model, sample, batch_size)
     out.available_bytes = D.free_memory(device) if device.startswith("cuda") else available_ram()
     return out
 
@@ -221,6 +264,8 @@ class ModelTab(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._length, self._n_outputs, self._data_known = DEFAULT_LENGTH, DEFAULT_OUTPUTS, False
+        self._grid, self._grid_known = DEFAULT_GRID, False
+        self._scans_base = ScansConfig()  # settings of the scans pipeline that the form does not show
         self._devices: list[DeviceInfo] | None = None
         self._wanted_device = "cpu"
         self._inspection: ModelInspection | None = None
@@ -240,6 +285,9 @@ class ModelTab(QWidget):
         for name, spec in ARCHITECTURES.items():
             self.arch_combo.addItem(spec.label, name)
             self.arch_combo.setItemData(self.arch_combo.count() - 1, spec.summary, Qt.ItemDataRole.ToolTipRole)
+        self.arch_combo.insertSeparator(self.arch_combo.count())
+        self.arch_combo.addItem(SCANS_LABEL, SCANS_ARCH)
+        self.arch_combo.setItemData(self.arch_combo.count() - 1, SCANS_SUMMARY, Qt.ItemDataRole.ToolTipRole)
         self.arch_combo.setToolTip("The kind of network. Baselines are simple linear models fitted in one step: "
                                    "train one to see whether a deep network is worth it on your data.")
         self.summary_label = QLabel()
@@ -247,12 +295,14 @@ class ModelTab(QWidget):
         self.summary_label.setStyleSheet("color: #3c4043;")
         self.param_pages = QStackedWidget()
         self._param_widgets: dict[str, dict[str, QWidget]] = {}
-        for name, spec in ARCHITECTURES.items():
+        self._pages: dict[str, QWidget] = {}
+        pages = [(name, spec.params) for name, spec in ARCHITECTURES.items()] + [(SCANS_ARCH, SCANS_PARAMS)]
+        for name, params in pages:
             page = QWidget()
             form = QFormLayout(page)
             form.setContentsMargins(0, 4, 0, 0)
             widgets = {}
-            for p in spec.params:
+            for p in params:
                 w = _param_widget(p)
                 label = QLabel(_param_label(p.name))
                 label.setToolTip(p.help)
@@ -261,6 +311,7 @@ class ModelTab(QWidget):
                 (w.currentIndexChanged if isinstance(w, QComboBox) else
                  w.toggled if isinstance(w, QCheckBox) else w.valueChanged).connect(self._changed)
             self._param_widgets[name] = widgets
+            self._pages[name] = page
             self.param_pages.addWidget(page)
         al = QVBoxLayout(arch_box)
         al.addWidget(self.arch_combo)
@@ -402,8 +453,66 @@ class ModelTab(QWidget):
             if k in self._param_widgets.get(arch, {}):
                 _set(self._param_widgets[arch][k], v)
 
+    def is_scans(self) -> bool:
+        """Whether the brain-scan pipeline (autoencoder → classifier) is chosen rather than a sequence network."""
+        return self.architecture() == SCANS_ARCH
+
     def model_config(self) -> ModelConfig:
+        if self.is_scans():
+            raise ConfigError(f"{SCANS_LABEL} trains on brain scans; choose a sequence network in the Model tab to "
+                              "train on sequences")
         return ModelConfig(arch=self.architecture(), params=self.params())
+
+    def scans_config(self, data: ScansDataConfig, name: str = "") -> ScansConfig:
+        """The brain-scan run configuration: the cohort ``data`` plus the scans page, the seed, class weighting,
+        early stopping and mixed precision of the Training box and the device (validated; raises ``ConfigError``)."""
+        p = self.params(SCANS_ARCH)
+        t = {k: _get(self._train_widgets[k]) for k in SCANS_TRAIN_KEYS}
+        cfg = ScansConfig.from_dict(self._scans_base.to_dict())
+        cfg.data, cfg.name = data, name
+        ae = {q.name: p[q.name] for q in SCANS_ARCHITECTURES["autoencoder3d"].params}
+        if data.route == "connectivity":  # a fully-connected autoencoder: of the form, only the code size applies
+            dae = {q.name for q in SCANS_ARCHITECTURES["connectivity-dae"].params}
+            kept = {k: v for k, v in cfg.model.autoencoder.items() if k in dae}
+            cfg.model.autoencoder = {**kept, "code_size": ae["code_size"]}
+        else:
+            cfg.model.autoencoder = ae
+        cfg.model.cnn = {**cfg.model.cnn, "depth": ae["depth"], "channels": ae["channels"]}
+        cfg.model.cnn_arm = bool(p["cnn_arm"])
+        tr = cfg.train
+        tr.epochs, tr.batch_size, tr.lr = int(p["epochs"]), int(p["batch_size"]), float(p["lr"])
+        tr.seed, tr.class_weighting = int(t["seed"]), bool(t["class_weighting"])
+        tr.weight_decay, tr.patience = float(t["weight_decay"]), int(t["patience"])
+        tr.device = self.device()
+        tr.amp = bool(t["amp"]) and tr.device.startswith("cuda")
+        cfg.cv.folds, cfg.cv.permutations = int(p["folds"]), int(p["permutations"])
+        cfg.cv.leave_site_out = bool(p["leave_site_out"])
+        cfg.validate()
+        return cfg
+
+    def set_scans_config(self, cfg: ScansConfig) -> None:
+        """Show a scans configuration (e.g. an opened run's); settings the form lacks are kept for the next run."""
+        self._scans_base = ScansConfig.from_dict(cfg.to_dict())
+        ae = {q.name: q.default for q in SCANS_ARCHITECTURES["autoencoder3d"].params}
+        ae.update({k: v for k, v in cfg.model.autoencoder.items() if k in ae})
+        self.set_params(SCANS_ARCH, {**ae, "epochs": cfg.train.epochs, "batch_size": cfg.train.batch_size,
+                                     "lr": cfg.train.lr, "folds": cfg.cv.folds, "permutations": cfg.cv.permutations,
+                                     "leave_site_out": cfg.cv.leave_site_out, "cnn_arm": cfg.model.cnn_arm})
+        for key in ("seed", "class_weighting", "weight_decay", "patience", "amp"):
+            _set(self._train_widgets[key], getattr(cfg.train, key))
+        if cfg.train.device and cfg.train.device != "auto":
+            self.set_device(cfg.train.device)
+
+    def set_scans_route(self, route: str) -> None:
+        """'connectivity': grey out what only the 3-D networks use (the code size still applies)."""
+        volumes = route != "connectivity"
+        for name in ("depth", "channels", "noise_std", "cnn_arm"):
+            self._param_widgets[SCANS_ARCH][name].setEnabled(volumes)
+
+    def set_scans_grid(self, grid: tuple[int, int, int]) -> None:
+        """Size the scans estimates (parameters, memory) for the loaded cohort's (X, Y, Z) grid."""
+        self._grid, self._grid_known = tuple(int(v) for v in grid), True
+        self._changed()
 
     def set_model_config(self, cfg: ModelConfig) -> None:
         self.set_architecture(cfg.arch)
@@ -429,7 +538,7 @@ class ModelTab(QWidget):
 
     def device(self) -> str:
         """The chosen device name: 'cpu', 'cuda:N' or 'mps' ('cpu' for the scikit-learn baselines)."""
-        if ARCHITECTURES[self.architecture()].kind != "torch":
+        if not self._deep():
             return "cpu"
         return self.device_combo.currentData() or "cpu"
 
@@ -467,7 +576,7 @@ class ModelTab(QWidget):
 
     def save_settings(self, s: QSettings) -> None:
         s.setValue("model/arch", self.architecture())
-        s.setValue("model/params", json.dumps({a: self.params(a) for a in ARCHITECTURES}))
+        s.setValue("model/params", json.dumps({a: self.params(a) for a in self._param_widgets}))
         t = dataclasses.asdict(self.train_config())
         t.pop("device")
         s.setValue("train/settings", json.dumps(t))
@@ -490,19 +599,26 @@ class ModelTab(QWidget):
         self.set_architecture(str(s.value("model/arch", "cnn")))
 
     # ---- internals ----------------------------------------------------------------------------------------
+    def _deep(self, arch: str | None = None) -> bool:
+        """Whether ``arch`` (default: the chosen one) is a torch network, trained on the chosen device."""
+        arch = arch or self.architecture()
+        return arch == SCANS_ARCH or ARCHITECTURES[arch].kind == "torch"
+
     def _arch_changed(self, *_):
         name = self.architecture()
-        spec = ARCHITECTURES[name]
-        self.param_pages.setCurrentIndex(self.arch_combo.currentIndex())
+        scans = name == SCANS_ARCH
+        page = self._pages[name]
+        self.param_pages.setCurrentWidget(page)
         for i in range(self.param_pages.count()):  # a stacked widget is as tall as its tallest page otherwise
-            policy = QSizePolicy.Policy.Preferred if i == self.arch_combo.currentIndex() else QSizePolicy.Policy.Ignored
+            policy = QSizePolicy.Policy.Preferred if self.param_pages.widget(i) is page else QSizePolicy.Policy.Ignored
             self.param_pages.widget(i).setSizePolicy(policy, policy)
-        self.summary_label.setText(spec.summary)
-        deep = spec.kind == "torch"
+        self.summary_label.setText(SCANS_SUMMARY if scans else ARCHITECTURES[name].summary)
+        deep = self._deep(name)
         for key, w in self._train_widgets.items():
-            w.setEnabled(deep or key == "seed")
+            w.setEnabled(key in SCANS_TRAIN_KEYS if scans else deep or key == "seed")
         self.device_combo.setEnabled(deep)
         if not deep:
+            spec = ARCHITECTURES[name]
             self.params_label.setText("Baseline: fitted in one step by scikit-learn, on the CPU")
             self.diagram.setPlainText(f"{spec.label}\n\n{spec.summary}\n\nNo epochs, no learning rate: the "
                                       "coefficients are found by a regularised linear fit on the training set.")
@@ -523,14 +639,18 @@ class ModelTab(QWidget):
             self._pending = True  # inspect again with the newest settings when this one is done
             return
         self._pending = False
-        self._runner.call(inspect_model, self.architecture(), self.params(), self._length, self._n_outputs,
-                          self.batch_spin.value(), self.device(), with_devices)
+        size = self._grid if self.is_scans() else self._length
+        self._runner.call(inspect_model, self.architecture(), self.params(), size, self._n_outputs,
+                          self._batch_size(), self.device(), with_devices)
+
+    def _batch_size(self) -> int:
+        return int(self.params(SCANS_ARCH)["batch_size"]) if self.is_scans() else self.batch_spin.value()
 
     def _on_inspected(self, res: ModelInspection) -> None:
         if res.devices is not None:
             self._devices = res.devices
             self._set_device_items(res.devices)
-        if res.arch == self.architecture() and ARCHITECTURES[res.arch].kind == "torch":
+        if res.arch == self.architecture() and self._deep(res.arch):
             self._inspection = res
             self._show_inspection(res)
         self.sigInspected.emit(res)
@@ -544,9 +664,16 @@ class ModelTab(QWidget):
             self._inspect_now()
 
     def _show_inspection(self, res: ModelInspection) -> None:
-        shape = f"{self._length:,}-bp sequences, {self._n_outputs} output{'s' if self._n_outputs != 1 else ''}"
-        self.shape_label.setText(f"Built for {shape}" + ("" if self._data_known else
-                                                         " (until you open data; then for your data's shape)"))
+        if res.arch == SCANS_ARCH:
+            self.shape_label.setText(f"3-D autoencoder built for a {_shape(*self._grid)} grid" + (
+                " (the loaded cohort's)" if self._grid_known else
+                " (the demo cohort's; loading a cohort in the Scans tab sizes it for yours)"))
+            first = ("input", "volume", _shape(1, *self._grid))
+        else:
+            shape = f"{self._length:,}-bp sequences, {self._n_outputs} output{'s' if self._n_outputs != 1 else ''}"
+            self.shape_label.setText(f"Built for {shape}" + ("" if self._data_known else
+                                                             " (until you open data; then for your data's shape)"))
+            first = ("input", "one-hot", _shape(4, self._length))
         if res.error:
             self.params_label.setText("Cannot build this network")
             self.diagram.setPlainText(res.error)
@@ -554,7 +681,7 @@ class ModelTab(QWidget):
             return
         self.params_label.setText(f"{res.n_parameters:,} trainable parameters")
         lines = [*_flow_lines(res.flow), "", f"{'layer':<14}{'type':<11}{'output':>14}{'weights':>11}",
-                 f"{'input':<14}{'one-hot':<11}{_shape(4, self._length):>14}{'':>11}"]
+                 f"{first[0]:<14}{first[1]:<11}{first[2]:>14}{'':>11}"]
         for row in res.layers:
             lines.append(f"{row.name:<14}{row.kind:<11}{_shape(*row.output_shape):>14}"
                          f"{(f'{row.n_parameters:,}' if row.n_parameters else ''):>11}")
@@ -566,7 +693,7 @@ class ModelTab(QWidget):
             self.memory_label.setText("")
             return
         need = res.memory_bytes
-        text = f"Estimated training memory: <b>{format_bytes(need)}</b> at batch size {self.batch_spin.value():,}"
+        text = f"Estimated training memory: <b>{format_bytes(need)}</b> at batch size {self._batch_size():,}"
         dev = self.device()
         avail = res.available_bytes
         warn = ""
@@ -633,7 +760,7 @@ class ModelTab(QWidget):
 
     def _update_amp(self) -> None:
         cuda = self.device().startswith("cuda")
-        self.amp_check.setEnabled(cuda and ARCHITECTURES[self.architecture()].kind == "torch")
+        self.amp_check.setEnabled(cuda and self._deep())
         self.amp_check.setToolTip(TRAIN_HELP["amp"] if cuda else TRAIN_HELP["amp"] + " (choose a CUDA device)")
 
 

@@ -21,12 +21,11 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLay
                                QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from biodeep_gui.core.errors import BioDeepError
+from biodeep_gui.core.scans_config import ARM_NAMES
 from biodeep_gui.gui.widgets.plots import ConfusionMatrixPlot, CurvesPlot
 from biodeep_gui.gui.widgets.slice_viewer import SliceViewer
 from biodeep_gui.gui.workers import TaskRunner
 
-ARM_NAMES = {"mlp": "MLP on codes", "logistic": "Logistic on codes", "cnn": "3-D CNN (no autoencoder)",
-             "logistic_features": "Logistic on connectivity"}
 ARM_SHORT = {"mlp": "MLP", "logistic": "Logistic", "cnn": "3-D CNN", "logistic_features": "Logistic (features)"}
 METRIC_NAMES = {"accuracy": "Accuracy", "balanced_accuracy": "Balanced acc.", "auroc": "AUROC",
                 "sensitivity": "Sensitivity", "specificity": "Specificity"}

@@ -4,8 +4,9 @@ The tab computes nothing itself. "Load cohort" runs ``core.scans.scan_cohort`` (
 preprocessed into the cache) on the tab's ``TaskRunner``; the audited cohort fills the table at once and each
 subject's status follows. Selecting a subject loads its preprocessed volume (from the cache, off the GUI thread)
 into the slice viewer. The audit's findings are listed with one-click fixes (reorient to RAS, resample to one
-grid), which switch the setting on and load again. "Train" emits ``sigTrainRequested(ScansConfig, out_dir)``: the
-main window runs ``core.scans_training.train_scans`` on its training runner, as for sequences.
+grid), which switch the setting on and load again. "Train" emits ``sigTrainRequested(ScansDataConfig, out_dir)``:
+the main window adds the Model tab's autoencoder → classifier settings and runs ``core.scans_training.train_scans``
+in a worker, with progress and curves in the Training tab.
 """
 from __future__ import annotations
 
@@ -16,11 +17,11 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget,
-                               QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QSpinBox, QSplitter,
+                               QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QSplitter,
                                QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
 
 from biodeep_gui.core.errors import BioDeepError
-from biodeep_gui.core.scans_config import SUMMARIES, ScansConfig, ScansDataConfig
+from biodeep_gui.core.scans_config import SUMMARIES, ScansDataConfig
 from biodeep_gui.gui.widgets.slice_viewer import SliceViewer
 from biodeep_gui.gui.workers import TaskRunner
 
@@ -59,13 +60,15 @@ class ScansTab(QWidget):
 
     Signals
     -------
-    sigTrainRequested(object, str) : a validated ``ScansConfig`` and the run folder typed in ('' = let the main
-        window choose one)
+    sigTrainRequested(object, str) : the cohort's ``ScansDataConfig`` and the run folder typed in ('' = let the main
+        window choose one); the main window adds the Model tab's settings
     sigCohortLoaded(object) : the audited ``core.scans.Cohort``
     sigMessage(str) : a one-line status for the status bar
+    sigRouteChanged(str) : 'volumes' or 'connectivity' was chosen (the Model tab greys out what does not apply)
     """
 
     sigTrainRequested = Signal(object, str)
+    sigRouteChanged = Signal(str)
     sigCohortLoaded = Signal(object)
     sigMessage = Signal(str)
 
@@ -152,40 +155,19 @@ class ScansTab(QWidget):
         cohort_box = QGroupBox("Cohort")
         cohort_box.setLayout(cohort_form)
 
-        # -- training form --
-        self.epochs_spin = self._spin(1, 10000, 30)
-        self.batch_spin = self._spin(1, 1024, 4)
-        self.code_spin = self._spin(2, 4096, 64)
-        self.depth_spin = self._spin(1, 5, 3)
-        self.channels_spin = self._spin(1, 128, 8)
-        self.noise_spin = QDoubleSpinBox()
-        self.noise_spin.setRange(0.0, 5.0)
-        self.noise_spin.setSingleStep(0.05)
-        self.noise_spin.setValue(0.1)
-        self.noise_spin.setToolTip("Denoising autoencoder: noise added to the input in training (0 = off)")
-        self.folds_spin = self._spin(2, 50, 5)
-        self.site_out_check = QCheckBox("Leave one site out (instead of k folds)")
-        self.perm_spin = self._spin(0, 100000, 100)
-        self.cnn_check = QCheckBox("Also train a 3-D CNN directly on the volumes")
-        self.cnn_check.setChecked(True)
-        self.device_combo = QComboBox()
-        self.device_combo.addItems(["auto", "cpu", "cuda"])
+        # -- training: the network, training and cross-validation settings live in the Model tab --
         self.out_edit = QLineEdit()
         self.out_edit.setPlaceholderText("default: a new folder under the runs folder")
+        note = QLabel("The autoencoder, its training and the cross-validation are set in the <b>Model</b> tab "
+                      "(“Autoencoder → classifier”), with the device; progress and curves show in <b>Training</b>.")
+        note.setWordWrap(True)
+        note.setStyleSheet("color: #5f6368;")
         train_form = QFormLayout()
-        train_form.addRow("Epochs", self.epochs_spin)
-        train_form.addRow("Batch size", self.batch_spin)
-        train_form.addRow("Code size", self.code_spin)
-        train_form.addRow("Depth", self.depth_spin)
-        train_form.addRow("Channels", self.channels_spin)
-        train_form.addRow("Denoising noise", self.noise_spin)
-        train_form.addRow("Folds", self.folds_spin)
-        train_form.addRow(self.site_out_check)
-        train_form.addRow("Permutations", self.perm_spin)
-        train_form.addRow(self.cnn_check)
-        train_form.addRow("Device", self.device_combo)
+        train_form.addRow(note)
         train_form.addRow("Run folder", self._with_browse(self.out_edit, self._browse_out))
         self.train_button = QPushButton("Train autoencoder → classifier")
+        self.train_button.setToolTip("Cross-validate the autoencoder → classifier pipeline on this cohort (Ctrl+R "
+                                     "when the Model tab's architecture is Autoencoder → classifier)")
         self.train_button.clicked.connect(self.request_training)
         train_form.addRow(self.train_button)
         train_box = QGroupBox("Autoencoder → classifier")
@@ -254,13 +236,6 @@ class ScansTab(QWidget):
 
     # -- helpers ---------------------------------------------------------------------------------------------
     @staticmethod
-    def _spin(lo: int, hi: int, value: int) -> QSpinBox:
-        s = QSpinBox()
-        s.setRange(lo, hi)
-        s.setValue(value)
-        return s
-
-    @staticmethod
     def _with_browse(edit: QLineEdit, slot) -> QWidget:
         w = QWidget()
         h = QHBoxLayout(w)
@@ -306,8 +281,7 @@ class ScansTab(QWidget):
         connectivity = self.route_combo.currentData() == "connectivity"
         for w in (self.timeseries_row, self.atlas_row):
             w.setEnabled(connectivity)
-        for w in (self.depth_spin, self.channels_spin, self.noise_spin, self.cnn_check):
-            w.setEnabled(not connectivity)
+        self.sigRouteChanged.emit(self.route_combo.currentData())
 
     def _browse_out(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "Run folder", self.out_edit.text())
@@ -357,27 +331,8 @@ class ScansTab(QWidget):
             mask=self.mask_edit.text().strip(), canonicalise=self.canonical_check.isChecked(),
             resample=self.resample_check.isChecked(), voxel_size=float(self.voxel_spin.value()))
 
-    def config(self) -> ScansConfig:
-        """The full ``ScansConfig`` the form describes (validated; raises ``ConfigError``)."""
-        cfg = ScansConfig(data=self.data_config())
-        if cfg.data.route == "connectivity":
-            cfg.model.autoencoder = {"code_size": self.code_spin.value()}
-        else:
-            cfg.model.autoencoder = {"depth": self.depth_spin.value(), "channels": self.channels_spin.value(),
-                                     "code_size": self.code_spin.value(),
-                                     "noise_std": float(self.noise_spin.value())}
-        cfg.model.cnn = {"depth": self.depth_spin.value(), "channels": self.channels_spin.value()}
-        cfg.model.cnn_arm = self.cnn_check.isChecked()
-        cfg.train.epochs, cfg.train.batch_size = self.epochs_spin.value(), self.batch_spin.value()
-        cfg.train.device = self.device_combo.currentText()
-        cfg.cv.folds, cfg.cv.leave_site_out = self.folds_spin.value(), self.site_out_check.isChecked()
-        cfg.cv.permutations = self.perm_spin.value()
-        cfg.validate()
-        return cfg
-
-    def set_config(self, cfg: ScansConfig) -> None:
-        """Fill the form from a configuration (e.g. a saved run's)."""
-        d = cfg.data
+    def set_data_config(self, d: ScansDataConfig) -> None:
+        """Fill the cohort form from a configuration (e.g. a saved run's)."""
         self.route_combo.setCurrentIndex(max(0, self.route_combo.findData(d.route)))
         self.timeseries_edit.setText(d.timeseries)
         self.atlas_edit.setText(d.atlas)
@@ -393,18 +348,11 @@ class ScansTab(QWidget):
         self.canonical_check.setChecked(d.canonicalise)
         self.resample_check.setChecked(d.resample)
         self.voxel_spin.setValue(d.voxel_size)
-        ae = cfg.model.autoencoder
-        self.depth_spin.setValue(int(ae.get("depth", 3)))
-        self.channels_spin.setValue(int(ae.get("channels", 8)))
-        self.code_spin.setValue(int(ae.get("code_size", 64)))
-        self.noise_spin.setValue(float(ae.get("noise_std", 0.1)))
-        self.cnn_check.setChecked(cfg.model.cnn_arm)
-        self.epochs_spin.setValue(cfg.train.epochs)
-        self.batch_spin.setValue(cfg.train.batch_size)
-        self.device_combo.setCurrentText(cfg.train.device)
-        self.folds_spin.setValue(cfg.cv.folds)
-        self.site_out_check.setChecked(cfg.cv.leave_site_out)
-        self.perm_spin.setValue(cfg.cv.permutations)
+
+    def grid_shape(self) -> tuple[int, int, int] | None:
+        """(X, Y, Z) of the loaded cohort's common grid (what the autoencoder is built for); None if unknown."""
+        grid = getattr(self.prep, "grid", None)
+        return tuple(grid.shape) if grid is not None else None  # type: ignore[return-value]
 
     # -- actions ---------------------------------------------------------------------------------------------
     @Slot()
@@ -447,12 +395,8 @@ class ScansTab(QWidget):
 
     @Slot()
     def request_training(self) -> None:
-        try:
-            cfg = self.config()
-        except BioDeepError as exc:
-            self._show_error(str(exc))
-            return
-        self.sigTrainRequested.emit(cfg, self.out_edit.text().strip())
+        """Ask the window to train on this cohort (with the Model tab's autoencoder → classifier settings)."""
+        self.sigTrainRequested.emit(self.data_config(), self.out_edit.text().strip())
 
     def apply_fix(self, fix: str) -> None:
         """One-click remedy of an audit finding: switch the setting on and load the cohort again."""

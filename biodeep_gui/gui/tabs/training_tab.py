@@ -1,6 +1,7 @@
 """The Training tab: start and stop a run, follow its progress and curves, read its log.
 
-The tab does not train: Start emits ``sigStartRequested``, the window runs ``core.experiment.train_run`` through a
+The tab does not train: Start emits ``sigStartRequested``, the window runs ``core.experiment.train_run`` (or
+``core.scans_training.train_scans``, whose folds and phases each start with ``begin_phase``) through a
 ``TaskRunner`` and hands over what it yields with ``add_items``. Items are only stored on arrival; a ~10 Hz timer
 updates the progress bar, the labels and the curves, so a fast stream of reports never floods the event loop.
 Report types are recognised by class name: importing ``core.training`` would import torch on the GUI thread.
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget,
 )
 
+from biodeep_gui.core.scans_config import ARM_NAMES
 from biodeep_gui.gui.widgets.curves import METRIC_LABELS, REDRAW_MS, TrainingCurves
 
 LOG_LINES = 5000
@@ -49,6 +51,7 @@ class TrainingTab(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._running = False
+        self._unit, self._title, self._description = "sequences", "", ""
         self._last_batch = None
         self._last_epoch = None
         self._epochs_total = 0
@@ -115,9 +118,12 @@ class TrainingTab(QWidget):
         self.stop_button.clicked.connect(self._stop_clicked)
 
     # ---- public API ---------------------------------------------------------------------------------------
-    def begin(self, title: str, epochs: int, description: str = "") -> None:
-        """A run starts: clear the curves, show its name, start the ~10 Hz redraw."""
+    def begin(self, title: str, epochs: int, description: str = "", unit: str = "sequences") -> None:
+        """A run starts: clear the curves, show its name, start the ~10 Hz redraw. ``unit``: what a sample is
+        called in the speed label."""
         self._running = True
+        self._unit = unit
+        self._title, self._description = title, description
         self._last_batch = self._last_epoch = None
         self._epochs_total = epochs
         self._started_at = time.monotonic()
@@ -133,6 +139,19 @@ class TrainingTab(QWidget):
         self.stop_button.setText("Stop")
         self.log_message(f"Started {title}" + (f": {description}" if description else ""))
         self._timer.start()  # one ~10 Hz timer redraws labels and curves: one GUI-thread wake-up per tick
+
+    def begin_phase(self, message: str, epochs: int, curves: bool = True) -> None:
+        """A new phase of a multi-step run (a fold's autoencoder, its classifiers, its 3-D CNN): progress and
+        ``curves`` (if it has epochs to follow) start again; ``message`` says what it is."""
+        self._last_batch = self._last_epoch = None
+        self._epochs_total = epochs
+        self.curves.redraw()  # the last points of the previous phase, before they are cleared
+        if curves:
+            self.curves.reset(epochs=epochs)
+        self.progress.setRange(0, 0)
+        self.progress.setFormat(message)
+        self.run_label.setText(f"<b>{_esc(self._title)}</b> — {_esc(message)}")
+        self.log_message(message)
 
     def add_items(self, items: list) -> None:
         """Store reports from ``train_run``; they are drawn by the next timer tick."""
@@ -159,6 +178,16 @@ class TrainingTab(QWidget):
             elif kind == "DataReport":
                 self.log_message(f"Data: {item.n_train:,} training, {item.n_val:,} validation and {item.n_test:,} "
                                  f"test sequences of {item.length:,} bp; {item.task} task")
+            elif kind == "CohortReport":
+                counts = ", ".join(f"{k}: {v}" for k, v in item.class_counts.items())
+                self.log_message(f"Cohort: {item.n_subjects} subjects ({counts}); "
+                                 f"{item.grid or f'{item.n_features:,} features'}")
+                for w in item.warnings:
+                    self.log_message(f"Warning: {w}")
+            elif kind == "FoldResult":
+                parts = [f"{ARM_NAMES.get(arm, arm)} accuracy {m.get('accuracy', math.nan):.3f}"
+                         for arm, m in item.metrics.items()]
+                self.log_message(f"Fold {item.fold}/{item.n_folds} held-out: " + "; ".join(parts))
 
     def finish(self, summary) -> None:
         """The run ended normally (completed, stopped early or cancelled): ``summary`` is its ``RunSummary``."""
@@ -188,6 +217,30 @@ class TrainingTab(QWidget):
         self.run_label.setText(f"<b>{text}</b> See the Results tab.")
         self.log_message(text)
         self.log_message(f"Saved in {summary.run_dir}")
+
+    def finish_scans(self, summary) -> None:
+        """A brain-scan run ended (completed or stopped): ``summary`` is its ``ScansSummary``."""
+        self._end()
+        if summary is None:
+            return
+        if summary.cancelled:
+            text = "Stopped by you; nothing was saved." if not summary.run_dir else "Stopped by you."
+            self.progress.setFormat("Stopped")
+        else:
+            self.progress.setFormat("Done")
+            self.progress.setValue(self.progress.maximum())
+            parts = []
+            for arm in ("logistic", "mlp", "cnn", "logistic_features"):
+                if arm in summary.metrics:
+                    mean, sd = summary.metrics[arm]["accuracy"]
+                    parts.append(f"{ARM_NAMES.get(arm, arm)} {mean:.3f} ± {sd:.3f}")
+            text = (f"Cross-validated accuracy ({summary.n_folds} folds): " + "; ".join(parts)
+                    + f". Took {format_duration(summary.elapsed_s)}.")
+        self.run_label.setText(f"<b>{_esc(text)}</b>" + (" See the Reconstructions tab." if not summary.cancelled
+                                                          else ""))
+        self.log_message(text)
+        if summary.run_dir:
+            self.log_message(f"Saved in {summary.run_dir}")
 
     def fail(self, message: str) -> None:
         """The run failed: the message goes in the log and in a dialog; the tab is ready for another run."""
@@ -248,13 +301,13 @@ class TrainingTab(QWidget):
             self.progress.setValue(min((b.epoch - 1) * n + b.batch, total * n))
             self.progress.setFormat(f"Epoch {b.epoch}/{total} · batch {b.batch}/{n}")
             self.eta_label.setText(f"about {format_duration(b.eta_s)} left" if b.eta_s > 0 else "")
-            self.speed_label.setText(f"{b.samples_per_s:,.0f} sequences/s")
+            self.speed_label.setText(f"{b.samples_per_s:,.0f} {self._unit}/s")
         elif e is not None:
             self.progress.setRange(0, total)
             self.progress.setValue(e.epoch)
             self.progress.setFormat(f"Epoch {e.epoch}/{total} done")
             self.eta_label.setText(f"about {format_duration(e.eta_s)} left" if e.eta_s > 0 else "")
-            self.speed_label.setText(f"{e.samples_per_s:,.0f} sequences/s")
+            self.speed_label.setText(f"{e.samples_per_s:,.0f} {self._unit}/s")
         if not self._running:
             return
         if self.stop_button.text() != "Stop":  # keep showing that a stop is under way

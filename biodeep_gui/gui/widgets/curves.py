@@ -28,7 +28,7 @@ REDRAW_MS = 100
 
 METRIC_LABELS = {"auroc": "AUROC", "auprc": "AUPRC", "accuracy": "accuracy", "f1": "F1", "pearson": "Pearson r",
                  "spearman": "Spearman ρ", "mse": "MSE", "r2": "R²", "loss": "loss",
-                 "balanced_accuracy": "balanced accuracy"}
+                 "balanced_accuracy": "balanced accuracy", "correlation": "correlation r"}
 
 
 class TrainingCurves(QWidget):
