@@ -34,7 +34,6 @@ from biodeep_gui.core.models import ARCHITECTURES
 from biodeep_gui.core.project import PROJECT_SUFFIX, Project, load_project, missing_files, relocate, save_project
 from biodeep_gui.core.runs import RUN_FILE, Run, load_run
 from biodeep_gui.gui.tabs.sequences_tab import SequencesTab
-from biodeep_gui.gui.widgets.plots import EXPORT_FORMATS
 from biodeep_gui.gui.workers import TaskRunner
 
 APP_NAME = "BioDeep"
@@ -286,6 +285,7 @@ class MainWindow(QMainWindow):
         """
         if self._ready or self._closing:
             return
+        self.sequences_tab.ensure_plots()
         from biodeep_gui.gui.tabs.compare_tab import CompareTab
         from biodeep_gui.gui.tabs.filters_tab import FiltersTab
         from biodeep_gui.gui.tabs.model_tab import ModelTab
@@ -616,7 +616,7 @@ class MainWindow(QMainWindow):
         self._training_device = cfg.train.device
         folds = "leave-one-site-out" if cfg.cv.leave_site_out else f"{cfg.cv.folds}-fold"
         self.training_tab.begin(out.name, cfg.train.epochs, f"autoencoder → classifier, {folds} cross-validation, "
-                                f"on {self._device_text(cfg.train.device)}")
+                                f"on {self._device_text(cfg.train.device)}", unit="scans")
         self.show_tab(self.training_tab)
         self.statusBar().showMessage(f"Training on brain scans; the run goes to {out}", 10_000)
         self.scans_runner.start(train_scans, cfg, out)
@@ -811,6 +811,8 @@ class MainWindow(QMainWindow):
         name = self.tabs.tabText(self.tabs.currentIndex()).lower()
         run = self.results_tab.current_run()
         start = str(Path(self._folder("export")) / f"{name}{'-' + run.path.name if run else ''}.png")
+        from biodeep_gui.gui.widgets.plots import EXPORT_FORMATS
+
         path, chosen = QFileDialog.getSaveFileName(self, "Export figure", start, EXPORT_FORMATS)
         if not path:
             return

@@ -28,7 +28,8 @@ TAB_TITLES = ["Sequences", "Model", "Training", "Results", "Filters", "Mutation 
 
 # ---- start-up ---------------------------------------------------------------------------------------------------
 def test_window_paints_without_importing_torch(tmp_path):
-    """A fresh process shows the window with torch not imported (it costs ~1.4 s at start-up)."""
+    """A fresh process shows the window with torch not imported (it costs ~1.4 s at start-up), nor pyqtgraph
+    (~0.5 s): the Sequences tab's plots are made just after the first paint."""
     code = textwrap.dedent("""
         import sys
         from PySide6.QtCore import QEvent, QObject, QTimer
@@ -39,6 +40,7 @@ def test_window_paints_without_importing_torch(tmp_path):
                 if event.type() == QEvent.Type.Paint and not hasattr(self, "seen"):
                     self.seen = True
                     print("torch imported at first paint:", "torch" in sys.modules, flush=True)
+                    print("pyqtgraph imported at first paint:", "pyqtgraph" in sys.modules, flush=True)
                     print("all tabs built at first paint:", window.is_ready(), flush=True)
                 return False
 
@@ -57,6 +59,7 @@ def test_window_paints_without_importing_torch(tmp_path):
                          timeout=180)
     assert out.returncode == 0, out.stderr
     assert "torch imported at first paint: False" in out.stdout
+    assert "pyqtgraph imported at first paint: False" in out.stdout
     assert "all tabs built at first paint: False" in out.stdout
     assert "'Sequences', 'Model', 'Training', 'Results', 'Filters', 'Mutation map', 'Predict', 'Compare'" in out.stdout
     assert "all tabs built: True CompareTab" in out.stdout

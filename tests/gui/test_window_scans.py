@@ -59,6 +59,7 @@ def test_scans_train_in_the_window_and_reopen_the_run(qtbot, window, tmp_path):
     assert saved.model.autoencoder == {"depth": 2, "channels": 8, "code_size": 8, "noise_std": 0.1}
     assert (saved.train.epochs, saved.train.cnn_epochs, saved.cv.folds) == (2, 1, 2)
     assert "Cross-validated accuracy (2 folds)" in window.training_tab.run_label.text()
+    assert window.training_tab.speed_label.text().endswith("scans/s")
     assert window.current_tab() is window.reconstructions_tab
     assert window.reconstructions_tab.folds_table.rowCount() > 0
     shot(window, "window_reconstructions")

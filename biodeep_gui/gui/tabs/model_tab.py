@@ -680,10 +680,12 @@ class ModelTab(QWidget):
             self.memory_label.setText("")
             return
         self.params_label.setText(f"{res.n_parameters:,} trainable parameters")
-        lines = [*_flow_lines(res.flow), "", f"{'layer':<14}{'type':<11}{'output':>14}{'weights':>11}",
-                 f"{first[0]:<14}{first[1]:<11}{first[2]:>14}{'':>11}"]
+        kind_w = max([11, *(len(r.kind) + 1 for r in res.layers)])  # e.g. ConvTranspose3d
+        name_w = max([14, *(len(r.name) + 1 for r in res.layers)])
+        lines = [*_flow_lines(res.flow), "", f"{'layer':<{name_w}}{'type':<{kind_w}}{'output':>16}{'weights':>11}",
+                 f"{first[0]:<{name_w}}{first[1]:<{kind_w}}{first[2]:>16}{'':>11}"]
         for row in res.layers:
-            lines.append(f"{row.name:<14}{row.kind:<11}{_shape(*row.output_shape):>14}"
+            lines.append(f"{row.name:<{name_w}}{row.kind:<{kind_w}}{_shape(*row.output_shape):>16}"
                          f"{(f'{row.n_parameters:,}' if row.n_parameters else ''):>11}")
         self.diagram.setPlainText("\n".join(lines))
         self._show_memory(res)
@@ -764,8 +766,15 @@ class ModelTab(QWidget):
         self.amp_check.setToolTip(TRAIN_HELP["amp"] if cuda else TRAIN_HELP["amp"] + " (choose a CUDA device)")
 
 
+#: Form labels that the parameter name does not spell out well.
+PARAM_LABELS = {"lr": "Learning rate", "noise_std": "Denoising noise", "cnn_arm": "Compare with a 3-D CNN",
+                "leave_site_out": "Leave one site out"}
+
+
 def _param_label(name: str) -> str:
     """'rnn_hidden' -> 'RNN hidden', 'filter_width' -> 'Filter width'."""
+    if name in PARAM_LABELS:
+        return PARAM_LABELS[name]
     words = [{"rnn": "RNN", "lstm": "LSTM"}.get(w, w) for w in name.split("_")]
     text = " ".join(words)
     return text[0].upper() + text[1:] if text else text

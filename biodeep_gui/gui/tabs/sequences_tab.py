@@ -25,7 +25,6 @@ from biodeep_gui.core import summary as S
 from biodeep_gui.core.config import DataConfig, RunConfig
 from biodeep_gui.core.errors import ConfigError
 from biodeep_gui.core.sequences import SequenceSet
-from biodeep_gui.gui.widgets.plots import BarPlot, HistogramPlot
 
 # Input kinds offered in the form (DataConfig.kind 'fasta' covers the first two).
 KIND_PAIR, KIND_LABELLED, KIND_TABLE, KIND_BED = "pair", "labelled", "table", "bed"
@@ -500,23 +499,11 @@ class SequencesTab(QWidget):
         lay.addWidget(self.headline)
         lay.addWidget(self.details)
 
-        plots = QHBoxLayout()
-        self.length_plot = HistogramPlot("Sequence lengths", "Length (bp)", colour=0)
-        self.length_plot.setToolTip("Lengths in the files, before centre-cropping or padding.")
-        self.gc_plot = HistogramPlot("GC content", "GC %", colour=2)
-        self.gc_plot.setToolTip("Share of G and C among the unambiguous bases of each sequence. Bound and "
-                                "background sets with very different GC let a model cheat on GC alone.")
-        self.balance_plot = BarPlot("Class balance")
-        self.balance_plot.setToolTip("Records per class. A rare class may need class weighting (Training).")
-        self.values_plot = HistogramPlot("Label values", "Value", colour=1)
-        self.values_plot.setToolTip("Distribution of the measured values to predict (first target column).")
-        self.label_stack = QStackedWidget()
-        self.label_stack.addWidget(self.balance_plot)
-        self.label_stack.addWidget(self.values_plot)
-        for w in (self.length_plot, self.gc_plot, self.label_stack):
-            w.setMinimumHeight(210)
-            plots.addWidget(w, 1)
-        lay.addLayout(plots, 3)
+        # the plots are made by ensure_plots, after the window's first paint: importing pyqtgraph takes ~0.5 s
+        self.plots_box = QWidget()
+        self.plots_box.setMinimumHeight(210)
+        QHBoxLayout(self.plots_box).setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.plots_box, 3)
 
         self.table_caption = QLabel()
         lay.addWidget(self.table_caption)
@@ -599,6 +586,28 @@ class SequencesTab(QWidget):
         return [self.label_list.item(i).text() for i in range(self.label_list.count())
                 if self.label_list.item(i).checkState() == Qt.CheckState.Checked]
 
+    def ensure_plots(self) -> None:
+        """Make the length, GC and label plots (once)."""
+        if hasattr(self, "length_plot"):
+            return
+        from biodeep_gui.gui.widgets.plots import BarPlot, HistogramPlot
+
+        self.length_plot = HistogramPlot("Sequence lengths", "Length (bp)", colour=0)
+        self.length_plot.setToolTip("Lengths in the files, before centre-cropping or padding.")
+        self.gc_plot = HistogramPlot("GC content", "GC %", colour=2)
+        self.gc_plot.setToolTip("Share of G and C among the unambiguous bases of each sequence. Bound and "
+                                "background sets with very different GC let a model cheat on GC alone.")
+        self.balance_plot = BarPlot("Class balance")
+        self.balance_plot.setToolTip("Records per class. A rare class may need class weighting (Training).")
+        self.values_plot = HistogramPlot("Label values", "Value", colour=1)
+        self.values_plot.setToolTip("Distribution of the measured values to predict (first target column).")
+        self.label_stack = QStackedWidget()
+        self.label_stack.addWidget(self.balance_plot)
+        self.label_stack.addWidget(self.values_plot)
+        for w in (self.length_plot, self.gc_plot, self.label_stack):
+            w.setMinimumHeight(210)
+            self.plots_box.layout().addWidget(w, 1)
+
     def show_data(self, ss: SequenceSet, cfg: DataConfig, summary: S.SequenceSummary | None = None) -> None:
         """Show what was loaded: headline, details, histograms, class balance and the first records.
 
@@ -608,6 +617,7 @@ class SequencesTab(QWidget):
         cfg : the settings it was loaded with (the form is set to them)
         summary : ``core.summary.summarize(ss)`` if the caller computed it off the GUI thread; else computed here
         """
+        self.ensure_plots()
         summ = summary if summary is not None else S.summarize(ss)
         self._data, self._data_cfg, self._summary = ss, cfg, summ
         self.set_data_config(cfg)
