@@ -68,8 +68,7 @@ def throughput(args) -> None:
         va = VolumeBatches(list(val), mask, preload=True)
         objective = ReconstructionObjective(mask)
         t0 = time.perf_counter()
-        for item in fit(m, tr, va, objective, cfg, device=device, val_targets=val[:, None],
-                        metric_fn=objective.metrics):
+        for item in fit(m, tr, va, objective, cfg, device=device, val_targets=None):
             if isinstance(item, FitResult):
                 break
         if device.type == "cuda":

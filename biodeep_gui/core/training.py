@@ -206,7 +206,7 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
 
 
 def fit(model: nn.Module, train, val, objective: Objective, cfg: TrainConfig, *, device: torch.device,
-        val_targets: np.ndarray, should_stop: Callable[[], bool] = lambda: False,
+        val_targets: np.ndarray | None, should_stop: Callable[[], bool] = lambda: False,
         report_interval: float = 0.1, metric_fn: Callable[[np.ndarray, np.ndarray], dict[str, float]] | None = None,
         optimizer: torch.optim.Optimizer | None = None, resume: "ResumeState | None" = None,
         ) -> Iterator[BatchReport | EpochReport | FitResult]:
@@ -218,7 +218,9 @@ def fit(model: nn.Module, train, val, objective: Objective, cfg: TrainConfig, *,
     train, val : batch sources (see ``biodeep_gui.core.batches``); moved to ``device`` here
     objective : the task's loss, output transform and metrics
     cfg : epochs, batch size, optimiser, early stopping (``patience`` on ``monitor``), clipping, seed, amp
-    val_targets : (N_val, ...) targets in their original units, for the validation metrics
+    val_targets : (N_val, ...) targets in their original units, for the validation metrics (unused, may be None,
+        when the objective has ``evaluate(model, source, batch_size) -> metrics with 'loss'`` and no ``metric_fn``
+        is given: it scores the validation source itself)
     should_stop : polled before every batch; when it returns True, training ends within one batch
     report_interval : seconds between two ``BatchReport``s
     metric_fn : overrides ``objective.metrics`` (e.g. for reconstruction)
@@ -238,6 +240,8 @@ def fit(model: nn.Module, train, val, objective: Objective, cfg: TrainConfig, *,
     amp = cfg.amp and device.type == "cuda"
     monitor = M.default_monitor(objective.task) if cfg.monitor == "auto" else cfg.monitor
     higher = M.HIGHER_IS_BETTER.get(monitor, True)
+    # an objective that can score a whole source on the device (reconstruction: no volume copied to the host)
+    evaluate = getattr(objective, "evaluate", None) if metric_fn is None else None
     metric_fn = metric_fn or objective.metrics
     n_batches = max(1, math.ceil(len(train) / cfg.batch_size))
 
@@ -289,11 +293,17 @@ def fit(model: nn.Module, train, val, objective: Objective, cfg: TrainConfig, *,
             break
         train_loss = float(loss_sum) / max(seen, 1)
         _check_finite(train_loss, epoch, None)
-        raw, val_loss = predict_outputs(model, val, max(cfg.batch_size, 256), objective)
-        if not np.isfinite(raw).all():
-            _check_finite(math.nan, epoch, None)
-        vm = metric_fn(val_targets, objective.transform(raw)) if len(raw) else {}
-        vm["loss"] = val_loss
+        if evaluate is not None:
+            vm = evaluate(model, val, max(cfg.batch_size, 256))
+            val_loss = vm["loss"]
+            if len(val) and not math.isfinite(val_loss):
+                _check_finite(math.nan, epoch, None)
+        else:
+            raw, val_loss = predict_outputs(model, val, max(cfg.batch_size, 256), objective)
+            if not np.isfinite(raw).all():
+                _check_finite(math.nan, epoch, None)
+            vm = metric_fn(val_targets, objective.transform(raw)) if len(raw) else {}
+            vm["loss"] = val_loss
         value = vm.get(monitor, math.nan)
         score = value if higher else -value
         is_best = not math.isnan(score) and score > best_value

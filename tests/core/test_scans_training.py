@@ -90,6 +90,30 @@ def test_masked_correlation_and_classification_metrics():
     assert m["auroc"] == pytest.approx(roc_auc_score(y, p))
 
 
+def test_reconstruction_objective_evaluates_on_the_device_like_the_numpy_metrics():
+    """fit scores reconstruction with ReconstructionObjective.evaluate (no volume copied to the host): the same
+    loss, correlation and MSE as predict_outputs + reconstruction_metrics, a constant sample left out."""
+    from biodeep_gui.core.training import predict_outputs
+
+    rng = np.random.default_rng(1)
+    shape = (8, 10, 8)
+    vols = rng.normal(size=(5, *shape)).astype(np.float32)
+    vols[2] = 0.0  # a constant sample: its correlation is undefined and left out of the mean
+    mask = rng.random(shape) > 0.3
+    torch.manual_seed(0)
+    model = Autoencoder3D(shape, depth=2, channels=2, code_size=4)
+    src = T.VolumeBatches(list(vols), mask, preload=True, max_batch=2)
+    for m in (mask, None):
+        objective = T.ReconstructionObjective(m)
+        objective.prepare(torch.device("cpu"))
+        got = objective.evaluate(model, src, 2)
+        raw, loss = predict_outputs(model, src, 2, objective)
+        want = T.reconstruction_metrics(np.stack([src.item(k) for k in range(5)])[:, None], raw, m)
+        assert got["loss"] == pytest.approx(loss, rel=1e-5)
+        assert got["correlation"] == pytest.approx(want["correlation"], rel=1e-5)
+        assert got["mse"] == pytest.approx(want["mse"], rel=1e-5)
+
+
 def test_folds_stratify_by_label_and_site_and_leave_site_out():
     y = np.array([0, 1] * 12)
     sites = ["A"] * 8 + ["B"] * 8 + ["C"] * 8
