@@ -64,10 +64,11 @@ class TrainingCurves(QWidget):
         light = pg.mkColor(c_train)
         light.setAlpha(110)
         self.batch_curve = self.loss_plot.plot([], [], pen=pg.mkPen(light, width=1), name="training (running)")
-        self.train_curve = self.loss_plot.plot([], [], pen=pg.mkPen(c_train, width=2), symbol="o", symbolSize=6,
-                                               symbolBrush=c_train, symbolPen=c_train, name="training")
-        self.val_curve = self.loss_plot.plot([], [], pen=pg.mkPen(c_val, width=2), symbol="s", symbolSize=6,
-                                             symbolBrush=c_val, symbolPen=c_val, name="validation")
+        # lines without point symbols (a symbol curve costs ~2 ms per epoch redraw); validation dashed, so the two
+        # differ without colour
+        self.train_curve = self.loss_plot.plot([], [], pen=pg.mkPen(c_train, width=2), name="training")
+        self.val_curve = self.loss_plot.plot([], [], pen=pg.mkPen(c_val, width=2, style=Qt.PenStyle.DashLine),
+                                             name="validation")
         self.metric_curve = self.metric_plot.plot([], [], pen=pg.mkPen(c_metric, width=2), symbol="o",
                                                   symbolSize=6, symbolBrush=c_metric, symbolPen=c_metric,
                                                   name="validation")
@@ -106,7 +107,7 @@ class TrainingCurves(QWidget):
         self._val: list[float] = []
         self._metric: list[float] = []
         self._best_epoch = 0
-        self._dirty = self._epochs_dirty = True
+        self._batch_dirty = self._loss_dirty = self._metric_dirty = True
         self._y_ranges: list[tuple[float, float] | None] = [None, None]  # live: loss and metric y ranges
         self._live_epochs = max(0, int(epochs))
         self.set_monitor(monitor)
@@ -124,7 +125,7 @@ class TrainingCurves(QWidget):
         self._live_epochs = 0
         for p in (self.loss_plot, self.metric_plot):
             p.enableAutoRange(x=True, y=True)
-        self._dirty = True
+        self._batch_dirty = self._loss_dirty = self._metric_dirty = True
         self.redraw()
 
     def set_monitor(self, monitor: str) -> None:
@@ -138,7 +139,7 @@ class TrainingCurves(QWidget):
         """The running mean training loss of ``epoch`` after ``batch`` of ``n_batches`` batches."""
         self._batch_x.append(epoch - 1 + batch / max(n_batches, 1))
         self._batch_y.append(loss)
-        self._dirty = True
+        self._batch_dirty = True
 
     def add_epoch(self, epoch: int, train_loss: float, val_loss: float, metric: float, best_epoch: int) -> None:
         """One finished epoch; ``best_epoch`` is the epoch whose weights are kept so far."""
@@ -147,7 +148,7 @@ class TrainingCurves(QWidget):
         self._val.append(val_loss)
         self._metric.append(metric)
         self._best_epoch = best_epoch
-        self._dirty = self._epochs_dirty = True
+        self._loss_dirty = self._metric_dirty = True
 
     def set_history(self, rows: list[dict[str, float]], monitor: str, best_epoch: int) -> None:
         """Show a finished run's ``history.csv`` rows (no running loss)."""
@@ -170,21 +171,33 @@ class TrainingCurves(QWidget):
         return self._timer.isActive()
 
     def redraw(self) -> None:
-        """Copy what changed since the last redraw into the plot items."""
-        if not self._dirty:
+        """Copy what changed since the last redraw into the plot items.
+
+        Live, a new epoch reaches the loss plot in one call and the metric plot in the next (~100 ms later), so
+        that no repaint covers both plots: each stays a few milliseconds of the GUI thread.
+        """
+        if not (self._batch_dirty or self._loss_dirty or self._metric_dirty):
             return
-        self._dirty = False
         self.redraws += 1
-        self.batch_curve.setData(np.asarray(self._batch_x, float), np.asarray(self._batch_y, float))
-        if self._live_epochs:
-            self._grow_y_ranges()
-        if not self._epochs_dirty:
-            return
-        self._epochs_dirty = False
         epochs = np.asarray(self._epochs, float)
-        self.train_curve.setData(epochs, np.asarray(self._train, float))
-        self.val_curve.setData(epochs, np.asarray(self._val, float))
+        if self._batch_dirty:
+            self._batch_dirty = False
+            self.batch_curve.setData(np.asarray(self._batch_x, float), np.asarray(self._batch_y, float))
+        if self._loss_dirty:
+            self._loss_dirty = False
+            self.train_curve.setData(epochs, np.asarray(self._train, float))
+            self.val_curve.setData(epochs, np.asarray(self._val, float))
+            if self._live_epochs:
+                self._cover(self.loss_plot, 0, [*self._batch_y[-50:], *self._train[-1:], *self._val[-1:]], 0.0)
+                return  # the metric plot at the next call
+        elif self._live_epochs:
+            self._cover(self.loss_plot, 0, self._batch_y[-50:], 0.0)
+        if not self._metric_dirty:
+            return
+        self._metric_dirty = False
         self.metric_curve.setData(epochs, np.asarray(self._metric, float))
+        if self._live_epochs:
+            self._cover(self.metric_plot, 1, self._metric[-1:], None)
         best = self._best_epoch
         if best and best in self._epochs:
             y = self._metric[self._epochs.index(best)]
@@ -208,13 +221,9 @@ class TrainingCurves(QWidget):
             last = max(self._epochs[-1] if self._epochs else 0.0, self._batch_x[-1] if self._batch_x else 0.0)
             self._set_tick_step(last)
 
-    def _grow_y_ranges(self) -> None:
-        """Live: widen each y axis (with head-room) only when a value falls outside it, so that most redraws
-        leave the axes, their text and their cached pixmaps alone."""
-        self._cover(self.loss_plot, 0, [*self._batch_y[-50:], *self._train[-1:], *self._val[-1:]], floor=0.0)
-        self._cover(self.metric_plot, 1, self._metric[-1:], floor=None)
-
     def _cover(self, plot: pg.PlotItem, k: int, values: list[float], floor: float | None) -> None:
+        """Live: widen y axis ``k`` (with head-room) only when one of ``values`` falls outside it, so that most
+        redraws leave the axes, their text and their cached pixmaps alone."""
         finite = [v for v in values if math.isfinite(v)]
         if not finite:
             return
