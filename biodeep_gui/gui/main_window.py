@@ -604,13 +604,17 @@ class MainWindow(QMainWindow):
         self._build_tabs()
         if self._training_busy():
             return
+        if self.scans_tab.cohort is None:
+            self.show_tab(self.scans_tab)
+            self.show_error("No cohort yet", "Load a cohort in the Scans tab first (or click Demo cohort): its audit "
+                                             "shows problems before any training starts.")
+            return
         self.model_tab.set_architecture(SCANS_ARCH)
         out = Path(out_dir) if out_dir else self.runs_folder() / f"scans-{time.strftime('%Y%m%d-%H%M%S')}"
         try:
             cfg = self.model_tab.scans_config(data_cfg, name=out.name)
-        except BioDeepError as exc:
-            self.show_tab(self.model_tab)
-            self.show_error("Invalid settings", str(exc))
+        except BioDeepError as exc:  # the cohort (Scans tab) or the settings (Model tab): the message says which
+            self.show_error("Cannot start brain-scan training", str(exc))
             return
         self._scans_cfg = cfg
         self._training_device = cfg.train.device

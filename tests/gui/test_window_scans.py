@@ -29,6 +29,10 @@ def test_scans_train_in_the_window_and_reopen_the_run(qtbot, window, tmp_path):
     assert titles[-2:] == ["Scans", "Reconstructions"]
     demo = write_demo_cohort(tmp_path / "demo", 8, (16, 20, 16), seed=0)
     tab = window.scans_tab
+    window.model_tab.set_architecture(SCANS_ARCH)
+    window.start_training()  # no cohort loaded yet: a message and the Scans tab, nothing starts
+    assert not window.scans_runner.is_running() and window.current_tab() is tab
+    assert any("Load a cohort" in d.text() for d in window.open_dialogs())
     tab.images_edit.setText(str(demo.images))
     tab.labels_edit.setText(str(demo.table))
     tab._fill_columns()
