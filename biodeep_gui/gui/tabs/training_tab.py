@@ -51,7 +51,7 @@ class TrainingTab(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._running = False
-        self._unit, self._title, self._description = "sequences", "", ""
+        self._unit, self._title = "sequences", ""
         self._last_batch = None
         self._last_epoch = None
         self._epochs_total = 0
@@ -123,7 +123,7 @@ class TrainingTab(QWidget):
         called in the speed label."""
         self._running = True
         self._unit = unit
-        self._title, self._description = title, description
+        self._title = title
         self._last_batch = self._last_epoch = None
         self._epochs_total = epochs
         self._started_at = time.monotonic()
