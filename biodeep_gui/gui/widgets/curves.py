@@ -25,6 +25,9 @@ from biodeep_gui.gui.widgets.plots import (
 
 #: Milliseconds between two redraws while training (~10 Hz).
 REDRAW_MS = 100
+#: Best possible value of the bounded validation metrics (the live y axis reaches it at once).
+METRIC_TOPS = {"auroc": 1.0, "auprc": 1.0, "accuracy": 1.0, "f1": 1.0, "balanced_accuracy": 1.0,
+               "pearson": 1.0, "spearman": 1.0, "r2": 1.0, "correlation": 1.0}
 
 METRIC_LABELS = {"auroc": "AUROC", "auprc": "AUPRC", "accuracy": "accuracy", "f1": "F1", "pearson": "Pearson r",
                  "spearman": "Spearman ρ", "mse": "MSE", "r2": "R²", "loss": "loss",
@@ -197,7 +200,7 @@ class TrainingCurves(QWidget):
         self._metric_dirty = False
         self.metric_curve.setData(epochs, np.asarray(self._metric, float))
         if self._live_epochs:
-            self._cover(self.metric_plot, 1, self._metric[-1:], None)
+            self._cover(self.metric_plot, 1, self._metric[-1:], None, METRIC_TOPS.get(self._monitor))
         best = self._best_epoch
         if best and best in self._epochs:
             y = self._metric[self._epochs.index(best)]
@@ -221,9 +224,12 @@ class TrainingCurves(QWidget):
             last = max(self._epochs[-1] if self._epochs else 0.0, self._batch_x[-1] if self._batch_x else 0.0)
             self._set_tick_step(last)
 
-    def _cover(self, plot: pg.PlotItem, k: int, values: list[float], floor: float | None) -> None:
+    def _cover(self, plot: pg.PlotItem, k: int, values: list[float], floor: float | None,
+               top: float | None = None) -> None:
         """Live: widen y axis ``k`` (with head-room) only when one of ``values`` falls outside it, so that most
-        redraws leave the axes, their text and their cached pixmaps alone."""
+        redraws leave the axes, their text and their cached pixmaps alone. ``floor`` / ``top``: the lowest /
+        highest value the quantity can take (0 for a loss, 1 for AUROC): the axis goes there at once rather than
+        widening a little at every improving epoch."""
         finite = [v for v in values if math.isfinite(v)]
         if not finite:
             return
@@ -235,8 +241,13 @@ class TrainingCurves(QWidget):
             lo, hi = min(lo, cur[0]), max(hi, cur[1])
         pad = 0.25 * max(hi - lo, 0.05 * abs(hi), 1e-3)
         low = floor if floor is not None and lo >= floor else lo - pad
-        self._y_ranges[k] = (low, hi + pad)
-        plot.setYRange(low, hi + pad, padding=0)
+        if top is not None and hi <= top:
+            # a bounded score: from a tenth below its lowest value up to its best possible value
+            low, high = math.floor(lo * 10 - 1e-9) / 10, top
+        else:
+            high = hi + pad
+        self._y_ranges[k] = (low, high)
+        plot.setYRange(low, high, padding=0)
 
     def _set_tick_step(self, last_epoch: float) -> None:
         step = max(1, int(math.ceil(max(last_epoch, 1.0) / 10)))
