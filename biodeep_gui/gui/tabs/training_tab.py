@@ -127,7 +127,7 @@ class TrainingTab(QWidget):
         self._last_batch = self._last_epoch = None
         self._epochs_total = epochs
         self._started_at = time.monotonic()
-        self.curves.reset(epochs=epochs)
+        self.curves.reset(monitor=None, epochs=epochs)  # the metric's name comes with the first epoch
         self.progress.setRange(0, 0)  # busy until the first batch report (loading, splitting, building)
         self.progress.setFormat("Preparing…")
         self.eta_label.setText("")
@@ -147,7 +147,7 @@ class TrainingTab(QWidget):
         self._epochs_total = epochs
         self.curves.redraw()  # the last points of the previous phase, before they are cleared
         if curves:
-            self.curves.reset(epochs=epochs)
+            self.curves.reset(monitor=None, epochs=epochs)
         self.progress.setRange(0, 0)
         self.progress.setFormat(message)
         self.run_label.setText(f"<b>{_esc(self._title)}</b> — {_esc(message)}")
@@ -164,8 +164,7 @@ class TrainingTab(QWidget):
             elif kind == "EpochReport":
                 self._last_epoch = item
                 self._epochs_total = item.epochs
-                if not self.curves.n_epochs():
-                    self.curves.set_monitor(item.monitor)
+                self.curves.set_monitor(item.monitor)  # no-op when unchanged
                 self.curves.add_epoch(item.epoch, item.train_loss, item.val_loss, item.monitor_value,
                                       item.best_epoch)
                 self._status_dirty = True

@@ -98,8 +98,9 @@ class TrainingCurves(QWidget):
         self.reset()
 
     # ---- data in ------------------------------------------------------------------------------------------
-    def reset(self, monitor: str = "", epochs: int = 0) -> None:
-        """Empty every curve; ``monitor`` names the validation metric (e.g. 'auroc').
+    def reset(self, monitor: str | None = "", epochs: int = 0) -> None:
+        """Empty every curve; ``monitor`` names the validation metric (e.g. 'auroc'; None: keep the current one, as
+        a new run usually watches the same metric, and changing the axis label costs a repaint of the axis).
 
         ``epochs`` > 0: a live run of that many epochs starts; the x axis spans them until ``fit_view``.
         """
@@ -113,7 +114,8 @@ class TrainingCurves(QWidget):
         self._batch_dirty = self._loss_dirty = self._metric_dirty = True
         self._y_ranges: list[tuple[float, float] | None] = [None, None]  # live: loss and metric y ranges
         self._live_epochs = max(0, int(epochs))
-        self.set_monitor(monitor)
+        if monitor is not None:
+            self.set_monitor(monitor)
         if self._live_epochs:
             for p in (self.loss_plot, self.metric_plot):
                 p.enableAutoRange(x=False, y=False)
@@ -132,6 +134,8 @@ class TrainingCurves(QWidget):
         self.redraw()
 
     def set_monitor(self, monitor: str) -> None:
+        if monitor == getattr(self, "_monitor", None):
+            return
         label = METRIC_LABELS.get(monitor, monitor)
         title = f"Validation {label}" if label else "Validation metric"
         self.metric_plot.setTitle(title + " (★ best epoch)", color=AXIS_COLOUR, size="11pt")
