@@ -6,8 +6,9 @@ nothing here draws on arrival. The best epoch is marked by a dashed vertical lin
 metric curve.
 
 The GUI thread shares the GIL with the training thread, so each redraw must be cheap: while a run is live the x
-range is fixed to the planned epochs and the loss axis only ever grows (with head-room), so most redraws change no
-axis; axes are cached as pixmaps; the per-epoch curves are only touched when an epoch arrives.
+range is fixed to the planned epochs and the y axes only widen (a bounded score's axis reaches its best value at
+once), so most redraws change no axis; axes are cached as pixmaps; a new epoch is drawn on the loss plot in one
+redraw and on the metric plot in the next.
 """
 from __future__ import annotations
 
