@@ -205,10 +205,9 @@ def write_big_pair(folder: Path, records: int, length: int = 200) -> tuple[Path,
     return paths[0], paths[1]
 
 
-FIRST_PAINT_CHILD = textwrap.dedent("""
+_FIRST_PAINT = """
     import time, sys
     from PySide6.QtCore import QEvent, QObject, QTimer
-    from biodeep_gui.gui.app import create_app
 
     class FirstPaint(QObject):
         done = False
@@ -218,6 +217,10 @@ FIRST_PAINT_CHILD = textwrap.dedent("""
                 print("PAINT", time.time(), "torch" in sys.modules, flush=True)
                 QTimer.singleShot(0, window.close)
             return False
+"""
+
+FIRST_PAINT_CHILD = textwrap.dedent(_FIRST_PAINT + """
+    from biodeep_gui.gui.app import create_app
 
     app, window, _ = create_app([])
     f = FirstPaint()
@@ -226,22 +229,10 @@ FIRST_PAINT_CHILD = textwrap.dedent("""
     app.exec()
 """)
 
-
 #: The same measurement for the smallest PySide6 + pyqtgraph window (one empty plot): the floor on this machine.
-BARE_PAINT_CHILD = textwrap.dedent("""
-    import time, sys
-    from PySide6.QtCore import QEvent, QObject, QTimer
+BARE_PAINT_CHILD = textwrap.dedent(_FIRST_PAINT + """
     from PySide6.QtWidgets import QApplication, QMainWindow
     import pyqtgraph as pg
-
-    class FirstPaint(QObject):
-        done = False
-        def eventFilter(self, obj, event):
-            if event.type() == QEvent.Type.Paint and not self.done:
-                self.done = True
-                print("PAINT", time.time(), "torch" in sys.modules, flush=True)
-                QTimer.singleShot(0, window.close)
-            return False
 
     app = QApplication([])
     window = QMainWindow()

@@ -179,11 +179,7 @@ def write_demo_cohort(out_dir: str | Path, n_subjects: int = 40, shape: tuple[in
         img.set_sform(affine, code=4)
         path = images / f"{file_id}_func_mean.nii.gz"
         atomic_write(path, _gz(img))
-        rows.append({"SUB_ID": sub_id, "FILE_ID": file_id, "DX_GROUP": 1 if patient else 2, "SITE_ID": site_name,
-                     "SYNTHETIC": 1})
-        demo.subjects.append(str(sub_id))
-        demo.labels.append(1 if patient else 2)
-        demo.sites.append(site_name)
+        rows.append(_record(demo, sub_id, file_id, patient, site_name))
     _write_tsv(demo.table, rows)
     atomic_write(out / "README.txt", README)
     if frames:
@@ -265,14 +261,19 @@ def write_demo_timeseries(out_dir: str | Path, n_subjects: int = 40, n_regions: 
         for row in ts:
             buf.write("\t".join(f"{v:.6f}" for v in row) + "\n")
         atomic_write(folder / f"{file_id}_rois_demo.1D", buf.getvalue())
-        rows.append({"SUB_ID": sub_id, "FILE_ID": file_id, "DX_GROUP": 1 if patient else 2, "SITE_ID": site_name,
-                     "SYNTHETIC": 1})
-        demo.subjects.append(str(sub_id))
-        demo.labels.append(1 if patient else 2)
-        demo.sites.append(site_name)
+        rows.append(_record(demo, sub_id, file_id, patient, site_name))
     _write_tsv(demo.table, rows)
     atomic_write(out / "README.txt", README)
     return demo
+
+
+def _record(demo: DemoCohort, sub_id: int, file_id: str, patient: bool, site_name: str) -> dict:
+    """Note a written subject in ``demo`` and return its row of participants.tsv (DX_GROUP 1 = patient, ABIDE)."""
+    dx = 1 if patient else 2
+    demo.subjects.append(str(sub_id))
+    demo.labels.append(dx)
+    demo.sites.append(site_name)
+    return {"SUB_ID": sub_id, "FILE_ID": file_id, "DX_GROUP": dx, "SITE_ID": site_name, "SYNTHETIC": 1}
 
 
 def _write_tsv(path: Path, rows: list[dict]) -> None:

@@ -498,7 +498,7 @@ class ModelTab(QWidget):
         self.set_params(SCANS_ARCH, {**ae, "epochs": cfg.train.epochs, "batch_size": cfg.train.batch_size,
                                      "lr": cfg.train.lr, "folds": cfg.cv.folds, "permutations": cfg.cv.permutations,
                                      "leave_site_out": cfg.cv.leave_site_out, "cnn_arm": cfg.model.cnn_arm})
-        for key in ("seed", "class_weighting", "weight_decay", "patience", "amp"):
+        for key in SCANS_TRAIN_KEYS:
             _set(self._train_widgets[key], getattr(cfg.train, key))
         if cfg.train.device and cfg.train.device != "auto":
             self.set_device(cfg.train.device)
