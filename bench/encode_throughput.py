@@ -63,10 +63,10 @@ def child(mode: str, pos: str, neg: str, length: int, trace: bool) -> dict:
     import tracemalloc
 
     sys.path.insert(0, ROOT)
-    from biodeep_gui.core import sequences as S
-    from biodeep_gui.core.encoding import encode, fit_length
-
     import Bio.SeqIO.FastaIO  # noqa: F401  imports out of the measurement
+
+    from biodeep_gui.core.sequences.encoding import encode, fit_length
+    from biodeep_gui.core.sequences.fasta import load_fasta_pair, read_records
     # ru_maxrss survives exec (it would report the parent's peak): use the kernel's per-process high-water
     # mark, reset to the current RSS right before the load (Linux; falls back to ru_maxrss elsewhere).
     linux = os.path.exists("/proc/self/clear_refs")
@@ -80,7 +80,7 @@ def child(mode: str, pos: str, neg: str, length: int, trace: bool) -> dict:
         tracemalloc.start()
     t, cpu = time.perf_counter(), time.process_time()
     if mode == "naive":
-        records = S.read_records(pos) + S.read_records(neg)
+        records = read_records(pos) + read_records(neg)
         n = len(records)
         L = length or max(len(s) for _, s in records)
         codes = np.empty((n, L), np.uint8)
@@ -89,7 +89,7 @@ def child(mode: str, pos: str, neg: str, length: int, trace: bool) -> dict:
         ids = [title.split(None, 1)[0] for title, _ in records]
         del records
     else:
-        ss = S.load_fasta_pair(pos, neg, length=length)
+        ss = load_fasta_pair(pos, neg, length=length)
         codes, ids = ss.codes, ss.ids
     wall, cpu = time.perf_counter() - t, time.process_time() - cpu
     peak_traced = tracemalloc.get_traced_memory()[1] if trace else 0

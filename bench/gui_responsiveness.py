@@ -91,7 +91,8 @@ class Probe:
 
 
 def run_config(files: dict, epochs: int):
-    from biodeep_gui.core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+    from biodeep_gui.core.sequences.config import DataConfig, ModelConfig, RunConfig
+    from biodeep_gui.core.training.config import TrainConfig
 
     return RunConfig(data=DataConfig(fasta=str(files["bound"]), background=str(files["background"])),
                      model=ModelConfig("cnn", {}),
@@ -99,7 +100,7 @@ def run_config(files: dict, epochs: int):
 
 
 def train_without_gui(cfg, data, out: Path) -> float:
-    from biodeep_gui.core.experiment import RunSummary, train_run
+    from biodeep_gui.core.sequences.pipeline import RunSummary, train_run
 
     for item in train_run(cfg, out, data=data):
         if isinstance(item, RunSummary):
@@ -170,7 +171,7 @@ def train_with_gui(app, window, probe: Probe, priority: str, epochs: int) -> tup
 def load_with_gui(app, window, probe: Probe, bound: Path, background: Path) -> tuple[float, dict, int]:
     from PySide6.QtCore import QEventLoop
 
-    from biodeep_gui.core.config import DataConfig
+    from biodeep_gui.core.sequences.config import DataConfig
 
     loop = QEventLoop()
     out = {}
@@ -245,7 +246,7 @@ BARE_PAINT_CHILD = textwrap.dedent(_FIRST_PAINT + """
 
 
 def first_paint(launches: int, data_dir: Path, child: str = FIRST_PAINT_CHILD) -> tuple[list[float], bool]:
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", BIODEEP_DATA_DIR=str(data_dir),
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", BIODEEP_HOME=str(data_dir),
                XDG_CONFIG_HOME=str(data_dir / "config"))
     times, torch_seen = [], False
     for _ in range(launches):
@@ -272,12 +273,12 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="biodeep-bench-gui-"))
-    os.environ["BIODEEP_DATA_DIR"] = str(tmp / "data")
+    os.environ["BIODEEP_HOME"] = str(tmp / "home")
     from PySide6.QtCore import QCoreApplication, QSettings
     from PySide6.QtWidgets import QApplication
 
-    from biodeep_gui.core.sequences import load_sequences
-    from biodeep_gui.core.synthetic import write_demo
+    from biodeep_gui.core.sequences.io import load_sequences
+    from biodeep_gui.core.sequences.synthetic import write_demo
 
     print(f"machine: {os.cpu_count()} CPU cores; Python {sys.version.split()[0]}; load average "
           f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 def _cohort(n: int, shape: tuple[int, int, int], seed: int = 0) -> np.ndarray:
     """(n, X, Y, Z) SYNTHETIC volumes (core.synthetic_scans), z-scored inside the brain, 0 outside."""
-    from biodeep_gui.core.synthetic_scans import synthetic_volume
+    from biodeep_gui.core.scans.synthetic import synthetic_volume
 
     rng = np.random.default_rng(seed)
     vols = np.stack([synthetic_volume(shape, rng, patient=bool(i % 2), site=i % 2)[0] for i in range(n)])
@@ -44,10 +44,11 @@ def _cohort(n: int, shape: tuple[int, int, int], seed: int = 0) -> np.ndarray:
 def throughput(args) -> None:
     import torch
 
-    from biodeep_gui.core.config import TrainConfig
-    from biodeep_gui.core.models.autoencoder3d import Autoencoder3D
-    from biodeep_gui.core.scans_training import ReconstructionObjective, VolumeBatches
-    from biodeep_gui.core.training import FitResult, fit
+    from biodeep_gui.core.scans.batches import VolumeBatches
+    from biodeep_gui.core.scans.evaluation import ReconstructionObjective
+    from biodeep_gui.core.scans.models.autoencoder3d import Autoencoder3D
+    from biodeep_gui.core.training.config import TrainConfig
+    from biodeep_gui.core.training.loop import FitResult, fit
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -120,8 +121,9 @@ def throughput(args) -> None:
 _CHILD = r"""
 import sys, time, numpy as np, torch
 sys.path.insert(0, {root!r})
-from biodeep_gui.core.models.autoencoder3d import Autoencoder3D
-from biodeep_gui.core.scans_training import VolumeBatches, encode
+from biodeep_gui.core.scans.batches import VolumeBatches
+from biodeep_gui.core.scans.models.autoencoder3d import Autoencoder3D
+from biodeep_gui.core.scans.steps import encode
 
 def rss(field):
     for line in open('/proc/self/status'):

@@ -57,14 +57,14 @@ def main(argv: list[str] | None = None) -> int:
     if not args.show:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     tmp = Path(tempfile.mkdtemp(prefix="biodeep-soak-"))
-    os.environ["BIODEEP_DATA_DIR"] = str(tmp / "data")  # demo data and runs go here, not to the user's folder
+    os.environ["BIODEEP_HOME"] = str(tmp / "home")  # demo data and runs go here, not to the user's folder
 
     from PySide6.QtCore import QObject, QSettings, QTimer, Slot
-    from PySide6.QtWidgets import QApplication
 
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "settings"))
-    from biodeep_gui.core.config import ModelConfig, TrainConfig
+    from biodeep_gui.core.sequences.config import ModelConfig
+    from biodeep_gui.core.training.config import TrainConfig
     from biodeep_gui.gui.app import create_app
 
     app, window, _ = create_app([])

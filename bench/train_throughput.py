@@ -17,11 +17,11 @@ import time
 import numpy as np
 import torch
 
-from biodeep_gui.core.batches import SequenceBatches
-from biodeep_gui.core.config import TrainConfig
-from biodeep_gui.core.encoding import decode, one_hot_numpy
-from biodeep_gui.core.models import build_model
-from biodeep_gui.core.training import Objective, fit
+from biodeep_gui.core.sequences.batches import SequenceBatches
+from biodeep_gui.core.sequences.encoding import decode, one_hot_numpy
+from biodeep_gui.core.sequences.models import build_model
+from biodeep_gui.core.training.config import TrainConfig
+from biodeep_gui.core.training.loop import Objective, fit
 
 
 def _sync(device):

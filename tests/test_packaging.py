@@ -89,7 +89,7 @@ def test_excluded_modules_are_never_imported_by_the_app():
             if m.name != "biodeep_gui.__main__":
                 importlib.import_module(m.name)
         import torch
-        from biodeep_gui.core.models import DEEP_ARCHITECTURES, build_model
+        from biodeep_gui.core.sequences.models import DEEP_ARCHITECTURES, build_model
         for arch in DEEP_ARCHITECTURES:
             model = build_model(arch, 60, 1, {})
             opt = torch.optim.Adam(model.parameters())
@@ -134,7 +134,7 @@ def test_build_script_is_one_command():
 def test_self_test_passes_in_process(tmp_path, monkeypatch):
     monkeypatch.setenv("BIODEEP_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
-    from biodeep_gui.selftest import run_self_test
+    from biodeep_gui.gui.selftest import run_self_test
 
     buf = io.StringIO()
     rc = run_self_test(stream=buf)
@@ -159,7 +159,7 @@ def test_self_test_passes_in_process(tmp_path, monkeypatch):
 
 def test_self_test_reports_a_failing_step(tmp_path, monkeypatch):
     monkeypatch.setenv("BIODEEP_HOME", str(tmp_path / "home"))
-    import biodeep_gui.selftest as st
+    import biodeep_gui.gui.selftest as st
 
     def broken(*_a, **_k):
         raise RuntimeError("demo writer broke")
@@ -176,7 +176,7 @@ def test_self_test_reports_a_failing_step(tmp_path, monkeypatch):
 # ---- per-user folders --------------------------------------------------------------------------------------------
 
 def test_user_dirs_follow_each_platform(tmp_path):
-    from biodeep_gui import paths
+    from biodeep_gui.core.common import paths
 
     home = Path("/home/ada")
     linux = paths.user_dirs(system="linux", env={}, home=home)
@@ -203,7 +203,7 @@ def test_user_dirs_follow_each_platform(tmp_path):
 
 
 def test_ensure_dir_falls_back_when_the_folder_cannot_be_made(tmp_path, monkeypatch):
-    from biodeep_gui import paths
+    from biodeep_gui.core.common import paths
 
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the home folder should be")  # mkdir fails even for root
@@ -214,7 +214,7 @@ def test_ensure_dir_falls_back_when_the_folder_cannot_be_made(tmp_path, monkeypa
 
 
 def test_never_inside_the_install_folder(tmp_path, monkeypatch):
-    from biodeep_gui import paths
+    from biodeep_gui.core.common import paths
 
     install = tmp_path / "Program Files" / "BioDeep"
     install.mkdir(parents=True)

@@ -21,7 +21,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from biodeep_gui.core.motif_db import BASES, Motif, write_meme  # noqa: E402
+from biodeep_gui.core.sequences.motif_db import BASES, Motif, write_meme  # noqa: E402
 
 README = """\
 # Bundled JASPAR motifs

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from biodeep_gui.core.config import DataConfig, ModelConfig, TrainConfig
-from biodeep_gui.core.errors import ConfigError
-from biodeep_gui.core.fileio import atomic_write
+from biodeep_gui.core.common.errors import ConfigError
+from biodeep_gui.core.common.fileio import atomic_write
+from biodeep_gui.core.sequences.config import DataConfig, ModelConfig
+from biodeep_gui.core.training.config import TrainConfig
 
 PROJECT_VERSION = 1
 PROJECT_SUFFIX = ".biodeep.json"

@@ -19,7 +19,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from biodeep_gui import __version__
-from biodeep_gui.resources import resource_path
+from biodeep_gui.core.common.resources import resource_path
 
 ICON_NAMES = ("biodeep.svg", "biodeep.png", "icon.svg", "icon.png")
 
@@ -66,7 +66,7 @@ def create_app(argv: Sequence[str] | None = None):
 def main(argv: list[str] | None = None) -> int:
     """Run the app until its window closes; the exit status. ``--self-test`` runs the offscreen self-test."""
     if "--self-test" in (sys.argv[1:] if argv is None else argv):
-        from biodeep_gui.selftest import run_self_test
+        from biodeep_gui.gui.selftest import run_self_test
 
         return run_self_test()
     app, window, _ = create_app(argv)
@@ -86,9 +86,9 @@ class ExceptionDialog:
         self._showing = False
 
     def log_path(self) -> Path:
-        from biodeep_gui.gui.main_window import user_data_dir
+        from biodeep_gui.core.common import paths
 
-        return user_data_dir() / "logs" / "errors.log"
+        return paths.log_dir() / "errors.log"
 
     def __call__(self, kind, value, tb) -> None:
         if issubclass(kind, KeyboardInterrupt):

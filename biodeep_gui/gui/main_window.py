@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import importlib.metadata
 import importlib.util
-import os
 import platform
 import re
 import shutil
@@ -23,17 +22,27 @@ from typing import Any
 from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal, Slot, qVersion
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QTabWidget, QWidget,
+    QApplication,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QTabWidget,
+    QWidget,
 )
 
 from biodeep_gui import __version__
-from biodeep_gui.core.config import DataConfig
-from biodeep_gui.core.errors import BioDeepError
-from biodeep_gui.core.experiment import StageReport, train_run
-from biodeep_gui.core.models import ARCHITECTURES
+from biodeep_gui.core.common import paths
+from biodeep_gui.core.common.errors import BioDeepError
 from biodeep_gui.core.project import PROJECT_SUFFIX, Project, load_project, missing_files, relocate, save_project
-from biodeep_gui.core.runs import RUN_FILE, Run, load_run
-from biodeep_gui.gui.tabs.sequences_tab import SequencesTab
+from biodeep_gui.core.sequences.config import DataConfig
+from biodeep_gui.core.sequences.models import ARCHITECTURES
+from biodeep_gui.core.sequences.pipeline import train_run
+from biodeep_gui.core.sequences.run import Run, load_run
+from biodeep_gui.core.training.reports import StageReport
+from biodeep_gui.core.training.runs import RUN_FILE
+from biodeep_gui.gui.tabs.sequences.sequences_tab import SequencesTab
 from biodeep_gui.gui.workers import TaskRunner
 
 APP_NAME = "BioDeep"
@@ -48,23 +57,6 @@ MAX_RECENT = 8
 STARTUP_DELAY_MS = 400
 #: Milliseconds after the first show by which the deferred tabs are built even if no paint was seen.
 DEFER_FALLBACK_MS = 1500
-#: Environment variable that moves the user data folder (tests, portable installs).
-DATA_DIR_ENV = "BIODEEP_DATA_DIR"
-
-
-def user_data_dir() -> Path:
-    """Per-user folder for runs, demo data and logs (``$BIODEEP_DATA_DIR`` if set)."""
-    override = os.environ.get(DATA_DIR_ENV)
-    if override:
-        path = Path(override)
-    else:
-        from biodeep_gui import paths
-
-        path = paths.data_dir()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def _is_scans_run(path: str | Path) -> bool:
     """Whether a folder is a brain-scans run (its run.json says ``"kind": "scans"``)."""
     import json
@@ -77,7 +69,7 @@ def _is_scans_run(path: str | Path) -> bool:
 
 
 def demo_folder() -> Path:
-    return user_data_dir() / "demo"
+    return paths.data_dir() / "demo"
 
 
 def process_memory() -> int | None:
@@ -152,12 +144,13 @@ class LoadedData:
 
 def load_data_task(cfg: DataConfig, seed: int = 0, *, should_stop):
     """Worker task: read the sequences a ``DataConfig`` describes and summarise them (core functions only)."""
-    from biodeep_gui.core import sequences, summary
+    from biodeep_gui.core.sequences import summary
+    from biodeep_gui.core.sequences.io import load_sequences
 
     names = ", ".join(Path(p).name for p in cfg.input_files())
     size = sum(Path(p).stat().st_size for p in cfg.input_files() if Path(p).is_file())
     yield StageReport("load", f"Reading {names} ({size / 1e6:.1f} MB)…")
-    ss = sequences.load_sequences(cfg, seed=seed)
+    ss = load_sequences(cfg, seed=seed)
     if should_stop():
         return None
     yield StageReport("summary", f"Summarising {len(ss):,} sequences…")
@@ -166,7 +159,7 @@ def load_data_task(cfg: DataConfig, seed: int = 0, *, should_stop):
 
 def write_demo_task(folder: str, *, should_stop):
     """Worker task: write the synthetic demo files into ``folder`` (kept if already there)."""
-    from biodeep_gui.core.synthetic import write_demo
+    from biodeep_gui.core.sequences.synthetic import write_demo
 
     folder_p = Path(folder)
     if (folder_p / "bound.fa").is_file() and (folder_p / "background.fa").is_file() \
@@ -187,8 +180,8 @@ class Predictions:
 
 def predict_task(run: Run, path: str) -> Predictions:
     """Worker function: score the sequences of ``path`` with ``run`` (CPU)."""
-    from biodeep_gui.cli import output_columns
-    from biodeep_gui.core.sequences import load_unlabelled
+    from biodeep_gui.core.sequences.run import output_columns
+    from biodeep_gui.core.sequences.tables import load_unlabelled
 
     ss = load_unlabelled(path, length=run.info.length)
     return Predictions(list(ss.ids), run.predict(ss.codes), output_columns(run), path)
@@ -286,14 +279,14 @@ class MainWindow(QMainWindow):
         if self._ready or self._closing:
             return
         self.sequences_tab.ensure_plots()
-        from biodeep_gui.gui.tabs.compare_tab import CompareTab
-        from biodeep_gui.gui.tabs.filters_tab import FiltersTab
         from biodeep_gui.gui.tabs.model_tab import ModelTab
-        from biodeep_gui.gui.tabs.mutation_tab import MutationTab
-        from biodeep_gui.gui.tabs.predict_tab import PredictTab
-        from biodeep_gui.gui.tabs.reconstructions_tab import ReconstructionsTab
-        from biodeep_gui.gui.tabs.results_tab import ResultsTab
-        from biodeep_gui.gui.tabs.scans_tab import ScansTab
+        from biodeep_gui.gui.tabs.scans.reconstructions_tab import ReconstructionsTab
+        from biodeep_gui.gui.tabs.scans.scans_tab import ScansTab
+        from biodeep_gui.gui.tabs.sequences.compare_tab import CompareTab
+        from biodeep_gui.gui.tabs.sequences.filters_tab import FiltersTab
+        from biodeep_gui.gui.tabs.sequences.mutation_tab import MutationTab
+        from biodeep_gui.gui.tabs.sequences.predict_tab import PredictTab
+        from biodeep_gui.gui.tabs.sequences.results_tab import ResultsTab
         from biodeep_gui.gui.tabs.training_tab import TrainingTab
 
         self.model_tab = ModelTab()
@@ -518,7 +511,7 @@ class MainWindow(QMainWindow):
     # ---- training -------------------------------------------------------------------------------------------
     def runs_folder(self) -> Path:
         """Where new runs go: ``runs/`` beside the project file, else the user data folder's ``runs/``."""
-        folder = self._project.runs_folder() or user_data_dir() / "runs"
+        folder = self._project.runs_folder() or paths.data_dir() / "runs"
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
@@ -598,7 +591,7 @@ class MainWindow(QMainWindow):
     def start_scans_training(self, data_cfg: Any, out_dir: str = "") -> None:
         """Cross-validate autoencoder → classifier on the Scans tab's cohort with the Model tab's settings;
         progress and curves in Training, live reconstructions in Reconstructions."""
-        from biodeep_gui.core.scans_training import train_scans
+        from biodeep_gui.core.scans.pipeline import train_scans
         from biodeep_gui.gui.tabs.model_tab import SCANS_ARCH
 
         self._build_tabs()
@@ -629,7 +622,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_scans_items(self, items: list) -> None:
         """Relay a scans run's reports to the Training tab; each fold's phase starts fresh curves."""
-        from biodeep_gui.core.scans_training import FoldReport
+        from biodeep_gui.core.scans.reports import FoldReport
 
         batch: list = []
         for item in items:
@@ -1034,7 +1027,7 @@ class MainWindow(QMainWindow):
         box = QMessageBox(QMessageBox.Icon.Information, f"About {APP_NAME}",
                           f"<h3>{APP_NAME} {__version__}</h3><p>Deep learning for biologists: train and read "
                           f"networks on DNA sequences without code.</p><table>{rows}</table>"
-                          f"<p>Data and runs are kept in {user_data_dir()}</p>",
+                          f"<p>Data and runs are kept in {paths.data_dir()}</p>",
                           QMessageBox.StandardButton.Ok, self)
         box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         box.setEscapeButton(QMessageBox.StandardButton.Ok)  # Esc and the title bar close it, even with 2 buttons
@@ -1098,7 +1091,7 @@ class MainWindow(QMainWindow):
     # ---- resuming interrupted training ----------------------------------------------------------------------
     def interrupted_runs(self) -> list[Path]:
         """Run folders in the runs folder whose training was interrupted (crash, kill, cancel), newest first."""
-        from biodeep_gui.core.experiment import resumable
+        from biodeep_gui.core.sequences.pipeline import resumable
 
         folder = self.runs_folder()
         found = [p for p in folder.iterdir() if p.is_dir() and resumable(p)]
@@ -1127,7 +1120,7 @@ class MainWindow(QMainWindow):
 
     def resume_training(self, path: str | Path) -> None:
         """Go on with an interrupted run from its last checkpoint, in the training worker."""
-        from biodeep_gui.core.experiment import resume_run
+        from biodeep_gui.core.sequences.pipeline import resume_run
 
         self._build_tabs()
         if self.train_runner.is_running() or self.scans_runner.is_running():

@@ -26,9 +26,9 @@ import time
 import traceback
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QThread, QTimer, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
-from biodeep_gui.core.errors import BioDeepError
+from biodeep_gui.core.common.errors import BioDeepError
 
 #: Seconds between two batches of items sent to the GUI thread.
 FLUSH_INTERVAL = 0.1

@@ -1,7 +1,7 @@
 """Small seeded data sets for core tests."""
 import numpy as np
 
-from biodeep_gui.core.sequences import SequenceSet
+from biodeep_gui.core.sequences.dataset import SequenceSet
 
 MOTIF = np.array([0, 1, 2, 3, 3, 2, 1, 0, 2, 2], np.uint8)  # ACGTTGCAGG
 

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from biodeep_gui.core.baselines import BaselineModel, fit_baseline, kmer_counts, onehot_features
-from biodeep_gui.core.encoding import encode
+from biodeep_gui.core.sequences.baselines import BaselineModel, fit_baseline, kmer_counts, onehot_features
+from biodeep_gui.core.sequences.encoding import encode
 
 from .helpers import planted
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from biodeep_gui.cli import main
+from biodeep_gui.cli.main import main
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from biodeep_gui.core.config import SCHEMA_VERSION, RunConfig
-from biodeep_gui.core.errors import ConfigError
+from biodeep_gui.core.common.errors import ConfigError
+from biodeep_gui.core.sequences.config import SCHEMA_VERSION, RunConfig
 
 
 def test_round_trip_json(tmp_path):

@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from biodeep_gui.core import encoding as E
+from biodeep_gui.core.sequences import encoding as E
 
 
 def test_encode_accepts_lowercase_u_and_iupac():

@@ -3,10 +3,11 @@ import json
 import numpy as np
 import pytest
 
-from biodeep_gui.core import runs
-from biodeep_gui.core.config import RunConfig
-from biodeep_gui.core.experiment import DataReport, RunSummary, StageReport, evaluate, train_run
-from biodeep_gui.core.training import EpochReport, TrainingError
+from biodeep_gui.core.sequences.config import RunConfig
+from biodeep_gui.core.sequences.pipeline import DataReport, RunSummary, evaluate, train_run
+from biodeep_gui.core.sequences.run import load_run
+from biodeep_gui.core.training.loop import EpochReport, TrainingError
+from biodeep_gui.core.training.reports import StageReport
 
 from .helpers import planted
 
@@ -31,7 +32,7 @@ def test_train_run_saves_a_complete_run(tmp_path, arch):
     summary = items[-1]
     assert isinstance(summary, RunSummary) and not summary.cancelled
     assert 0.0 <= summary.metrics["test_auroc"] <= 1.0
-    run = runs.load_run(tmp_path / "run")
+    run = load_run(tmp_path / "run")
     assert run.status == "complete"
     assert run.metrics["test_auroc"] == pytest.approx(summary.metrics["test_auroc"])
     pred = run.predictions()
@@ -56,7 +57,7 @@ def test_checkpoint_each_epoch_and_cancel_keeps_work(tmp_path):
                 stop["now"] = True
         last = item
     assert last.cancelled and last.epochs_run == 2
-    assert runs.load_run(out).status == "cancelled"
+    assert load_run(out).status == "cancelled"
 
 
 def test_cancel_before_first_epoch_saves_nothing(tmp_path):
@@ -77,16 +78,16 @@ def test_failure_marks_the_checkpoint(tmp_path):
 def test_same_split_for_deep_and_baseline(tmp_path):
     ss = planted(n=300, length=40)
     list(train_run(_cfg("cnn", epochs=1), tmp_path / "a", data=ss))
-    a = runs.load_run(tmp_path / "a")
+    a = load_run(tmp_path / "a")
     list(train_run(_cfg("linear"), tmp_path / "b", data=ss))
-    b = runs.load_run(tmp_path / "b")
+    b = load_run(tmp_path / "b")
     assert a.doc["test_ids_sha"] == b.doc["test_ids_sha"]
     np.testing.assert_array_equal(a.predictions()["y_true"], b.predictions()["y_true"])
 
 
 def test_resume_after_interruption_matches_an_uninterrupted_run(tmp_path):
     """Cancel after epoch 2 (as a crash would leave it), resume: same history and weights as 4 straight epochs."""
-    from biodeep_gui.core.experiment import resumable, resume_run
+    from biodeep_gui.core.sequences.pipeline import resumable, resume_run
 
     ss = planted(n=300, length=40)
     list(train_run(_cfg("cnn", epochs=4), tmp_path / "straight", data=ss))
@@ -101,7 +102,7 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(tmp_path):
     assert replayed == [1, 2, 3, 4]  # the curves of epochs 1-2 come back, then 3-4 are trained
     assert not resumable(tmp_path / "resumed")
 
-    a, b = runs.load_run(tmp_path / "straight"), runs.load_run(tmp_path / "resumed")
+    a, b = load_run(tmp_path / "straight"), load_run(tmp_path / "resumed")
     assert b.status == "complete" and len(b.history) == 4
     for ra, rb in zip(a.history, b.history):
         assert ra["train_loss"] == pytest.approx(rb["train_loss"], rel=1e-5)
@@ -111,8 +112,8 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(tmp_path):
 
 
 def test_nothing_to_resume(tmp_path):
-    from biodeep_gui.core.errors import RunFolderError
-    from biodeep_gui.core.experiment import resumable, resume_run
+    from biodeep_gui.core.common.errors import RunFolderError
+    from biodeep_gui.core.sequences.pipeline import resumable, resume_run
 
     list(train_run(_cfg("cnn", epochs=1), tmp_path / "done", data=planted(n=200, length=40)))
     assert not resumable(tmp_path / "done")

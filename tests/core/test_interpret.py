@@ -4,7 +4,6 @@ Small seeded models and data; every expected value comes from an independent com
 naive "run every variant through the whole network" mutagenesis, real weight zeroing, scipy's BH, Biopython's
 MEME reader, the bundled JASPAR matrices), never from the code under test.
 """
-import io
 import json
 import math
 import subprocess
@@ -15,14 +14,14 @@ import numpy as np
 import pytest
 import torch
 
-from biodeep_gui.core.encoding import BASES, ONE_HOT_TABLE, PAD_CODE, encode
-from biodeep_gui.core.interpret import Cancelled, InterpretError, Progress, drain, export, fit_codes
-from biodeep_gui.core.interpret import filters as F
-from biodeep_gui.core.interpret import influence as I
-from biodeep_gui.core.interpret import matching as MT
-from biodeep_gui.core.interpret import mutagenesis as MG
-from biodeep_gui.core.models import build_model
-from biodeep_gui.core.motif_db import Motif, bundled_jaspar, find_motif
+from biodeep_gui.core.sequences.encoding import BASES, ONE_HOT_TABLE, PAD_CODE, encode
+from biodeep_gui.core.sequences.interpret import Cancelled, InterpretError, Progress, drain, export, fit_codes
+from biodeep_gui.core.sequences.interpret import filters as F
+from biodeep_gui.core.sequences.interpret import influence as I
+from biodeep_gui.core.sequences.interpret import matching as MT
+from biodeep_gui.core.sequences.interpret import mutagenesis as MG
+from biodeep_gui.core.sequences.models import build_model
+from biodeep_gui.core.sequences.motif_db import bundled_jaspar, find_motif
 
 torch.use_deterministic_algorithms(True, warn_only=True)
 ROOT = Path(__file__).resolve().parents[2]
@@ -159,7 +158,7 @@ def test_cancel_stops_the_scan():
 
 
 def test_influence_equals_zeroing_each_filter_by_hand():
-    from biodeep_gui.core.training import Objective
+    from biodeep_gui.core.training.loop import Objective
 
     model = _cnn(length=30, filters=5, width=5, seed=4)
     codes = _codes(60, 30, seed=5)
@@ -186,7 +185,7 @@ def test_influence_equals_zeroing_each_filter_by_hand():
 
 def test_influence_finds_the_filter_that_carries_the_signal():
     """Filter 1 reads GATTA, the label is 'GATTA present'; the other filters are near zero: filter 1 ranks first."""
-    from biodeep_gui.core.training import Objective
+    from biodeep_gui.core.training.loop import Objective
 
     model = _cnn(length=40, filters=3, width=5, seed=0)
     with torch.no_grad():
@@ -417,7 +416,7 @@ def test_meme_export_round_trips_through_biopython(tmp_path):
         assert np.abs(counts.sum(axis=1) - nsites).max() <= 2  # rounding of each of the four cells
         np.testing.assert_allclose(counts / nsites, fm.pfms[f], atol=0.5 / nsites + 1e-6)
     # and through BioDeep's own reader, which keeps the full precision
-    from biodeep_gui.core.motif_db import load_motifs
+    from biodeep_gui.core.sequences.motif_db import load_motifs
 
     again = load_motifs(path)
     np.testing.assert_allclose(np.stack([m.pfm for m in again]), fm.pfms[kept], atol=1e-6)
@@ -466,9 +465,10 @@ def test_fit_codes_and_drain():
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """A small CNN trained briefly (2 epochs) on planted data through the real loaders, saved as a run folder."""
-    from biodeep_gui.core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-    from biodeep_gui.core.experiment import train_run
-    from biodeep_gui.core.synthetic import format_fasta, planted_motif_set
+    from biodeep_gui.core.sequences.config import DataConfig, ModelConfig, RunConfig
+    from biodeep_gui.core.sequences.pipeline import train_run
+    from biodeep_gui.core.sequences.synthetic import format_fasta, planted_motif_set
+    from biodeep_gui.core.training.config import TrainConfig
 
     root = tmp_path_factory.mktemp("tiny")
     s = planted_motif_set(n=300, length=100, seed=1)
@@ -515,7 +515,7 @@ def test_cli_motifs_writes_meme_tsv_summary_and_logos(tiny_run, tmp_path):
 
 
 def test_cli_motifs_with_data_and_user_motifs(tiny_run, tmp_path):
-    from biodeep_gui.core.motif_db import write_meme
+    from biodeep_gui.core.sequences.motif_db import write_meme
 
     mine = write_meme(bundled_jaspar()[:40], tmp_path / "forty.meme")
     out = tmp_path / "m2"
@@ -529,7 +529,7 @@ def test_cli_motifs_with_data_and_user_motifs(tiny_run, tmp_path):
 
 
 def test_cli_errors_are_one_line(tiny_run, tmp_path, capsys):
-    from biodeep_gui.cli import main
+    from biodeep_gui.cli.main import main
 
     assert main(["motifs", str(tiny_run / "run"), "--out", str(tmp_path), "--threshold", "1.5"]) == 1
     assert main(["motifs", str(tmp_path / "nowhere"), "--out", str(tmp_path)]) == 1

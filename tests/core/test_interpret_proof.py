@@ -17,12 +17,13 @@ import numpy as np
 import pytest
 import torch
 
-from biodeep_gui.core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from biodeep_gui.core.experiment import RunSummary, train_run
-from biodeep_gui.core.interpret import analyse_filters, drain
-from biodeep_gui.core.motif_db import find_motif
-from biodeep_gui.core.runs import load_run
-from biodeep_gui.core.synthetic import PLANTED_MOTIFS, format_fasta, planted_motif_set
+from biodeep_gui.core.sequences.config import DataConfig, ModelConfig, RunConfig
+from biodeep_gui.core.sequences.interpret import analyse_filters, drain
+from biodeep_gui.core.sequences.motif_db import find_motif
+from biodeep_gui.core.sequences.pipeline import RunSummary, train_run
+from biodeep_gui.core.sequences.run import load_run
+from biodeep_gui.core.sequences.synthetic import PLANTED_MOTIFS, format_fasta, planted_motif_set
+from biodeep_gui.core.training.config import TrainConfig
 
 
 def _family(motif_id: str) -> set[str]:

@@ -1,8 +1,9 @@
 import pytest
 import torch
 
-from biodeep_gui.core.errors import ConfigError
-from biodeep_gui.core.models import ARCHITECTURES, DEEP_ARCHITECTURES, build_model, count_parameters
+from biodeep_gui.core.common.errors import ConfigError
+from biodeep_gui.core.sequences.models import ARCHITECTURES, DEEP_ARCHITECTURES, build_model
+from biodeep_gui.core.training.architecture import count_parameters
 
 
 @pytest.mark.parametrize("arch", DEEP_ARCHITECTURES)

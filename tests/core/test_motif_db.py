@@ -7,11 +7,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from biodeep_gui.core import fileio, motif_db
-from biodeep_gui.core.errors import InputFileError
-from biodeep_gui.core.motif_db import (BUNDLED_JASPAR_RELEASE, Motif, bundled_jaspar, find_motif, load_motifs,
-                                       write_meme)
-from biodeep_gui.resources import resource_path
+from biodeep_gui.core.common import fileio
+from biodeep_gui.core.common.errors import InputFileError
+from biodeep_gui.core.common.resources import resource_path
+from biodeep_gui.core.sequences import motif_db
+from biodeep_gui.core.sequences.motif_db import (
+    BUNDLED_JASPAR_RELEASE,
+    Motif,
+    bundled_jaspar,
+    find_motif,
+    load_motifs,
+    write_meme,
+)
 
 
 def _random_motifs(n=5, seed=0):
@@ -222,6 +229,6 @@ def test_bundle_readme_states_licence_and_count():
 
 def test_resource_path_source_and_frozen(monkeypatch, tmp_path):
     assert resource_path("motifs").is_dir()
-    assert resource_path() == Path(motif_db.__file__).resolve().parents[2] / "resources"
+    assert resource_path() == Path(motif_db.__file__).resolve().parents[3] / "resources"
     monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
     assert resource_path("motifs", "x.meme") == tmp_path / "resources" / "motifs" / "x.meme"

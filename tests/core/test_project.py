@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from biodeep_gui.core.config import DataConfig, RunConfig
-from biodeep_gui.core.errors import ConfigError
-from biodeep_gui.core.project import (Project, load_project, missing_files, project_paths, relocate,
-                                      save_project)
+from biodeep_gui.core.common.errors import ConfigError
+from biodeep_gui.core.project import Project, load_project, missing_files, project_paths, relocate, save_project
+from biodeep_gui.core.sequences.config import DataConfig, RunConfig
 
 
 def _project(tmp_path: Path) -> Project:

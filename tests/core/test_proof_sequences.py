@@ -6,10 +6,11 @@
 """
 import pytest
 
-from biodeep_gui.core.config import RunConfig
-from biodeep_gui.core.experiment import RunSummary, train_run
-from biodeep_gui.core.sequences import load_fasta_pair, load_table
-from biodeep_gui.core.synthetic import write_demo
+from biodeep_gui.core.sequences.config import RunConfig
+from biodeep_gui.core.sequences.fasta import load_fasta_pair
+from biodeep_gui.core.sequences.pipeline import RunSummary, train_run
+from biodeep_gui.core.sequences.synthetic import write_demo
+from biodeep_gui.core.sequences.tables import load_table
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from biodeep_gui.core import runs
-from biodeep_gui.core.config import RunConfig
-from biodeep_gui.core.errors import RunFolderError
-from biodeep_gui.core.models import build_model
+from biodeep_gui.core.common.errors import RunFolderError
+from biodeep_gui.core.sequences.config import RunConfig
+from biodeep_gui.core.sequences.models import build_model
+from biodeep_gui.core.sequences.run import ModelInfo, load_run, write_run
+from biodeep_gui.core.training.runs import provenance
 
 
 def _save(tmp_path, arch="cnn"):
@@ -16,22 +17,22 @@ def _save(tmp_path, arch="cnn"):
     model = build_model(arch, 30, 1)
     cfg = RunConfig(name="r1")
     cfg.model.arch = arch
-    info = runs.ModelInfo(arch, {}, 30, 1, "binary", ["bound"], ["background", "bound"])
+    info = ModelInfo(arch, {}, 30, 1, "binary", ["bound"], ["background", "bound"])
     d = tmp_path / "run"
-    runs.write_run(d, cfg, info, model.state_dict(), history=[{"epoch": 1, "train_loss": 0.5, "val_loss": 0.6}],
+    write_run(d, cfg, info, model.state_dict(), history=[{"epoch": 1, "train_loss": 0.5, "val_loss": 0.6}],
                    metrics={"test_auroc": 0.9, "test_f1": float("nan")}, status="complete",
-                   provenance_info=runs.provenance(cfg, "cpu"))
+                   provenance_info=provenance(cfg, "cpu"))
     return d, model
 
 
 def test_round_trip_predicts_the_same(tmp_path):
     d, model = _save(tmp_path)
-    run = runs.load_run(d)
+    run = load_run(d)
     assert run.status == "complete" and run.name == "r1"
     assert run.metrics["test_auroc"] == 0.9 and np.isnan(run.metrics["test_f1"])
     assert run.history[0]["val_loss"] == 0.6
     codes = np.random.default_rng(0).integers(0, 4, (6, 30)).astype(np.uint8)
-    from biodeep_gui.core.encoding import one_hot_numpy
+    from biodeep_gui.core.sequences.encoding import one_hot_numpy
     with torch.no_grad():
         ref = torch.sigmoid(model.eval()(torch.from_numpy(one_hot_numpy(codes)))).numpy()
     np.testing.assert_allclose(run.predict(codes), ref, rtol=1e-5)
@@ -53,7 +54,7 @@ def test_pickle_payload_is_refused_and_not_executed(tmp_path):
             return (open, (str(marker), "w"))
 
     (d / "model.safetensors").write_bytes(pickle.dumps(Evil()))
-    run = runs.load_run(d)
+    run = load_run(d)
     with pytest.raises(RunFolderError, match="safetensors"):
         run.model()
     assert not marker.exists()
@@ -69,7 +70,7 @@ def test_damaged_runs_are_clear(tmp_path, damage, needle):
     d, _ = _save(tmp_path)
     damage(d)
     with pytest.raises(RunFolderError, match=needle):
-        runs.load_run(d)
+        load_run(d)
 
 
 def test_wrong_architecture_weights(tmp_path):
@@ -78,7 +79,7 @@ def test_wrong_architecture_weights(tmp_path):
     doc["model"]["arch"] = "mlp"
     (d / "run.json").write_text(json.dumps(doc))
     with pytest.raises(RunFolderError, match="do not fit"):
-        runs.load_run(d).model()
+        load_run(d).model()
 
 
 def test_schema_1_run_folder_still_loads(tmp_path):
@@ -92,6 +93,6 @@ def test_schema_1_run_folder_still_loads(tmp_path):
     doc["config"]["data"]["label_column"] = doc["config"]["data"].pop("label_columns")[0]
     doc["config"].pop("schema_version")
     (d / "run.json").write_text(json.dumps(doc))
-    run = runs.load_run(d)
+    run = load_run(d)
     assert run.info.length == 30 and run.config.data.label_columns == ["label"]
     run.model()

@@ -16,16 +16,40 @@ import numpy as np
 import pytest
 import torch
 
-from biodeep_gui import cli_scans
-from biodeep_gui.core import scans_training as T
-from biodeep_gui.core.errors import ConfigError, InputFileError, RunFolderError
-from biodeep_gui.core.experiment import StageReport
-from biodeep_gui.core.models import build_scans_model
-from biodeep_gui.core.models.autoencoder3d import Autoencoder3D, CNN3DClassifier
-from biodeep_gui.core.scans import Preprocessor, build_cohort
-from biodeep_gui.core.scans_config import ScansConfig
-from biodeep_gui.core.synthetic_scans import write_demo_cohort, write_demo_timeseries
-from biodeep_gui.core.training import BatchReport, EpochReport
+from biodeep_gui.cli import scans as cli_scans
+from biodeep_gui.core.common.errors import ConfigError, InputFileError, RunFolderError
+from biodeep_gui.core.scans import pipeline as scans_pipeline
+from biodeep_gui.core.scans.batches import VolumeBatches
+from biodeep_gui.core.scans.cohort import build_cohort
+from biodeep_gui.core.scans.config import ScansConfig
+from biodeep_gui.core.scans.cv import make_folds
+from biodeep_gui.core.scans.evaluation import (
+    CLASSIFICATION_METRICS,
+    ReconstructionObjective,
+    classification_metrics,
+    masked_correlation,
+    reconstruction_metrics,
+)
+from biodeep_gui.core.scans.models import build_scans_model
+from biodeep_gui.core.scans.models.autoencoder3d import Autoencoder3D, CNN3DClassifier
+from biodeep_gui.core.scans.pipeline import train_scans
+from biodeep_gui.core.scans.preprocess import Preprocessor
+from biodeep_gui.core.scans.reports import CohortReport, FoldResult, ReconstructionPreview, ScansSummary
+from biodeep_gui.core.scans.run import load_scans_run
+from biodeep_gui.core.scans.steps import (
+    _Volumes,
+    _volumes,
+    fit_autoencoder,
+    fit_cnn,
+    fit_code_classifiers,
+    fit_mask,
+    normalisation_stats,
+    per_subject_mean,
+    volume_items,
+)
+from biodeep_gui.core.scans.synthetic import write_demo_cohort, write_demo_timeseries
+from biodeep_gui.core.training.loop import BatchReport, EpochReport
+from biodeep_gui.core.training.reports import StageReport
 
 SHAPE = (16, 20, 16)
 
@@ -80,10 +104,10 @@ def test_masked_correlation_and_classification_metrics():
     mask = rng.random((4, 5, 6)) > 0.5
     b = 2 * a + 1
     b[..., ~mask] = rng.normal(size=(3, int((~mask).sum())))  # noise outside the mask does not count
-    np.testing.assert_allclose(T.masked_correlation(a, b, mask), [1, 1, 1], atol=1e-12)
+    np.testing.assert_allclose(masked_correlation(a, b, mask), [1, 1, 1], atol=1e-12)
     y = np.array([0, 0, 0, 1, 1, 1, 1])
     p = np.array([0.1, 0.6, 0.2, 0.8, 0.4, 0.9, 0.7])
-    m = T.classification_metrics(y, p)
+    m = classification_metrics(y, p)
     assert m["accuracy"] == pytest.approx(5 / 7)
     assert m["sensitivity"] == pytest.approx(3 / 4) and m["specificity"] == pytest.approx(2 / 3)
     assert m["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(y, p >= 0.5))
@@ -93,7 +117,7 @@ def test_masked_correlation_and_classification_metrics():
 def test_reconstruction_objective_evaluates_on_the_device_like_the_numpy_metrics():
     """fit scores reconstruction with ReconstructionObjective.evaluate (no volume copied to the host): the same
     loss, correlation and MSE as predict_outputs + reconstruction_metrics, a constant sample left out."""
-    from biodeep_gui.core.training import predict_outputs
+    from biodeep_gui.core.training.loop import predict_outputs
 
     rng = np.random.default_rng(1)
     shape = (8, 10, 8)
@@ -102,13 +126,13 @@ def test_reconstruction_objective_evaluates_on_the_device_like_the_numpy_metrics
     mask = rng.random(shape) > 0.3
     torch.manual_seed(0)
     model = Autoencoder3D(shape, depth=2, channels=2, code_size=4)
-    src = T.VolumeBatches(list(vols), mask, preload=True, max_batch=2)
+    src = VolumeBatches(list(vols), mask, preload=True, max_batch=2)
     for m in (mask, None):
-        objective = T.ReconstructionObjective(m)
+        objective = ReconstructionObjective(m)
         objective.prepare(torch.device("cpu"))
         got = objective.evaluate(model, src, 2)
         raw, loss = predict_outputs(model, src, 2, objective)
-        want = T.reconstruction_metrics(np.stack([src.item(k) for k in range(5)])[:, None], raw, m)
+        want = reconstruction_metrics(np.stack([src.item(k) for k in range(5)])[:, None], raw, m)
         assert got["loss"] == pytest.approx(loss, rel=1e-5)
         assert got["correlation"] == pytest.approx(want["correlation"], rel=1e-5)
         assert got["mse"] == pytest.approx(want["mse"], rel=1e-5)
@@ -117,43 +141,43 @@ def test_reconstruction_objective_evaluates_on_the_device_like_the_numpy_metrics
 def test_folds_stratify_by_label_and_site_and_leave_site_out():
     y = np.array([0, 1] * 12)
     sites = ["A"] * 8 + ["B"] * 8 + ["C"] * 8
-    folds, how = T.make_folds(y, sites, 4, seed=0)
+    folds, how = make_folds(y, sites, 4, seed=0)
     assert "label and site" in how and len(folds) == 4
     seen = np.concatenate([te for _, te in folds])
     assert sorted(seen) == list(range(24))
     for tr, te in folds:
         assert set(tr).isdisjoint(te) and y[te].sum() * 2 == len(te)
-    lso, how = T.make_folds(y, sites, 4, leave_site_out=True)
+    lso, how = make_folds(y, sites, 4, leave_site_out=True)
     assert how.startswith("leave-one-site-out")
     assert [sorted({sites[i] for i in te}) for _, te in lso] == [["A"], ["B"], ["C"]]
     with pytest.raises(ConfigError, match="at most 12 folds"):
-        T.make_folds(y, None, 13)
+        make_folds(y, None, 13)
     with pytest.raises(ConfigError, match="site column"):
-        T.make_folds(y, None, 3, leave_site_out=True)
+        make_folds(y, None, 3, leave_site_out=True)
 
 
 def test_volume_batches_stream_or_preload_the_same_normalised_data(tmp_path):
     demo = write_demo_cohort(tmp_path / "d", 4, (8, 10, 8), seed=0)
     cfg = _config(demo, tmp_path)
     prep = Preprocessor(build_cohort(cfg.data), cfg.data, cfg.data.cache_dir)
-    mask = T.fit_mask(prep, np.arange(4), cfg)
-    stats = T.normalisation_stats(prep, range(4), mask, "zscore")
+    mask = fit_mask(prep, np.arange(4), cfg)
+    stats = normalisation_stats(prep, range(4), mask, "zscore")
     reads = []
 
-    class Counting(T._Volumes):
+    class Counting(_Volumes):
         def __getitem__(self, i):
             reads.append(i)
             return super().__getitem__(i)
 
-    streamed = T.VolumeBatches(Counting(prep), mask, stats, preload=False)
+    streamed = VolumeBatches(Counting(prep), mask, stats, preload=False)
     assert reads == []  # nothing read until a batch is asked for
     xs = [x for x, y in streamed.batches(3)]
     assert reads == [0, 1, 2, 3] and [tuple(x.shape) for x in xs] == [(3, 1, 8, 10, 8), (1, 1, 8, 10, 8)]
-    pre = T.VolumeBatches(T._volumes(prep), mask, stats, preload=True)
+    pre = VolumeBatches(_volumes(prep), mask, stats, preload=True)
     torch.testing.assert_close(torch.cat([x for x, _ in pre.batches(2)]), torch.cat(xs))
     x0 = xs[0][0, 0].numpy()
     assert abs(x0[mask].mean()) < 1e-4 and x0[mask].std() == pytest.approx(1, abs=1e-3) and not x0[~mask].any()
-    labelled = T.VolumeBatches(T._volumes(prep), mask, stats, targets=np.arange(4, dtype=np.float32)[:, None])
+    labelled = VolumeBatches(_volumes(prep), mask, stats, targets=np.arange(4, dtype=np.float32)[:, None])
     (x, y), = list(labelled.batches(8, shuffle=True, generator=torch.Generator().manual_seed(0)))
     assert sorted(y[:, 0].tolist()) == [0, 1, 2, 3]
 
@@ -164,10 +188,10 @@ def test_frames_become_training_items(tmp_path):
     cfg.data.summary, cfg.data.max_frames = "frames", 5
     prep = Preprocessor(build_cohort(cfg.data), cfg.data, cfg.data.cache_dir)
     assert prep.load(0).shape == (5, 8, 10, 8)
-    items = T.volume_items(prep, [0, 2])
+    items = volume_items(prep, [0, 2])
     assert items.shape == (10, 2) and list(items[:, 1]) == [0, 1, 2, 3, 4] * 2
     codes = np.arange(10, dtype=np.float32)[:, None]
-    np.testing.assert_allclose(T.per_subject_mean(codes, items, [2, 0]), [[7.0], [2.0]])
+    np.testing.assert_allclose(per_subject_mean(codes, items, [2, 0]), [[7.0], [2.0]])
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -186,7 +210,7 @@ def proof_run(tmp_path_factory):
     cfg = _config(demo, tmp)
     calls: dict[str, list[set[int]]] = {"mask": [], "autoencoder": [], "cnn": [], "classifier_rows": []}
     mp = pytest.MonkeyPatch()
-    real_mask, real_ae, real_cnn, real_cls = T.fit_mask, T.fit_autoencoder, T.fit_cnn, T.fit_code_classifiers
+    real_mask, real_ae, real_cnn, real_cls = fit_mask, fit_autoencoder, fit_cnn, fit_code_classifiers
 
     def spy_mask(prep, subjects, cfg_):
         calls["mask"].append({int(i) for i in subjects})
@@ -204,12 +228,12 @@ def proof_run(tmp_path_factory):
         calls["classifier_rows"].append({len(z_train)})
         return real_cls(z_train, y_train, z_test, **kw)
 
-    mp.setattr(T, "fit_mask", spy_mask)
-    mp.setattr(T, "fit_autoencoder", spy_ae)
-    mp.setattr(T, "fit_cnn", spy_cnn)
-    mp.setattr(T, "fit_code_classifiers", spy_cls)
+    mp.setattr(scans_pipeline, "fit_mask", spy_mask)
+    mp.setattr(scans_pipeline, "fit_autoencoder", spy_ae)
+    mp.setattr(scans_pipeline, "fit_cnn", spy_cnn)
+    mp.setattr(scans_pipeline, "fit_code_classifiers", spy_cls)
     try:
-        items = list(T.train_scans(cfg, tmp / "run"))
+        items = list(train_scans(cfg, tmp / "run"))
     finally:
         mp.undo()
     return {"items": items, "calls": calls, "cfg": cfg, "demo": demo, "run": tmp / "run", "tmp": tmp}
@@ -220,16 +244,16 @@ def test_reports_follow_the_sequence_side_protocol(proof_run):
     kinds = {type(i).__name__ for i in items}
     assert {"StageReport", "CohortReport", "FoldReport", "BatchReport", "EpochReport", "ReconstructionPreview",
             "FoldResult", "ScansSummary"} <= kinds
-    assert isinstance(items[-1], T.ScansSummary) and not items[-1].cancelled
+    assert isinstance(items[-1], ScansSummary) and not items[-1].cancelled
     epochs = [i for i in items if isinstance(i, EpochReport)]
     assert epochs[0].monitor == "correlation" and "correlation" in epochs[0].val_metrics
-    preview = next(i for i in items if isinstance(i, T.ReconstructionPreview))
+    preview = next(i for i in items if isinstance(i, ReconstructionPreview))
     assert preview.original.shape == SHAPE == preview.reconstruction.shape and preview.mask.dtype == bool
     assert any(isinstance(i, StageReport) and i.stage == "permutation" for i in items)
 
 
 def test_no_fitted_step_ever_sees_test_subjects(proof_run):
-    results = [i for i in proof_run["items"] if isinstance(i, T.FoldResult)]
+    results = [i for i in proof_run["items"] if isinstance(i, FoldResult)]
     cohort_ids = [s for s in proof_run["demo"].subjects]
     calls = proof_run["calls"]
     assert len(results) == 3
@@ -247,7 +271,7 @@ def test_no_fitted_step_ever_sees_test_subjects(proof_run):
 
 def test_held_out_reconstruction_correlation_at_least_0_9(proof_run):
     summary = proof_run["items"][-1]
-    results = [i for i in proof_run["items"] if isinstance(i, T.FoldResult)]
+    results = [i for i in proof_run["items"] if isinstance(i, FoldResult)]
     per_subject = [c for r in results for c, _ in r.reconstruction.values()]
     assert len(per_subject) == 36  # every subject reconstructed once, by the fold that held it out
     assert summary.reconstruction["correlation_mean"] >= 0.9, summary.reconstruction
@@ -262,12 +286,12 @@ def test_code_classifier_accuracy_clearly_above_chance(proof_run):
     assert summary.permutation["logistic"]["chance"] < 0.65
     assert set(summary.metrics) == {"mlp", "logistic", "cnn"}
     for arm in summary.metrics.values():
-        assert set(arm) == set(T.CLASSIFICATION_METRICS) and all(0 <= m <= 1 for m, _ in arm.values())
+        assert set(arm) == set(CLASSIFICATION_METRICS) and all(0 <= m <= 1 for m, _ in arm.values())
     assert 0 <= summary.site_predictability["balanced_accuracy"] <= 1 and summary.site_predictability["chance"] == 0.5
 
 
 def test_run_folder_reloads_and_reconstructs(proof_run, tmp_path):
-    run = T.load_scans_run(proof_run["run"])
+    run = load_scans_run(proof_run["run"])
     assert run.status == "complete" and run.config == proof_run["cfg"]
     assert (proof_run["run"] / "folds" / "fold3.safetensors").exists()
     metrics = json.loads((proof_run["run"] / "metrics.json").read_text())
@@ -313,14 +337,14 @@ def test_connectivity_route_from_roi_tables(tmp_path):
     d.file_column, d.site_column, d.cache_dir = "FILE_ID", "SITE_ID", str(tmp_path / "cache")
     cfg.model.autoencoder = {"code_size": 16, "corruption": 0.2}
     cfg.train.epochs, cfg.train.batch_size, cfg.cv.folds, cfg.cv.permutations = 40, 8, 3, 10
-    items = list(T.train_scans(cfg, tmp_path / "run"))
+    items = list(train_scans(cfg, tmp_path / "run"))
     summary = items[-1]
-    cohort = next(i for i in items if isinstance(i, T.CohortReport))
+    cohort = next(i for i in items if isinstance(i, CohortReport))
     assert cohort.n_features == 12 * 11 // 2
     assert set(summary.metrics) == {"mlp", "logistic", "logistic_features"}
     assert summary.metrics["logistic_features"]["accuracy"][0] >= 0.75  # the planted coupling difference
     assert summary.metrics["logistic"]["accuracy"][0] > 0.6
-    run = T.load_scans_run(tmp_path / "run")
+    run = load_scans_run(tmp_path / "run")
     model, extra = run.autoencoder(0)
     assert extra["feature_mean"].shape == (66,)
 
@@ -331,11 +355,11 @@ def test_connectivity_from_4d_images_and_an_atlas(tmp_path):
     cfg.data.route, cfg.data.atlas = "connectivity", str(demo.atlas)
     cfg.model.autoencoder = {"code_size": 4}
     cfg.train.epochs, cfg.cv.folds, cfg.cv.permutations, cfg.cv.final_fit = 2, 2, 0, False
-    items = list(T.train_scans(cfg, tmp_path / "run"))
-    cohort = next(i for i in items if isinstance(i, T.CohortReport))
+    items = list(train_scans(cfg, tmp_path / "run"))
+    cohort = next(i for i in items if isinstance(i, CohortReport))
     n_regions = len(np.unique(nib.load(str(demo.atlas)).get_fdata())) - 1
     assert cohort.n_features == n_regions * (n_regions - 1) // 2
-    assert isinstance(items[-1], T.ScansSummary) and items[-1].n_folds == 2
+    assert isinstance(items[-1], ScansSummary) and items[-1].n_folds == 2
 
 
 def test_cancel_stops_within_a_batch_and_saves_nothing_half_done(tmp_path):
@@ -347,12 +371,12 @@ def test_cancel_stops_within_a_batch_and_saves_nothing_half_done(tmp_path):
         return seen["batches"] >= 2
 
     items = []
-    for item in T.train_scans(cfg, tmp_path / "run", should_stop=stop, report_interval=0):
+    for item in train_scans(cfg, tmp_path / "run", should_stop=stop, report_interval=0):
         items.append(item)
         if isinstance(item, BatchReport):
             seen["batches"] += 1
-    assert isinstance(items[-1], T.ScansSummary) and items[-1].cancelled
-    assert not any(isinstance(i, T.FoldResult) for i in items)
+    assert isinstance(items[-1], ScansSummary) and items[-1].cancelled
+    assert not any(isinstance(i, FoldResult) for i in items)
     assert not (tmp_path / "run" / "run.json").exists()
 
 
@@ -362,16 +386,16 @@ def test_bad_inputs_stop_training_with_the_file_named(tmp_path):
     bad.write_bytes(bad.read_bytes()[:400])  # a truncated .gz
     cfg = _config(demo, tmp_path)
     with pytest.raises(InputFileError, match=bad.name):
-        list(T.train_scans(cfg, tmp_path / "run"))
+        list(train_scans(cfg, tmp_path / "run"))
     good = write_demo_cohort(tmp_path / "good", 6, (8, 10, 8), seed=5)
     one = tmp_path / "one.tsv"
     one.write_text("SUB_ID\tDX_GROUP\n" + "".join(f"{s}\t1\n" for s in good.subjects))
     cfg = _config(good, tmp_path)
     cfg.data.labels, cfg.data.file_column, cfg.data.site_column = str(one), "", ""
     with pytest.raises(InputFileError, match=r"one\.tsv: only one class"):
-        list(T.train_scans(cfg, tmp_path / "run"))
+        list(train_scans(cfg, tmp_path / "run"))
     with pytest.raises(RunFolderError, match="not a folder"):
-        T.load_scans_run(tmp_path / "missing")
+        load_scans_run(tmp_path / "missing")
 
 
 def test_cli_demo_and_train(tmp_path, capsys):
@@ -401,17 +425,17 @@ def test_frames_route_with_leave_site_out_and_4d_reconstruction(tmp_path):
     cfg.model.autoencoder = {"depth": 2, "code_size": 8}
     cfg.train.epochs, cfg.train.cnn_epochs, cfg.train.head_epochs, cfg.cv.permutations = 2, 2, 20, 3
     cfg.cv.leave_site_out = True
-    items = list(T.train_scans(cfg, tmp_path / "run"))
+    items = list(train_scans(cfg, tmp_path / "run"))
     summary = items[-1]
-    cohort = next(i for i in items if isinstance(i, T.CohortReport))
+    cohort = next(i for i in items if isinstance(i, CohortReport))
     assert cohort.n_items == 9 * 4 and summary.n_folds == 3
-    results = [i for i in items if isinstance(i, T.FoldResult)]
+    results = [i for i in items if isinstance(i, FoldResult)]
     assert [sorted({demo.sites[demo.subjects.index(s)] for s in r.test_subjects}) for r in results] == [
         ["SITE_A"], ["SITE_B"], ["SITE_C"]]
     assert all(len(r.reconstruction) == 3 for r in results)  # frames averaged back to one score per subject
     # the held-out site was never seen: site predictability is scored by cross-validation inside training
     assert 0 <= summary.site_predictability["balanced_accuracy"] <= 1 and summary.site_predictability["n_sites"] == 3
-    run = T.load_scans_run(tmp_path / "run")
+    run = load_scans_run(tmp_path / "run")
     src = sorted(demo.images.iterdir())[0]
     out = run.reconstruct_file(src, tmp_path / "recon4d.nii.gz")
     a, b = nib.load(str(src)), nib.load(str(out))

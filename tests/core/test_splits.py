@@ -4,10 +4,10 @@ import random
 import numpy as np
 import pytest
 
-from biodeep_gui.core import sequences as S
-from biodeep_gui.core.errors import ConfigError, InputFileError
-from biodeep_gui.core.sequences import SequenceSet
-from biodeep_gui.core.splits import concat_sets, split_indices, split_with_test_set
+from biodeep_gui.core.common.errors import ConfigError, InputFileError
+from biodeep_gui.core.sequences.bed import load_bed
+from biodeep_gui.core.sequences.dataset import BACKGROUND_TAG, SequenceSet
+from biodeep_gui.core.sequences.splits import concat_sets, split_indices, split_with_test_set
 
 
 def make_set(labels, task="binary", class_names=None, groups=None, length=8, prefix="s"):
@@ -46,7 +46,7 @@ def bed_set(write, method="shuffle"):
     for chrom, size in (("chr1", 6000), ("chr2", 4000), ("chr3", 3000)):
         for s in sorted(rng.sample(range(100, size - 200, 60), 12)):
             lines.append(f"{chrom}\t{s}\t{s + 40}\n")
-    return S.load_bed(write("peaks.bed", "".join(lines)), genome, width=40, background_method=method, seed=3)
+    return load_bed(write("peaks.bed", "".join(lines)), genome, width=40, background_method=method, seed=3)
 
 
 # ---- basic properties ------------------------------------------------------------------------------------------
@@ -166,9 +166,9 @@ def test_bed_peak_and_background_never_straddle_splits(write, method, seed):
             part_of[ss.ids[i]] = name
     n_bg = 0
     for rid, part in part_of.items():
-        if S.BACKGROUND_TAG in rid:
+        if BACKGROUND_TAG in rid:
             n_bg += 1
-            peak = rid.split(S.BACKGROUND_TAG)[0]
+            peak = rid.split(BACKGROUND_TAG)[0]
             assert part_of[peak] == part, (rid, part, part_of[peak])
     assert n_bg > 20
     assert len(sp["test"]) > 0 and len(sp["val"]) > 0
@@ -182,7 +182,7 @@ def test_bed_holdout_chromosome_keeps_pairs_and_chromosomes(write):
     assert "chr3" not in set(ss.groups[np.concatenate([sp["train"], sp["val"]])])
     val_ids = {ss.ids[i] for i in sp["val"]}
     for rid in val_ids:
-        assert rid.split(S.BACKGROUND_TAG)[0] in val_ids
+        assert rid.split(BACKGROUND_TAG)[0] in val_ids
 
 
 # ---- explicit test set -----------------------------------------------------------------------------------------

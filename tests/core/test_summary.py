@@ -8,9 +8,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from biodeep_gui.core import summary
-from biodeep_gui.core.encoding import PAD_CODE, encode, fit_length
-from biodeep_gui.core.sequences import SequenceSet
+from biodeep_gui.core.sequences import summary
+from biodeep_gui.core.sequences.dataset import SequenceSet
+from biodeep_gui.core.sequences.encoding import PAD_CODE, encode, fit_length
 
 
 def _set(seqs, labels, task, length=None, class_names=(), label_names=("label",)):
@@ -111,8 +111,8 @@ def test_gc_matches_plain_count(seqs):
 
 def _fake_run(name, arch, task, metrics, digest="abc"):
     """A run description as ``load_run`` returns it, built from plain data (no training needed to rank)."""
-    from biodeep_gui.core.config import RunConfig
-    from biodeep_gui.core.runs import ModelInfo, Run
+    from biodeep_gui.core.sequences.config import RunConfig
+    from biodeep_gui.core.sequences.run import ModelInfo, Run
 
     return Run(path=Path(f"/runs/{name}"), config=RunConfig(name=name),
                info=ModelInfo(arch, {}, 50, 1, task), provenance={}, status="complete", history=[],

@@ -9,8 +9,8 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-from biodeep_gui.core import synthetic as S
-from biodeep_gui.core.motif_db import find_motif
+from biodeep_gui.core.sequences import synthetic as S
+from biodeep_gui.core.sequences.motif_db import find_motif
 
 MB = 1024 * 1024
 

@@ -4,11 +4,19 @@ import numpy as np
 import pytest
 import torch
 
-from biodeep_gui.core.batches import SequenceBatches
-from biodeep_gui.core.config import TrainConfig
-from biodeep_gui.core.models import build_model
-from biodeep_gui.core.training import (BatchReport, EpochReport, FitResult, Objective, TrainingError, fit,
-                                       predict_outputs, resolve_device)
+from biodeep_gui.core.sequences.batches import SequenceBatches
+from biodeep_gui.core.sequences.models import build_model
+from biodeep_gui.core.training.config import TrainConfig
+from biodeep_gui.core.training.loop import (
+    BatchReport,
+    EpochReport,
+    FitResult,
+    Objective,
+    TrainingError,
+    fit,
+    predict_outputs,
+    resolve_device,
+)
 
 from .helpers import planted
 
@@ -94,7 +102,7 @@ def test_rc_augmentation_keeps_labels():
     (x, y), = list(src.batches(8, augment=True, generator=g))
     assert torch.equal(y, torch.as_tensor(ss.labels[:8]))
     # every row is either the original or its reverse complement
-    from biodeep_gui.core.encoding import one_hot_numpy, reverse_complement
+    from biodeep_gui.core.sequences.encoding import one_hot_numpy, reverse_complement
     fwd, rc = one_hot_numpy(ss.codes[:8]), one_hot_numpy(reverse_complement(ss.codes[:8]).copy())
     for i in range(8):
         assert np.allclose(x[i].numpy(), fwd[i]) or np.allclose(x[i].numpy(), rc[i])

@@ -24,10 +24,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from biodeep_gui.core import motif_db, runs
-from biodeep_gui.core import sequences as S
-from biodeep_gui.core.config import RunConfig
-from biodeep_gui.core.errors import BioDeepError
+from biodeep_gui.core.common.errors import BioDeepError
+from biodeep_gui.core.sequences import motif_db
+from biodeep_gui.core.sequences.bed import load_bed
+from biodeep_gui.core.sequences.config import RunConfig
+from biodeep_gui.core.sequences.fasta import load_fasta_pair, load_labelled_fasta, read_records
+from biodeep_gui.core.sequences.run import ModelInfo, load_run, write_run
+from biodeep_gui.core.sequences.tables import load_table
 
 HAS_SCANS = importlib.util.find_spec("biodeep_gui.core.scans") is not None
 MAX_MESSAGE = 2000  # a message is for reading: a huge bad line must not be pasted into it whole
@@ -53,9 +56,9 @@ def assert_clear(call: Callable[[], object], path: Path) -> BioDeepError:
 
 def _fasta_fn(kind: str):
     if kind == "records":
-        return S.read_records
+        return read_records
     if kind == "labelled":
-        return S.load_labelled_fasta
+        return load_labelled_fasta
     raise ValueError(kind)
 
 
@@ -97,13 +100,13 @@ def test_bad_fasta(tmp_path, content, kind):
 def test_huge_fasta_header_gives_a_short_message(tmp_path):
     path = tmp_path / "long_header.fa"
     path.write_bytes(b">" + b"x" * 1_000_000 + b"\n")  # an id of a megabyte and no sequence
-    assert_clear(lambda: S.read_records(path), path)
+    assert_clear(lambda: read_records(path), path)
 
 
 def test_missing_file_and_folder(tmp_path):
-    assert_clear(lambda: S.read_records(tmp_path / "nope.fa"), tmp_path / "nope.fa")
+    assert_clear(lambda: read_records(tmp_path / "nope.fa"), tmp_path / "nope.fa")
     (tmp_path / "afolder.fa").mkdir()
-    assert_clear(lambda: S.read_records(tmp_path / "afolder.fa"), tmp_path / "afolder.fa")
+    assert_clear(lambda: read_records(tmp_path / "afolder.fa"), tmp_path / "afolder.fa")
 
 
 def test_pair_names_the_bad_background(tmp_path):
@@ -111,7 +114,7 @@ def test_pair_names_the_bad_background(tmp_path):
     bound.write_text(">a\nACGT\n")
     bg = tmp_path / "background.fa"
     bg.write_bytes(b"")
-    assert_clear(lambda: S.load_fasta_pair(bound, bg), bg)
+    assert_clear(lambda: load_fasta_pair(bound, bg), bg)
 
 
 def test_pair_mismatched_lengths_under_strict(tmp_path):
@@ -119,14 +122,14 @@ def test_pair_mismatched_lengths_under_strict(tmp_path):
     bound.write_text(">a\nACGTACGT\n>b\nACGTACGT\n")
     bg = tmp_path / "background.fa"
     bg.write_text(">c\nACGTACGT\n>d\nACG\n")  # the wrong shape: 3 bp among 8 bp rows
-    err = assert_clear(lambda: S.load_fasta_pair(bound, bg, length_policy="strict"), bg)
+    err = assert_clear(lambda: load_fasta_pair(bound, bg, length_policy="strict"), bg)
     assert "'d'" in str(err)
 
 
 def test_test_file_with_a_class_the_model_never_saw(tmp_path):
     path = tmp_path / "test.fa"
     path.write_text(">a label=cat\nACGT\n>b label=dog\nACGA\n>c label=cow\nACGG\n")
-    assert_clear(lambda: S.load_labelled_fasta(path, known_classes=["cat", "dog"]), path)
+    assert_clear(lambda: load_labelled_fasta(path, known_classes=["cat", "dog"]), path)
 
 
 # ---- CSV / TSV tables -------------------------------------------------------------------------------------------
@@ -163,13 +166,13 @@ def test_bad_table(tmp_path, content, kwargs):
     path.write_bytes(content)
     kwargs = dict(kwargs)
     labels = kwargs.pop("label_columns", ["label"])
-    assert_clear(lambda: S.load_table(path, "sequence", labels, **kwargs), path)
+    assert_clear(lambda: load_table(path, "sequence", labels, **kwargs), path)
 
 
 def test_huge_label_value_gives_a_short_message(tmp_path):
     path = tmp_path / "long_value.csv"
     path.write_bytes(b"sequence,label\nACGT," + b"z" * 1_000_000 + b"\nACGA,1.5\n")
-    assert_clear(lambda: S.load_table(path), path)
+    assert_clear(lambda: load_table(path), path)
 
 
 # ---- BED + genome -----------------------------------------------------------------------------------------------
@@ -201,13 +204,13 @@ def test_bad_bed(tmp_path, content):
     path = tmp_path / "peaks.bed"
     path.write_bytes(content)
     genome = _genome(tmp_path)
-    assert_clear(lambda: S.load_bed(path, genome, width=100), path)
+    assert_clear(lambda: load_bed(path, genome, width=100), path)
 
 
 def test_huge_bed_field_gives_a_short_message(tmp_path):
     path = tmp_path / "long_field.bed"
     path.write_bytes(b"chr1\t5\t" + b"9x" * 500_000 + b"\n")
-    assert_clear(lambda: S.load_bed(path, _genome(tmp_path), width=100), path)
+    assert_clear(lambda: load_bed(path, _genome(tmp_path), width=100), path)
 
 
 GENOME_CASES = [
@@ -227,13 +230,13 @@ def test_bad_genome(tmp_path, content):
     bed.write_text("chr1\t100\t200\n")
     genome = tmp_path / "genome.fa"
     genome.write_bytes(content)
-    assert_clear(lambda: S.load_bed(bed, genome, width=50), genome)
+    assert_clear(lambda: load_bed(bed, genome, width=50), genome)
 
 
 def test_missing_genome(tmp_path):
     bed = tmp_path / "peaks.bed"
     bed.write_text("chr1\t100\t200\n")
-    assert_clear(lambda: S.load_bed(bed, tmp_path / "nope.fa", width=50), tmp_path / "nope.fa")
+    assert_clear(lambda: load_bed(bed, tmp_path / "nope.fa", width=50), tmp_path / "nope.fa")
 
 
 # ---- motif files ------------------------------------------------------------------------------------------------
@@ -309,22 +312,22 @@ def test_missing_config_file(tmp_path):
 def _good_run(tmp_path: Path) -> Path:
     import torch
 
-    from biodeep_gui.core.models import build_model
+    from biodeep_gui.core.sequences.models import build_model
 
     torch.manual_seed(0)
     params = {"filters": 4, "filter_width": 5, "hidden": 4}
     model = build_model("cnn", 40, 1, params)
     cfg = RunConfig()
     cfg.model.params = params
-    info = runs.ModelInfo("cnn", params, 40, 1, "binary", ["bound"], ["background", "bound"])
-    return runs.write_run(tmp_path / "run", cfg, info, model.state_dict(), history=[{"epoch": 1, "train_loss": 0.6}],
+    info = ModelInfo("cnn", params, 40, 1, "binary", ["bound"], ["background", "bound"])
+    return write_run(tmp_path / "run", cfg, info, model.state_dict(), history=[{"epoch": 1, "train_loss": 0.6}],
                           metrics={"test_auroc": 0.7}, status="complete", provenance_info={},
                           predictions={"y_true": np.zeros((4, 1)), "y_pred": np.full((4, 1), 0.5)})
 
 
 def _use_run(run_dir: Path) -> None:
     """Everything the app does with a run folder it opens."""
-    run = runs.load_run(run_dir)
+    run = load_run(run_dir)
     run.predictions()
     run.predict(np.zeros((3, 40), np.uint8))
 
@@ -444,20 +447,20 @@ NIFTI_CASES = [
 @needs_scans
 @pytest.mark.parametrize("make", NIFTI_CASES)
 def test_bad_nifti(tmp_path, make):
-    from biodeep_gui.core import scans
+    from biodeep_gui.core.scans.nifti import read_image_data
 
     path = tmp_path / "sub-01.nii"
     make(path)
-    assert_clear(lambda: scans.read_image_data(path), path)
+    assert_clear(lambda: read_image_data(path), path)
 
 
 @needs_scans
 def test_bad_nifti_gz(tmp_path):
-    from biodeep_gui.core import scans
+    from biodeep_gui.core.scans.nifti import read_image_data
 
     path = tmp_path / "sub-01.nii.gz"
     path.write_bytes(gzip.compress(_nifti(tmp_path / "v.nii", _volume()).read_bytes())[:300])
-    assert_clear(lambda: scans.read_image_data(path), path)
+    assert_clear(lambda: read_image_data(path), path)
 
 
 LABEL_TABLE_CASES = [
@@ -474,11 +477,11 @@ LABEL_TABLE_CASES = [
 @needs_scans
 @pytest.mark.parametrize("content", LABEL_TABLE_CASES)
 def test_bad_scan_label_table(tmp_path, content):
-    from biodeep_gui.core import scans
+    from biodeep_gui.core.scans.cohort import read_label_table
 
     path = tmp_path / "phenotypes.csv"
     path.write_bytes(content)
-    assert_clear(lambda: scans.read_label_table(path, "SUB_ID", "DX_GROUP"), path)
+    assert_clear(lambda: read_label_table(path, "SUB_ID", "DX_GROUP"), path)
 
 
 # ---- Hypothesis: random and near-valid inputs --------------------------------------------------------------------
@@ -502,7 +505,7 @@ table_text = st.text(alphabet="ACGTN,;\t\n\r\" sequencelabid01.5nanif-+e", max_s
 def test_random_bytes_into_read_records(tmp_path, data, pack):
     path = tmp_path / "random.fa"
     path.write_bytes(pack(data))
-    _only_clear_errors(lambda: S.read_records(path), path)
+    _only_clear_errors(lambda: read_records(path), path)
 
 
 @FUZZ
@@ -510,7 +513,7 @@ def test_random_bytes_into_read_records(tmp_path, data, pack):
 def test_near_fasta_into_labelled_loader(tmp_path, text):
     path = tmp_path / "near.fa"
     path.write_text(text, encoding="utf-8")
-    _only_clear_errors(lambda: S.load_labelled_fasta(path), path)
+    _only_clear_errors(lambda: load_labelled_fasta(path), path)
 
 
 @FUZZ
@@ -518,7 +521,7 @@ def test_near_fasta_into_labelled_loader(tmp_path, text):
 def test_random_bytes_into_load_table(tmp_path, data, pack):
     path = tmp_path / "random.csv"
     path.write_bytes(pack(data))
-    _only_clear_errors(lambda: S.load_table(path), path)
+    _only_clear_errors(lambda: load_table(path), path)
 
 
 @FUZZ
@@ -526,7 +529,7 @@ def test_random_bytes_into_load_table(tmp_path, data, pack):
 def test_near_table_into_load_table(tmp_path, text, task):
     path = tmp_path / "near.csv"
     path.write_text(text, encoding="utf-8")
-    _only_clear_errors(lambda: S.load_table(path, task=task), path)
+    _only_clear_errors(lambda: load_table(path, task=task), path)
 
 
 @FUZZ
@@ -537,7 +540,7 @@ def test_near_bed_into_load_bed(tmp_path, text):
     genome = tmp_path / "genome.fa"
     if not genome.exists():
         _genome(tmp_path)
-    _only_clear_errors(lambda: S.load_bed(path, genome, width=50), path)
+    _only_clear_errors(lambda: load_bed(path, genome, width=50), path)
 
 
 @FUZZ
@@ -608,13 +611,13 @@ def test_random_bytes_in_a_run_folders_other_files(tmp_path, good_run_template, 
 @FUZZ
 @given(data=st.binary(min_size=0, max_size=1200), keep=st.integers(0, 2000), gz=st.booleans())
 def test_random_and_cut_nifti(tmp_path, data, keep, gz):
-    from biodeep_gui.core import scans
+    from biodeep_gui.core.scans.nifti import read_image_data
 
     good = _nifti(tmp_path / "good.nii", _volume()).read_bytes()
     raw = good[:keep] + data  # a real header cut anywhere, then garbage
     path = tmp_path / ("fuzz.nii.gz" if gz else "fuzz.nii")
     path.write_bytes(gzip.compress(raw) if gz else raw)
-    _only_clear_errors(lambda: scans.read_image_data(path), path)
+    _only_clear_errors(lambda: read_image_data(path), path)
 
 
 def test_case_count():

@@ -14,9 +14,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from pathlib import Path  # noqa: E402
 
-import pytest  # noqa: E402
+from biodeep_gui.core.sequences.config import DataConfig  # noqa: E402
 
-from biodeep_gui.core.config import DataConfig  # noqa: E402
 # The GUI suite's fixtures: private settings / data folders, a shown window closed at the end, no thread left
 from tests.gui.conftest import _isolated_gui_state, demo_files, window  # noqa: E402,F401
 

@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from biodeep_gui.core import runs
-from biodeep_gui.core.config import RunConfig
-from biodeep_gui.core.errors import BioDeepError, RunFolderError
+from biodeep_gui.core.common.errors import BioDeepError, RunFolderError
+from biodeep_gui.core.sequences.config import RunConfig
+from biodeep_gui.core.sequences.run import ModelInfo, load_run, write_run
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -86,21 +86,21 @@ PARAMS = {"filters": 4, "filter_width": 5, "hidden": 4}
 def save_run(folder: Path) -> Path:
     import torch
 
-    from biodeep_gui.core.models import build_model
+    from biodeep_gui.core.sequences.models import build_model
 
     torch.manual_seed(0)
     model = build_model("cnn", LENGTH, 1, PARAMS)
     cfg = RunConfig()
     cfg.model.arch, cfg.model.params = "cnn", dict(PARAMS)
-    info = runs.ModelInfo("cnn", dict(PARAMS), LENGTH, 1, "binary", ["bound"], ["background", "bound"])
-    return runs.write_run(folder, cfg, info, model.state_dict(), history=[{"epoch": 1, "train_loss": 0.7}],
+    info = ModelInfo("cnn", dict(PARAMS), LENGTH, 1, "binary", ["bound"], ["background", "bound"])
+    return write_run(folder, cfg, info, model.state_dict(), history=[{"epoch": 1, "train_loss": 0.7}],
                           metrics={"test_auroc": 0.6}, status="complete", provenance_info={},
                           predictions={"y_true": np.zeros((4, 1)), "y_pred": np.full((4, 1), 0.5)})
 
 
 def use_run(run_dir: Path) -> None:
     """What the app does with a run it opens: read it, its predictions, rebuild the model and predict."""
-    run = runs.load_run(run_dir)
+    run = load_run(run_dir)
     run.predictions()
     run.predict(np.zeros((2, LENGTH), np.uint8))
 
@@ -170,7 +170,7 @@ def test_pickle_payload_as_predictions_is_not_run(tmp_path, run_dir):
     (run_dir / "test_predictions.safetensors").write_bytes(pickle.dumps(Payload(marker)))
     with watch() as events:
         try:
-            runs.load_run(run_dir).predictions()
+            load_run(run_dir).predictions()
         except Exception:  # noqa: BLE001  (the message is tested below)
             pass
     assert not marker.exists()
@@ -180,7 +180,7 @@ def test_pickle_payload_as_predictions_is_not_run(tmp_path, run_dir):
 def test_pickle_payload_as_predictions_is_refused_clearly(tmp_path, run_dir):
     (run_dir / "test_predictions.safetensors").write_bytes(pickle.dumps(Payload(tmp_path / "code-ran")))
     with pytest.raises(RunFolderError, match="test_predictions.safetensors"):
-        runs.load_run(run_dir).predictions()
+        load_run(run_dir).predictions()
 
 
 def test_zip_of_a_torch_checkpoint_given_as_run_folder(tmp_path):
@@ -191,7 +191,7 @@ def test_zip_of_a_torch_checkpoint_given_as_run_folder(tmp_path):
     assert zipfile.is_zipfile(pt)
     with watch() as events:
         with pytest.raises(RunFolderError, match="not a folder"):
-            runs.load_run(pt)
+            load_run(pt)
     assert not marker.exists() and not unpickled(events)
 
 
@@ -229,31 +229,30 @@ def test_paths_in_run_json_open_nothing_outside_the_folder(tmp_path, run_dir):
     save_file({k: np.zeros_like(v) for k, v in load_file(str(outside / "other-run" / "model.safetensors")).items()},
               str(outside / "other-run" / "model.safetensors"))
     mine = load_file(str(run_dir / "model.safetensors"))
-    used = {k: v.numpy() for k, v in runs.load_run(run_dir).model().state_dict().items()}
+    used = {k: v.numpy() for k, v in load_run(run_dir).model().state_dict().items()}
     assert all(np.array_equal(used[k], mine[k]) for k in mine)
 
 
 def test_names_in_the_config_do_not_move_the_written_files(tmp_path):
     """A run name or data path full of '..' changes nothing about where a run is written."""
-    import torch
 
-    from biodeep_gui.core.models import build_model
+    from biodeep_gui.core.sequences.models import build_model
 
     cfg = RunConfig(name="../../escaped")
     cfg.data.fasta = "../../escaped.fa"
     cfg.model.params = dict(PARAMS)
-    info = runs.ModelInfo("cnn", dict(PARAMS), LENGTH, 1, "binary")
+    info = ModelInfo("cnn", dict(PARAMS), LENGTH, 1, "binary")
     model = build_model("cnn", LENGTH, 1, PARAMS)
     target = tmp_path / "a" / "b" / "run"
     before = set(tmp_path.rglob("*"))
     with watch() as events:
-        runs.write_run(target, cfg, info, model.state_dict(), history=[], metrics={}, status="complete",
+        write_run(target, cfg, info, model.state_dict(), history=[], metrics={}, status="complete",
                        provenance_info={})
     written = {p for p in opened_paths(events)} | (set(tmp_path.rglob("*")) - before)
     outside = [p for p in written if tmp_path in p.parents and target not in p.parents and p not in
                (target, target.parent, target.parent.parent)]
     assert not outside, outside
-    assert runs.load_run(target).config.name == "../../escaped"
+    assert load_run(target).config.name == "../../escaped"
 
 
 @pytest.mark.skipif(not hasattr(os, "symlink") or sys.platform == "win32", reason="needs POSIX symlinks")
@@ -272,8 +271,8 @@ def test_symlinks_out_of_the_run_folder_are_refused(tmp_path, run_dir, name):
 WRITER = textwrap.dedent("""
     import sys
     import numpy as np
-    from biodeep_gui.core import runs
-    from biodeep_gui.core.config import RunConfig
+    from biodeep_gui.core.sequences import run as runs
+    from biodeep_gui.core.sequences.config import RunConfig
 
     run_dir, start, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     info = runs.ModelInfo("cnn", {}, 40, 1, "binary")
@@ -293,7 +292,7 @@ WRITER = textwrap.dedent("""
 
 def _check_whole(run_dir: Path) -> tuple[int, int, int, int, int]:
     """Load the run and check each file is whole; (weights, history, metrics, predictions, run.json) iterations."""
-    run = runs.load_run(run_dir)
+    run = load_run(run_dir)
     w = run.tensors()["w"]
     assert w.min() == w.max(), "the weights file mixes two saves"
     epochs = [int(r["epoch"]) for r in run.history]
@@ -332,4 +331,4 @@ def test_killed_mid_save_leaves_the_previous_run_whole(tmp_path):
         last = w
     assert kills == 6 and last > 6
     # a killed save may leave its temp file; the run still loads and a new save clears nothing it should keep
-    assert runs.load_run(run_dir).status == "training"
+    assert load_run(run_dir).status == "training"

@@ -3,7 +3,7 @@
 Every test in ``tests/gui`` gets
 
 - ``QT_QPA_PLATFORM=offscreen`` (set before the QApplication exists);
-- its own QSettings folder (INI files under the test's tmp folder) and ``BIODEEP_DATA_DIR``, so a test never
+- its own QSettings folder (INI files under the test's tmp folder) and ``BIODEEP_HOME``, so a test never
   reads or writes the user's settings, runs or demo data;
 - a check after the test: a worker thread still running fails the test (it is then cancelled and joined so the
   next test starts clean), as napari's fixture does for QThreads.
@@ -33,7 +33,8 @@ def _isolated_gui_state(qapp, tmp_path, monkeypatch):
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.SystemScope, str(settings_dir / "system"))
     QCoreApplication.setOrganizationName("BioDeepTests")
     QCoreApplication.setApplicationName("BioDeep")
-    monkeypatch.setenv("BIODEEP_DATA_DIR", str(tmp_path / "biodeep-data"))
+    monkeypatch.setenv("BIODEEP_HOME", str(tmp_path / "biodeep-home"))
+    monkeypatch.delenv("BIODEEP_DATA_DIR", raising=False)
     before = set(running_threads())
     yield
     left = [n for n in running_threads() if n not in before]
@@ -59,7 +60,7 @@ def window(qtbot):
 @pytest.fixture(scope="session")
 def demo_files(tmp_path_factory):
     """The synthetic demo data written once per session by the core (bound.fa, background.fa, predict_me.fa…)."""
-    from biodeep_gui.core.synthetic import write_demo
+    from biodeep_gui.core.sequences.synthetic import write_demo
 
     return {k: Path(v) for k, v in write_demo(tmp_path_factory.mktemp("demo")).items()}
 

@@ -13,10 +13,11 @@ import pytest
 from PySide6.QtCore import QSettings, Qt, QThread
 from PySide6.QtGui import QKeySequence
 
-from biodeep_gui.core.config import DataConfig, TrainConfig
-from biodeep_gui.core.errors import InputFileError
-from biodeep_gui.core.models import ARCHITECTURES
+from biodeep_gui.core.common.errors import InputFileError
 from biodeep_gui.core.project import Project, save_project
+from biodeep_gui.core.sequences.config import DataConfig
+from biodeep_gui.core.sequences.models import ARCHITECTURES
+from biodeep_gui.core.training.config import TrainConfig
 from biodeep_gui.gui.workers import WORKER_NICE, TaskRunner, error_message
 
 from .conftest import shot
@@ -53,7 +54,7 @@ def test_window_paints_without_importing_torch(tmp_path):
         print("tabs:", [window.tabs.tabText(i) for i in range(window.tabs.count())])
         print("all tabs built:", window.is_ready(), type(window.compare_tab).__name__)
     """)
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", BIODEEP_DATA_DIR=str(tmp_path / "data"),
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", BIODEEP_HOME=str(tmp_path / "home"),
                XDG_CONFIG_HOME=str(tmp_path / "config"))
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                          timeout=180)
@@ -269,8 +270,9 @@ def test_model_form_is_generated_from_the_param_specs(qtbot):
 
 def test_model_tab_counts_parameters_and_lists_devices(qtbot):
     """The count shown is the real model's, built in the worker; CUDA is greyed out with the reason when unusable."""
-    from biodeep_gui.core import devices
-    from biodeep_gui.core.models import build_model, count_parameters
+    from biodeep_gui.core.common import devices
+    from biodeep_gui.core.sequences.models import build_model
+    from biodeep_gui.core.training.architecture import count_parameters
     from biodeep_gui.gui.tabs.model_tab import ModelTab
 
     tab = ModelTab()
@@ -303,9 +305,10 @@ def test_model_tab_counts_parameters_and_lists_devices(qtbot):
 def test_model_tab_autoencoder_classifier_entry(qtbot, tmp_path):
     """"Autoencoder → classifier" is a Model-tab architecture: its page is generated from the scans Param specs,
     the real 3-D autoencoder is built in the worker for the cohort's grid, and the form makes the ScansConfig."""
-    from biodeep_gui.core.errors import ConfigError
-    from biodeep_gui.core.models import SCANS_ARCHITECTURES, build_scans_model, count_parameters
-    from biodeep_gui.core.scans_config import ScansDataConfig
+    from biodeep_gui.core.common.errors import ConfigError
+    from biodeep_gui.core.scans.config import ScansDataConfig
+    from biodeep_gui.core.scans.models import SCANS_ARCHITECTURES, build_scans_model
+    from biodeep_gui.core.training.architecture import count_parameters
     from biodeep_gui.gui.tabs.model_tab import SCANS_ARCH, SCANS_PARAMS, SCANS_SUMMARY, ModelTab
 
     tab = ModelTab()

@@ -12,11 +12,12 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtCore import QPoint, Qt  # noqa: E402
 
-from biodeep_gui.core.config import DataConfig, ModelConfig, RunConfig, TrainConfig  # noqa: E402
-from biodeep_gui.core.encoding import encode  # noqa: E402
-from biodeep_gui.core.experiment import train_run  # noqa: E402
-from biodeep_gui.core.runs import load_run  # noqa: E402
-from biodeep_gui.core.sequences import SequenceSet  # noqa: E402
+from biodeep_gui.core.sequences.config import DataConfig, ModelConfig, RunConfig
+from biodeep_gui.core.sequences.dataset import SequenceSet  # noqa: E402
+from biodeep_gui.core.sequences.encoding import encode  # noqa: E402
+from biodeep_gui.core.sequences.pipeline import train_run  # noqa: E402
+from biodeep_gui.core.sequences.run import load_run  # noqa: E402
+from biodeep_gui.core.training.config import TrainConfig  # noqa: E402
 
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 MOTIF = encode("GGGCGGGGC")
@@ -55,7 +56,7 @@ def runs(tmp_path_factory):
 
 @pytest.fixture
 def tab(qtbot):
-    from biodeep_gui.gui.tabs.compare_tab import CompareTab
+    from biodeep_gui.gui.tabs.sequences.compare_tab import CompareTab
 
     w = CompareTab()
     qtbot.addWidget(w)

@@ -13,11 +13,12 @@ from tests.gui.conftest import shot
 @pytest.fixture(scope="session")
 def interp_runs(tmp_path_factory):
     """(cnn run, its data, k-mer baseline run) trained once per session on planted-motif data."""
-    from biodeep_gui.core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-    from biodeep_gui.core.experiment import train_run
-    from biodeep_gui.core.interpret import load_run_data
-    from biodeep_gui.core.runs import load_run
-    from biodeep_gui.core.synthetic import format_fasta, planted_motif_set
+    from biodeep_gui.core.sequences.config import DataConfig, ModelConfig, RunConfig
+    from biodeep_gui.core.sequences.interpret import load_run_data
+    from biodeep_gui.core.sequences.pipeline import train_run
+    from biodeep_gui.core.sequences.run import load_run
+    from biodeep_gui.core.sequences.synthetic import format_fasta, planted_motif_set
+    from biodeep_gui.core.training.config import TrainConfig
 
     root = tmp_path_factory.mktemp("interp")
     s = planted_motif_set(n=400, length=100, seed=1)
@@ -38,7 +39,7 @@ def interp_runs(tmp_path_factory):
 
 
 def _analysed_tab(qtbot, run, data, cache):
-    from biodeep_gui.gui.tabs.filters_tab import FiltersTab
+    from biodeep_gui.gui.tabs.sequences.filters_tab import FiltersTab
 
     tab = FiltersTab()
     tab.set_cache_dir(cache)
@@ -114,7 +115,7 @@ def test_filters_tab_shows_logos_with_matches_sorted_and_exports(qtbot, interp_r
 
 
 def test_recompute_with_a_user_motif_file_and_cancel(qtbot, interp_runs, tmp_path):
-    from biodeep_gui.core.motif_db import bundled_jaspar, write_meme
+    from biodeep_gui.core.sequences.motif_db import bundled_jaspar, write_meme
 
     run, data, _ = interp_runs
     tab, _a = _analysed_tab(qtbot, run, data, tmp_path / "cache")
@@ -137,7 +138,7 @@ def test_recompute_with_a_user_motif_file_and_cancel(qtbot, interp_runs, tmp_pat
 
 
 def test_runs_without_filters_say_why(qtbot, interp_runs):
-    from biodeep_gui.gui.tabs.filters_tab import FiltersTab
+    from biodeep_gui.gui.tabs.sequences.filters_tab import FiltersTab
 
     _, _, kmer = interp_runs
     tab = FiltersTab()

@@ -9,7 +9,7 @@ from tests.gui.test_filters_tab import interp_runs  # noqa: F401 (session fixtur
 
 
 def _tab(qtbot, run, data):
-    from biodeep_gui.gui.tabs.mutation_tab import MutationTab
+    from biodeep_gui.gui.tabs.sequences.mutation_tab import MutationTab
 
     tab = MutationTab()
     qtbot.addWidget(tab)
@@ -28,7 +28,7 @@ def _compute(qtbot, tab):
 
 
 def test_mutation_map_of_a_data_sequence(qtbot, interp_runs, tmp_path):  # noqa: F811
-    from biodeep_gui.core.interpret.mutagenesis import saturation_mutagenesis
+    from biodeep_gui.core.sequences.interpret.mutagenesis import saturation_mutagenesis
 
     run, data, _ = interp_runs
     tab = _tab(qtbot, run, data)
@@ -71,8 +71,8 @@ def test_mutation_map_of_a_data_sequence(qtbot, interp_runs, tmp_path):  # noqa:
 
 
 def test_linked_filters_name_hot_spots_and_highlight_sites(qtbot, interp_runs, tmp_path):  # noqa: F811
-    from biodeep_gui.core.interpret.filters import activation_map, filter_sites
-    from biodeep_gui.gui.tabs.filters_tab import FiltersTab
+    from biodeep_gui.core.sequences.interpret.filters import activation_map, filter_sites
+    from biodeep_gui.gui.tabs.sequences.filters_tab import FiltersTab
 
     run, data, _ = interp_runs
     tab = _tab(qtbot, run, data)

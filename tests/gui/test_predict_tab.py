@@ -12,11 +12,13 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtCore import QPoint, Qt  # noqa: E402
 
-from biodeep_gui.core.config import DataConfig, ModelConfig, RunConfig, TrainConfig  # noqa: E402
-from biodeep_gui.core.encoding import decode, encode  # noqa: E402
-from biodeep_gui.core.experiment import train_run  # noqa: E402
-from biodeep_gui.core.runs import load_run  # noqa: E402
-from biodeep_gui.core.sequences import SequenceSet, load_unlabelled  # noqa: E402
+from biodeep_gui.core.sequences.config import DataConfig, ModelConfig, RunConfig
+from biodeep_gui.core.sequences.dataset import SequenceSet
+from biodeep_gui.core.sequences.encoding import decode, encode  # noqa: E402
+from biodeep_gui.core.sequences.pipeline import train_run  # noqa: E402
+from biodeep_gui.core.sequences.run import load_run  # noqa: E402
+from biodeep_gui.core.sequences.tables import load_unlabelled  # noqa: E402
+from biodeep_gui.core.training.config import TrainConfig  # noqa: E402
 
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 MOTIF = "GGGCGGGGC"
@@ -63,7 +65,7 @@ def new_fasta(tmp_path):
 
 @pytest.fixture
 def tab(qtbot):
-    from biodeep_gui.gui.tabs.predict_tab import PredictTab
+    from biodeep_gui.gui.tabs.sequences.predict_tab import PredictTab
 
     w = PredictTab()
     qtbot.addWidget(w)

@@ -11,11 +11,12 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
 
-from biodeep_gui.core.config import DataConfig, ModelConfig, RunConfig, TrainConfig  # noqa: E402
-from biodeep_gui.core.encoding import encode  # noqa: E402
-from biodeep_gui.core.experiment import train_run  # noqa: E402
-from biodeep_gui.core.runs import load_run  # noqa: E402
-from biodeep_gui.core.sequences import SequenceSet  # noqa: E402
+from biodeep_gui.core.sequences.config import DataConfig, ModelConfig, RunConfig
+from biodeep_gui.core.sequences.dataset import SequenceSet  # noqa: E402
+from biodeep_gui.core.sequences.encoding import encode  # noqa: E402
+from biodeep_gui.core.sequences.pipeline import train_run  # noqa: E402
+from biodeep_gui.core.sequences.run import load_run  # noqa: E402
+from biodeep_gui.core.training.config import TrainConfig  # noqa: E402
 
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 MOTIF = encode("GGGCGGGGC")
@@ -74,7 +75,7 @@ def runs(tmp_path_factory):
 
 @pytest.fixture
 def tab(qtbot):
-    from biodeep_gui.gui.tabs.results_tab import ResultsTab
+    from biodeep_gui.gui.tabs.sequences.results_tab import ResultsTab
 
     w = ResultsTab()
     qtbot.addWidget(w)
@@ -159,7 +160,7 @@ def test_export_figure_png_and_svg(tab, runs, tmp_path):
 def test_run_without_predictions_and_clear(tab, runs, tmp_path):
     import shutil
 
-    from biodeep_gui.core.runs import PREDICTIONS_FILE
+    from biodeep_gui.core.training.runs import PREDICTIONS_FILE
 
     copy = tmp_path / "copy"
     shutil.copytree(runs["cnn"].path, copy)

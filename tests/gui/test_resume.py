@@ -4,10 +4,10 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from biodeep_gui.core.config import RunConfig
-from biodeep_gui.core.experiment import train_run
-from biodeep_gui.core.runs import load_run
-from biodeep_gui.core.training import EpochReport
+from biodeep_gui.core.sequences.config import RunConfig
+from biodeep_gui.core.sequences.pipeline import train_run
+from biodeep_gui.core.sequences.run import load_run
+from biodeep_gui.core.training.loop import EpochReport
 from tests.core.helpers import planted
 
 
@@ -18,7 +18,7 @@ def _interrupted_run(folder):
     cfg.train.epochs, cfg.train.device = 4, "cpu"
     ss = planted(n=200, length=40)
     # the run must be resumable from its own files: write the data where the config points
-    from biodeep_gui.core.encoding import decode
+    from biodeep_gui.core.sequences.encoding import decode
 
     folder.mkdir(parents=True, exist_ok=True)
     pos = folder.parent / "bound.fa"

@@ -10,9 +10,9 @@ import pytest
 import torch
 from PySide6.QtCore import Qt
 
-from biodeep_gui.core.synthetic_scans import write_demo_cohort
-from biodeep_gui.gui.tabs.reconstructions_tab import ReconstructionsTab
-from biodeep_gui.gui.tabs.scans_tab import ScansTab
+from biodeep_gui.core.scans.synthetic import write_demo_cohort
+from biodeep_gui.gui.tabs.scans.reconstructions_tab import ReconstructionsTab
+from biodeep_gui.gui.tabs.scans.scans_tab import ScansTab
 from biodeep_gui.gui.widgets.slice_viewer import SliceViewer
 from tests.gui.conftest import shot
 
@@ -151,8 +151,8 @@ def test_scans_tab_shows_bad_files_in_the_table(qtbot, tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A small real run (core only): 12 SYNTHETIC subjects, 2 folds, and the items it yielded."""
-    from biodeep_gui.core.scans_config import ScansConfig
-    from biodeep_gui.core.scans_training import train_scans
+    from biodeep_gui.core.scans.config import ScansConfig
+    from biodeep_gui.core.scans.pipeline import train_scans
 
     tmp = tmp_path_factory.mktemp("recon")
     demo = write_demo_cohort(tmp / "demo", 12, (16, 20, 16), seed=3)
@@ -169,7 +169,7 @@ def trained(tmp_path_factory):
 
 
 def test_reconstructions_tab_live_items_then_saved_run(qtbot, trained):
-    from biodeep_gui.core.scans_training import ReconstructionPreview
+    from biodeep_gui.core.scans.reports import ReconstructionPreview
 
     tab = ReconstructionsTab()
     qtbot.addWidget(tab)
@@ -212,7 +212,7 @@ def test_reconstructions_tab_live_items_then_saved_run(qtbot, trained):
 
 
 def test_scans_tab_connectivity_route_from_roi_tables(qtbot, tmp_path, monkeypatch):
-    from biodeep_gui.core.synthetic_scans import write_demo_timeseries
+    from biodeep_gui.core.scans.synthetic import write_demo_timeseries
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     demo = write_demo_timeseries(tmp_path / "ts", 6, n_regions=5, n_timepoints=20)

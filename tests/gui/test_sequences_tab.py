@@ -13,11 +13,17 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from biodeep_gui.core.config import DataConfig  # noqa: E402
-from biodeep_gui.core.errors import BioDeepError  # noqa: E402
-from biodeep_gui.core.sequences import load_sequences  # noqa: E402
-from biodeep_gui.gui.tabs.sequences_tab import (  # noqa: E402
-    KIND_BED, KIND_LABELLED, KIND_PAIR, KIND_TABLE, SequencesTab, file_kind, looks_like_background,
+from biodeep_gui.core.common.errors import BioDeepError  # noqa: E402
+from biodeep_gui.core.sequences.config import DataConfig  # noqa: E402
+from biodeep_gui.core.sequences.io import load_sequences  # noqa: E402
+from biodeep_gui.gui.tabs.sequences.sequences_tab import (
+    KIND_BED,
+    KIND_LABELLED,
+    KIND_PAIR,
+    KIND_TABLE,
+    SequencesTab,
+    file_kind,
+    looks_like_background,
     read_table_header,
 )
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from biodeep_gui.core.runs import load_run
+from biodeep_gui.core.sequences.run import load_run
 from biodeep_gui.gui.workers import running_threads
 
 from .conftest import shot
@@ -159,7 +159,7 @@ def test_closing_during_training_joins_the_thread(window, qtbot, demo_files):
 
 def test_a_training_error_is_shown_and_the_app_stays_usable(window, qtbot, demo_files):
     """A real core error: training asked for on CUDA with a PyTorch that cannot use it."""
-    from biodeep_gui.core.devices import cuda_unavailable_reason
+    from biodeep_gui.core.common.devices import cuda_unavailable_reason
 
     reason = cuda_unavailable_reason()
     if not reason:

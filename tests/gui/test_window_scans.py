@@ -5,7 +5,7 @@ import pytest
 import torch
 from PySide6.QtCore import Qt
 
-from biodeep_gui.core.synthetic_scans import write_demo_cohort
+from biodeep_gui.core.scans.synthetic import write_demo_cohort
 from tests.gui.conftest import shot
 
 TIMEOUT = 240_000

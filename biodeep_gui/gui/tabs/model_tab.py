@@ -21,16 +21,31 @@ from typing import Any
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
-    QAbstractSpinBox, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-    QPlainTextEdit, QScrollArea, QSizePolicy, QSpinBox, QStackedWidget, QVBoxLayout, QWidget,
+    QAbstractSpinBox,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QScrollArea,
+    QSizePolicy,
+    QSpinBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
-from biodeep_gui.core.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from biodeep_gui.core.devices import DeviceInfo, format_bytes
-from biodeep_gui.core.errors import ConfigError
-from biodeep_gui.core.models import ARCHITECTURES, Param
-from biodeep_gui.core.models import SCANS_ARCHITECTURES
-from biodeep_gui.core.scans_config import ScansConfig, ScansCVConfig, ScansDataConfig, ScansTrainConfig
+from biodeep_gui.core.common.devices import DeviceInfo, format_bytes
+from biodeep_gui.core.common.errors import ConfigError
+from biodeep_gui.core.scans.config import ScansConfig, ScansCVConfig, ScansDataConfig, ScansTrainConfig
+from biodeep_gui.core.scans.models import SCANS_ARCHITECTURES
+from biodeep_gui.core.sequences.config import DataConfig, ModelConfig, RunConfig
+from biodeep_gui.core.sequences.models import ARCHITECTURES
+from biodeep_gui.core.training.architecture import Param
+from biodeep_gui.core.training.config import TrainConfig
 from biodeep_gui.gui.workers import TaskRunner
 
 #: Input length and outputs assumed for the estimates until data are opened (the demo data's shape).
@@ -128,9 +143,10 @@ def inspect_model(arch: str, params: dict[str, Any], size: int | tuple[int, int,
     device : 'cpu', 'cuda:N' or 'mps'; its free memory is compared with the estimate
     with_devices : also run ``available_devices`` (imports torch, queries CUDA)
     """
-    from biodeep_gui.core import devices as D
-    from biodeep_gui.core.models import build_model, count_parameters, get_architecture
-    from biodeep_gui.core.models import build_scans_model
+    from biodeep_gui.core.common import devices as D
+    from biodeep_gui.core.scans.models import build_scans_model
+    from biodeep_gui.core.sequences.models import build_model, get_architecture
+    from biodeep_gui.core.training.architecture import count_parameters
 
     out = ModelInspection(arch)
     if with_devices:

@@ -21,7 +21,11 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 from biodeep_gui.gui.widgets.plots import (
-    AXIS_COLOUR, add_legend, export_figure, series_colour, style_plot,
+    AXIS_COLOUR,
+    add_legend,
+    export_figure,
+    series_colour,
+    style_plot,
 )
 
 #: Milliseconds between two redraws while training (~10 Hz).

@@ -25,8 +25,19 @@ from typing import Sequence
 
 import numpy as np
 from PySide6.QtCore import QMarginsF, QPointF, QRectF, QSize, QSizeF, Qt, Signal
-from PySide6.QtGui import (QBrush, QColor, QFont, QFontMetricsF, QImage, QPageSize, QPainter, QPainterPath,
-                           QPdfWriter, QPen, QTransform)
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QImage,
+    QPageSize,
+    QPainter,
+    QPainterPath,
+    QPdfWriter,
+    QPen,
+    QTransform,
+)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 BASES = "ACGT"
@@ -547,7 +558,7 @@ def write_filter_logos(motifs, matches, out: str | Path, formats: Sequence[str] 
 
     Returns the number of image files written.
     """
-    from biodeep_gui.core.interpret.export import logo_file_names
+    from biodeep_gui.core.sequences.interpret.export import logo_file_names
 
     out = Path(out)
     names = logo_file_names(motifs.n_filters, formats)

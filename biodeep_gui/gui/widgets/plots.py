@@ -17,7 +17,7 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtSvg import QSvgGenerator
 
-from biodeep_gui.core.fileio import atomic_write
+from biodeep_gui.core.common.fileio import atomic_write
 
 #: Okabe-Ito colours (yellow left out: unreadable on white), then a few darker extras for many runs.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",

@@ -1,0 +1,327 @@
+"""``biodeep scans ...``: the brain-scan route on the command line, on the same ``ScansConfig`` as the GUI.
+
+    biodeep scans demo --out demo_scans
+    biodeep scans audit --images DIR --labels participants.tsv --file-column FILE_ID
+    biodeep scans train --images DIR --labels table.csv --subject-column SUB_ID --label-column DX_GROUP --out RUN_DIR
+    biodeep scans reconstruct RUN_DIR FILE.nii.gz --out recon.nii.gz
+
+``add_parsers`` adds the ``scans`` command to ``biodeep``'s parser; ``run`` executes it. Errors are
+``BioDeepError``s (one readable line, printed by ``biodeep``); ``main`` runs the module on its own.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from biodeep_gui.core.common.errors import BioDeepError
+
+
+def add_parsers(subparsers) -> list[str]:
+    """Add ``scans`` (with train / reconstruct / demo / audit) to ``biodeep``'s sub-command parsers.
+
+    Returns
+    -------
+    the top-level command names added (``['scans']``), which ``biodeep`` routes to ``run``
+    """
+    p = subparsers.add_parser("scans", help="brain scans: NIfTI cohorts, 3-D autoencoder, classifier on the codes",
+                              description="Brain-scan route: audit a NIfTI cohort, cross-validate the autoencoder "
+                                          "-> classifier pipeline, reconstruct scans, write a demo cohort.")
+    sub = p.add_subparsers(dest="scans_command", metavar="SCANS_COMMAND")
+    sub.required = True
+
+    t = sub.add_parser("train", help="cross-validate autoencoder -> classifier and save a run folder")
+    t.add_argument("--config", help="TOML/JSON scans configuration (or a scans run's run.json); flags override it")
+    _data_arguments(t)
+    m = t.add_argument_group("model and training")
+    m.add_argument("--depth", type=int, help="autoencoder down-sampling levels (default 3)")
+    m.add_argument("--channels", type=int, help="channels of the first level (default 8)")
+    m.add_argument("--code-size", type=int, help="length of the code (default 64)")
+    m.add_argument("--noise", type=float, help="denoising: input noise sd in training (default 0.1; 0 = off)")
+    m.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="other autoencoder hyper-parameter, e.g. --param corruption=0.3 (connectivity)")
+    m.add_argument("--no-cnn", action="store_true", help="skip the direct 3-D CNN comparison arm")
+    for flag, kind in (("--epochs", int), ("--batch-size", int), ("--lr", float), ("--cnn-epochs", int),
+                       ("--head-epochs", int), ("--seed", int), ("--patience", int)):
+        m.add_argument(flag, type=kind)
+    m.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps")
+    m.add_argument("--amp", action="store_true", default=None, help="bf16 mixed precision on CUDA")
+    c = t.add_argument_group("cross-validation")
+    c.add_argument("--folds", type=int, help="k of stratified k-fold (default 5)")
+    c.add_argument("--leave-site-out", action="store_true", default=None, help="one fold per site")
+    c.add_argument("--permutations", type=int, help="label permutations for the p-value (default 100; 0 = none)")
+    c.add_argument("--no-final-fit", action="store_true", help="skip the final autoencoder on every subject")
+    t.add_argument("--name", help="run name")
+    t.add_argument("--out", required=True, help="run folder to write")
+    t.add_argument("--quiet", action="store_true", help="print only the final summary")
+
+    r = sub.add_parser("reconstruct", help="reconstruct a NIfTI file with a trained run's autoencoder")
+    r.add_argument("run_dir", help="a scans run folder")
+    r.add_argument("file", help="NIfTI file (.nii / .nii.gz)")
+    r.add_argument("--out", required=True, help="output NIfTI (same affine and header as the input)")
+
+    d = sub.add_parser("demo", help="write a SYNTHETIC demo cohort (NIfTI + participants.tsv)")
+    d.add_argument("--out", required=True, help="folder to write")
+    d.add_argument("--subjects", type=int, default=40)
+    d.add_argument("--shape", default="61,73,61", help="grid X,Y,Z (default: the 3-mm MNI grid)")
+    d.add_argument("--frames", type=int, default=0, help="write 4-D series of this many frames (default 3-D)")
+    d.add_argument("--timeseries", action="store_true", help="write ROI time-series tables (.1D) instead")
+    d.add_argument("--seed", type=int, default=0)
+
+    a = sub.add_parser("audit", help="check a cohort: headers, orientations, grids, labels (reads no voxel data)")
+    _data_arguments(a, need_out=False)
+    return ["scans"]
+
+
+def _data_arguments(p: argparse.ArgumentParser, need_out: bool = True) -> None:
+    g = p.add_argument_group("data")
+    g.add_argument("--images", help="folder of NIfTI files (one per subject; searched recursively)")
+    g.add_argument("--labels", help="CSV/TSV table with one row per subject")
+    g.add_argument("--subject-column", help="subject identifier column (default SUB_ID)")
+    g.add_argument("--label-column", help="label column (default DX_GROUP)")
+    g.add_argument("--file-column", help="column naming each subject's file (e.g. FILE_ID)")
+    g.add_argument("--site-column", help="site column (stratification, leave-site-out, site check)")
+    g.add_argument("--positive-label", help="label value counted as positive (default: 1 of 0/1, else the first)")
+    g.add_argument("--allow-missing", action="store_true", default=None,
+                   help="leave out rows without a file and files without a row instead of stopping")
+    g.add_argument("--summary", choices=("mean", "std", "alff", "frames"), help="how 4-D files become samples")
+    g.add_argument("--max-frames", type=int, help="summary frames: at most this many frames per subject")
+    g.add_argument("--mask", help="brain mask NIfTI (default: computed per fold from the training subjects)")
+    g.add_argument("--no-canonical", action="store_true", default=None, help="do not reorient to RAS")
+    g.add_argument("--resample", action="store_true", default=None, help="resample every scan to one grid")
+    g.add_argument("--voxel-size", type=float, help="with --resample: isotropic voxel size in mm")
+    g.add_argument("--route", choices=("volumes", "connectivity"), help="volumes (default) or connectivity")
+    g.add_argument("--timeseries", help="connectivity: folder of per-subject ROI time series (.1D/CSV/TSV)")
+    g.add_argument("--atlas", help="connectivity: labels image for ROI time series from 4-D images")
+    g.add_argument("--cache", help="cache folder for preprocessed arrays")
+
+
+def _config(args):
+    """A ScansConfig from --config (if any) overlaid with the flags given."""
+    from biodeep_gui.core.scans.config import ScansConfig
+
+    cfg = ScansConfig.load(args.config) if getattr(args, "config", None) else ScansConfig()
+    d = cfg.data
+    for flag, attr in (("images", "images"), ("labels", "labels"), ("subject_column", "subject_column"),
+                       ("label_column", "label_column"), ("file_column", "file_column"),
+                       ("site_column", "site_column"), ("positive_label", "positive_label"),
+                       ("allow_missing", "allow_missing"), ("summary", "summary"), ("max_frames", "max_frames"),
+                       ("mask", "mask"), ("resample", "resample"), ("voxel_size", "voxel_size"), ("route", "route"),
+                       ("timeseries", "timeseries"), ("atlas", "atlas"), ("cache", "cache_dir")):
+        v = getattr(args, flag, None)
+        if v is not None:
+            setattr(d, attr, v)
+    if getattr(args, "no_canonical", None):
+        d.canonicalise = False
+    if d.timeseries and getattr(args, "route", None) is None:
+        d.route = "connectivity"
+    if d.voxel_size and not d.resample:
+        d.resample = True  # a voxel size only makes sense with resampling
+    if getattr(args, "scans_command", "") == "train":
+        ae = cfg.model.autoencoder
+        for flag, key in (("depth", "depth"), ("channels", "channels"), ("code_size", "code_size"),
+                          ("noise", "noise_std")):
+            v = getattr(args, flag)
+            if v is not None:
+                ae[key] = v
+        for item in args.param:
+            if "=" not in item:
+                from biodeep_gui.core.common.errors import ConfigError
+
+                raise ConfigError(f"--param {item!r}: expected NAME=VALUE")
+            k, v = item.split("=", 1)
+            ae[k.strip()] = _number(v.strip())
+        if d.route == "connectivity":
+            ae.pop("depth", None), ae.pop("channels", None), ae.pop("noise_std", None)
+        if args.no_cnn:
+            cfg.model.cnn_arm = False
+        t = cfg.train
+        for flag in ("epochs", "batch_size", "lr", "cnn_epochs", "head_epochs", "seed", "patience", "device", "amp"):
+            v = getattr(args, flag)
+            if v is not None:
+                setattr(t, flag, v)
+        for flag in ("folds", "leave_site_out", "permutations"):
+            v = getattr(args, flag)
+            if v is not None:
+                setattr(cfg.cv, flag, v)
+        if args.no_final_fit:
+            cfg.cv.final_fit = False
+        if args.name:
+            cfg.name = args.name
+    cfg.validate()
+    return cfg
+
+
+def _number(text: str):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def run(args) -> int:
+    """Execute ``biodeep scans ...``; returns the exit status (errors are raised as ``BioDeepError``)."""
+    cmd = getattr(args, "scans_command", None)
+    return {"train": _train, "reconstruct": _reconstruct, "demo": _demo, "audit": _audit}[cmd](args)
+
+
+def _demo(args) -> int:
+    from biodeep_gui.core.scans.synthetic import write_demo_cohort, write_demo_timeseries
+
+    if args.timeseries:
+        demo = write_demo_timeseries(args.out, args.subjects, seed=args.seed)
+        print(f"Wrote a SYNTHETIC connectivity cohort: {args.subjects} subjects' ROI time series in {demo.images}, "
+              f"labels in {demo.table}")
+        print(f"Train it with:\n  biodeep scans train --timeseries {demo.images} --labels {demo.table} "
+              f"--file-column FILE_ID --site-column SITE_ID --out {Path(args.out) / 'run'}")
+        return 0
+    try:
+        shape = tuple(int(v) for v in args.shape.split(","))
+        assert len(shape) == 3 and min(shape) >= 4
+    except (ValueError, AssertionError):
+        from biodeep_gui.core.common.errors import ConfigError
+
+        raise ConfigError(f"--shape {args.shape!r}: expected three integers >= 4, e.g. 61,73,61") from None
+    t0 = time.perf_counter()
+    demo = write_demo_cohort(args.out, args.subjects, shape, seed=args.seed, frames=args.frames)
+    print(f"Wrote a SYNTHETIC demo cohort ({args.subjects} subjects, grid {'x'.join(map(str, shape))}"
+          f"{f', {args.frames} frames' if args.frames else ''}) in {time.perf_counter() - t0:.1f} s:")
+    print(f"  images: {demo.images}\n  labels: {demo.table}" + (f"\n  atlas:  {demo.atlas}" if demo.atlas else ""))
+    print(f"Train it (6-mm grid, a few minutes on a laptop CPU) with:\n  {demo.command()}")
+    return 0
+
+
+def _audit(args) -> int:
+    from biodeep_gui.core.scans.cohort import build_cohort
+
+    cfg = _config(args)
+    cohort = build_cohort(cfg.data)
+    print(f"{len(cohort)} subjects in {cohort.folder}; classes "
+          + ", ".join(f"{k}: {v}" for k, v in cohort.class_counts().items())
+          + f" (positive: {cohort.positive_label})")
+    if cohort.sites:
+        from collections import Counter
+
+        print("sites: " + ", ".join(f"{k}: {v}" for k, v in sorted(Counter(cohort.sites).items())))
+    print(f"{'subject':<14} {'label':<6} {'shape':<18} {'voxel (mm)':<16} {'TR':<6} {'q/s':<5} {'axes':<5} status")
+    for s in cohort.subjects:
+        h = s.header
+        if h is None:
+            print(f"{s.id:<14} {s.label:<6} {'':<18} {'':<16} {'':<6} {'':<5} {'':<5} {s.status}")
+            continue
+        vs = "×".join(f"{v:.3g}" for v in h.voxel_size)
+        tr = f"{h.tr:g}" if h.tr else "-"
+        print(f"{s.id:<14} {s.label:<6} {'×'.join(map(str, h.shape)):<18} {vs:<16} {tr:<6} "
+              f"{h.qform_code}/{h.sform_code:<3} {h.axcodes:<5} {s.status}")
+    for f in cohort.flags:
+        state = " (handled by the current settings)" if f.handled else (f" [fix: --{f.fix}]" if f.fix else "")
+        print(f"{f.severity.upper()}: {f.message}{state}")
+    for note in cohort.notes:
+        print(f"NOTE: {note}")
+    return 1 if cohort.errors() else 0
+
+
+def _reconstruct(args) -> int:
+    from biodeep_gui.core.scans.run import load_scans_run
+
+    run_ = load_scans_run(args.run_dir)
+    out = run_.reconstruct_file(args.file, args.out)
+    print(f"Wrote {out} (reconstruction of {args.file} by {args.run_dir}, same affine and header)")
+    return 0
+
+
+def _train(args) -> int:
+    from biodeep_gui.core.scans.pipeline import train_scans
+    from biodeep_gui.core.scans.reports import CohortReport, FoldReport, FoldResult, ReconstructionPreview, ScansSummary
+    from biodeep_gui.core.training.loop import BatchReport, EpochReport
+    from biodeep_gui.core.training.reports import StageReport
+
+    cfg = _config(args)
+    quiet = args.quiet
+    tty = sys.stdout.isatty()
+    summary = None
+    last_batch = 0.0
+    for item in train_scans(cfg, args.out):
+        if isinstance(item, ScansSummary):
+            summary = item
+        elif quiet or isinstance(item, ReconstructionPreview):
+            continue
+        elif isinstance(item, StageReport):
+            print(f"[{item.stage}] {item.message}")
+        elif isinstance(item, CohortReport):
+            print(f"Cohort: {item.n_subjects} subjects ({', '.join(f'{k}: {v}' for k, v in item.class_counts.items())})"
+                  f"{', grid ' + item.grid if item.grid else ''}; {item.n_features:,} features per sample")
+            for w in item.warnings:
+                print(f"  warning: {w}")
+        elif isinstance(item, FoldReport):
+            print(item.message)
+        elif isinstance(item, EpochReport):
+            vm = ", ".join(f"{k} {v:.4f}" for k, v in item.val_metrics.items() if k != "loss")
+            print(f"  epoch {item.epoch}/{item.epochs}: train loss {item.train_loss:.4f}, val loss {item.val_loss:.4f}"
+                  f"{', ' + vm if vm else ''} ({item.samples_per_s:.1f} samples/s)")
+        elif isinstance(item, BatchReport):
+            if tty and time.perf_counter() - last_batch > 1:  # a progress line overwritten in place (terminals only)
+                last_batch = time.perf_counter()
+                print(f"  epoch {item.epoch} batch {item.batch}/{item.n_batches}: loss {item.loss:.4f}".ljust(72),
+                      end="\r", flush=True)
+        elif isinstance(item, FoldResult):
+            parts = [f"{a} acc {m['accuracy']:.2f}" for a, m in item.metrics.items()]
+            r = np.nanmean([c for c, _ in item.reconstruction.values()]) if item.reconstruction else math.nan
+            print(f"Fold {item.fold}: " + ", ".join(parts) + f"; held-out reconstruction r = {r:.3f}")
+    if summary is None:
+        return 1
+    print(format_summary(summary))
+    return 0 if not summary.cancelled else 1
+
+
+def format_summary(s) -> str:
+    """A readable multi-line summary of a ``ScansSummary``."""
+    lines = [f"Run folder: {s.run_dir or '(nothing saved)'}" + (" (cancelled)" if s.cancelled else ""),
+             f"{s.n_folds}-fold cross-validation on {s.device}, {s.elapsed_s:.0f} s"]
+    if s.reconstruction:
+        r = s.reconstruction
+        lines.append(f"Held-out reconstruction: correlation {r['correlation_mean']:.3f} ± {r['correlation_sd']:.3f}, "
+                     f"MSE {r['mse_mean']:.4f}")
+    from biodeep_gui.core.scans.config import ARM_NAMES as names
+
+    for arm, ms in s.metrics.items():
+        txt = ", ".join(f"{m.replace('_', ' ')} {mean:.3f} ± {sd:.3f}" for m, (mean, sd) in ms.items())
+        lines.append(f"{names.get(arm, arm)}: {txt}")
+    for arm, p in s.permutation.items():
+        lines.append(f"Permutation test ({names.get(arm, arm)}): accuracy {p['accuracy']:.3f}, chance "
+                     f"{p['chance']:.3f}, p = {p['p_value']:.3g} ({int(p['n'])} permutations)")
+    if s.site_predictability:
+        sp = s.site_predictability
+        lines.append(f"Site predictability from the codes: balanced accuracy {sp['balanced_accuracy']:.3f} "
+                     f"(chance {sp['chance']:.3f})")
+    for w in s.warnings:
+        lines.append(f"warning: {w}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``scans`` on its own: ``python -m biodeep_gui.cli.scans train ...``."""
+    parser = argparse.ArgumentParser(prog="biodeep")
+    parser.add_argument("--debug", action="store_true")
+    sub = parser.add_subparsers(dest="command")
+    add_parsers(sub)
+    args = parser.parse_args(["scans", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        return run(args)
+    except (BioDeepError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"biodeep: error: {exc}", file=sys.stderr)
+        return 1
+
+
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Brain scans -> diagnosis: NIfTI cohorts, preprocessing, networks, cross-validation, run folders."""

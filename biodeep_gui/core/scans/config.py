@@ -1,0 +1,272 @@
+"""One versioned configuration for a brain-scan run (GUI, CLI and saved run folders).
+
+A ``ScansConfig`` is plain data (dataclasses of str/int/float/bool/list/dict) saved as JSON in every scans run
+folder and readable from TOML or JSON files (``biodeep scans train --config scans.toml``). ``SCANS_SCHEMA_VERSION``
+grows whenever a field changes meaning and ``migrate_scans`` brings older dicts up to date, so old run folders keep
+loading. The sequence side's ``RunConfig`` (``core/config.py``) is separate: the two share only ``TrainConfig``,
+which the scans trainer builds from ``ScansTrainConfig`` for each network it fits.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from biodeep_gui.core.common.errors import ConfigError
+from biodeep_gui.core.training.config import TrainConfig
+
+SCANS_SCHEMA_VERSION = 1
+
+ROUTES = ("volumes", "connectivity")
+#: per-subject reduction of a 4-D (fMRI) file: mean, temporal standard deviation, ALFF-style low-frequency
+#: amplitude, or every time frame as an autoencoder training sample
+SUMMARIES = ("mean", "std", "alff", "frames")
+NORMALISATIONS = ("zscore", "none")
+
+
+@dataclass
+class ScansDataConfig:
+    """Where the cohort comes from and how each scan is prepared.
+
+    route
+        ``volumes``: one NIfTI per subject in ``images`` (3-D, or 4-D reduced by ``summary``) -> 3-D autoencoder.
+        ``connectivity``: ROI time series -> correlation matrix -> Fisher z -> denoising autoencoder; the series come
+        from per-subject tables in ``timeseries`` (``.1D``/CSV/TSV) or from 4-D images in ``images`` averaged inside
+        each region of the ``atlas`` labels image.
+    labels
+        CSV/TSV table with one row per subject: ``subject_column`` (e.g. ABIDE's ``SUB_ID``), ``label_column``
+        (``DX_GROUP``), optionally ``file_column`` (``FILE_ID``: the file name without extension, or its start) and
+        ``site_column`` (``SITE_ID``). Without a file column, a file matches a subject when the subject identifier is
+        one of the underscore/dash-separated tokens of its name (numerically: ``0050002`` matches ``50002``).
+    positive_label
+        The label value counted as "positive" (sensitivity, AUROC); empty: ``1`` for 0/1 labels, otherwise the first
+        value in sorted order (ABIDE: ``DX_GROUP`` 1 = autism).
+    allow_missing
+        Leave out (with a warning) table rows without a file and files without a row, instead of stopping.
+    mask
+        A brain mask NIfTI (non-zero = brain); empty: computed inside each cross-validation fold from the training
+        subjects only.
+    resample, voxel_size
+        Resample every scan to one grid: the first subject's grid, or with ``voxel_size`` > 0 the same field of view
+        at that isotropic voxel size (mm). Without resampling, scans on different grids are refused.
+    cache_dir
+        Where preprocessed arrays are cached (``.npy``, memory-mapped when read); empty: the user cache folder.
+    """
+
+    route: str = "volumes"
+    images: str = ""
+    labels: str = ""
+    timeseries: str = ""
+    atlas: str = ""
+    subject_column: str = "SUB_ID"
+    label_column: str = "DX_GROUP"
+    file_column: str = ""
+    site_column: str = ""
+    positive_label: str = ""
+    allow_missing: bool = False
+    summary: str = "mean"
+    max_frames: int = 20  # summary 'frames': at most this many evenly spaced frames per subject; 0 = all
+    band_hz: list[float] = field(default_factory=lambda: [0.01, 0.08])  # ALFF frequency band
+    mask: str = ""
+    mask_coverage: float = 0.5  # computed mask: voxels that are brain in at least this fraction of subjects
+    normalise: str = "zscore"  # per subject, inside the mask
+    canonicalise: bool = True  # reorient to RAS+ with nibabel.as_closest_canonical
+    resample: bool = False
+    voxel_size: float = 0.0
+    cache_dir: str = ""
+
+    def input_files(self) -> list[str]:
+        """The table, mask and atlas files this configuration reads (the scans are listed per subject)."""
+        return [p for p in (self.labels, self.mask, self.atlas) if p]
+
+
+#: What each classifier arm of a scans run's results is, in words (CLI and GUI).
+ARM_NAMES = {"mlp": "MLP on codes", "logistic": "Logistic on codes", "cnn": "3-D CNN (no autoencoder)",
+             "logistic_features": "Logistic on connectivity"}
+
+
+@dataclass
+class ScansModelConfig:
+    """Hyper-parameters of each network (see ``models.autoencoder3d.SCANS_ARCHITECTURES``); missing = defaults.
+
+    autoencoder : ``autoencoder3d`` parameters (volumes route) or ``connectivity-dae`` (connectivity route)
+    head : ``mlp-head`` parameters of the classifier on the codes
+    cnn : ``cnn3d`` parameters of the direct 3-D CNN comparison arm (run when ``cnn_arm`` is on)
+    """
+
+    autoencoder: dict[str, Any] = field(default_factory=dict)
+    head: dict[str, Any] = field(default_factory=dict)
+    cnn: dict[str, Any] = field(default_factory=dict)
+    cnn_arm: bool = True
+
+
+@dataclass
+class ScansTrainConfig:
+    """Optimisation settings. The autoencoder uses ``epochs``/``batch_size``/``lr`` (best epoch by the voxelwise
+    correlation on an inner validation split of each fold's training subjects); the code classifier ``head_*``;
+    the 3-D CNN arm ``cnn_epochs`` with the autoencoder's batch size and learning rate."""
+
+    epochs: int = 30
+    batch_size: int = 4
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int = 0  # autoencoder early stopping on the inner-validation correlation; 0 = off
+    head_epochs: int = 100
+    head_lr: float = 3e-3
+    head_weight_decay: float = 0.01  # AdamW; the head trains a fixed number of epochs (see for_head)
+    cnn_epochs: int = 20
+    inner_val_fraction: float = 0.15  # of each fold's training subjects, for model selection only
+    preview_every: int = 5  # epochs between two live reconstruction previews; 0 = none
+    class_weighting: bool = True
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = False
+
+    def for_autoencoder(self) -> TrainConfig:
+        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
+                           patience=self.patience, monitor="correlation", seed=self.seed, device=self.device,
+                           amp=self.amp)
+
+    def for_head(self) -> TrainConfig:
+        # A fixed number of full-batch epochs with weight decay: an inner validation split of a fold's few dozen
+        # subjects is too noisy to pick an epoch by (the MLP then often stopped at a chance-level epoch).
+        return TrainConfig(epochs=self.head_epochs, batch_size=256, lr=self.head_lr, optimizer="adamw",
+                           weight_decay=self.head_weight_decay, patience=0, monitor="loss", seed=self.seed,
+                           device=self.device)
+
+    def for_cnn(self) -> TrainConfig:
+        return TrainConfig(epochs=self.cnn_epochs, batch_size=self.batch_size, lr=self.lr,
+                           weight_decay=self.weight_decay, patience=0, monitor="loss", seed=self.seed,
+                           device=self.device, amp=self.amp)
+
+
+@dataclass
+class ScansCVConfig:
+    """Cross-validation: every fitted step (mask, normalisation, autoencoder, classifiers) is fitted per fold.
+
+    folds : k of stratified k-fold (by label, and by site when the table has a site column)
+    leave_site_out : one fold per site instead (needs a site column with at least 2 sites)
+    permutations : label permutations for the accuracy's chance level and p-value (0 = none), for the logistic
+        regression on the codes, and also for the MLP head when ``permute_mlp`` (each MLP refit costs ~1 s on a CPU)
+    final_fit : after cross-validation, fit the autoencoder on every subject (the model ``scans reconstruct`` uses)
+    logistic_c : inverse regularisation of the logistic regression on the codes; 0 = chosen per fold by an inner
+        cross-validation of the training codes
+    """
+
+    folds: int = 5
+    leave_site_out: bool = False
+    permutations: int = 100
+    permute_mlp: bool = False
+    final_fit: bool = True
+    logistic_c: float = 0.0
+
+
+@dataclass
+class ScansConfig:
+    data: ScansDataConfig = field(default_factory=ScansDataConfig)
+    model: ScansModelConfig = field(default_factory=ScansModelConfig)
+    train: ScansTrainConfig = field(default_factory=ScansTrainConfig)
+    cv: ScansCVConfig = field(default_factory=ScansCVConfig)
+    name: str = ""
+    schema_version: int = SCANS_SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> "ScansConfig":
+        raw = migrate_scans(raw)
+        unknown = sorted(set(raw) - {"data", "model", "train", "cv", "name", "schema_version", "kind"})
+        if unknown:
+            raise ConfigError(f"unknown section(s) in the scans configuration: {', '.join(unknown)}")
+        try:
+            cfg = cls(data=_build(ScansDataConfig, raw.get("data", {}), "data"),
+                      model=_build(ScansModelConfig, raw.get("model", {}), "model"),
+                      train=_build(ScansTrainConfig, raw.get("train", {}), "train"),
+                      cv=_build(ScansCVConfig, raw.get("cv", {}), "cv"),
+                      name=str(raw.get("name", "")), schema_version=SCANS_SCHEMA_VERSION)
+        except TypeError as exc:
+            raise ConfigError(f"invalid scans configuration: {exc}") from None
+        cfg.validate()
+        return cfg
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ScansConfig":
+        """Read a TOML (``.toml``) or JSON file, or a scans run folder's ``run.json`` (its configuration)."""
+        path = Path(path)
+        toml = path.suffix.lower() == ".toml"
+        try:
+            text = path.read_text(encoding="utf-8")
+            raw = tomllib.loads(text) if toml else json.loads(text)
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: configuration file not found") from None
+        except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not a valid {'TOML' if toml else 'JSON'} configuration ({exc})") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: expected a table of settings at the top level")
+        if raw.get("kind") == "scans" and isinstance(raw.get("config"), dict):  # a run folder's run.json
+            raw = raw["config"]
+        return cls.from_dict(raw)
+
+    def validate(self) -> None:
+        """Raise ``ConfigError`` naming the first invalid setting."""
+        d, t, c = self.data, self.train, self.cv
+        _choice("data.route", d.route, ROUTES)
+        _choice("data.summary", d.summary, SUMMARIES)
+        _choice("data.normalise", d.normalise, NORMALISATIONS)
+        if not (isinstance(d.band_hz, list) and len(d.band_hz) == 2 and 0 <= d.band_hz[0] < d.band_hz[1]):
+            raise ConfigError("data.band_hz must be [low, high] in Hz with 0 <= low < high")
+        if d.voxel_size < 0 or d.max_frames < 0 or not 0 < d.mask_coverage <= 1:
+            raise ConfigError("data.voxel_size and data.max_frames must be >= 0, data.mask_coverage in (0, 1]")
+        if not d.subject_column or not d.label_column:
+            raise ConfigError("data.subject_column and data.label_column must name columns of the labels table")
+        if t.epochs < 1 or t.batch_size < 1 or t.lr <= 0 or t.head_epochs < 1 or t.head_lr <= 0 or t.cnn_epochs < 1:
+            raise ConfigError("train.epochs, train.head_epochs, train.cnn_epochs and train.batch_size must be >= 1, "
+                              "learning rates > 0")
+        if t.patience < 0 or t.head_weight_decay < 0 or t.preview_every < 0:
+            raise ConfigError("train.patience, train.head_weight_decay and train.preview_every must be >= 0")
+        if not 0 < t.inner_val_fraction < 0.5:
+            raise ConfigError("train.inner_val_fraction must be in (0, 0.5)")
+        if c.folds < 2 or c.permutations < 0 or c.logistic_c < 0:
+            raise ConfigError("cv.folds must be >= 2, cv.permutations >= 0 and cv.logistic_c >= 0 (0 = chosen by "
+                              "inner cross-validation)")
+        for name in ("autoencoder", "head", "cnn"):
+            if not isinstance(getattr(self.model, name), dict):
+                raise ConfigError(f"model.{name} must be a table of hyper-parameters")
+
+    def autoencoder_arch(self) -> str:
+        return "autoencoder3d" if self.data.route == "volumes" else "connectivity-dae"
+
+
+def migrate_scans(raw: dict[str, Any]) -> dict[str, Any]:
+    """Bring a scans configuration dict of any earlier schema version up to ``SCANS_SCHEMA_VERSION``."""
+    raw = json.loads(json.dumps(raw))  # deep copy, plain types only
+    version = int(raw.get("schema_version", SCANS_SCHEMA_VERSION))
+    if version > SCANS_SCHEMA_VERSION:
+        raise ConfigError(f"scans configuration schema version {version} is newer than this BioDeep understands "
+                          f"({SCANS_SCHEMA_VERSION}); please update BioDeep")
+    raw["schema_version"] = SCANS_SCHEMA_VERSION
+    raw.pop("kind", None)
+    return raw
+
+
+def _build(kind, values: dict[str, Any], section: str):
+    if not isinstance(values, dict):
+        raise ConfigError(f"[{section}] must be a table of settings")
+    known = {f.name for f in dataclasses.fields(kind)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"unknown setting(s) in [{section}]: {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return kind(**values)
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name} = {value!r} is not one of: {', '.join(allowed)}")

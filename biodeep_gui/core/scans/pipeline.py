@@ -1,0 +1,428 @@
+"""Brain-scan training: autoencoder -> codes -> classifiers, evaluated by cross-validation that cannot leak.
+
+``train_scans(cfg, out_dir, should_stop)`` is the one generator the CLI and the GUI worker iterate. It yields the
+same report types as the sequence side (``experiment.StageReport``, ``training.BatchReport``/``EpochReport``)
+plus ``CohortReport``, ``FoldReport``, ``ReconstructionPreview`` and ``FoldResult``, and ends with a
+``ScansSummary``. Per fold, every fitted step sees the fold's training subjects only:
+
+1. ``fit_mask``: brain mask from the training subjects (unless the user gave a mask file);
+2. per-subject intensity normalisation inside that mask (each subject's own mean/std);
+3. ``fit_autoencoder``: the autoencoder (``training.fit``, MSE inside the mask, monitored by the voxelwise
+   correlation on an inner validation split of the training subjects);
+4. codes of every subject from the fold's encoder; ``fit_code_classifiers``: standardisation, an MLP head
+   (``training.fit``) and a logistic-regression baseline, fitted on the training codes;
+5. ``fit_cnn``: the direct 3-D CNN comparison arm on the same split.
+
+Test subjects are only ever encoded, reconstructed and classified. The permutation test reuses each fold's codes
+(the autoencoders never see labels, so they are the same under any relabelling) and refits the classifiers on
+permuted labels. The connectivity route is the same with Fisher-z correlation vectors (standardised per fold) and
+a fully-connected denoising autoencoder.
+
+``load_scans_run`` reads a run folder back: fold and final autoencoders, reconstructions of subjects or new files.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+from biodeep_gui.core.scans.batches import FeatureBatches, VolumeBatches
+from biodeep_gui.core.scans.cohort import Cohort, build_cohort
+from biodeep_gui.core.scans.config import ScansConfig
+from biodeep_gui.core.scans.cv import inner_split, make_folds
+from biodeep_gui.core.scans.evaluation import CLASSIFICATION_METRICS, classification_metrics, masked_correlation
+from biodeep_gui.core.scans.preprocess import Preprocessor
+from biodeep_gui.core.scans.reports import CohortReport, FoldReport, FoldResult, ReconstructionPreview, ScansSummary
+from biodeep_gui.core.scans.run import _save_fold, _write_run
+from biodeep_gui.core.scans.steps import (
+    _volumes,
+    encode,
+    fit_autoencoder,
+    fit_cnn,
+    fit_code_classifiers,
+    fit_mask,
+    normalisation_stats,
+    per_subject_mean,
+    reconstruction_scores,
+    site_predictability,
+    volume_items,
+)
+from biodeep_gui.core.training.reports import StageReport, history_row
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the whole run
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass
+class _FoldState:
+    """What the permutation test and the run folder need from a finished fold."""
+
+    train: np.ndarray
+    test: np.ndarray
+    z_train: np.ndarray
+    z_test: np.ndarray
+
+
+def train_scans(cfg: ScansConfig, out_dir: str | Path, *, should_stop: Callable[[], bool] = lambda: False,
+                cohort: Cohort | None = None, cache_dir: str | Path | None = None,
+                report_interval: float = 0.1) -> Iterator:
+    """Cross-validate the autoencoder -> classifier pipeline, fit the final autoencoder, and save a run folder.
+
+    Yields StageReport, CohortReport, FoldReport, BatchReport, EpochReport, ReconstructionPreview, FoldResult and
+    finally a ``ScansSummary``. Cancelling (``should_stop``) stops within one batch; completed folds are saved
+    with status 'cancelled'.
+
+    Raises
+    ------
+    InputFileError : a bad input file (named); ConfigError : an impossible setting
+    TrainingError : training diverged or ran out of memory
+    """
+    import torch
+
+    from biodeep_gui.core.scans.models import build_scans_model
+    from biodeep_gui.core.training.architecture import count_parameters
+    from biodeep_gui.core.training.loop import resolve_device
+
+    cfg.validate()
+    t0 = time.perf_counter()
+    out_dir = Path(out_dir)
+    d = cfg.data
+    volumes_route = d.route == "volumes"
+    seed = cfg.train.seed
+    torch.manual_seed(seed)
+    np.random.seed(seed)  # sklearn estimators below get explicit seeds; this covers library defaults
+
+    yield StageReport("load", "Reading the labels table and image headers")
+    cohort = cohort or build_cohort(d)
+    cohort.check()
+    prep = Preprocessor(cohort, d, cache_dir)
+    n = len(cohort)
+    y = cohort.y
+    sites = cohort.sites
+    yield StageReport("load", f"Preparing {n} subjects (cached in {prep.cache_dir})")
+    for status in prep.iter_prepare(should_stop, raise_errors=True):
+        if status.index % 5 == 4 or status.index == n - 1:
+            yield StageReport("load", f"Prepared {status.index + 1} of {n} subjects")
+    if should_stop():
+        yield _empty_summary(cfg, out_dir, t0, cancelled=True)
+        return
+    features = None
+    if volumes_route:
+        items_all = volume_items(prep, range(n))
+        n_features = int(np.prod(prep.grid.shape))  # type: ignore[union-attr]
+    else:
+        features = np.stack([np.asarray(prep.load(i)) for i in range(n)]).astype(np.float32)
+        items_all = np.stack([np.arange(n), -np.ones(n, int)], 1)
+        n_features = features.shape[1]
+    device = resolve_device(cfg.train.device)
+    folds, how = make_folds(y, sites, cfg.cv.folds, leave_site_out=cfg.cv.leave_site_out, seed=seed)
+    warnings = [f.message for f in cohort.flags if f.severity != "info"] + cohort.notes + prep.notes
+    site_counts = dict(sorted(Counter(sites).items())) if sites else {}
+    yield CohortReport(n, cohort.classes, cohort.class_counts(), site_counts, d.route,
+                       prep.grid.describe() if prep.grid else "", len(items_all), n_features, warnings)
+    yield StageReport("split", f"Cross-validation: {how}; device {device}")
+
+    arms = ["mlp", "logistic"] + (["cnn"] if volumes_route and cfg.model.cnn_arm else [])
+    if not volumes_route:
+        arms.append("logistic_features")
+    probs = {a: np.full(n, np.nan) for a in arms}
+    fold_of = np.zeros(n, np.int64)
+    fold_results: list[FoldResult] = []
+    fold_states: list[_FoldState] = []
+    recon = {"correlation": np.full(n, np.nan), "mse": np.full(n, np.nan)}
+    history: list[dict[str, Any]] = []
+    fold_docs: list[dict[str, Any]] = []
+    n_parameters = 0
+    cancelled = False
+    arch = cfg.autoencoder_arch()
+    info = {"arch": arch, "params": _resolved(arch, cfg.model.autoencoder),
+            "grid": prep.grid.to_dict() if prep.grid else None, "n_features": n_features,
+            "frames": d.summary == "frames" and volumes_route, "region_labels": prep.region_labels}
+
+    for k, (train, test) in enumerate(folds, start=1):
+        if should_stop():
+            cancelled = True
+            break
+        fold_seed = seed + k
+        fit_idx, val_idx = inner_split(train, y, cfg.train.inner_val_fraction, fold_seed)
+        yield FoldReport(k, len(folds), "autoencoder", len(train), len(test),
+                         f"Fold {k} of {len(folds)}: autoencoder on {len(fit_idx)} subjects "
+                         f"({len(val_idx)} for model selection), {len(test)} held out")
+        torch.manual_seed(fold_seed)
+        if volumes_route:
+            assert prep.grid is not None
+            mask = fit_mask(prep, train, cfg)
+            stats = normalisation_stats(prep, range(n), mask, d.normalise)
+            model = build_scans_model(arch, prep.grid.shape, cfg.model.autoencoder)
+            fold_features = None
+        else:
+            mask = stats = None
+            mu, sd = features[train].mean(axis=0), features[train].std(axis=0)  # fitted on training subjects
+            fold_features = (features - mu) / np.where(sd > 0, sd, 1.0)
+            model = build_scans_model(arch, n_features, cfg.model.autoencoder)
+        n_parameters = count_parameters(model)
+        preview_k = int(test[0])
+        on_epoch = (_previewer(model, prep, mask, stats, preview_k, k, cfg, device)
+                    if volumes_route and cfg.train.preview_every else None)
+        result = yield from _relay(fit_autoencoder(model, prep, fit_idx, val_idx, cfg=cfg, device=device, mask=mask,
+                                                   stats=stats, features=fold_features, should_stop=should_stop,
+                                                   on_epoch=on_epoch), history, k, "autoencoder")
+        if result is None or result.cancelled:  # a half-trained fold is not evaluated
+            cancelled = True
+            break
+        # codes and held-out reconstructions
+        model.to(device)
+        if volumes_route:
+            src = VolumeBatches(_volumes(prep), mask, stats, items_all, preload=False).to(device)
+            z_items = encode(model, src)
+            z = per_subject_mean(z_items, items_all, range(n))
+            test_items = items_all[np.isin(items_all[:, 0], test)]
+            corr, mse = reconstruction_scores(model, VolumeBatches(_volumes(prep), mask, stats, test_items,
+                                                                   preload=False).to(device), mask)
+            corr_s = per_subject_mean(corr, test_items, test)
+            mse_s = per_subject_mean(mse, test_items, test)
+        else:
+            z = encode(model, FeatureBatches(fold_features).to(device))
+            corr, mse = reconstruction_scores(model, FeatureBatches(fold_features[test]).to(device), None)
+            corr_s, mse_s = corr, mse
+        yield FoldReport(k, len(folds), "classifier", len(train), len(test),
+                         f"Fold {k}: classifiers on the codes (held-out reconstruction r = {np.nanmean(corr_s):.3f})")
+        p = fit_code_classifiers(z[train], y[train], z[test], cfg=cfg, device=device, seed=fold_seed,
+                                 should_stop=should_stop)
+        if not volumes_route:
+            p["logistic_features"] = fit_code_classifiers(fold_features[train], y[train], fold_features[test],
+                                                          cfg=cfg, device=device, seed=fold_seed,
+                                                          arms=("logistic",))["logistic"]
+        if should_stop():  # classifiers stopped half-way: the fold is not recorded
+            cancelled = True
+            break
+        if "cnn" in arms and not should_stop():
+            yield FoldReport(k, len(folds), "cnn", len(train), len(test), f"Fold {k}: direct 3-D CNN classifier")
+            cnn, cnn_obj, cnn_res = yield from _relay(
+                fit_cnn(prep, fit_idx, val_idx, cfg=cfg, device=device, mask=mask, stats=stats, y=y,
+                        should_stop=should_stop), history, k, "cnn")
+            if cnn_res is not None and cnn_res.history and not cnn_res.cancelled:
+                from biodeep_gui.core.training.loop import predict_outputs
+
+                raw, _ = predict_outputs(cnn, VolumeBatches(_volumes(prep), mask, stats, test_items,
+                                                            preload=False).to(device), cfg.train.batch_size)
+                p["cnn"] = per_subject_mean(cnn_obj.transform(raw)[:, 0], test_items, test)
+        for arm, v in p.items():
+            probs[arm][test] = v
+        recon["correlation"][test], recon["mse"][test] = corr_s, mse_s
+        fold_of[test] = k
+        site_acc = (site_predictability(z[train], [sites[i] for i in train], z[test], [sites[i] for i in test])
+                    if sites else math.nan)
+        fr = FoldResult(k, len(folds), [cohort.ids[i] for i in test],
+                        {a: classification_metrics(y[test], probs[a][test]) for a in arms
+                         if not np.isnan(probs[a][test]).any()},
+                        {cohort.ids[i]: (float(c), float(m)) for i, c, m in zip(test, corr_s, mse_s)}, site_acc)
+        fold_results.append(fr)
+        fold_states.append(_FoldState(train, test, z[train], z[test]))
+        fold_docs.append(_save_fold(out_dir, k, model, mask, cohort, test))
+        yield fr
+        _write_run(out_dir, cfg, cohort, info, fold_of, fold_docs, history, fold_results, probs, recon, arms,
+                   status="training", n_parameters=n_parameters, device=str(device))
+        if cancelled:
+            break
+
+    if not fold_results:
+        yield _empty_summary(cfg, out_dir, t0, cancelled=True)
+        return
+    permutation: dict[str, dict[str, float]] = {}
+    if cfg.cv.permutations and not cancelled and len(fold_states) == len(folds):
+        permutation = yield from _permutation_test(fold_states, y, cfg, device, should_stop)
+    final_doc = None
+    if cfg.cv.final_fit and not cancelled and not should_stop():
+        final_doc = yield from _final_fit(prep, features, cfg, device, history, should_stop, n)
+    status = "cancelled" if cancelled or should_stop() else "complete"
+    summary_metrics = _summarise_folds(fold_results, arms)
+    roc, confusion = pooled_curves(cohort.y, probs)
+    site = {}
+    if sites:
+        vals = [f.site_balanced_accuracy for f in fold_results if not math.isnan(f.site_balanced_accuracy)]
+        site = {"balanced_accuracy": float(np.mean(vals)) if vals else math.nan, "chance": 1 / len(set(sites)),
+                "n_sites": float(len(set(sites)))}
+    done = ~np.isnan(recon["correlation"])
+    recon_summary = {"correlation_mean": float(np.mean(recon["correlation"][done])) if done.any() else math.nan,
+                     "correlation_sd": (float(np.std(recon["correlation"][done], ddof=1)) if done.sum() > 1
+                                        else math.nan),
+                     "mse_mean": float(np.mean(recon["mse"][done])) if done.any() else math.nan}
+    if site and site["balanced_accuracy"] > site["chance"] + 0.2:
+        warnings.append(f"site can be predicted from the codes (balanced accuracy {site['balanced_accuracy']:.2f}, "
+                        f"chance {site['chance']:.2f}): the codes carry scanner/site effects")
+    _write_run(out_dir, cfg, cohort, info, fold_of, fold_docs, history, fold_results, probs, recon, arms,
+               status=status, n_parameters=n_parameters, device=str(device), permutation=permutation,
+               site=site, recon_summary=recon_summary, summary_metrics=summary_metrics, final=final_doc,
+               how=how, warnings=warnings, elapsed=time.perf_counter() - t0, roc=roc, confusion=confusion)
+    yield ScansSummary(str(out_dir), d.route, summary_metrics, permutation, site, recon_summary, len(folds),
+                       status == "cancelled", time.perf_counter() - t0, str(device), n_parameters, warnings, roc,
+                       confusion, list(cohort.classes))
+
+
+def pooled_curves(y: np.ndarray, probs: dict[str, np.ndarray]
+                  ) -> tuple[dict[str, dict[str, list[float]]], dict[str, list[list[int]]]]:
+    """ROC curve and 2 x 2 confusion matrix (rows true, columns predicted; threshold 0.5) of each arm's pooled
+    out-of-fold probabilities (subjects without a probability, e.g. from a cancelled fold, left out)."""
+    from sklearn.metrics import confusion_matrix, roc_curve
+
+    roc, conf = {}, {}
+    for arm, p in probs.items():
+        ok = ~np.isnan(p)
+        if not ok.any():
+            continue
+        yy, pp = np.asarray(y)[ok], p[ok]
+        conf[arm] = confusion_matrix(yy, (pp >= 0.5).astype(int), labels=[0, 1]).tolist()
+        if len(set(yy)) == 2:
+            fpr, tpr, _ = roc_curve(yy, pp)
+            roc[arm] = {"fpr": fpr.tolist(), "tpr": tpr.tolist()}
+    return roc, conf
+
+
+def _resolved(arch: str, params: dict[str, Any]) -> dict[str, Any]:
+    from biodeep_gui.core.scans.models import SCANS_ARCHITECTURES
+
+    return SCANS_ARCHITECTURES[arch].resolve(params)
+
+
+def _relay(gen: Iterator, history: list[dict[str, Any]], fold: int, phase: str):
+    """Yield what a fitting generator yields (recording each epoch in ``history``); return its return value."""
+    from biodeep_gui.core.training.loop import EpochReport
+
+    while True:
+        try:
+            item = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        if isinstance(item, EpochReport):
+            history.append({"fold": fold, "phase": phase, **history_row(item)})
+        yield item
+
+
+def _previewer(model, prep, mask, stats, subject: int, fold: int, cfg: ScansConfig, device):
+    """An ``on_epoch`` callback returning a ReconstructionPreview of a held-out subject every few epochs."""
+    import torch
+
+    every = cfg.train.preview_every
+    src = VolumeBatches(_volumes(prep), mask, stats, volume_items(prep, [subject])[:1], preload=True)
+    original = src.item(0)
+
+    def on_epoch(report):
+        if report.epoch % every and report.epoch != report.epochs:
+            return None
+        was_training = model.training
+        model.eval()
+        with torch.inference_mode():
+            x = torch.from_numpy(original[None, None]).to(device)
+            rec = model(x)[0, 0].float().cpu().numpy()
+        model.train(was_training)
+        corr = float(masked_correlation(original[None], rec[None], mask)[0])
+        return ReconstructionPreview(fold, report.epoch, prep.cohort.ids[subject], original, rec * mask, mask,
+                                     prep.grid.voxel_size, corr)
+
+    return on_epoch
+
+
+def _permutation_test(states: list[_FoldState], y: np.ndarray, cfg: ScansConfig, device,
+                      should_stop: Callable[[], bool]):
+    """Chance level and p-value of the code classifiers' cross-validated accuracy.
+
+    The folds and their codes are kept (the autoencoders never saw labels); only the labels are permuted and the
+    classifiers refitted. p = (1 + #{permuted accuracy >= observed}) / (1 + permutations).
+    """
+    rng = np.random.default_rng(cfg.train.seed + 1000)
+    n_perm = cfg.cv.permutations
+    arms = ("logistic", "mlp") if cfg.cv.permute_mlp else ("logistic",)
+
+    def cv_accuracy(labels: np.ndarray) -> dict[str, float]:
+        accs: dict[str, list[float]] = {a: [] for a in arms}
+        for j, st in enumerate(states):
+            p = fit_code_classifiers(st.z_train, labels[st.train], st.z_test, cfg=cfg, device=device,
+                                     seed=cfg.train.seed + j + 1, arms=arms)
+            for a in arms:
+                accs[a].append(float(((p[a] >= 0.5) == labels[st.test]).mean()))
+        return {a: float(np.mean(v)) for a, v in accs.items()}
+
+    observed = cv_accuracy(y)
+    null: dict[str, list[float]] = {a: [] for a in arms}
+    yield StageReport("permutation", f"Permutation test: {n_perm} relabellings of the "
+                                     f"{' and '.join(arms)} classifier{'s' if len(arms) > 1 else ''} on the codes")
+    last = time.perf_counter()
+    for i in range(n_perm):
+        if should_stop():
+            break
+        acc = cv_accuracy(rng.permutation(y))
+        if should_stop():  # classifiers stopped half-way give no valid null sample
+            break
+        for a in arms:
+            null[a].append(acc[a])
+        if time.perf_counter() - last > 2 or i == n_perm - 1:
+            last = time.perf_counter()
+            yield StageReport("permutation", f"Permutation {i + 1} of {n_perm}")
+    out = {}
+    for a in arms:
+        v = np.asarray(null[a])
+        if len(v):
+            out[a] = {"accuracy": observed[a], "chance": float(v.mean()), "null_sd": float(v.std()),
+                      "p_value": float((1 + (v >= observed[a] - 1e-12).sum()) / (1 + len(v))), "n": float(len(v))}
+    return out
+
+
+def _final_fit(prep: Preprocessor, features: np.ndarray | None, cfg: ScansConfig, device, history, should_stop, n):
+    """The autoencoder (and mask / feature scaling) fitted on every subject: the model ``scans reconstruct`` uses."""
+    import torch
+
+    from biodeep_gui.core.scans.models import build_scans_model
+
+    y = prep.cohort.y
+    everyone = np.arange(n)
+    fit_idx, val_idx = inner_split(everyone, y, cfg.train.inner_val_fraction, cfg.train.seed)
+    yield FoldReport(0, 0, "final", n, 0, f"Final autoencoder on all {n} subjects")
+    torch.manual_seed(cfg.train.seed)
+    arch = cfg.autoencoder_arch()
+    extra: dict[str, np.ndarray] = {}
+    if features is None:
+        mask = fit_mask(prep, everyone, cfg)
+        stats = normalisation_stats(prep, everyone, mask, cfg.data.normalise)
+        model = build_scans_model(arch, prep.grid.shape, cfg.model.autoencoder)
+        feats = None
+        extra["mask"] = mask.astype(np.uint8)
+    else:
+        mask = stats = None
+        mu, sd = features.mean(axis=0), features.std(axis=0)
+        sd = np.where(sd > 0, sd, 1.0)
+        feats = (features - mu) / sd
+        model = build_scans_model(arch, features.shape[1], cfg.model.autoencoder)
+        extra.update(feature_mean=mu.astype(np.float32), feature_sd=sd.astype(np.float32))
+    result = yield from _relay(fit_autoencoder(model, prep, fit_idx, val_idx, cfg=cfg, device=device, mask=mask,
+                                               stats=stats, features=feats, should_stop=should_stop), history, 0,
+                               "final")
+    if result is None or result.cancelled:
+        return None
+    return {"tensors": {**{f"model.{k}": v.detach().cpu() for k, v in model.state_dict().items()}, **extra},
+            "best_epoch": result.best_epoch}
+
+
+def _summarise_folds(results: list[FoldResult], arms: Sequence[str]) -> dict[str, dict[str, tuple[float, float]]]:
+    out: dict[str, dict[str, tuple[float, float]]] = {}
+    for a in arms:
+        rows = [r.metrics[a] for r in results if a in r.metrics]
+        if not rows:
+            continue
+        out[a] = {}
+        for m in CLASSIFICATION_METRICS:
+            v = np.array([r[m] for r in rows], float)
+            v = v[~np.isnan(v)]
+            out[a][m] = (float(v.mean()) if len(v) else math.nan, float(v.std(ddof=1)) if len(v) > 1 else math.nan)
+    return out
+
+
+def _empty_summary(cfg: ScansConfig, out_dir: Path, t0: float, cancelled: bool) -> ScansSummary:
+    return ScansSummary("", cfg.data.route, {}, {}, {}, {}, 0, cancelled, time.perf_counter() - t0, "", 0)
+
+

@@ -1,0 +1,92 @@
+"""Plain-data reports of a scans run: they cross from the worker thread to the GUI."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# reports (plain data: they cross from the worker thread to the GUI)
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass
+class CohortReport:
+    n_subjects: int
+    classes: list[str]  # [negative, positive]
+    class_counts: dict[str, int]
+    sites: dict[str, int]
+    route: str
+    grid: str  # description of the common grid ('' for tables)
+    n_items: int  # training samples (subjects, or frames)
+    n_features: int  # voxels in a volume or connectivity features
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FoldReport:
+    """A new phase begins: the GUI resets its live curves. fold 0 = the final fit on every subject."""
+
+    fold: int
+    n_folds: int
+    phase: str  # 'autoencoder' | 'classifier' | 'cnn' | 'final'
+    n_train: int
+    n_test: int
+    message: str
+
+
+@dataclass
+class ReconstructionPreview:
+    """A held-out subject and its current reconstruction, both normalised, on the model grid (RAS).
+
+    original, reconstruction : (X, Y, Z) float32; mask : (X, Y, Z) bool; voxel_size : (3,) mm
+    """
+
+    fold: int
+    epoch: int
+    subject: str
+    original: np.ndarray
+    reconstruction: np.ndarray
+    mask: np.ndarray
+    voxel_size: tuple[float, float, float]
+    correlation: float
+
+
+@dataclass
+class FoldResult:
+    fold: int
+    n_folds: int
+    test_subjects: list[str]
+    metrics: dict[str, dict[str, float]]  # arm -> metric -> value
+    reconstruction: dict[str, tuple[float, float]]  # held-out subject -> (correlation, mse)
+    site_balanced_accuracy: float = math.nan
+
+
+@dataclass
+class ScansSummary:
+    """The end of ``train_scans``.
+
+    metrics : arm -> metric -> (mean, sd) over folds; arms: 'mlp' and 'logistic' on the codes, 'cnn' (volumes) or
+        'logistic_features' (connectivity) as the comparison arm
+    permutation : arm -> {'accuracy', 'chance', 'p_value', 'n'}
+    site_predictability : {'balanced_accuracy', 'chance', 'n_sites'} (empty without a site column)
+    reconstruction : {'correlation_mean', 'correlation_sd', 'mse_mean'} of held-out subjects
+    """
+
+    run_dir: str
+    route: str
+    metrics: dict[str, dict[str, tuple[float, float]]]
+    permutation: dict[str, dict[str, float]]
+    site_predictability: dict[str, float]
+    reconstruction: dict[str, float]
+    n_folds: int
+    cancelled: bool
+    elapsed_s: float
+    device: str
+    n_parameters: int
+    warnings: list[str] = field(default_factory=list)
+    roc: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # arm -> fpr, tpr (pooled out-of-fold)
+    confusion: dict[str, list[list[int]]] = field(default_factory=dict)  # arm -> [[TN, FP], [FN, TP]]
+    classes: list[str] = field(default_factory=list)  # [negative, positive]
+
+

@@ -1,0 +1,267 @@
+"""Fitted steps of a fold (module-level so that tests can record exactly which subjects each one is given)."""
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+from biodeep_gui.core.scans.batches import FeatureBatches, VolumeBatches
+from biodeep_gui.core.scans.config import ScansConfig
+from biodeep_gui.core.scans.evaluation import ReconstructionObjective, masked_correlation
+from biodeep_gui.core.scans.preprocess import Preprocessor
+from biodeep_gui.core.scans.volumes import compute_mask, load_mask, subject_stats
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# fitted steps (module-level so tests can record exactly which subjects each one is given)
+# ---------------------------------------------------------------------------------------------------------------
+def fit_mask(prep: Preprocessor, subjects: np.ndarray, cfg: ScansConfig) -> np.ndarray:
+    """The brain mask for a fold: the user's mask file, or computed from ``subjects`` (training subjects only)."""
+    assert prep.grid is not None
+    if cfg.data.mask:
+        return load_mask(cfg.data.mask, prep.grid, canonicalise=cfg.data.canonicalise, resample=cfg.data.resample)
+    return compute_mask((prep.load(int(i)) for i in subjects), cfg.data.mask_coverage)
+
+
+def normalisation_stats(prep: Preprocessor, subjects: Sequence[int], mask: np.ndarray, kind: str) -> np.ndarray:
+    """(S, 2) mean and std of each listed subject inside ``mask`` (rows of other subjects stay (0, 1)).
+
+    Each subject is normalised with its own statistics; the fold only provides the mask.
+    """
+    stats = np.tile(np.array([0.0, 1.0], np.float32), (len(prep.cohort), 1))
+    if kind == "zscore":
+        for i in subjects:
+            stats[int(i)] = subject_stats(prep.load(int(i)), mask)
+    return stats
+
+
+def volume_items(prep: Preprocessor, subjects: Sequence[int]) -> np.ndarray:
+    """(M, 2) (subject, frame) items of the listed subjects: one per 3-D volume, one per kept frame otherwise."""
+    rows = []
+    for i in subjects:
+        a = prep.load(int(i))
+        if prep.cfg.summary == "frames":
+            rows += [(int(i), f) for f in range(a.shape[0])]
+        else:
+            rows.append((int(i), -1))
+    return np.asarray(rows, np.int64).reshape(-1, 2)
+
+
+def fit_autoencoder(model, prep: Preprocessor | None, fit_subjects: np.ndarray, val_subjects: np.ndarray, *,
+                    cfg: ScansConfig, device, mask: np.ndarray | None, stats: np.ndarray | None,
+                    features: np.ndarray | None = None, should_stop: Callable[[], bool] = lambda: False,
+                    on_epoch: Callable[[Any], Any] | None = None) -> Iterator:
+    """Train an autoencoder on ``fit_subjects`` (model selection on ``val_subjects``) with ``training.fit``.
+
+    Volumes route: ``prep`` + ``mask`` + ``stats``; connectivity route: ``features`` (N, F) already standardised.
+    Yields fit's BatchReport/EpochReport (and whatever ``on_epoch(report)`` returns, if not None); the generator's
+    return value is fit's ``FitResult`` (the model holds the best weights).
+    """
+    from biodeep_gui.core.training.loop import EpochReport, FitResult, fit
+
+    tcfg = cfg.train.for_autoencoder()
+    if features is None:
+        assert prep is not None and mask is not None
+        train_src = VolumeBatches(_volumes(prep), mask, stats, volume_items(prep, fit_subjects))
+        val_src = VolumeBatches(_volumes(prep), mask, stats, volume_items(prep, val_subjects))
+    else:
+        train_src, val_src = FeatureBatches(features[fit_subjects]), FeatureBatches(features[val_subjects])
+    objective = ReconstructionObjective(mask if features is None else None)
+    result = None
+    # validation metrics come from objective.evaluate, on the device (no val_targets needed)
+    for item in fit(model, train_src, val_src, objective, tcfg, device=device, val_targets=None,
+                    should_stop=should_stop):
+        if isinstance(item, FitResult):
+            result = item
+            continue
+        yield item
+        if isinstance(item, EpochReport) and on_epoch is not None:
+            extra = on_epoch(item)
+            if extra is not None:
+                yield extra
+    return result
+
+
+class _Volumes:
+    """Lazy ``prep.load(i)`` list: VolumeBatches indexes subjects, the cache serves memory-mapped arrays."""
+
+    def __init__(self, prep: Preprocessor):
+        self.prep = prep
+
+    def __len__(self) -> int:
+        return len(self.prep.cohort)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        return self.prep.load(int(i))
+
+
+def _volumes(prep: Preprocessor) -> _Volumes:
+    return _Volumes(prep)
+
+
+def encode(model, source, batch_size: int = 16) -> np.ndarray:
+    """Codes of every item of a batch source: (M, code_size) float32 (eval mode, no noise)."""
+    import torch
+
+    model.eval()
+    out = []
+    with torch.inference_mode():
+        for x, _ in source.batches(batch_size):
+            out.append(model.encode(x).float().cpu())
+    return torch.cat(out).numpy() if out else np.zeros((0, model.code_size), np.float32)
+
+
+def per_subject_mean(values: np.ndarray, items: np.ndarray, subjects: Sequence[int]) -> np.ndarray:
+    """Average item rows (frames) per subject, in the order of ``subjects``: (len(subjects), ...)."""
+    return np.stack([values[items[:, 0] == int(s)].mean(axis=0) for s in subjects])
+
+
+def reconstruction_scores(model, source, mask: np.ndarray | None, batch_size: int = 8
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """Per item correlation and mean squared error inside the mask, streamed batch by batch: two (M,) arrays."""
+    import torch
+
+    model.eval()
+    corr, mse = [], []
+    m = None if mask is None else np.asarray(mask, bool)
+    with torch.inference_mode():
+        for x, _ in source.batches(batch_size):
+            a = x.float().cpu().numpy()
+            b = model(x).float().cpu().numpy()
+            corr.append(masked_correlation(a, b, m))
+            a2, b2 = a.reshape(len(a), -1), b.reshape(len(b), -1)
+            if m is not None:
+                a2, b2 = a2[:, m.ravel()], b2[:, m.ravel()]
+            mse.append(((a2 - b2) ** 2).mean(axis=1))
+    return np.concatenate(corr), np.concatenate(mse)
+
+
+#: Inverse regularisation strengths tried for the logistic regression on the codes (scikit-learn's default grid).
+LOGISTIC_CS = tuple(float(c) for c in np.logspace(-4, 4, 10))
+
+
+def fit_code_classifiers(z_train: np.ndarray, y_train: np.ndarray, z_test: np.ndarray, *, cfg: ScansConfig,
+                         device, seed: int, arms: Sequence[str] = ("mlp", "logistic"),
+                         should_stop: Callable[[], bool] = lambda: False) -> dict[str, np.ndarray]:
+    """Fit the classifiers on training codes only and return each arm's positive-class probability on ``z_test``.
+
+    Codes are standardised with the training codes' mean and sd. 'logistic': scikit-learn logistic regression
+    (balanced class weights) with ``cfg.cv.logistic_c``, or, when that is 0, the C of ``LOGISTIC_CS`` with the best
+    accuracy in an inner stratified k-fold of the training codes (nested: the test codes play no part); 'mlp':
+    ``CodeClassifier`` trained with ``training.fit`` (fixed epochs, AdamW weight decay, class-weighted loss).
+    """
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
+
+    out: dict[str, np.ndarray] = {}
+    # one BLAS thread: these matrices are tiny, and on a busy machine threads spinning at their barriers made each
+    # fit 20x slower (measured on 2 shared cores)
+    with threadpool_limits(1, user_api="blas"):
+        scaler = StandardScaler().fit(z_train)
+        a, b = scaler.transform(z_train), scaler.transform(z_test)
+        if "logistic" in arms:
+            def logistic(c: float):
+                return LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
+
+            c = cfg.cv.logistic_c
+            k = int(min(4, np.bincount(y_train.astype(int), minlength=2).min()))
+            # codes of a few dozen subjects are separable: a large C need not converge, and says so at every fit
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                if c <= 0 and k >= 2:
+                    # on the 40-subject demo (2 grids x 2 seeds, same codes) this beat C = 1 every time: mean
+                    # accuracy over folds 0.74 vs 0.68
+                    scores = [cross_val_score(logistic(cand), a, y_train, cv=StratifiedKFold(k)).mean()
+                              for cand in LOGISTIC_CS]
+                    c = LOGISTIC_CS[int(np.argmax(scores))]
+                out["logistic"] = logistic(c if c > 0 else 1.0).fit(a, y_train).predict_proba(b)[:, 1]
+    if "mlp" in arms:
+        out["mlp"] = _fit_mlp_head(a, y_train, b, cfg=cfg, device=device, seed=seed, should_stop=should_stop)
+    return out
+
+
+def _fit_mlp_head(a: np.ndarray, y: np.ndarray, b: np.ndarray, *, cfg: ScansConfig, device, seed: int,
+                  should_stop: Callable[[], bool]) -> np.ndarray:
+    """Train ``CodeClassifier`` on standardised codes ``a`` (N, C) with labels ``y``; probabilities for ``b``."""
+    import torch
+
+    from biodeep_gui.core.scans.models import build_scans_model
+    from biodeep_gui.core.training.loop import FitResult, Objective, fit, predict_outputs
+
+    torch.manual_seed(seed)
+    head = build_scans_model("mlp-head", a.shape[1], cfg.model.head)
+    ya = y.astype(np.float32)[:, None]
+    objective = Objective.for_labels("binary", ya, 1, cfg.train.class_weighting)
+    tcfg = cfg.train.for_head()
+    tcfg.seed = seed
+    # fixed epochs (see ScansTrainConfig.for_head): the "validation" pass only reports the training loss, and no
+    # per-epoch scikit-learn metrics are computed (they cost more than the epoch itself)
+    for item in fit(head, FeatureBatches(a, ya), FeatureBatches(a, ya), objective, tcfg, device=device,
+                    val_targets=ya, should_stop=should_stop, report_interval=1e9, metric_fn=lambda _y, _p: {}):
+        if isinstance(item, FitResult):
+            break
+    raw, _loss = predict_outputs(head, FeatureBatches(b).to(device), 256)
+    return objective.transform(raw)[:, 0]
+
+
+def fit_cnn(prep: Preprocessor, fit_subjects: np.ndarray, val_subjects: np.ndarray, *, cfg: ScansConfig, device,
+            mask: np.ndarray, stats: np.ndarray, y: np.ndarray,
+            should_stop: Callable[[], bool] = lambda: False) -> Iterator:
+    """Train the direct 3-D CNN on ``fit_subjects`` (best epoch by loss on ``val_subjects``); yields fit's reports,
+    returns (model, objective, FitResult)."""
+    import torch
+
+    from biodeep_gui.core.scans.models import build_scans_model
+    from biodeep_gui.core.training.loop import FitResult, Objective, fit
+
+    assert prep.grid is not None
+    torch.manual_seed(cfg.train.seed)
+    model = build_scans_model("cnn3d", prep.grid.shape, cfg.model.cnn)
+    it_fit, it_val = volume_items(prep, fit_subjects), volume_items(prep, val_subjects)
+    yf = y[it_fit[:, 0]].astype(np.float32)[:, None]
+    yv = y[it_val[:, 0]].astype(np.float32)[:, None]
+    objective = Objective.for_labels("binary", yf, 1, cfg.train.class_weighting)
+    result = None
+    for item in fit(model, VolumeBatches(_volumes(prep), mask, stats, it_fit, yf),
+                    VolumeBatches(_volumes(prep), mask, stats, it_val, yv), objective, cfg.train.for_cnn(),
+                    device=device, val_targets=yv, should_stop=should_stop):
+        if isinstance(item, FitResult):
+            result = item
+            continue
+        yield item
+    return model, objective, result
+
+
+def site_predictability(z_train: np.ndarray, s_train: Sequence[str], z_test: np.ndarray,
+                        s_test: Sequence[str]) -> float:
+    """Balanced accuracy of predicting the site from the codes (a warning sign of site effects).
+
+    Fitted on the training codes; scored on the test codes when every test site occurs in training, otherwise
+    (leave-site-out) by 3-fold cross-validation inside the training codes.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
+
+    s_train, s_test = np.asarray(s_train), np.asarray(s_test)
+    if len(set(s_train)) < 2:
+        return math.nan
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000, class_weight="balanced"))
+    with threadpool_limits(1, user_api="blas"):
+        if set(s_test) <= set(s_train):
+            return float(balanced_accuracy_score(s_test, clf.fit(z_train, s_train).predict(z_test)))
+        k = min(3, int(min(np.unique(s_train, return_counts=True)[1])))
+        if k < 2:
+            return math.nan
+        pred = cross_val_predict(clf, z_train, s_train, cv=StratifiedKFold(k, shuffle=True, random_state=0))
+        return float(balanced_accuracy_score(s_train, pred))
+
+

@@ -1,0 +1,1 @@
+"""DNA sequences -> transcription-factor binding: loaders, dataset, models, pipeline, interpretation."""

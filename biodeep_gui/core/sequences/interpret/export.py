@@ -1,0 +1,118 @@
+"""Writing what the network learned: filters as a MEME motif file, the JASPAR matches as TSV, mutation maps as TSV.
+
+Every file is written atomically (``fileio.atomic_write`` / ``motif_db.write_meme``) and names the motif release
+it was matched against.
+
+Logo images (PNG/SVG/PDF) are not drawn here: ``core`` never imports Qt and matplotlib is not a dependency.
+They are drawn by the same native Qt code that draws the logos on screen,
+``biodeep_gui.gui.widgets.logo_view.save_logo`` (offscreen, so the command line needs no display), and the CLI
+calls it. One renderer means the files look exactly like the application's logos.
+"""
+from __future__ import annotations
+
+import io
+import math
+from os import PathLike
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from biodeep_gui.core.common.fileio import atomic_write
+
+#: Columns of matches.tsv, in order (the first eight are the documented interface; the rest add detail).
+MATCH_COLUMNS = ("filter", "jaspar_id", "name", "offset", "strand", "p_value", "q_value", "jaspar_release",
+                 "rank", "e_value", "overlap", "n_sites", "influence")
+
+
+def write_filters_meme(filter_motifs, path: str | PathLike, matches=None, filters: Sequence[int] | None = None) -> Path:
+    """Every filter's activation PFM as a MEME minimal motif file (read by the MEME suite, Biopython, Tomtom).
+
+    Motif ids are ``filter_1`` ... (1-based, as shown in the application); the alternate name is the best
+    JASPAR match's name when ``matches`` is given (``filter_3`` -> ``filter_3 CTCF``), ``nsites`` the site count.
+    Filters that never fired are left out (their matrix would be uniform); ``filters`` (0-based) picks a subset.
+    """
+    from biodeep_gui.core.sequences.motif_db import Motif, write_meme
+
+    motifs = []
+    chosen = None if filters is None else set(int(f) for f in filters)
+    for f, m in enumerate(filter_motifs.to_motifs()):
+        if filter_motifs.n_sites[f] == 0 or (chosen is not None and f not in chosen):
+            continue
+        best = matches.best(f) if matches is not None else None
+        name = f"{m.id}_{best.name}" if best is not None and best.q_value < 0.1 else m.id
+        motifs.append(Motif(m.id, name, m.pfm, m.nsites, m.source))
+    return write_meme(motifs, path)
+
+
+def matches_tsv(matches, filter_motifs=None, influence=None, filters: Sequence[int] | None = None) -> str:
+    """The matches as TSV text, one row per (filter, match), filters 1-based, best match first.
+
+    Filters with no match (never fired) get one row with empty match fields, so every filter is listed;
+    ``filters`` (0-based) picks a subset.
+    """
+    buf = io.StringIO()
+    buf.write("\t".join(MATCH_COLUMNS) + "\n")
+    for f, rows in enumerate(matches.per_filter):
+        if filters is not None and f not in filters:
+            continue
+        n_sites = "" if filter_motifs is None else str(int(filter_motifs.n_sites[f]))
+        infl = "" if influence is None or math.isnan(influence.drop[f]) else f"{influence.drop[f]:.6g}"
+        if not rows:
+            buf.write("\t".join([str(f + 1), "", "", "", "", "", "", matches.release, "", "", "", n_sites, infl])
+                      + "\n")
+            continue
+        for m in rows:
+            buf.write("\t".join([str(f + 1), m.motif_id, m.name, str(m.offset), m.strand, f"{m.p_value:.4g}",
+                                 f"{m.q_value:.4g}", matches.release, str(m.rank), f"{m.e_value:.4g}",
+                                 str(m.overlap), n_sites, infl]) + "\n")
+    return buf.getvalue()
+
+
+def write_matches_tsv(matches, path: str | PathLike, filter_motifs=None, influence=None,
+                      filters: Sequence[int] | None = None) -> Path:
+    """Write ``matches_tsv`` atomically to ``path``."""
+    return atomic_write(path, matches_tsv(matches, filter_motifs, influence, filters))
+
+
+def mutation_map_tsv(mm) -> str:
+    """A mutation map as TSV: one row per position (1-based) with the reference base, the change of the raw
+    output for A, C, G, T, the gradient x input saliency and the mutagenesis importance."""
+    from biodeep_gui.core.sequences.encoding import CODE_LETTERS
+
+    buf = io.StringIO()
+    buf.write(f"# reference output (raw) = {mm.reference:.6g}; output index {mm.output + 1}\n")
+    buf.write("position\treference\tdelta_A\tdelta_C\tdelta_G\tdelta_T\tsaliency\tism_importance\n")
+    imp = mm.ism_importance
+    for i in range(mm.length):
+        c = int(mm.codes[i])
+        ref = CODE_LETTERS[c] if c < len(CODE_LETTERS) else "-"
+        d = mm.delta[i]
+        buf.write(f"{i + 1}\t{ref}\t{d[0]:.6g}\t{d[1]:.6g}\t{d[2]:.6g}\t{d[3]:.6g}\t{mm.saliency[i]:.6g}\t"
+                  f"{imp[i]:.6g}\n")
+    return buf.getvalue()
+
+
+def write_mutation_map_tsv(mm, path: str | PathLike) -> Path:
+    """Write ``mutation_map_tsv`` atomically to ``path``."""
+    return atomic_write(path, mutation_map_tsv(mm))
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe version of a motif or sequence name."""
+    keep = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
+    return keep.strip("._") or "unnamed"
+
+
+def logo_file_names(n_filters: int, formats: Sequence[str] = ("png",)) -> dict[str, list[str]]:
+    """File names of the filter logos per format: ``logos/filter_01.png`` ... (zero-padded for sorting)."""
+    digits = max(2, len(str(n_filters)))
+    return {fmt: [f"logos/filter_{i + 1:0{digits}d}.{fmt}" for i in range(n_filters)] for fmt in formats}
+
+
+def information_matrix(pfm: np.ndarray) -> np.ndarray:
+    """(W, 4) letter heights in bits: probability x information content of the position (the logo's stack)."""
+    from biodeep_gui.core.sequences.interpret.filters import information_content
+
+    p = np.asarray(pfm, dtype=np.float64)
+    return p * information_content(p)[:, None]

@@ -1,0 +1,1 @@
+"""The one training loop, its settings, reports and run folders (both sciences)."""

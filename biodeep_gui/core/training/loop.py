@@ -1,0 +1,332 @@
+"""The training loop: ``fit`` is a generator of plain-data reports that polls ``should_stop`` every batch.
+
+The GUI worker and the CLI only relay what ``fit`` yields: ``BatchReport`` (throttled to one per
+``report_interval`` seconds, so the consumer is never flooded), ``EpochReport`` after each validation pass, and
+a final ``FitResult``. Device placement, the shuffling sampler and the loss all live here, in one place.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from biodeep_gui.core.common import metrics as M
+from biodeep_gui.core.common.errors import BioDeepError
+from biodeep_gui.core.training.config import TrainConfig
+
+
+class TrainingError(BioDeepError):
+    """Training could not go on (NaN loss, out of memory, ...); the message says what to change."""
+
+
+@dataclass
+class BatchReport:
+    epoch: int  # 1-based
+    batch: int  # 1-based, within the epoch
+    n_batches: int
+    loss: float  # running mean over the epoch so far
+    samples_per_s: float
+    elapsed_s: float
+    eta_s: float  # whole fit, assuming every epoch runs
+
+
+@dataclass
+class EpochReport:
+    epoch: int
+    epochs: int
+    train_loss: float
+    val_loss: float
+    val_metrics: dict[str, float]
+    monitor: str
+    monitor_value: float
+    best_epoch: int
+    is_best: bool
+    samples_per_s: float
+    elapsed_s: float
+    eta_s: float
+
+
+@dataclass
+class FitResult:
+    history: list[EpochReport]
+    best_epoch: int
+    stopped_early: bool
+    cancelled: bool
+    elapsed_s: float
+    samples_per_s: float
+    best_state: dict[str, torch.Tensor] = field(repr=False, default_factory=dict)  # CPU tensors
+
+
+class Objective:
+    """Loss, output transform and validation metrics of one task.
+
+    task : 'binary' (BCE on logits, sigmoid), 'multiclass' (cross-entropy, softmax), 'regression' (MSE on
+    standardised targets; outputs mapped back with ``target_mean``/``target_std``).
+    """
+
+    def __init__(self, task: str, *, pos_weight: np.ndarray | None = None, class_weight: np.ndarray | None = None,
+                 target_mean: np.ndarray | None = None, target_std: np.ndarray | None = None):
+        self.task = task
+        self.pos_weight = pos_weight
+        self.class_weight = class_weight
+        self.target_mean = target_mean
+        self.target_std = target_std
+        self._loss: nn.Module | None = None
+
+    def prepare(self, device: torch.device) -> None:
+        w = lambda a: None if a is None else torch.as_tensor(a, dtype=torch.float32, device=device)  # noqa: E731
+        if self.task == "binary":
+            self._loss = nn.BCEWithLogitsLoss(pos_weight=w(self.pos_weight))
+        elif self.task == "multiclass":
+            self._loss = nn.CrossEntropyLoss(weight=w(self.class_weight))
+        else:
+            self._loss = nn.MSELoss()
+
+    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self._loss(output.float(), target)
+
+    def transform(self, output: np.ndarray) -> np.ndarray:
+        """Raw outputs (N, K) -> probabilities or values in the target's units."""
+        if self.task == "binary":
+            return 1.0 / (1.0 + np.exp(-output))
+        if self.task == "multiclass":
+            e = np.exp(output - output.max(axis=1, keepdims=True))
+            return e / e.sum(axis=1, keepdims=True)
+        if self.target_std is not None:
+            return output * self.target_std + self.target_mean
+        return output
+
+    def scale_targets(self, y: np.ndarray) -> np.ndarray:
+        """Targets as the network sees them (standardised for regression; int64 class index for multiclass)."""
+        if self.task == "multiclass":
+            return np.asarray(y).reshape(-1).astype(np.int64)
+        y = np.asarray(y, dtype=np.float32)
+        if self.task == "regression" and self.target_std is not None:
+            return ((y - self.target_mean) / self.target_std).astype(np.float32)
+        return y
+
+    def metrics(self, y_true: np.ndarray, transformed: np.ndarray) -> dict[str, float]:
+        return M.task_metrics(self.task, y_true, transformed)
+
+    @classmethod
+    def for_labels(cls, task: str, y_train: np.ndarray, n_outputs: int, class_weighting: bool) -> "Objective":
+        """Build the objective with weights / scaling fitted on the training labels only."""
+        if task == "binary":
+            pos = y_train.mean(axis=0)
+            pw = ((1 - pos) / np.clip(pos, 1e-6, None)).astype(np.float32) if class_weighting else None
+            return cls(task, pos_weight=pw)
+        if task == "multiclass":
+            counts = np.bincount(y_train.reshape(-1).astype(int), minlength=n_outputs).astype(np.float32)
+            cw = (counts.sum() / (n_outputs * np.clip(counts, 1, None))) if class_weighting else None
+            return cls(task, class_weight=cw)
+        std = y_train.std(axis=0)
+        return cls(task, target_mean=y_train.mean(axis=0).astype(np.float32),
+                   target_std=np.where(std > 0, std, 1.0).astype(np.float32))
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """'auto' | 'cpu' | 'cuda' | 'cuda:N' | 'mps' -> a usable torch.device, or a ``TrainingError`` saying why not."""
+    from biodeep_gui.core.common.devices import cuda_unavailable_reason
+
+    name = (name or "auto").strip().lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise TrainingError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps") from None
+    if dev.type == "cuda":
+        reason = cuda_unavailable_reason()
+        if reason:
+            raise TrainingError(f"CUDA device requested but not usable: {reason}")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise TrainingError(f"{name} does not exist: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise TrainingError("Apple MPS device requested but not available on this machine")
+    return dev
+
+
+def predict_outputs(model: nn.Module, source, batch_size: int, objective: Objective | None = None
+                    ) -> tuple[np.ndarray, float]:
+    """Raw outputs of ``model`` on every sample of ``source`` in order, and the mean loss when ``objective`` is set.
+
+    Returns
+    -------
+    outputs : (N, K) float32 numpy
+    loss : mean loss over the samples (nan without objective)
+    """
+    model.eval()
+    outs, loss_sum, n = [], 0.0, 0
+    with torch.inference_mode():
+        for x, y in source.batches(batch_size):
+            out = model(x)
+            if objective is not None:
+                loss_sum += float(objective.loss(out, y)) * len(x)
+            n += len(x)
+            outs.append(out.float().cpu())
+    return (torch.cat(outs).numpy() if outs else np.zeros((0, 0), np.float32)), (loss_sum / n if n and objective else math.nan)
+
+
+@dataclass
+class ResumeState:
+    """Where an interrupted fit stands: epochs done, their reports, and the best epoch so far."""
+
+    epochs_done: int
+    history: list[EpochReport]
+    best_epoch: int
+    best_value: float  # monitored metric, signed so that higher is better
+    best_state: dict[str, torch.Tensor]  # CPU tensors
+
+
+def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
+    # kept on the model's device: a copy to the host syncs the GPU at every improving epoch
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _on_cpu(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.cpu() for k, v in state.items()}
+
+
+def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def fit(model: nn.Module, train, val, objective: Objective, cfg: TrainConfig, *, device: torch.device,
+        val_targets: np.ndarray | None, should_stop: Callable[[], bool] = lambda: False,
+        report_interval: float = 0.1, metric_fn: Callable[[np.ndarray, np.ndarray], dict[str, float]] | None = None,
+        optimizer: torch.optim.Optimizer | None = None, resume: "ResumeState | None" = None,
+        ) -> Iterator[BatchReport | EpochReport | FitResult]:
+    """Train ``model`` and yield progress; the last item is a ``FitResult`` with the best weights.
+
+    Parameters
+    ----------
+    model : nn.Module mapping a batch x to raw outputs
+    train, val : batch sources (see ``biodeep_gui.core.batches``); moved to ``device`` here
+    objective : the task's loss, output transform and metrics
+    cfg : epochs, batch size, optimiser, early stopping (``patience`` on ``monitor``), clipping, seed, amp
+    val_targets : (N_val, ...) targets in their original units, for the validation metrics (unused, may be None,
+        when the objective has ``evaluate(model, source, batch_size) -> metrics with 'loss'`` and no ``metric_fn``
+        is given: it scores the validation source itself)
+    should_stop : polled before every batch; when it returns True, training ends within one batch
+    report_interval : seconds between two ``BatchReport``s
+    metric_fn : overrides ``objective.metrics`` (e.g. for reconstruction)
+    optimizer : built by the caller (``make_optimizer``) when it checkpoints the optimizer state; else made here
+    resume : continue an interrupted fit after ``resume.epochs_done`` epochs (model and optimizer already hold
+        the checkpointed state). Shuffling and dropout are seeded per epoch, so a resumed fit sees the same
+        batches as an uninterrupted one.
+
+    Raises
+    ------
+    TrainingError : the loss became NaN/inf, or the device ran out of memory (with a suggestion)
+    """
+    model.to(device)
+    train, val = train.to(device), val.to(device)
+    objective.prepare(device)
+    opt = optimizer or make_optimizer(model, cfg)
+    amp = cfg.amp and device.type == "cuda"
+    monitor = M.default_monitor(objective.task) if cfg.monitor == "auto" else cfg.monitor
+    higher = M.HIGHER_IS_BETTER.get(monitor, True)
+    # an objective that can score a whole source on the device (reconstruction: no volume copied to the host)
+    evaluate = getattr(objective, "evaluate", None) if metric_fn is None else None
+    metric_fn = metric_fn or objective.metrics
+    n_batches = max(1, math.ceil(len(train) / cfg.batch_size))
+
+    history: list[EpochReport] = list(resume.history) if resume else []
+    if resume:
+        best_value, best_epoch, best_state = resume.best_value, resume.best_epoch, resume.best_state
+    else:
+        best_value, best_epoch, best_state = -math.inf, 0, _snapshot(model)
+    t0 = time.perf_counter()
+    seen_total, cancelled, stopped_early = 0, False, False
+    last_report = t0
+    first = resume.epochs_done + 1 if resume else 1
+    for epoch in range(first, cfg.epochs + 1):
+        torch.manual_seed(cfg.seed * 1_000_003 + epoch)  # dropout / augmentation: same per epoch on resume
+        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
+        model.train()
+        loss_sum = torch.zeros((), device=device)
+        seen = 0
+        for b, (x, y) in enumerate(train.batches(cfg.batch_size, shuffle=True, generator=gen, augment=cfg.rc_augment), 1):
+            if should_stop():
+                cancelled = True
+                break
+            try:
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                    out = model(x)
+                loss = objective.loss(out, y)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.grad_clip > 0:
+                    nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                opt.step()
+            except torch.cuda.OutOfMemoryError:
+                raise TrainingError(f"the GPU ran out of memory at batch size {cfg.batch_size}; try a smaller batch "
+                                    f"size (e.g. {max(1, cfg.batch_size // 2)}) or a smaller model") from None
+            loss_sum += loss.detach() * len(x)  # stays on the device: no sync per batch
+            seen += len(x)
+            now = time.perf_counter()
+            if now - last_report >= report_interval:
+                last_report = now
+                running = float(loss_sum) / seen
+                _check_finite(running, epoch, b)
+                elapsed = now - t0
+                done = (epoch - first) * n_batches + b
+                rate = (seen_total + seen) / elapsed
+                yield BatchReport(epoch, b, n_batches, running, rate, elapsed,
+                                  elapsed / done * ((cfg.epochs - first + 1) * n_batches - done))
+        seen_total += seen
+        if cancelled:
+            break
+        train_loss = float(loss_sum) / max(seen, 1)
+        _check_finite(train_loss, epoch, None)
+        if evaluate is not None:
+            vm = evaluate(model, val, max(cfg.batch_size, 256))
+            val_loss = vm["loss"]
+            if len(val) and not math.isfinite(val_loss):
+                _check_finite(math.nan, epoch, None)
+        else:
+            raw, val_loss = predict_outputs(model, val, max(cfg.batch_size, 256), objective)
+            if not np.isfinite(raw).all():
+                _check_finite(math.nan, epoch, None)
+            vm = metric_fn(val_targets, objective.transform(raw)) if len(raw) else {}
+            vm["loss"] = val_loss
+        value = vm.get(monitor, math.nan)
+        score = value if higher else -value
+        is_best = not math.isnan(score) and score > best_value
+        if is_best or best_epoch == 0:
+            best_value = score if not math.isnan(score) else best_value
+            best_epoch = epoch
+            best_state = _snapshot(model)
+        elapsed = time.perf_counter() - t0
+        report = EpochReport(epoch, cfg.epochs, train_loss, val_loss, vm, monitor, value, best_epoch, is_best,
+                             seen_total / elapsed, elapsed, elapsed / (epoch - first + 1) * (cfg.epochs - epoch))
+        history.append(report)
+        yield report
+        if cfg.patience and epoch - best_epoch >= cfg.patience:
+            stopped_early = True
+            break
+    model.load_state_dict(best_state)
+    elapsed = time.perf_counter() - t0
+    yield FitResult(history, best_epoch, stopped_early, cancelled, elapsed, seen_total / max(elapsed, 1e-9),
+                    _on_cpu(best_state))
+
+
+def _check_finite(loss: float, epoch: int, batch: int | None) -> None:
+    if not math.isfinite(loss):
+        where = f"epoch {epoch}" + (f", batch {batch}" if batch else "")
+        raise TrainingError(f"the training loss became {loss} at {where}; lower the learning rate, turn on "
+                            "gradient clipping, or check the labels for extreme values")

@@ -1,0 +1,592 @@
+"""The Scans tab: choose a NIfTI cohort and its label table, audit it, look at the scans, ask for training.
+
+The tab computes nothing itself. "Load cohort" runs ``core.scans.scan_cohort`` (header audit, then each subject
+preprocessed into the cache) on the tab's ``TaskRunner``; the audited cohort fills the table at once and each
+subject's status follows. Selecting a subject loads its preprocessed volume (from the cache, off the GUI thread)
+into the slice viewer. The audit's findings are listed with one-click fixes (reorient to RAS, resample to one
+grid), which switch the setting on and load again. "Train" emits ``sigTrainRequested(ScansDataConfig, out_dir)``:
+the main window adds the Model tab's autoencoder → classifier settings and runs ``core.scans_training.train_scans``
+in a worker, with progress and curves in the Training tab.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from biodeep_gui.core.common.errors import BioDeepError
+from biodeep_gui.core.scans.config import SUMMARIES, ScansDataConfig
+from biodeep_gui.gui.widgets.slice_viewer import SliceViewer
+from biodeep_gui.gui.workers import TaskRunner
+
+NONE_COLUMN = "(none)"
+COLUMNS = ("Subject", "Label", "Site", "Shape", "Voxel size (mm)", "TR (s)", "Orientation", "Status")
+#: first matching column name (case-insensitive) is pre-selected for each role
+GUESSES = {"subject": ("SUB_ID", "participant_id", "subject_id", "subject", "ID"),
+           "label": ("DX_GROUP", "diagnosis", "dx", "label", "group", "class"),
+           "file": ("FILE_ID", "file", "filename", "path"),
+           "site": ("SITE_ID", "site", "scanner", "centre", "center")}
+SUMMARY_LABELS = {"mean": "Mean over time", "std": "Temporal standard deviation",
+                  "alff": "ALFF (0.01–0.08 Hz amplitude)", "frames": "Every frame as a sample"}
+SEVERITY_COLOURS = {"error": "#b3261e", "warning": "#8a5a00", "info": "#3c4043"}
+
+
+def load_view_volume(prep, index: int) -> tuple[int, Any]:
+    """(index, (X, Y, Z) volume) of one subject from the preprocessing cache (runs in a worker thread)."""
+    return index, prep.display_volume(index)
+
+
+def scan_cohort_task(cfg: ScansDataConfig, cache_dir: str | None, *, should_stop):
+    from biodeep_gui.core.scans.preprocess import scan_cohort
+
+    yield from scan_cohort(cfg, cache_dir, should_stop=should_stop)
+
+
+def write_demo_task(folder: str) -> str:
+    from biodeep_gui.core.scans.synthetic import write_demo_cohort
+
+    write_demo_cohort(folder)
+    return folder
+
+
+class ScansTab(QWidget):
+    """Cohort form, cohort table with audit findings, slice viewer of the selected subject.
+
+    Signals
+    -------
+    sigTrainRequested(object, str) : the cohort's ``ScansDataConfig`` and the run folder typed in ('' = let the main
+        window choose one); the main window adds the Model tab's settings
+    sigCohortLoaded(object) : the audited ``core.scans.Cohort``
+    sigMessage(str) : a one-line status for the status bar
+    sigRouteChanged(str) : 'volumes' or 'connectivity' was chosen (the Model tab greys out what does not apply)
+    """
+
+    sigTrainRequested = Signal(object, str)
+    sigRouteChanged = Signal(str)
+    sigCohortLoaded = Signal(object)
+    sigMessage = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.cohort = None
+        self.prep = None
+        self._statuses: dict[int, str] = {}
+        self._pending_view: int | None = None
+        self._reload_after = False
+        self.load_runner = TaskRunner(self, name="scans-cohort")
+        self.view_runner = TaskRunner(self, name="scans-view")
+        self.load_runner.sigItems.connect(self._on_load_items)
+        self.load_runner.sigFinished.connect(self._on_load_finished)
+        self.load_runner.sigFailed.connect(self._on_load_failed)
+        self.load_runner.sigRunningChanged.connect(self._on_running)
+        self.view_runner.sigFinished.connect(self._on_view_finished)
+        self.view_runner.sigFailed.connect(self._on_view_failed)
+
+        # -- cohort form --
+        self.images_edit = QLineEdit()
+        self.images_edit.setPlaceholderText("folder of .nii / .nii.gz files (searched recursively)")
+        self.labels_edit = QLineEdit()
+        self.labels_edit.setPlaceholderText("CSV/TSV table with one row per subject")
+        self.labels_edit.editingFinished.connect(self._fill_columns)
+        self.subject_combo, self.label_combo = QComboBox(), QComboBox()
+        self.file_combo, self.site_combo = QComboBox(), QComboBox()
+        for combo in (self.subject_combo, self.label_combo, self.file_combo, self.site_combo):
+            combo.setEditable(True)
+            combo.setMinimumContentsLength(10)
+        self.summary_combo = QComboBox()
+        for key in SUMMARIES:
+            self.summary_combo.addItem(SUMMARY_LABELS[key], key)
+        self.summary_combo.setToolTip("How a 4-D (fMRI) file becomes the autoencoder's input; 3-D files are used as "
+                                      "they are")
+        self.mask_edit = QLineEdit()
+        self.mask_edit.setPlaceholderText("computed per fold from the training subjects")
+        self.route_combo = QComboBox()
+        self.route_combo.addItem("Volumes: 3-D autoencoder", "volumes")
+        self.route_combo.addItem("Connectivity: ROI correlations", "connectivity")
+        self.route_combo.setToolTip("Connectivity: region time series -> correlation matrix -> Fisher z -> "
+                                    "denoising autoencoder, from ROI tables or from 4-D images and an atlas")
+        self.timeseries_edit = QLineEdit()
+        self.timeseries_edit.setPlaceholderText("connectivity: folder of ROI time series (.1D/CSV/TSV)")
+        self.atlas_edit = QLineEdit()
+        self.atlas_edit.setPlaceholderText("connectivity from 4-D images: labels image")
+        self.route_combo.currentIndexChanged.connect(self._on_route)
+        cohort_form = QFormLayout()
+        cohort_form.addRow("Route", self.route_combo)
+        cohort_form.addRow("Images", self._with_browse(self.images_edit, self._browse_images))
+        self.timeseries_row = self._with_browse(self.timeseries_edit, self._browse_timeseries)
+        self.atlas_row = self._with_browse(self.atlas_edit, self._browse_atlas)
+        cohort_form.addRow("ROI time series", self.timeseries_row)
+        cohort_form.addRow("Atlas", self.atlas_row)
+        cohort_form.addRow("Labels table", self._with_browse(self.labels_edit, self._browse_labels))
+        cohort_form.addRow("Subject column", self.subject_combo)
+        cohort_form.addRow("Label column", self.label_combo)
+        cohort_form.addRow("File column", self.file_combo)
+        cohort_form.addRow("Site column", self.site_combo)
+        cohort_form.addRow("4-D summary", self.summary_combo)
+        cohort_form.addRow("Brain mask", self._with_browse(self.mask_edit, self._browse_mask))
+        self.canonical_check = QCheckBox("Reorient every scan to RAS (as_closest_canonical)")
+        self.canonical_check.setChecked(True)
+        self.resample_check = QCheckBox("Resample every scan to one grid")
+        self.voxel_spin = QDoubleSpinBox()
+        self.voxel_spin.setRange(0.0, 20.0)
+        self.voxel_spin.setDecimals(1)
+        self.voxel_spin.setSuffix(" mm")
+        self.voxel_spin.setSpecialValueText("first scan's grid")
+        self.voxel_spin.setToolTip("Isotropic voxel size of the common grid; coarser grids train much faster")
+        cohort_form.addRow(self.canonical_check)
+        cohort_form.addRow(self.resample_check)
+        cohort_form.addRow("Voxel size", self.voxel_spin)
+        self.load_button = QPushButton("Load cohort")
+        self.load_button.setDefault(True)
+        self.load_button.clicked.connect(self.load_cohort)
+        self.demo_button = QPushButton("Demo cohort")
+        self.demo_button.setToolTip("Write and load a SYNTHETIC 40-subject cohort (61×73×61, 3 mm)")
+        self.demo_button.clicked.connect(self.open_demo)
+        row = QHBoxLayout()
+        row.addWidget(self.load_button)
+        row.addWidget(self.demo_button)
+        cohort_form.addRow(row)
+        cohort_box = QGroupBox("Cohort")
+        cohort_box.setLayout(cohort_form)
+
+        # -- training: the network, training and cross-validation settings live in the Model tab --
+        self.out_edit = QLineEdit()
+        self.out_edit.setPlaceholderText("default: a new folder under the runs folder")
+        note = QLabel("The autoencoder, its training and the cross-validation are set in the <b>Model</b> tab "
+                      "(“Autoencoder → classifier”), with the device; progress and curves show in <b>Training</b>.")
+        note.setWordWrap(True)
+        note.setStyleSheet("color: #5f6368;")
+        train_form = QFormLayout()
+        train_form.addRow(note)
+        train_form.addRow("Run folder", self._with_browse(self.out_edit, self._browse_out))
+        self.train_button = QPushButton("Train autoencoder → classifier")
+        self.train_button.setToolTip("Cross-validate the autoencoder → classifier pipeline on this cohort (Ctrl+R "
+                                     "when the Model tab's architecture is Autoencoder → classifier)")
+        self.train_button.clicked.connect(self.request_training)
+        train_form.addRow(self.train_button)
+        train_box = QGroupBox("Autoencoder → classifier")
+        train_box.setLayout(train_form)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addWidget(cohort_box)
+        left_layout.addWidget(train_box)
+        left_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(left)
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumWidth(360)
+
+        # -- cohort view --
+        self.status_label = QLabel("Choose an images folder and a labels table, then Load cohort (or try the demo).")
+        self.status_label.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self._on_selection)
+        self.audit_list = QListWidget()
+        self.audit_list.setWordWrap(True)
+        self.audit_list.setMaximumHeight(96)
+        self.fix_canonical = QPushButton("Reorient all to RAS")
+        self.fix_canonical.setToolTip("Turn on reorientation (nibabel as_closest_canonical) and load again")
+        self.fix_canonical.clicked.connect(lambda: self.apply_fix("canonicalise"))
+        self.fix_resample = QPushButton("Resample to one grid")
+        self.fix_resample.setToolTip("Turn on resampling to the first scan's grid and load again")
+        self.fix_resample.clicked.connect(lambda: self.apply_fix("resample"))
+        fixes = QHBoxLayout()
+        fixes.addWidget(QLabel("Audit"))
+        fixes.addStretch(1)
+        fixes.addWidget(self.fix_canonical)
+        fixes.addWidget(self.fix_resample)
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.status_label)
+        top_layout.addWidget(self.progress)
+        top_layout.addWidget(self.table, 1)
+        top_layout.addLayout(fixes)
+        top_layout.addWidget(self.audit_list)
+        self.viewer = SliceViewer("Selected subject")
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(top)
+        right.addWidget(self.viewer)
+        right.setSizes([380, 420])
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(scroll)
+        split.addWidget(right)
+        split.setStretchFactor(1, 1)
+        split.setSizes([380, 900])
+        layout = QVBoxLayout(self)
+        layout.addWidget(split)
+        self._update_fix_buttons()
+        self._on_route()
+
+    # -- helpers ---------------------------------------------------------------------------------------------
+    @staticmethod
+    def _with_browse(edit: QLineEdit, slot) -> QWidget:
+        w = QWidget()
+        h = QHBoxLayout(w)
+        h.setContentsMargins(0, 0, 0, 0)
+        h.addWidget(edit, 1)
+        b = QToolButton()
+        b.setText("…")
+        b.setToolTip("Browse")
+        b.clicked.connect(slot)
+        h.addWidget(b)
+        return w
+
+    def _browse_images(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Folder of NIfTI images", self.images_edit.text())
+        if d:
+            self.images_edit.setText(d)
+
+    def _browse_labels(self) -> None:
+        f, _ = QFileDialog.getOpenFileName(self, "Labels table", self.labels_edit.text(),
+                                           "Tables (*.csv *.tsv *.txt *.tab);;All files (*)")
+        if f:
+            self.labels_edit.setText(f)
+            self._fill_columns()
+
+    def _browse_mask(self) -> None:
+        f, _ = QFileDialog.getOpenFileName(self, "Brain mask", self.mask_edit.text(),
+                                           "NIfTI (*.nii *.nii.gz);;All files (*)")
+        if f:
+            self.mask_edit.setText(f)
+
+    def _browse_timeseries(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Folder of ROI time series", self.timeseries_edit.text())
+        if d:
+            self.timeseries_edit.setText(d)
+
+    def _browse_atlas(self) -> None:
+        f, _ = QFileDialog.getOpenFileName(self, "Atlas labels image", self.atlas_edit.text(),
+                                           "NIfTI (*.nii *.nii.gz);;All files (*)")
+        if f:
+            self.atlas_edit.setText(f)
+
+    def _on_route(self) -> None:
+        connectivity = self.route_combo.currentData() == "connectivity"
+        for w in (self.timeseries_row, self.atlas_row):
+            w.setEnabled(connectivity)
+        self.sigRouteChanged.emit(self.route_combo.currentData())
+
+    def _browse_out(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Run folder", self.out_edit.text())
+        if d:
+            self.out_edit.setText(d)
+
+    def _fill_columns(self) -> None:
+        """Offer the table's column names (its first line only is read) and pre-select likely ones."""
+        from biodeep_gui.core.scans.cohort import table_columns
+
+        path = self.labels_edit.text().strip()
+        if not path or not Path(path).is_file():
+            return
+        try:
+            cols = table_columns(path)
+        except BioDeepError as exc:
+            self._show_error(str(exc))
+            return
+        for role, combo, optional in (("subject", self.subject_combo, False), ("label", self.label_combo, False),
+                                      ("file", self.file_combo, True), ("site", self.site_combo, True)):
+            current = combo.currentText()
+            combo.blockSignals(True)
+            combo.clear()
+            if optional:
+                combo.addItem(NONE_COLUMN)
+            combo.addItems(cols)
+            lower = {c.lower(): c for c in cols}
+            pick = current if current in cols else next((lower[g.lower()] for g in GUESSES[role]
+                                                         if g.lower() in lower), None)
+            combo.setCurrentText(pick if pick else (NONE_COLUMN if optional else cols[0]))
+            combo.blockSignals(False)
+
+    @staticmethod
+    def _column(combo: QComboBox) -> str:
+        t = combo.currentText().strip()
+        return "" if t == NONE_COLUMN else t
+
+    # -- configuration -----------------------------------------------------------------------------------------
+    def data_config(self) -> ScansDataConfig:
+        return ScansDataConfig(
+            route=self.route_combo.currentData(), timeseries=self.timeseries_edit.text().strip(),
+            atlas=self.atlas_edit.text().strip(),
+            images=self.images_edit.text().strip(), labels=self.labels_edit.text().strip(),
+            subject_column=self._column(self.subject_combo) or "SUB_ID",
+            label_column=self._column(self.label_combo) or "DX_GROUP", file_column=self._column(self.file_combo),
+            site_column=self._column(self.site_combo), summary=self.summary_combo.currentData(),
+            mask=self.mask_edit.text().strip(), canonicalise=self.canonical_check.isChecked(),
+            resample=self.resample_check.isChecked(), voxel_size=float(self.voxel_spin.value()))
+
+    def set_data_config(self, d: ScansDataConfig) -> None:
+        """Fill the cohort form from a configuration (e.g. a saved run's)."""
+        self.route_combo.setCurrentIndex(max(0, self.route_combo.findData(d.route)))
+        self.timeseries_edit.setText(d.timeseries)
+        self.atlas_edit.setText(d.atlas)
+        self.images_edit.setText(d.images)
+        self.labels_edit.setText(d.labels)
+        self._fill_columns()
+        for combo, value in ((self.subject_combo, d.subject_column), (self.label_combo, d.label_column),
+                             (self.file_combo, d.file_column or NONE_COLUMN),
+                             (self.site_combo, d.site_column or NONE_COLUMN)):
+            combo.setCurrentText(value)
+        self.summary_combo.setCurrentIndex(max(0, self.summary_combo.findData(d.summary)))
+        self.mask_edit.setText(d.mask)
+        self.canonical_check.setChecked(d.canonicalise)
+        self.resample_check.setChecked(d.resample)
+        self.voxel_spin.setValue(d.voxel_size)
+
+    def grid_shape(self) -> tuple[int, int, int] | None:
+        """(X, Y, Z) of the loaded cohort's common grid (what the autoencoder is built for); None if unknown."""
+        grid = getattr(self.prep, "grid", None)
+        return tuple(grid.shape) if grid is not None else None  # type: ignore[return-value]
+
+    # -- actions ---------------------------------------------------------------------------------------------
+    @Slot()
+    def load_cohort(self) -> None:
+        """Audit the cohort and preprocess it into the cache (off the GUI thread)."""
+        if self.load_runner.is_running():
+            self._reload_after = True
+            self.load_runner.cancel()
+            return
+        cfg = self.data_config()
+        self._clear_cohort()
+        self.status_label.setText("Reading the labels table and image headers…")
+        self.status_label.setStyleSheet("")
+        self.load_runner.start(scan_cohort_task, cfg, None)
+
+    @Slot()
+    def open_demo(self) -> None:
+        """Write the SYNTHETIC demo cohort (once) and load it on a 6-mm grid."""
+        from biodeep_gui.core.common import paths
+
+        folder = paths.data_dir() / "demo_scans"
+        if (folder / "participants.tsv").exists():
+            self._use_demo(str(folder))
+            return
+        if self.load_runner.is_running():
+            return
+        self.status_label.setText(f"Writing the SYNTHETIC demo cohort to {folder}…")
+        self._demo_pending = True
+        self.load_runner.call(write_demo_task, str(folder))
+
+    def _use_demo(self, folder: str) -> None:
+        self.images_edit.setText(str(Path(folder) / "images"))
+        self.labels_edit.setText(str(Path(folder) / "participants.tsv"))
+        self._fill_columns()
+        self.file_combo.setCurrentText("FILE_ID")
+        self.site_combo.setCurrentText("SITE_ID")
+        self.resample_check.setChecked(True)
+        self.voxel_spin.setValue(6.0)  # a 31×37×31 grid: the demo trains in minutes on a laptop CPU
+        self.load_cohort()
+
+    @Slot()
+    def request_training(self) -> None:
+        """Ask the window to train on this cohort (with the Model tab's autoencoder → classifier settings)."""
+        self.sigTrainRequested.emit(self.data_config(), self.out_edit.text().strip())
+
+    def apply_fix(self, fix: str) -> None:
+        """One-click remedy of an audit finding: switch the setting on and load the cohort again."""
+        if fix == "canonicalise":
+            self.canonical_check.setChecked(True)
+        elif fix == "resample":
+            self.resample_check.setChecked(True)
+        self.load_cohort()
+
+    def shutdown(self) -> None:
+        """Cancel and join the tab's tasks (call before the window closes)."""
+        self.load_runner.shutdown()
+        self.view_runner.shutdown()
+
+    # -- results from the runners -------------------------------------------------------------------------------
+    def _clear_cohort(self) -> None:
+        self.cohort = self.prep = None
+        self._statuses.clear()
+        self.table.setRowCount(0)
+        self.audit_list.clear()
+        self.viewer.clear()
+        self._update_fix_buttons()
+
+    @Slot(object)
+    def _on_load_items(self, items: list) -> None:
+        from biodeep_gui.core.scans.cohort import Cohort
+        from biodeep_gui.core.scans.preprocess import SubjectStatus
+
+        for item in items:
+            if isinstance(item, Cohort):
+                self._show_cohort(item)
+            elif isinstance(item, SubjectStatus):
+                self._show_status(item)
+
+    def _show_cohort(self, cohort) -> None:
+        from biodeep_gui.core.scans.preprocess import Preprocessor
+
+        self.cohort = cohort
+        self.table.setRowCount(len(cohort.subjects))
+        for r, s in enumerate(cohort.subjects):
+            h = s.header
+            cells = [s.id, s.label, s.site, "", "", "", "", s.status if s.error else "waiting"]
+            if h is not None:
+                cells[3] = "×".join(str(v) for v in h.shape)
+                cells[4] = "×".join(f"{v:.3g}" for v in h.voxel_size)
+                cells[5] = f"{h.tr:g}" if h.tr else ""
+                cells[6] = h.axcodes
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if c == 7 and s.error:
+                    item.setForeground(QColor(SEVERITY_COLOURS["error"]))
+                    item.setToolTip(s.error)
+                self.table.setItem(r, c, item)
+        self.audit_list.clear()
+        for f in cohort.flags:
+            state = " — handled by the current settings" if f.handled else ""
+            item = QListWidgetItem(f"{f.severity.upper()}: {f.message}{state}")
+            item.setForeground(QColor(SEVERITY_COLOURS["info" if f.handled else f.severity]))
+            item.setData(Qt.ItemDataRole.UserRole, f.fix)
+            if f.files:
+                item.setToolTip("\n".join(f.files[:20]) + ("\n…" if len(f.files) > 20 else ""))
+            self.audit_list.addItem(item)
+        for note in cohort.notes:
+            self.audit_list.addItem(QListWidgetItem(f"NOTE: {note}"))
+        if not cohort.flags and not cohort.notes:
+            self.audit_list.addItem(QListWidgetItem("No problems found: one grid, one orientation, every file read."))
+        counts = ", ".join(f"{k}: {v}" for k, v in cohort.class_counts().items())
+        errors = cohort.errors()
+        text = (f"{len(cohort.subjects)} subjects ({counts}; positive class {cohort.positive_label})"
+                if cohort.classes else f"{len(cohort.subjects)} subjects")
+        try:
+            self.prep = Preprocessor(cohort, self.data_config()) if cohort.kind == "nifti" else None
+        except BioDeepError as exc:
+            errors = errors or [exc]
+            self.prep = None
+        if self.prep is not None and self.prep.grid is not None:
+            text += f"; common grid {self.prep.grid.describe()}"
+        if errors:
+            self._show_error(text + f". {len(errors)} problem(s) to fix before training (see the audit).")
+        else:
+            self.status_label.setText(text + ". Preparing the scans…")
+        self.progress.setRange(0, max(1, len(cohort.subjects)))
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        self._update_fix_buttons()
+        self.sigCohortLoaded.emit(cohort)
+
+    def _show_status(self, st) -> None:
+        self._statuses[st.index] = st.status
+        item = QTableWidgetItem("ready" if st.status == "ok" else st.message)
+        if st.status != "ok":
+            item.setForeground(QColor(SEVERITY_COLOURS["error"]))
+            item.setToolTip(st.message)
+        self.table.setItem(st.index, 7, item)
+        self.progress.setValue(st.index + 1)
+        if st.index == 0 and not self.table.selectedItems():
+            self.table.selectRow(0)
+
+    @Slot(object)
+    def _on_load_finished(self, result: Any) -> None:
+        if getattr(self, "_demo_pending", False):
+            self._demo_pending = False
+            self._use_demo(str(result))
+            return
+        self.progress.setVisible(False)
+        if self._reload_after:
+            self._reload_after = False
+            self.load_cohort()
+            return
+        if self.cohort is None:
+            return
+        bad = sum(1 for v in self._statuses.values() if v != "ok") + sum(1 for s in self.cohort.subjects if s.error
+                                                                        and not self._statuses)
+        if self.load_runner.was_cancelled():
+            self.status_label.setText(self.status_label.text().replace(" Preparing the scans…", "") + " (stopped)")
+        elif not self.cohort.errors() and not bad:
+            self.status_label.setText(self.status_label.text().replace("Preparing the scans…",
+                                                                       "Every scan is ready for training."))
+        self.sigMessage.emit(f"Cohort loaded: {len(self.cohort.subjects)} subjects")
+
+    @Slot(str, str)
+    def _on_load_failed(self, message: str, details: str) -> None:
+        self._demo_pending = False
+        self.progress.setVisible(False)
+        self._show_error(message)
+
+    @Slot(bool)
+    def _on_running(self, running: bool) -> None:
+        self.load_button.setText("Stop" if running else "Load cohort")
+        self.demo_button.setEnabled(not running)
+
+    def _show_error(self, message: str) -> None:
+        self.status_label.setText(message)
+        self.status_label.setStyleSheet(f"color: {SEVERITY_COLOURS['error']};")
+
+    def _update_fix_buttons(self) -> None:
+        fixes = {f.fix for f in (self.cohort.flags if self.cohort else []) if f.fix and not f.handled}
+        self.fix_canonical.setEnabled("canonicalise" in fixes)
+        self.fix_resample.setEnabled("resample" in fixes)
+
+    # -- the slice viewer ------------------------------------------------------------------------------------------
+    @Slot()
+    def _on_selection(self) -> None:
+        rows = {i.row() for i in self.table.selectedItems()}
+        if not rows or self.prep is None or self.prep.mode != "volumes":
+            return
+        self.show_subject(min(rows))
+
+    def show_subject(self, index: int) -> None:
+        """Load subject ``index``'s preprocessed volume into the viewer (off the GUI thread)."""
+        if self.prep is None or self.cohort is None or self.cohort.subjects[index].error:
+            return
+        if self.view_runner.is_running():
+            self._pending_view = index
+            return
+        self.viewer.title.setText(f"Subject {self.cohort.subjects[index].id} — loading…")
+        self.view_runner.call(load_view_volume, self.prep, index)
+
+    @Slot(object)
+    def _on_view_finished(self, result: Any) -> None:
+        index, vol = result
+        if self.prep is not None and self.cohort is not None and index < len(self.cohort.subjects):
+            s = self.cohort.subjects[index]
+            self.viewer.title.setText(f"Subject {s.id} (label {s.label}) — as the network sees it before masking")
+            self.viewer.set_volume(vol, self.prep.grid.voxel_size, self.prep.grid.affine)
+        if self._pending_view is not None:
+            nxt, self._pending_view = self._pending_view, None
+            self.show_subject(nxt)
+
+    @Slot(str, str)
+    def _on_view_failed(self, message: str, details: str) -> None:
+        self.viewer.title.setText(f"Could not show this subject: {message}")
+        self._pending_view = None

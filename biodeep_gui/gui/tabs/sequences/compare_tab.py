@@ -1,0 +1,432 @@
+"""The Compare tab: every run on the loaded data side by side, deep models against the linear / k-mer baselines.
+
+One table (a row per run, sortable, the best run highlighted, a "vs best baseline" column) and the validation
+curves of the deep runs overlaid, with each baseline as a dashed horizontal line at its validation score. The
+ranking and the differences come from ``core.summary.compare_runs``; this tab lays them out.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from biodeep_gui.core.common.metrics import HIGHER_IS_BETTER
+from biodeep_gui.core.sequences import summary as S
+from biodeep_gui.core.sequences.run import Run
+from biodeep_gui.gui.tabs.sequences.results_tab import METRIC_HELP, METRIC_LABELS, METRIC_ORDER, arch_label
+from biodeep_gui.gui.widgets.plots import EXPORT_FORMATS, CurvesPlot, format_metric, series_colour
+
+BEST_BACKGROUND = QColor("#e6f4ea")
+GAIN_COLOUR = QColor("#1e7b34")
+LOSS_COLOUR = QColor("#b3261e")
+
+
+class RunsModel(QAbstractTableModel):
+    """One row per run: name, architecture, parameters, status, best epoch, test metrics, vs best baseline.
+
+    ``UserRole`` holds the sortable value of each cell (numbers as float, nan for missing).
+    """
+
+    FIXED = ("Run", "Architecture", "Parameters", "Status", "Best epoch")
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.rows: list[S.RunComparison] = []
+        self.metrics: list[str] = []
+        self.colours: list[QColor] = []
+        self._icons: list[QPixmap] = []
+
+    def set_rows(self, rows: list[S.RunComparison], metrics: list[str]) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self.metrics = metrics
+        self.colours = [series_colour(i) for i in range(len(rows))]
+        self._icons = []
+        for c in self.colours:
+            pm = QPixmap(12, 12)
+            pm.fill(c)
+            self._icons.append(pm)
+        self.endResetModel()
+
+    def headers(self) -> list[str]:
+        return [*self.FIXED, *(f"Test {METRIC_LABELS.get(m, m)}" for m in self.metrics), "vs best baseline"]
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 (Qt API)
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.FIXED) + len(self.metrics) + 1
+
+    def value(self, row: int, col: int):
+        """The raw value of a cell (str or float)."""
+        c = self.rows[row]
+        run: Run = c.run
+        if col == 0:
+            return run.name
+        if col == 1:
+            return arch_label(run.info.arch)
+        if col == 2:
+            return float(run.info.n_parameters) if run.info.n_parameters else math.nan
+        if col == 3:
+            return run.status
+        if col == 4:
+            best = run.doc.get("best_epoch") or 0
+            return float(best) if run.history else math.nan
+        k = col - len(self.FIXED)
+        if k < len(self.metrics):
+            v = run.metrics.get(f"test_{self.metrics[k]}", math.nan)
+            return float(v) if isinstance(v, (int, float)) else math.nan
+        return c.vs_best_baseline
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        r, col = index.row(), index.column()
+        c = self.rows[r]
+        v = self.value(r, col)
+        last = self.columnCount() - 1
+        if role == Qt.ItemDataRole.DisplayRole:
+            if isinstance(v, str):
+                return v
+            if col == 2:
+                return "—" if not math.isfinite(v) else f"{int(v):,}"
+            if col == 4:
+                return "—" if not math.isfinite(v) else str(int(v))
+            if col == last:
+                return "—" if not math.isfinite(v) else f"{v:+.3f}"
+            return format_metric(v)
+        if role == Qt.ItemDataRole.UserRole:
+            return v
+        if role == Qt.ItemDataRole.DecorationRole and col == 0:
+            return self._icons[r]
+        if role == Qt.ItemDataRole.BackgroundRole and c.best_in_group:
+            return QBrush(BEST_BACKGROUND)
+        if role == Qt.ItemDataRole.FontRole and c.best_in_group:
+            f = QFont()
+            f.setBold(True)
+            return f
+        if role == Qt.ItemDataRole.ForegroundRole and col == last and isinstance(v, float) and math.isfinite(v):
+            if abs(v) >= 0.0005 and not c.baseline:
+                return QBrush(GAIN_COLOUR if v > 0 else LOSS_COLOUR)
+        if role == Qt.ItemDataRole.TextAlignmentRole and col >= 2 and not isinstance(v, str):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(c, col)
+        return None
+
+    def _tooltip(self, c: S.RunComparison, col: int) -> str:
+        tip = str(c.run.path)
+        if c.best_in_group:
+            tip = f"Best test {METRIC_LABELS.get(c.main_metric, c.main_metric)} on these test sequences.\n{tip}"
+        if col == self.columnCount() - 1:
+            metric = METRIC_LABELS.get(c.main_metric, c.main_metric)
+            if c.best_baseline:
+                return (f"Test {metric} of this run minus that of the best baseline ({c.best_baseline}) on the same "
+                        f"test sequences. Positive: the run beats the baseline.")
+            return "No linear or k-mer baseline was trained on the same test sequences (same data and seed)."
+        k = col - len(self.FIXED)
+        if 0 <= k < len(self.metrics):
+            return METRIC_HELP.get(self.metrics[k], tip)
+        return tip
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 (Qt API)
+                   role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.headers()[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if section == self.columnCount() - 1:
+                return ("Difference of the main test metric (AUROC for classification, Pearson r for regression) "
+                        "to the best linear / k-mer baseline on the same test sequences.")
+            k = section - len(self.FIXED)
+            if 0 <= k < len(self.metrics):
+                return METRIC_HELP.get(self.metrics[k], "")
+        return None
+
+
+class RunsProxy(QSortFilterProxyModel):
+    """Sorts on the raw values; missing numbers (nan) count as the lowest."""
+
+    def lessThan(self, left, right) -> bool:  # noqa: N802 (Qt API)
+        a = self.sourceModel().data(left, Qt.ItemDataRole.UserRole)
+        b = self.sourceModel().data(right, Qt.ItemDataRole.UserRole)
+        if isinstance(a, str) or isinstance(b, str):
+            return str(a).lower() < str(b).lower()
+        a = -math.inf if a is None or not math.isfinite(a) else a
+        b = -math.inf if b is None or not math.isfinite(b) else b
+        return a < b
+
+
+class CompareTab(QWidget):
+    """All runs on the data: a ranked table and overlaid validation curves.
+
+    Signals
+    -------
+    sigRunSelected(str) : folder of the run picked in the table (to show it in Results / Predict)
+    """
+
+    sigRunSelected = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._runs: list[Run] = []
+        self._rows: list[S.RunComparison] = []
+
+        self.verdict = QLabel()
+        self.verdict.setWordWrap(True)
+        self.verdict.setTextFormat(Qt.TextFormat.RichText)
+        f = self.verdict.font()
+        f.setPointSize(f.pointSize() + 2)
+        self.verdict.setFont(f)
+
+        self.model = RunsModel(self)
+        self.proxy = RunsProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setToolTip("Click a header to sort; select a run to open it in Results and Predict. "
+                              "Green rows: the best run on their test sequences.")
+
+        self.metric_combo = QComboBox()
+        self.metric_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.metric_combo.setToolTip("Validation metric drawn per epoch (baselines: a dashed line at their "
+                                     "validation value).")
+        self.export_button = QPushButton("Export figure…")
+        self.export_button.setToolTip("Save the curves as a PNG image or an SVG vector figure.")
+        self.plot = CurvesPlot("Validation score per epoch", "Epoch", "")
+        self.plot.setToolTip("Solid lines: deep models (star: the epoch kept). Dashed lines: baselines, which "
+                             "are fitted in one step.")
+
+        tools = QHBoxLayout()
+        tools.addWidget(QLabel("Curves:"))
+        tools.addWidget(self.metric_combo)
+        tools.addStretch(1)
+        tools.addWidget(self.export_button)
+        bottom = QWidget()
+        bl = QVBoxLayout(bottom)
+        bl.setContentsMargins(0, 0, 0, 0)
+        bl.addLayout(tools)
+        bl.addWidget(self.plot, 1)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.table)
+        splitter.addWidget(bottom)
+        splitter.setStretchFactor(1, 1)
+        splitter.setChildrenCollapsible(False)
+        self.splitter = splitter
+
+        self.empty = QLabel("No runs to compare yet. Train a deep model and a baseline (Model tab: "
+                            "'Linear baseline' or 'k-mer baseline') on the same data to see which wins.")
+        self.empty.setWordWrap(True)
+        self.empty.setStyleSheet("color: #5f6368;")
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.verdict)
+        lay.addWidget(self.empty)
+        lay.addWidget(splitter, 1)
+
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.metric_combo.currentIndexChanged.connect(self._draw_curves)
+        self.export_button.clicked.connect(self._export_clicked)
+        self.set_runs([])
+
+    # ---- public API --------------------------------------------------------------------------------------
+    def set_runs(self, runs: list[Run]) -> None:
+        """Show these runs (e.g. every run folder of the project)."""
+        selected = self.selected_run_dir()
+        self._runs = list(runs)
+        self._rows = S.compare_runs(self._runs)
+        tasks = [r.info.task for r in self._runs]
+        task = max(set(tasks), key=tasks.count) if tasks else "binary"
+        names = []
+        for r in self._runs:
+            names += [k[5:] for k in r.metrics if k.startswith("test_") and k[5:] not in names]
+        order = [m for m in METRIC_ORDER.get(task, ()) if m in names]
+        for t in ("binary", "multiclass", "regression"):
+            order += [m for m in METRIC_ORDER[t] if m in names and m not in order]
+        order += [m for m in names if m not in order]
+        self.model.set_rows(self._rows, order)
+        self.table.resizeColumnsToContents()
+        self.table.setColumnWidth(0, min(max(self.table.columnWidth(0), 140), 280))
+        rows_height = (self.table.horizontalHeader().sizeHint().height() + 2 * self.table.frameWidth() + 4
+                       + self.table.verticalHeader().defaultSectionSize() * max(len(runs), 3))
+        self.splitter.setSizes([min(rows_height, 320), max(self.height() - min(rows_height, 320), 300)])
+        self.proxy.sort(-1)
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+
+        self.metric_combo.blockSignals(True)
+        previous = self.metric_combo.currentData()
+        self.metric_combo.clear()
+        val_names = []
+        for r in self._runs:
+            for row in r.history:
+                val_names += [k[4:] for k in row if k.startswith("val_") and k[4:] not in val_names]
+            val_names += [k[4:] for k in r.metrics if k.startswith("val_") and k[4:] not in val_names]
+        main = S.MAIN_METRIC.get(task, "loss")
+        val_names.sort(key=lambda m: (m != main, m != "loss", m))
+        for m in val_names:
+            self.metric_combo.addItem(f"Validation {METRIC_LABELS.get(m, m)}", m)
+        i = self.metric_combo.findData(previous)
+        self.metric_combo.setCurrentIndex(i if i >= 0 else 0)
+        self.metric_combo.blockSignals(False)
+
+        has = bool(self._runs)
+        self.empty.setVisible(not has)
+        self.table.setEnabled(has)
+        self.export_button.setEnabled(has)
+        self.verdict.setText(self._verdict_html())
+        self.verdict.setVisible(has)
+        self._draw_curves()
+        if selected:
+            self.select_run(selected, emit=False)
+
+    def runs(self) -> list[Run]:
+        return list(self._runs)
+
+    def comparisons(self) -> list[S.RunComparison]:
+        """The rows, in the order of ``set_runs`` (not the sorted view order)."""
+        return list(self._rows)
+
+    def selected_run_dir(self) -> str:
+        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
+        if not rows:
+            return ""
+        return str(self.model.rows[self.proxy.mapToSource(rows[0]).row()].run.path)
+
+    def select_run(self, run_dir: str, emit: bool = True) -> bool:
+        """Select the row of a run folder; returns False when it is not listed."""
+        for r, c in enumerate(self.model.rows):
+            if str(c.run.path) == str(run_dir):
+                if not emit:
+                    self.table.selectionModel().blockSignals(True)
+                self.table.selectRow(self.proxy.mapFromSource(self.model.index(r, 0)).row())
+                if not emit:
+                    self.table.selectionModel().blockSignals(False)
+                    self.plot.set_emphasis(str(c.run.path))
+                return True
+        return False
+
+    def view_order(self) -> list[str]:
+        """Run names from top to bottom as the table shows them now."""
+        return [self.proxy.data(self.proxy.index(r, 0)) for r in range(self.proxy.rowCount())]
+
+    def export_figure(self, path, width: int | None = None):
+        """Write the curves to ``path`` (.png or .svg)."""
+        return self.plot.export(path, width or max(800, 2 * self.plot.width()))
+
+    # ---- internals ---------------------------------------------------------------------------------------
+    def _verdict_html(self) -> str:
+        """One sentence per test set: does the best deep model beat the best baseline, and by how much."""
+        lines = []
+        for group in dict.fromkeys(c.group for c in self._rows):
+            members = [c for c in self._rows if c.group == group]
+            deep = [c for c in members if not c.baseline and math.isfinite(c.main_value)]
+            base = [c for c in members if c.baseline and math.isfinite(c.main_value)]
+            metric = METRIC_LABELS.get(members[0].main_metric, members[0].main_metric)
+            if deep and base:
+                d = max(deep, key=lambda c: c.main_value)
+                b = max(base, key=lambda c: c.main_value)
+                diff = d.main_value - b.main_value
+                verb = ("beats" if diff > 0.0005 else "falls short of" if diff < -0.0005 else "ties with")
+                colour = "#1e7b34" if diff > 0.0005 else "#b3261e" if diff < -0.0005 else "#5f6368"
+                lines.append(f"<b>{_esc(d.run.name)}</b> ({_esc(arch_label(d.run.info.arch))}) {verb} the best "
+                             f"baseline <b>{_esc(b.run.name)}</b> ({_esc(arch_label(b.run.info.arch))}): test "
+                             f"{metric} {format_metric(d.main_value)} vs {format_metric(b.main_value)} "
+                             f"(<span style='color:{colour}'><b>{diff:+.3f}</b></span>).")
+            elif deep:
+                d = max(deep, key=lambda c: c.main_value)
+                lines.append(f"Best: <b>{_esc(d.run.name)}</b>, test {metric} {format_metric(d.main_value)}. "
+                             "Train a linear or k-mer baseline on the same data to see whether deep learning "
+                             "is worth it here.")
+            elif base:
+                b = max(base, key=lambda c: c.main_value)
+                lines.append(f"Best baseline: <b>{_esc(b.run.name)}</b>, test {metric} "
+                             f"{format_metric(b.main_value)}. No deep model evaluated on these sequences yet.")
+        if len(lines) > 1:
+            lines.append("<span style='color:#5f6368'>Runs on different test sequences (other data or split seed) "
+                         "are compared only within their own set.</span>")
+        return "<br>".join(lines)
+
+    def _draw_curves(self, *_):
+        self.plot.clear_curves()
+        metric = self.metric_combo.currentData()
+        if not metric:
+            self.plot.set_title("Validation score per epoch")
+            return
+        label = METRIC_LABELS.get(metric, metric)
+        self.plot.set_title(f"Validation {label} per epoch")
+        self.plot.getPlotItem().setLabel("left", f"Validation {label}", color="#222222")
+        key = f"val_{metric}"
+        max_epoch = 1
+        for r in self._runs:
+            epochs = [row.get("epoch") for row in r.history]
+            if epochs and all(isinstance(e, float) and math.isfinite(e) for e in epochs):
+                max_epoch = max(max_epoch, int(max(epochs)))
+        higher = HIGHER_IS_BETTER.get(metric, True)
+        for i, c in enumerate(self._rows):
+            run = c.run
+            colour = series_colour(i)
+            if run.history and any(key in row for row in run.history):
+                x = np.array([row.get("epoch", j + 1) for j, row in enumerate(run.history)], float)
+                y = np.array([row.get(key, math.nan) for row in run.history], float)
+                if not np.isfinite(y).any():
+                    continue
+                self.plot.add_curve(str(run.path), x, y, run.name, colour, symbol="o" if len(x) < 30 else None)
+                best = run.doc.get("best_epoch") or 0
+                hit = np.flatnonzero(x == best)
+                if hit.size and math.isfinite(y[hit[0]]):
+                    self.plot.mark_point(best, float(y[hit[0]]), colour)
+            else:
+                v = run.metrics.get(key, math.nan)
+                if isinstance(v, (int, float)) and math.isfinite(v):
+                    self.plot.add_curve(str(run.path), np.array([1.0, max_epoch]), np.array([v, v]),
+                                        f"{run.name} (baseline)", colour, dashed=True)
+        self.plot.getPlotItem().setLabel("bottom", "Epoch" + ("" if higher else " (lower is better)"),
+                                         color="#222222")
+        self.plot.set_integer_x(max_epoch)
+        self.plot.place_legend_outside()  # many runs: a legend inside the axes would hide curves
+        self.plot.getPlotItem().enableAutoRange()
+        self.plot.set_emphasis(self.selected_run_dir() or None)
+
+    def _selection_changed(self, *_):
+        run_dir = self.selected_run_dir()
+        self.plot.set_emphasis(run_dir or None)
+        if run_dir:
+            self.sigRunSelected.emit(run_dir)
+
+    def _export_clicked(self) -> None:
+        path, chosen = QFileDialog.getSaveFileName(self, "Export figure", "compare_runs.png", EXPORT_FORMATS)
+        if not path:
+            return
+        if "." not in path.rsplit("/", 1)[-1]:
+            path += ".svg" if "svg" in chosen.lower() else ".png"
+        try:
+            self.export_figure(path)
+        except (OSError, ValueError) as exc:
+            self.verdict.setText(self._verdict_html() + f"<br><span style='color:#b3261e'>The figure could not be "
+                                                        f"saved: {_esc(str(exc))}</span>")
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

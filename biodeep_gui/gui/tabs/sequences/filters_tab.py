@@ -1,0 +1,630 @@
+"""The Filters tab: what each first-layer filter of a trained CNN learned, as sequence logos matched to JASPAR.
+
+A grid of logos (information content in bits; probability and raw-weight views), each captioned with its best
+JASPAR match and p-value, sorted by importance (drop of the validation metric when the filter is zeroed) or by
+match quality. Clicking a logo enlarges it on the right with its top matches' logos aligned under it and a table
+of matches; Ctrl/Shift-click selects several for export.
+
+The analysis (``core.interpret.analyse_filters``: activation PFMs, influence, Tomtom) runs in the tab's own
+``TaskRunner`` worker; the tab only shows what comes back. It starts by itself the first time the tab is shown
+for a run, and again on "Compute" after the threshold or the motif collection changed.
+
+Signals
+-------
+sigFilterSelected(int) : a filter was clicked (0-based); the main window forwards it to
+                         ``MutationTab.highlight_filter``
+sigAnalysisReady(object) : a ``FiltersAnalysis`` arrived; forward it to ``MutationTab.set_filter_analysis``
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QGuiApplication, QPainter
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from biodeep_gui.gui.widgets.logo_view import LogoStyle, LogoView, aligned_match_stack, paint_logo
+from biodeep_gui.gui.workers import TaskRunner
+
+BUNDLED_LABEL = "Bundled JASPAR 2026 CORE vertebrates"
+CARD_W = 214
+MOTIF_FILES = "Motif files (*.meme *.txt *.jaspar *.pfm *.transfac *.tf *.dat);;All files (*)"
+SORTS = (("importance", "Importance (metric drop when zeroed)"), ("match", "Best JASPAR match (p-value)"),
+         ("index", "Filter number"))
+VIEWS = (("bits", "Information (bits)"), ("probability", "Probability"), ("weights", "Raw weights"))
+
+
+def _conv_arch(run) -> bool:
+    from biodeep_gui.core.sequences.models import ARCHITECTURES
+
+    spec = ARCHITECTURES.get(run.info.arch)
+    return spec is not None and spec.kind == "torch" and run.info.arch != "mlp"
+
+
+class FilterCard(QFrame):
+    """One filter in the grid: its logo with a caption (importance rank, best match, p-value)."""
+
+    def __init__(self, index: int, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.index = index
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setFixedWidth(CARD_W)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(3, 3, 3, 3)
+        lay.setSpacing(1)
+        self.logo = LogoView(self, tag=index)
+        self.logo.setMinimumSize(CARD_W - 10, 92)
+        self.caption = QLabel()
+        self.caption.setWordWrap(True)
+        self.caption.setTextFormat(Qt.TextFormat.RichText)
+        self.caption.setStyleSheet("font-size: 11px;")
+        lay.addWidget(self.logo)
+        lay.addWidget(self.caption)
+
+    def set_selected(self, on: bool) -> None:
+        self.logo.set_selected(on)
+
+
+class AlignedLogos(QWidget):
+    """A filter's logo with its top matches' logos under it, columns aligned by Tomtom's offset and strand."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._items: list = []
+        self._aligned: list = []
+        self._mode = "bits"
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+
+    def set_stack(self, items: list, aligned: list, mode: str = "bits") -> None:
+        self._items, self._aligned, self._mode = items, aligned, mode
+        self.setMinimumHeight(118 * max(1, len(items)))
+        self.updateGeometry()
+        self.update()
+
+    def items(self) -> list:
+        return list(self._items)
+
+    def alignment(self) -> list:
+        return list(self._aligned)
+
+    def sizeHint(self) -> QSize:
+        return QSize(420, 118 * max(1, len(self._items)))
+
+    def paintEvent(self, _event) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("#ffffff"))
+        if not self._items:
+            painter.setPen(QColor("#777777"))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Click a logo to see it with its matches.")
+            return
+        h = self.height() / len(self._items)
+        for k, (mat, title, sub) in enumerate(self._items):
+            start, n_cols = self._aligned[k]
+            # matches are always shown as probabilities in bits; the filter follows the chosen view
+            mode = self._mode if k == 0 else "bits"
+            paint_logo(painter, QRectF(0, k * h, self.width(), h), mat, mode,
+                       LogoStyle(title=title, subtitle=sub, font_px=10), start=start, n_columns=n_cols)
+        painter.end()
+
+
+class FiltersTab(QWidget):
+    """Filter logos of a run, matched to JASPAR, sortable, exportable (see the module notes)."""
+
+    sigFilterSelected = Signal(int)
+    sigAnalysisReady = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._run = None
+        self._data = None
+        self._analysis = None
+        self._motifs_file: str | None = None
+        self._cache_dir: str | None = None
+        self._pending = False  # a run is set but not analysed yet
+        self._cards: list[FilterCard] = []
+        self._selected: list[int] = []
+        self._current: int | None = None
+        self._columns = 0
+        self.runner = TaskRunner(self, name="filters", priority="normal")  # the user is waiting for it
+        self.runner.sigItems.connect(self._on_items)
+        self.runner.sigFinished.connect(self._on_finished)
+        self.runner.sigFailed.connect(self._on_failed)
+        self.runner.sigRunningChanged.connect(self._on_running)
+        self._build()
+        self._show_placeholder("Train or open a CNN run to see what its filters learned.")
+
+    # -- layout ------------------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.title = QLabel()
+        self.title.setStyleSheet("font-size: 14px; font-weight: 600;")
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(0.05, 1.0)
+        self.threshold.setSingleStep(0.05)
+        self.threshold.setValue(0.5)
+        self.threshold.setToolTip("A window counts as a site of a filter when its activation exceeds this fraction "
+                                  "of the filter's maximum activation over the data (0.5: Basset, DanQ).")
+        self.motif_db = QComboBox()
+        self.motif_db.addItem(BUNDLED_LABEL)
+        self.motif_db.addItem("Other motif file…")
+        self.motif_db.setToolTip("The known motifs the filters are compared with (Tomtom). A MEME, JASPAR or "
+                                 "TRANSFAC file of your own can be used too.")
+        self.motif_db.activated.connect(self._on_motif_db)
+        self.compute_btn = QPushButton("Compute")
+        self.compute_btn.setToolTip("Extract the filter motifs, measure their influence and match them to the "
+                                    "motif collection.")
+        self.compute_btn.clicked.connect(self.compute)
+        self.cancel_btn = QPushButton("Cancel")
+        self.cancel_btn.clicked.connect(self.runner.cancel)
+        self.cancel_btn.setEnabled(False)
+        self.view = QComboBox()
+        for key, text in VIEWS:
+            self.view.addItem(text, key)
+        self.view.setToolTip("Bits: letter height = probability x information content. Probability: every stack "
+                             "reaches 1. Raw weights: the filter's own weights, centred per position.")
+        self.view.currentIndexChanged.connect(self._refresh_logos)
+        self.sort = QComboBox()
+        for key, text in SORTS:
+            self.sort.addItem(text, key)
+        self.sort.currentIndexChanged.connect(self._relayout)
+        self.export_sel = QPushButton("Export selected…")
+        self.export_sel.clicked.connect(lambda: self.ask_export(selected_only=True))
+        self.export_all = QPushButton("Export all…")
+        self.export_all.clicked.connect(lambda: self.ask_export(selected_only=False))
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setMaximumHeight(8)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+
+        controls = QHBoxLayout()
+        for label, w in (("Site threshold", self.threshold), ("Match against", self.motif_db)):
+            controls.addWidget(QLabel(label))
+            controls.addWidget(w)
+        controls.addWidget(self.compute_btn)
+        controls.addWidget(self.cancel_btn)
+        controls.addSpacing(16)
+        controls.addWidget(QLabel("View"))
+        controls.addWidget(self.view)
+        controls.addWidget(QLabel("Sort by"))
+        controls.addWidget(self.sort)
+        controls.addStretch(1)
+        controls.addWidget(self.export_sel)
+        controls.addWidget(self.export_all)
+
+        self.grid_host = QWidget()
+        self.grid = QGridLayout(self.grid_host)
+        self.grid.setContentsMargins(4, 4, 4, 4)
+        self.grid.setSpacing(6)
+        self.grid.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.placeholder = QLabel()
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setStyleSheet("color: #666; font-size: 13px;")
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(self.grid_host)
+        self.scroll.setMinimumWidth(CARD_W + 30)
+
+        self.detail_title = QLabel("No filter selected")
+        self.detail_title.setStyleSheet("font-size: 13px; font-weight: 600;")
+        self.detail_info = QLabel()
+        self.detail_info.setWordWrap(True)
+        self.aligned = AlignedLogos()
+        self.match_table = QTableWidget(0, 7)
+        self.match_table.setHorizontalHeaderLabels(["#", "JASPAR ID", "Name", "p-value", "q-value", "Offset",
+                                                    "Strand"])
+        self.match_table.verticalHeader().setVisible(False)
+        self.match_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.match_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.match_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.match_table.horizontalHeader().setStretchLastSection(True)
+        self.match_table.setMaximumHeight(170)
+        detail = QGroupBox("Selected filter")
+        dl = QVBoxLayout(detail)
+        dl.addWidget(self.detail_title)
+        dl.addWidget(self.detail_info)
+        aligned_scroll = QScrollArea()
+        aligned_scroll.setWidgetResizable(True)
+        aligned_scroll.setWidget(self.aligned)
+        aligned_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        dl.addWidget(aligned_scroll, 1)
+        dl.addWidget(self.match_table)
+
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(self.placeholder)
+        ll.addWidget(self.scroll, 1)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(detail)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([600, 400])  # the grid gets 60 % of the width
+
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.title)
+        lay.addWidget(self.summary)
+        lay.addLayout(controls)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.status)
+        lay.addWidget(self.splitter, 1)
+        self._update_buttons()
+
+    # -- public API ----------------------------------------------------------------------------------------------
+    def set_run(self, run, data=None) -> None:
+        """Show the filters of ``run`` (a ``core.runs.Run``); ``data`` (a ``SequenceSet``) gives the activations,
+        None reads the run's own data files. The analysis starts when the tab is (or becomes) visible."""
+        if self.runner.is_running():
+            self.runner.cancel()
+            self.runner.join()
+        self._run, self._data, self._analysis = run, data, None
+        self._selected, self._current = [], None
+        self._clear_cards()
+        self._show_detail(None)
+        if run is None:
+            self.title.setText("")
+            self.summary.setText("")
+            self._show_placeholder("Train or open a CNN run to see what its filters learned.")
+            self._pending = False
+        elif not _conv_arch(run):
+            self.title.setText(f"{run.name}")
+            self.summary.setText("")
+            self._show_placeholder(f"This run is a {run.info.arch} model. Filter logos need a convolutional network "
+                                   "(CNN or CNN-LSTM): its first layer scans the DNA with motif detectors.")
+            self._pending = False
+        else:
+            self.title.setText(f"{run.name}: first-layer filters")
+            self.summary.setText(f"{run.info.params.get('filters', '?')} filters of "
+                                 f"{run.info.params.get('filter_width', '?')} bases; "
+                                 f"data: {'the sequences given' if data is not None else 'the run' + chr(39) + 's own data files'}.")
+            self._show_placeholder("Computing the filter motifs…")
+            self._pending = True
+            if self.isVisible():
+                self.compute()
+        self._update_buttons()
+
+    def run(self):
+        return self._run
+
+    def analysis(self):
+        """The last ``FiltersAnalysis`` shown (None before one arrives)."""
+        return self._analysis
+
+    def set_cache_dir(self, path: str | Path | None) -> None:
+        """Where Tomtom results are cached (default: the per-user BioDeep cache)."""
+        self._cache_dir = None if path is None else str(path)
+
+    def set_motif_file(self, path: str | None) -> None:
+        """Match against this MEME/JASPAR/TRANSFAC file (None: the bundled JASPAR collection)."""
+        self._motifs_file = path or None
+        if path:
+            label = f"File: {Path(path).name}"
+            if self.motif_db.count() > 2:
+                self.motif_db.setItemText(2, label)
+            else:
+                self.motif_db.addItem(label)
+            self.motif_db.setCurrentIndex(2)
+        else:
+            self.motif_db.setCurrentIndex(0)
+
+    def compute(self) -> None:
+        """(Re)compute the analysis for the current run, threshold and motif collection."""
+        if self._run is None or not _conv_arch(self._run):
+            return
+        if self.runner.is_running():
+            self.runner.cancel()
+            self.runner.join()
+        from biodeep_gui.core.sequences.interpret import analyse_filters
+
+        cache = self._cache_dir
+        if cache is None:
+            from biodeep_gui.core.common.paths import cache_dir
+
+            cache = str(cache_dir())
+        self._pending = False
+        self.progress.setValue(0)
+        self.status.setText("Starting…")
+        self.runner.start(analyse_filters, self._run, self._data, threshold=float(self.threshold.value()),
+                          motifs_file=self._motifs_file, cache_dir=cache)
+
+    def is_busy(self) -> bool:
+        return self.runner.is_running()
+
+    def shutdown(self) -> None:
+        """Cancel and join the worker (the main window calls this before it closes)."""
+        self.runner.shutdown()
+
+    def cards(self) -> list[FilterCard]:
+        """The cards in display order."""
+        return sorted(self._cards, key=lambda c: self._position_of(c.index))
+
+    def display_order(self) -> list[int]:
+        return [c.index for c in self.cards()]
+
+    def select_filter(self, index: int, extend: bool = False) -> None:
+        """Select filter ``index`` (0-based); ``extend`` adds it to / removes it from a multiple selection."""
+        if self._analysis is None or not 0 <= index < self._analysis.motifs.n_filters:
+            return
+        if extend:
+            if index in self._selected:
+                self._selected.remove(index)
+            else:
+                self._selected.append(index)
+        else:
+            self._selected = [index]
+        self._current = index
+        for c in self._cards:
+            c.set_selected(c.index in self._selected)
+        self._show_detail(index)
+        self.sigFilterSelected.emit(index)
+
+    def selected_filters(self) -> list[int]:
+        return list(self._selected)
+
+    def detail_stack(self) -> AlignedLogos:
+        return self.aligned
+
+    def export(self, folder: str | Path, filters: list[int] | None = None,
+               formats: tuple[str, ...] = ("png", "svg", "pdf")) -> list[Path]:
+        """Write filters.meme, matches.tsv and the logos (PNG, SVG, PDF) of ``filters`` (default all) to ``folder``."""
+        from biodeep_gui.core.sequences.interpret import export as X
+        from biodeep_gui.gui.widgets.logo_view import write_filter_logos
+
+        if self._analysis is None:
+            raise RuntimeError("there is nothing to export yet")
+        a = self._analysis
+        folder = Path(folder)
+        written = [X.write_filters_meme(a.motifs, folder / "filters.meme", a.matches, filters)]
+        if a.matches is not None:
+            written.append(X.write_matches_tsv(a.matches, folder / "matches.tsv", a.motifs, a.influence, filters))
+        write_filter_logos(a.motifs, a.matches, folder, formats, filters)
+        written.append(folder / "logos")
+        return written
+
+    def ask_export(self, selected_only: bool) -> None:
+        if self._analysis is None:
+            return
+        filters = sorted(self._selected) if selected_only else None
+        if selected_only and not filters:
+            self.status.setText("Select one or more logos first (Ctrl-click to select several).")
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Export the filters to a folder")
+        if not folder:
+            return
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            self.export(folder, filters)
+        except (OSError, ValueError) as exc:
+            self.status.setText(f"Export failed: {exc}")
+        else:
+            n = len(filters) if filters else self._analysis.motifs.n_filters
+            self.status.setText(f"Exported {n} filter(s) to {folder}: filters.meme, matches.tsv and logos "
+                                "(PNG, SVG, PDF).")
+        finally:
+            QGuiApplication.restoreOverrideCursor()
+
+    # -- worker signals ------------------------------------------------------------------------------------------
+    def _on_items(self, items: list) -> None:
+        from biodeep_gui.core.sequences.interpret import Progress
+
+        prog = [i for i in items if isinstance(i, Progress)]
+        if prog:
+            p = prog[-1]
+            weights = {"load": (0, 5), "activations": (5, 35), "influence": (35, 65), "matching": (65, 100)}
+            lo, hi = weights.get(p.stage, (0, 100))
+            self.progress.setValue(int(10 * (lo + (hi - lo) * p.fraction)))
+            self.status.setText(p.message + "…")
+
+    def _on_finished(self, analysis) -> None:
+        self.progress.setValue(1000)
+        if analysis is None:
+            return
+        self._analysis = analysis
+        self._build_cards()
+        m = analysis.matches
+        parts = [f"{analysis.motifs.n_filters} filters, sites above {analysis.motifs.threshold:g} x each filter's "
+                 f"maximum; {'; '.join(analysis.notes)}"]
+        if m is not None:
+            n_q = sum(1 for r in m.per_filter if r and r[0].q_value < 0.1)
+            parts.append(f"{n_q} of {analysis.motifs.n_filters} match a {m.release} motif at q < 0.1 "
+                         f"({m.n_targets} motifs, Tomtom{', cached' if m.from_cache else ''})")
+        if analysis.influence is not None and analysis.influence.metric:
+            parts.append(f"importance = drop of validation {analysis.influence.metric.upper()} "
+                         f"(intact {analysis.influence.baseline:.3f}) when a filter is zeroed")
+        self.status.setText(". ".join(parts) + ".")
+        if self._cards:
+            self.select_filter(self.display_order()[0])
+        self._update_buttons()
+        self.sigAnalysisReady.emit(analysis)
+
+    def _on_failed(self, message: str, _details: str) -> None:
+        self.progress.setValue(0)
+        if self.runner.was_cancelled():
+            self.status.setText("Cancelled.")
+            self._show_placeholder("The filter analysis was cancelled; press Compute to run it.")
+        else:
+            self.status.setText(f"Could not analyse the filters: {message}")
+            self._show_placeholder(f"Could not analyse the filters: {message}")
+
+    def _on_running(self, running: bool) -> None:
+        self._update_buttons()
+
+    # -- cards ---------------------------------------------------------------------------------------------------
+    def _clear_cards(self) -> None:
+        for c in self._cards:
+            self.grid.removeWidget(c)
+            c.deleteLater()
+        self._cards = []
+
+    def _build_cards(self) -> None:
+        self._clear_cards()
+        a = self._analysis
+        for f in range(a.motifs.n_filters):
+            card = FilterCard(f, self.grid_host)
+            card.logo.sigClicked.connect(self._on_card_clicked)
+            self._cards.append(card)
+        self._refresh_logos()
+        self._relayout()
+        self.placeholder.hide()
+        self.scroll.show()
+
+    def _position_of(self, index: int) -> int:
+        order = self._order()
+        where = np.empty(len(order), int)
+        where[order] = np.arange(len(order))
+        return int(where[index])
+
+    def _order(self) -> np.ndarray:
+        a = self._analysis
+        if a is None:
+            return np.zeros(0, int)
+        key = self.sort.currentData()
+        return np.arange(a.motifs.n_filters) if key == "index" else a.order(key)
+
+    def _relayout(self, *_args) -> None:
+        if not self._cards:
+            return
+        cols = max(1, (self.scroll.viewport().width() - 8) // (CARD_W + 6))
+        for c in self._cards:
+            self.grid.removeWidget(c)
+        by_index = {c.index: c for c in self._cards}
+        for k, f in enumerate(self._order()):
+            self.grid.addWidget(by_index[int(f)], k // cols, k % cols)
+        self._columns = cols
+
+    def _refresh_logos(self, *_args) -> None:
+        a = self._analysis
+        if a is None:
+            return
+        mode = self.view.currentData()
+        mats = a.motifs.weight_logos() if mode == "weights" else a.motifs.pfms
+        rank = a.influence.rank() if a.influence is not None else None
+        for c in self._cards:
+            f = c.index
+            c.logo.set_matrix(mats[f], mode)
+            c.logo.set_title(f"Filter {f + 1}", f"{int(a.motifs.n_sites[f]):,} sites")
+            c.caption.setText(self._caption(f, rank))
+        if self._current is not None:
+            self._show_detail(self._current)
+
+    def _caption(self, f: int, rank) -> str:
+        a = self._analysis
+        bits = []
+        if rank is not None:
+            drop = a.influence.drop[f]
+            bits.append(f"importance #{rank[f]}" + (f" (\u0394{a.influence.metric.upper()} {drop:+.3f})"
+                                                    if a.influence.metric and math.isfinite(drop) else ""))
+        if a.motifs.n_sites[f] == 0:
+            bits.append("<span style='color:#999'>never fires on these data</span>")
+        elif a.matches is not None:
+            best = a.matches.best(f)
+            if best is not None:
+                strong = best.q_value < 0.1
+                colour = "#0b6e2e" if strong else "#777"
+                bits.append(f"<span style='color:{colour}'><b>{best.name}</b> {best.motif_id}, "
+                            f"p = {best.p_value:.1e}</span>")
+        return "<br>".join(bits)
+
+    def _on_card_clicked(self, index: int) -> None:
+        mods = QApplication.keyboardModifiers()
+        extend = bool(mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier))
+        self.select_filter(index, extend=extend)
+
+    def _show_detail(self, f: int | None) -> None:
+        a = self._analysis
+        self.match_table.setRowCount(0)
+        if a is None or f is None:
+            self.detail_title.setText("No filter selected")
+            self.detail_info.setText("")
+            self.aligned.set_stack([], [])
+            return
+        mode = self.view.currentData()
+        mat = a.motifs.weight_logos()[f] if mode == "weights" else a.motifs.pfms[f]
+        rows = a.matches.per_filter[f] if a.matches is not None else []
+        self.detail_title.setText(f"Filter {f + 1}")
+        info = [f"{int(a.motifs.n_sites[f]):,} sites in {a.motifs.n_sequences:,} sequences "
+                f"(activation > {a.motifs.threshold:g} x max {a.motifs.max_activation[f]:.3g})"]
+        if a.influence is not None and a.influence.metric:
+            info.append(f"zeroing it changes validation {a.influence.metric.upper()} by "
+                        f"{-a.influence.drop[f]:+.4f}; mean |output change| {a.influence.output_change[f]:.3g}")
+        if a.matches is not None:
+            info.append(f"matched against {a.matches.n_targets:,} {a.matches.release} motifs")
+        self.detail_info.setText("\n".join(info))
+        if rows and a.motifs.n_sites[f] > 0:
+            items, aligned = aligned_match_stack(a.motifs.pfms[f], rows[:3], a.matches.targets, f"Filter {f + 1}")
+            items[0] = (mat, items[0][1], "raw weights, centred" if mode == "weights" else "learned filter")
+            self.aligned.set_stack(items, aligned, mode)
+        else:
+            self.aligned.set_stack([(mat, f"Filter {f + 1}", "no match" if a.motifs.n_sites[f] else
+                                     "never fires")], [(0, len(mat))], mode)
+        self.match_table.setRowCount(len(rows))
+        for r, m in enumerate(rows):
+            vals = [str(m.rank), m.motif_id, m.name, f"{m.p_value:.2e}", f"{m.q_value:.2e}", str(m.offset), m.strand]
+            for c, v in enumerate(vals):
+                item = QTableWidgetItem(v)
+                if c in (0, 3, 4, 5):
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.match_table.setItem(r, c, item)
+
+    # -- misc ------------------------------------------------------------------------------------------------------
+    def _on_motif_db(self, index: int) -> None:
+        if index == 0:
+            self._motifs_file = None
+        elif index == 1:
+            path, _ = QFileDialog.getOpenFileName(self, "Motif file to match against", "", MOTIF_FILES)
+            if path:
+                self.set_motif_file(path)
+            else:
+                self.motif_db.setCurrentIndex(2 if self._motifs_file and self.motif_db.count() > 2 else 0)
+
+    def _show_placeholder(self, text: str) -> None:
+        self.placeholder.setText(text)
+        self.placeholder.show()
+        self.scroll.setVisible(bool(self._cards))
+
+    def _update_buttons(self) -> None:
+        busy = self.runner.is_running()
+        ok = self._run is not None and _conv_arch(self._run)
+        self.compute_btn.setEnabled(ok and not busy)
+        self.cancel_btn.setEnabled(busy)
+        has = self._analysis is not None and not busy
+        self.export_sel.setEnabled(has)
+        self.export_all.setEnabled(has)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().showEvent(event)
+        if self._pending and not self.runner.is_running():
+            self.compute()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        cols = max(1, (self.scroll.viewport().width() - 8) // (CARD_W + 6))
+        if self._cards and cols != self._columns:
+            self._relayout()
