@@ -100,7 +100,9 @@ def _progress_printer():
 
 
 def cmd_motifs(a: argparse.Namespace) -> int:
-    from biodeep_gui.core.sequences.interpret import analyse_filters, drain, export
+    from biodeep_gui.core.sequences.interpret import export
+    from biodeep_gui.core.sequences.interpret.analysis import analyse_filters
+    from biodeep_gui.core.sequences.interpret.progress import drain
     from biodeep_gui.core.sequences.run import load_run
 
     if not 0 < a.threshold <= 1:

@@ -15,11 +15,13 @@ import pytest
 import torch
 
 from biodeep_gui.core.sequences.encoding import BASES, ONE_HOT_TABLE, PAD_CODE, encode
-from biodeep_gui.core.sequences.interpret import Cancelled, InterpretError, Progress, drain, export, fit_codes
+from biodeep_gui.core.sequences.interpret import export
 from biodeep_gui.core.sequences.interpret import filters as F
 from biodeep_gui.core.sequences.interpret import influence as I
 from biodeep_gui.core.sequences.interpret import matching as MT
 from biodeep_gui.core.sequences.interpret import mutagenesis as MG
+from biodeep_gui.core.sequences.interpret.analysis import fit_codes
+from biodeep_gui.core.sequences.interpret.progress import Cancelled, InterpretError, Progress, drain
 from biodeep_gui.core.sequences.models import build_model
 from biodeep_gui.core.sequences.motif_db import bundled_jaspar, find_motif
 

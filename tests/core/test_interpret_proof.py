@@ -18,7 +18,8 @@ import pytest
 import torch
 
 from biodeep_gui.core.sequences.config import DataConfig, ModelConfig, RunConfig
-from biodeep_gui.core.sequences.interpret import analyse_filters, drain
+from biodeep_gui.core.sequences.interpret.analysis import analyse_filters
+from biodeep_gui.core.sequences.interpret.progress import drain
 from biodeep_gui.core.sequences.motif_db import find_motif
 from biodeep_gui.core.sequences.pipeline import RunSummary, train_run
 from biodeep_gui.core.sequences.run import load_run

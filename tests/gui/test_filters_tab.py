@@ -14,7 +14,7 @@ from tests.gui.conftest import shot
 def interp_runs(tmp_path_factory):
     """(cnn run, its data, k-mer baseline run) trained once per session on planted-motif data."""
     from biodeep_gui.core.sequences.config import DataConfig, ModelConfig, RunConfig
-    from biodeep_gui.core.sequences.interpret import load_run_data
+    from biodeep_gui.core.sequences.interpret.analysis import load_run_data
     from biodeep_gui.core.sequences.pipeline import train_run
     from biodeep_gui.core.sequences.run import load_run
     from biodeep_gui.core.sequences.synthetic import format_fasta, planted_motif_set

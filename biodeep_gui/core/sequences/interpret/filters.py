@@ -25,7 +25,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from biodeep_gui.core.sequences.interpret import ACTIVATION_THRESHOLD, InterpretError, Progress, check_stop
+from biodeep_gui.core.sequences.interpret.progress import ACTIVATION_THRESHOLD, InterpretError, Progress, check_stop
 
 BASES = "ACGT"
 
@@ -233,7 +233,7 @@ def iter_filter_motifs(model, codes: np.ndarray, *, threshold: float = ACTIVATIO
 
 def filter_motifs(model, codes: np.ndarray, **kwargs) -> FilterMotifs:
     """``iter_filter_motifs`` run to the end (same parameters)."""
-    from biodeep_gui.core.sequences.interpret import drain
+    from biodeep_gui.core.sequences.interpret.progress import drain
 
     return drain(iter_filter_motifs(model, codes, **kwargs))
 

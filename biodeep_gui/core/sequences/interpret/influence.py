@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from biodeep_gui.core.sequences.interpret import InterpretError, Progress, check_stop
+from biodeep_gui.core.sequences.interpret.progress import InterpretError, Progress, check_stop
 
 
 @dataclass
@@ -147,6 +147,6 @@ def iter_filter_influence(model, codes: np.ndarray, labels: np.ndarray | None, o
 
 def filter_influence(model, codes: np.ndarray, labels: np.ndarray | None, objective=None, **kwargs) -> FilterInfluence:
     """``iter_filter_influence`` run to the end (same parameters)."""
-    from biodeep_gui.core.sequences.interpret import drain
+    from biodeep_gui.core.sequences.interpret.progress import drain
 
     return drain(iter_filter_influence(model, codes, labels, objective, **kwargs))

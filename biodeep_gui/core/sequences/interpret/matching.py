@@ -52,7 +52,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from biodeep_gui.core.sequences.interpret import InterpretError, Progress, check_stop
+from biodeep_gui.core.sequences.interpret.progress import InterpretError, Progress, check_stop
 
 #: Queries per memelite call: progress and cancel granularity (p-values do not depend on how queries are grouped).
 CHUNK = 32
@@ -332,7 +332,7 @@ def iter_match_filters(queries: Sequence, targets: Sequence | None = None, *, re
 def match_filters(queries: Sequence, targets: Sequence | None = None, *,
                   progress: Callable[[Progress], None] | None = None, **kwargs) -> MatchResult:
     """``iter_match_filters`` run to the end; ``progress`` receives each ``Progress``."""
-    from biodeep_gui.core.sequences.interpret import drain
+    from biodeep_gui.core.sequences.interpret.progress import drain
 
     return drain(iter_match_filters(queries, targets, **kwargs), progress)
 

@@ -25,7 +25,7 @@ from typing import Callable
 import numpy as np
 
 from biodeep_gui.core.sequences.encoding import BASES, CODE_LETTERS, PAD_CODE, encode, first_invalid
-from biodeep_gui.core.sequences.interpret import InterpretError, check_stop
+from biodeep_gui.core.sequences.interpret.progress import InterpretError, check_stop
 
 
 @dataclass

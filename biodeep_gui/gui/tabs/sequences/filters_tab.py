@@ -341,7 +341,7 @@ class FiltersTab(QWidget):
         if self.runner.is_running():
             self.runner.cancel()
             self.runner.join()
-        from biodeep_gui.core.sequences.interpret import analyse_filters
+        from biodeep_gui.core.sequences.interpret.analysis import analyse_filters
 
         cache = self._cache_dir
         if cache is None:
@@ -432,7 +432,7 @@ class FiltersTab(QWidget):
 
     # -- worker signals ------------------------------------------------------------------------------------------
     def _on_items(self, items: list) -> None:
-        from biodeep_gui.core.sequences.interpret import Progress
+        from biodeep_gui.core.sequences.interpret.progress import Progress
 
         prog = [i for i in items if isinstance(i, Progress)]
         if prog:

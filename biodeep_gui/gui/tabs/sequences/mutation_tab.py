@@ -207,7 +207,7 @@ class MutationTab(QWidget):
             if data is not None:
                 self._set_data(data)
             else:  # read the run's own data files in the worker, so its sequences can be picked
-                from biodeep_gui.core.sequences.interpret import load_run_data
+                from biodeep_gui.core.sequences.interpret.analysis import load_run_data
 
                 self.pasted.setChecked(True)
                 self.status.setText("Reading the run's sequences…")
