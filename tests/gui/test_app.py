@@ -451,7 +451,7 @@ def test_exception_hook_logs_and_offers_the_details(qapp, tmp_path, monkeypatch)
         hook(type(exc), exc, exc.__traceback__)
     value, details, log = shown[0]
     assert isinstance(value, KeyError) and "Traceback" in details
-    assert log == tmp_path / "biodeep-data" / "logs" / "errors.log"
+    assert log == tmp_path / "biodeep-home" / "logs" / "errors.log"
     assert "KeyError: 'lost'" in log.read_text()
 
 
@@ -478,7 +478,7 @@ def test_help_open_demo_data(window, qtbot, tmp_path):
     demo.trigger()
     qtbot.waitUntil(lambda: window.sequences_tab.current_data()[0] is not None, timeout=180_000)
     ss, cfg = window.sequences_tab.current_data()
-    folder = tmp_path / "biodeep-data" / "demo"
+    folder = tmp_path / "biodeep-home" / "data" / "demo"
     assert cfg.fasta == str(folder / "bound.fa") and cfg.background == str(folder / "background.fa")
     assert len(ss) == 2000 and ss.task == "binary"
     assert window.predict_tab.file_picker.path() == str(folder / "predict_me.fa")
