@@ -1,6 +1,5 @@
 """Sequence loaders: every input path, encodings, length handling, BED windows and backgrounds."""
 import random
-import tempfile
 from collections import Counter
 
 import numpy as np
@@ -507,12 +506,12 @@ def test_genome_index_falls_back_to_temp_folder(write, tmp_path, monkeypatch):
         return real(filename, indexname=indexname, **kw)
 
     monkeypatch.setattr(pyfaidx, "Fasta", read_only_folder)
-    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
+    monkeypatch.setenv("BIODEEP_HOME", str(tmp_path / "home"))
     ss = load_bed(write("p.bed", "chr1\t100\t200\n"), genome, width=50)
     assert decode(ss.codes[0]) == seqs["chr1"][125:175]
-    assert calls[0] is None and calls[1].startswith(str(tmp_path / "tmp" / "biodeep-genome-index"))
+    assert calls[0] is None and calls[1].startswith(str(tmp_path / "home" / "cache" / "genome-index"))
     assert not (tmp_path / "genome.fa.fai").exists()
-    assert list((tmp_path / "tmp" / "biodeep-genome-index").glob("genome.fa.*.fai"))
+    assert list((tmp_path / "home" / "cache" / "genome-index").glob("genome.fa.*.fai"))
 
 
 # ---- dinucleotide shuffle --------------------------------------------------------------------------------------

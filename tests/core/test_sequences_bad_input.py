@@ -1,7 +1,6 @@
 """Bad input: every problem is an InputFileError naming the file and the record or line, never a traceback."""
 import os
 import random
-import tempfile
 
 import numpy as np
 import pytest
@@ -477,7 +476,7 @@ def test_genome_index_unwritable_anywhere(write, tmp_path, monkeypatch):
         raise OSError(f"{indexname or filename}.fai may not be writable")
 
     monkeypatch.setattr(pyfaidx, "Fasta", never_writable)
-    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
+    monkeypatch.setenv("BIODEEP_HOME", str(tmp_path / "home"))
     err = error_of(load_bed, write("p.bed", "chr1\t100\t200\n"), genome)
     assert_names(err, genome)
     assert "index" in str(err)
@@ -486,7 +485,7 @@ def test_genome_index_unwritable_anywhere(write, tmp_path, monkeypatch):
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root can write to read-only folders")
 def test_genome_in_read_only_folder(write, tmp_path, monkeypatch):
     genome = make_genome(write, name="ro/genome.fa")
-    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
+    monkeypatch.setenv("BIODEEP_HOME", str(tmp_path / "home"))
     os.chmod(genome.parent, 0o555)
     try:
         ss = load_bed(write("p.bed", "chr1\t100\t200\n"), genome, width=50)

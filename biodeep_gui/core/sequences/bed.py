@@ -5,7 +5,6 @@ import bisect
 import hashlib
 import os
 import random
-import tempfile
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,12 +27,15 @@ class _Peak:
 
 
 def _index_cache_dir() -> Path:
-    return Path(tempfile.gettempdir()) / "biodeep-genome-index"
+    """Where .fai indexes go when the genome's own folder is read-only: the per-user cache folder."""
+    from biodeep_gui.core.common import paths
+
+    return paths.cache_dir() / "genome-index"
 
 
 def _open_genome(genome: str | os.PathLike):
-    """Open an indexed genome FASTA with pyfaidx, building the .fai in a temp folder if the genome's folder is
-    read-only."""
+    """Open an indexed genome FASTA with pyfaidx, building the .fai in the user's cache folder if the genome's folder
+    is read-only."""
     import pyfaidx
 
     genome = str(genome)
@@ -64,7 +66,7 @@ def _open_genome(genome: str | os.PathLike):
             raise
         except OSError:
             # The index next to the genome cannot be written (read-only folder or disk): keep one per
-            # genome version (path, size, mtime) in the temp folder instead.
+            # genome version (path, size, mtime) in the user's cache folder instead.
             st = os.stat(genome)
             key = hashlib.sha1(f"{os.path.abspath(genome)}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()
             cache = _index_cache_dir()
