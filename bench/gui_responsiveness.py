@@ -1,6 +1,6 @@
 """Is the window responsive while it trains, and how much training speed does the GUI cost?
 
-Measured in one process, side by side (DESIGN.md convention 7: ratios, no assertions):
+Measured in one process, side by side (CONTRIBUTING.md convention 7: ratios, no assertions):
 
 1. CPU training of the DeepBind-style CNN on the demo data (bound.fa + background.fa) with ``train_run`` iterated
    in a plain Python thread, no Qt involved: the reference samples/s, at normal priority and at the niceness the

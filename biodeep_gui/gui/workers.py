@@ -7,7 +7,7 @@ iterates it. Every yielded item (plain data) is buffered and sent to the GUI thr
 generator goes quiet, so a stage message never sits in the buffer. The generator's return value (or, if it
 returns nothing, its last item) arrives with ``sigFinished``; an exception with ``sigFailed(message, details)``.
 
-Why this shape (see DESIGN.md, "Measured facts"):
+Why this shape (see CONTRIBUTING.md, "Measured facts"):
 
 - per-item signals cost the training loop ~70 % of its speed; ~10 Hz batches cost a few per cent;
 - cancel is a ``threading.Event`` polled by the core generator (``should_stop``) every batch: a queued "stop"

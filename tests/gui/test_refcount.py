@@ -1,4 +1,4 @@
-"""Regression test for the PySide6 6.12.0 crash on CPython < 3.12 (DESIGN.md, "Measured facts").
+"""Regression test for the PySide6 6.12.0 crash on CPython < 3.12 (CONTRIBUTING.md, "Measured facts").
 
 In that release every call of a Qt method that returns nothing dropped one reference from ``None``; a live plot
 then aborted the process (``Fatal Python error: none_dealloc``) within a minute. If this test fails, the installed

@@ -1,7 +1,7 @@
 """Live training curves: loss (running batch loss, train and validation per epoch) and the validation metric.
 
 Every plot item is created once; reports only append to plain Python lists, and a ~10 Hz timer copies what changed
-into the items with ``setData``. Redrawing per batch cost the training loop 70 % of its speed (DESIGN.md), so
+into the items with ``setData``. Redrawing per batch cost the training loop 70 % of its speed (CONTRIBUTING.md), so
 nothing here draws on arrival. The best epoch is marked by a dashed vertical line on both plots and a star on the
 metric curve.
 
