@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-from biodeep_gui.core.common.errors import BioDeepError
 
 
 def add_parsers(subparsers) -> list[str]:
@@ -303,25 +302,3 @@ def format_summary(s) -> str:
     for w in s.warnings:
         lines.append(f"warning: {w}")
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run ``scans`` on its own: ``python -m biodeep_gui.cli.scans train ...``."""
-    parser = argparse.ArgumentParser(prog="biodeep")
-    parser.add_argument("--debug", action="store_true")
-    sub = parser.add_subparsers(dest="command")
-    add_parsers(sub)
-    args = parser.parse_args(["scans", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return run(args)
-    except (BioDeepError, OSError) as exc:
-        if args.debug:
-            raise
-        print(f"biodeep: error: {exc}", file=sys.stderr)
-        return 1
-
-
-
-
-if __name__ == "__main__":
-    sys.exit(main())

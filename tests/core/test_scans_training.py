@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from biodeep_gui.cli import scans as cli_scans
+from biodeep_gui.cli.main import main as cli_main
 from biodeep_gui.core.common.errors import ConfigError, InputFileError, RunFolderError
 from biodeep_gui.core.scans import pipeline as scans_pipeline
 from biodeep_gui.core.scans.batches import VolumeBatches
@@ -315,14 +315,14 @@ def test_run_folder_reloads_and_reconstructs(proof_run, tmp_path):
 
 def test_cli_reconstruct_and_audit(proof_run, tmp_path, capsys):
     src = sorted(proof_run["demo"].images.iterdir())[1]
-    assert cli_scans.main(["reconstruct", str(proof_run["run"]), str(src), "--out", str(tmp_path / "r.nii")]) == 0
+    assert cli_main(["scans", "reconstruct", str(proof_run["run"]), str(src), "--out", str(tmp_path / "r.nii")]) == 0
     assert nib.load(str(tmp_path / "r.nii")).shape == SHAPE
     demo = proof_run["demo"]
-    assert cli_scans.main(["audit", "--images", str(demo.images), "--labels", str(demo.table),
+    assert cli_main(["scans", "audit", "--images", str(demo.images), "--labels", str(demo.table),
                            "--file-column", "FILE_ID"]) == 0
     out = capsys.readouterr().out
     assert "36 subjects" in out and "LAS" in out and "16×20×16" in out
-    assert cli_scans.main(["reconstruct", str(tmp_path), str(src), "--out", str(tmp_path / "x.nii")]) == 1
+    assert cli_main(["scans", "reconstruct", str(tmp_path), str(src), "--out", str(tmp_path / "x.nii")]) == 1
     assert "no run.json" in capsys.readouterr().err
 
 
@@ -399,10 +399,10 @@ def test_bad_inputs_stop_training_with_the_file_named(tmp_path):
 
 
 def test_cli_demo_and_train(tmp_path, capsys):
-    assert cli_scans.main(["demo", "--out", str(tmp_path / "demo"), "--subjects", "12", "--shape", "8,10,8"]) == 0
+    assert cli_main(["scans", "demo", "--out", str(tmp_path / "demo"), "--subjects", "12", "--shape", "8,10,8"]) == 0
     out = capsys.readouterr().out
     assert "SYNTHETIC" in out and "biodeep scans train" in out
-    rc = cli_scans.main(["train", "--images", str(tmp_path / "demo" / "images"),
+    rc = cli_main(["scans", "train", "--images", str(tmp_path / "demo" / "images"),
                          "--labels", str(tmp_path / "demo" / "participants.tsv"), "--file-column", "FILE_ID",
                          "--depth", "2", "--code-size", "8", "--epochs", "2", "--folds", "2", "--permutations", "3",
                          "--no-cnn", "--no-final-fit", "--cache", str(tmp_path / "cache"), "--out",
@@ -412,7 +412,7 @@ def test_cli_demo_and_train(tmp_path, capsys):
     doc = json.loads((tmp_path / "run" / "run.json").read_text())
     assert doc["kind"] == "scans" and doc["config"]["model"]["autoencoder"]["code_size"] == 8
     assert doc["model"]["final_weights"] is None
-    assert cli_scans.main(["train", "--images", str(tmp_path / "nowhere"), "--labels",
+    assert cli_main(["scans", "train", "--images", str(tmp_path / "nowhere"), "--labels",
                            str(tmp_path / "demo" / "participants.tsv"), "--out", str(tmp_path / "r2")]) == 1
     assert "images folder not found" in capsys.readouterr().err
 
