@@ -165,9 +165,17 @@ def test_pickle_payload_in_text_files_is_not_run(tmp_path, run_dir, target):
     assert not unpickled(events)
 
 
-def test_pickle_payload_as_predictions_is_not_run(tmp_path, run_dir):
+def _predictions_payload(run_dir: Path, name: str, marker: Path) -> None:
+    """A pickle where the predictions are read: today's name, or (0.1.0 runs) the legacy one alone."""
+    if name != "predictions.safetensors":
+        (run_dir / "predictions.safetensors").unlink()
+    (run_dir / name).write_bytes(pickle.dumps(Payload(marker)))
+
+
+@pytest.mark.parametrize("name", ["predictions.safetensors", "test_predictions.safetensors"])
+def test_pickle_payload_as_predictions_is_not_run(tmp_path, run_dir, name):
     marker = tmp_path / "code-ran"
-    (run_dir / "test_predictions.safetensors").write_bytes(pickle.dumps(Payload(marker)))
+    _predictions_payload(run_dir, name, marker)
     with watch() as events:
         try:
             load_run(run_dir).predictions()
@@ -177,9 +185,10 @@ def test_pickle_payload_as_predictions_is_not_run(tmp_path, run_dir):
     assert not unpickled(events)
 
 
-def test_pickle_payload_as_predictions_is_refused_clearly(tmp_path, run_dir):
-    (run_dir / "test_predictions.safetensors").write_bytes(pickle.dumps(Payload(tmp_path / "code-ran")))
-    with pytest.raises(RunFolderError, match="test_predictions.safetensors"):
+@pytest.mark.parametrize("name", ["predictions.safetensors", "test_predictions.safetensors"])
+def test_pickle_payload_as_predictions_is_refused_clearly(tmp_path, run_dir, name):
+    _predictions_payload(run_dir, name, tmp_path / "code-ran")
+    with pytest.raises(RunFolderError, match=name):
         load_run(run_dir).predictions()
 
 
