@@ -82,7 +82,7 @@ def test_a_new_scans_run_says_its_kind_and_opens(scans_run):
     assert run.results["arms"] == json.loads((scans_run / fmt.RESULTS_FILE).read_text())["arms"]
     assert sorted(p.name for p in (scans_run / fmt.FOLDS_DIR).iterdir()) == ["fold1.safetensors", "fold2.safetensors"]
     assert run.predictions()["y_true"].shape == (8,)
-    model, extra = run.autoencoder(1)
+    _, extra = run.autoencoder(1)
     assert extra["mask"].shape == (8, 10, 8)
 
 
