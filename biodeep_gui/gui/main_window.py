@@ -36,6 +36,7 @@ from biodeep_gui import __version__
 from biodeep_gui.core.common import paths
 from biodeep_gui.core.common.errors import BioDeepError
 from biodeep_gui.core.project import PROJECT_SUFFIX, Project, load_project, missing_files, relocate, save_project
+from biodeep_gui.core.runs import run_kind
 from biodeep_gui.core.sequences.config import DataConfig
 from biodeep_gui.core.sequences.models import ARCHITECTURES
 from biodeep_gui.core.sequences.pipeline import train_run
@@ -57,17 +58,6 @@ MAX_RECENT = 8
 STARTUP_DELAY_MS = 400
 #: Milliseconds after the first show by which the deferred tabs are built even if no paint was seen.
 DEFER_FALLBACK_MS = 1500
-def _is_scans_run(path: str | Path) -> bool:
-    """Whether a folder is a brain-scans run (its run.json says ``"kind": "scans"``)."""
-    import json
-
-    try:
-        doc = json.loads((Path(path) / RUN_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(doc, dict) and doc.get("kind") == "scans"
-
-
 def demo_folder() -> Path:
     return paths.data_dir() / "demo"
 
@@ -717,7 +707,12 @@ class MainWindow(QMainWindow):
     def open_run(self, path: str | Path) -> Run | None:
         """Open a run folder: added to the session, shown in Results. A readable message if it is not a run."""
         self._build_tabs()
-        if _is_scans_run(path):
+        try:
+            kind = run_kind(path)
+        except BioDeepError as exc:
+            self.show_error("Cannot open this run", str(exc))
+            return None
+        if kind == "scans":
             try:
                 self.reconstructions_tab.load_run(path)
             except BioDeepError as exc:

@@ -381,7 +381,7 @@ RUN_CASES = [
                  id="run.json is a folder"),
     pytest.param(_write("history.csv", os.urandom(300)), "history.csv", id="history binary"),
     pytest.param(_write("metrics.json", b"\xff\xfe{\x00}\x00"), "metrics.json", id="metrics UTF-16"),
-    pytest.param(_write("test_predictions.safetensors", os.urandom(64)), "test_predictions.safetensors",
+    pytest.param(_write("predictions.safetensors", os.urandom(64)), "predictions.safetensors",
                  id="predictions garbage"),
     pytest.param(_edit(("schema_version",), "two"), "run.json", id="schema version as text"),
     pytest.param(_edit(("config",), "x"), "run.json", id="config section a string"),
@@ -602,7 +602,7 @@ def test_random_bytes_in_a_run_folder(tmp_path, good_run_template, data, target)
 
 @FUZZ
 @given(data=st.binary(max_size=600), target=st.sampled_from(["metrics.json", "history.csv",
-                                                             "test_predictions.safetensors"]))
+                                                             "predictions.safetensors"]))
 def test_random_bytes_in_a_run_folders_other_files(tmp_path, good_run_template, data, target):
     _fuzz_run_file(tmp_path, good_run_template, target, data)
 

@@ -165,9 +165,17 @@ def test_pickle_payload_in_text_files_is_not_run(tmp_path, run_dir, target):
     assert not unpickled(events)
 
 
-def test_pickle_payload_as_predictions_is_not_run(tmp_path, run_dir):
+def _predictions_payload(run_dir: Path, name: str, marker: Path) -> None:
+    """A pickle where the predictions are read: today's name, or (0.1.0 runs) the legacy one alone."""
+    if name != "predictions.safetensors":
+        (run_dir / "predictions.safetensors").unlink()
+    (run_dir / name).write_bytes(pickle.dumps(Payload(marker)))
+
+
+@pytest.mark.parametrize("name", ["predictions.safetensors", "test_predictions.safetensors"])
+def test_pickle_payload_as_predictions_is_not_run(tmp_path, run_dir, name):
     marker = tmp_path / "code-ran"
-    (run_dir / "test_predictions.safetensors").write_bytes(pickle.dumps(Payload(marker)))
+    _predictions_payload(run_dir, name, marker)
     with watch() as events:
         try:
             load_run(run_dir).predictions()
@@ -177,9 +185,10 @@ def test_pickle_payload_as_predictions_is_not_run(tmp_path, run_dir):
     assert not unpickled(events)
 
 
-def test_pickle_payload_as_predictions_is_refused_clearly(tmp_path, run_dir):
-    (run_dir / "test_predictions.safetensors").write_bytes(pickle.dumps(Payload(tmp_path / "code-ran")))
-    with pytest.raises(RunFolderError, match="test_predictions.safetensors"):
+@pytest.mark.parametrize("name", ["predictions.safetensors", "test_predictions.safetensors"])
+def test_pickle_payload_as_predictions_is_refused_clearly(tmp_path, run_dir, name):
+    _predictions_payload(run_dir, name, tmp_path / "code-ran")
+    with pytest.raises(RunFolderError, match=name):
         load_run(run_dir).predictions()
 
 
@@ -264,6 +273,156 @@ def test_symlinks_out_of_the_run_folder_are_refused(tmp_path, run_dir, name):
     (run_dir / name).symlink_to(target)
     with pytest.raises(RunFolderError, match="outside"):
         use_run(run_dir)
+
+
+# ---- damaged scans runs --------------------------------------------------------------------------------------------
+# The template is the scans run BioDeep 0.1.0 wrote (tests/fixtures): real weights, folds and masks, no training here.
+
+LEGACY_SCANS = REPO / "tests" / "fixtures" / "legacy_v0_1_0" / "runs" / "scans"
+
+
+@pytest.fixture
+def scans_dir(tmp_path):
+    import shutil
+
+    d = tmp_path / "downloaded-scans-run"
+    shutil.copytree(LEGACY_SCANS, d)
+    return d
+
+
+def use_scans_run(run_dir: Path) -> None:
+    """What the app does with a scans run it opens: read it, its predictions, and rebuild every autoencoder."""
+    from biodeep_gui.core.runs import open_run
+
+    run = open_run(run_dir)
+    run.predictions()
+    for fold in [f["fold"] for f in run.doc.get("folds", [])] + [0]:
+        run.autoencoder(fold)
+
+
+def _edit_scans(run_dir: Path, edit) -> None:
+    doc = json.loads((run_dir / "run.json").read_text())
+    edit(doc)
+    (run_dir / "run.json").write_text(json.dumps(doc))
+
+
+def _rewrite_fold(run_dir: Path, change, name: str = "folds/fold1.safetensors") -> None:
+    from safetensors.numpy import load_file, save_file
+
+    tensors = load_file(str(run_dir / name))
+    save_file(change(tensors), str(run_dir / name))
+
+
+def _refused(run_dir: Path, *needles: str) -> str:
+    """Using the run raises a RunFolderError naming the folder and each needle (never a raw Python error)."""
+    with pytest.raises(RunFolderError) as info:
+        use_scans_run(run_dir)
+    msg = str(info.value)
+    assert str(run_dir) in msg, msg
+    for needle in needles:
+        assert needle in msg, msg
+    return msg
+
+
+def test_the_scans_template_is_usable(scans_dir):
+    use_scans_run(scans_dir)
+
+
+def test_scans_schema_version_as_text(scans_dir):
+    _edit_scans(scans_dir, lambda d: d.update(schema_version="two"))
+    _refused(scans_dir, "run.json", "schema_version", "'two'")
+
+
+def test_scans_run_json_nested_100000_deep(scans_dir):
+    depth = 100_000
+    text = '{"kind": "scans", "schema_version": 1, "config": ' + "[" * depth + "]" * depth + "}"
+    (scans_dir / "run.json").write_text(text)
+    _refused(scans_dir, "run.json", "damaged run description")
+
+
+def test_scans_config_a_list(scans_dir):
+    _edit_scans(scans_dir, lambda d: d.update(config=[1, 2, 3]))
+    _refused(scans_dir, "run.json", "'config' section")
+
+
+def test_scans_model_section_missing(scans_dir):
+    _edit_scans(scans_dir, lambda d: d.pop("model"))
+    _refused(scans_dir, "run.json", "'model' section")
+
+
+def test_scans_weights_without_a_mask(scans_dir):
+    _rewrite_fold(scans_dir, lambda t: {k: v for k, v in t.items() if k != "mask"})
+    _refused(scans_dir, "fold1.safetensors", "no brain mask")
+
+
+def test_scans_mask_of_the_wrong_shape(scans_dir):
+    _rewrite_fold(scans_dir, lambda t: {**t, "mask": np.ones((5, 6, 7), np.uint8)})
+    _refused(scans_dir, "fold1.safetensors", "brain mask has shape (5, 6, 7)", "(12, 14, 12)")
+
+
+def test_scans_fold_file_with_wrong_shaped_tensors(scans_dir):
+    def grow(t):
+        return {k: (np.zeros((3,) + v.shape, v.dtype) if k.startswith("model.") else v) for k, v in t.items()}
+
+    _rewrite_fold(scans_dir, grow, "folds/fold2.safetensors")
+    _refused(scans_dir, "fold2.safetensors", "do not fit")
+
+
+def test_scans_fold_file_with_a_missing_tensor(scans_dir):
+    _rewrite_fold(scans_dir, lambda t: {k: v for k, v in t.items() if not k.endswith(".weight")})
+    _refused(scans_dir, "fold1.safetensors", "do not fit")
+
+
+def test_scans_fold_file_that_is_a_pickle(tmp_path, scans_dir):
+    marker = tmp_path / "code-ran"
+    (scans_dir / "folds" / "fold1.safetensors").write_bytes(pickle.dumps(Payload(marker)))
+    with watch() as events:
+        _refused(scans_dir, "fold1.safetensors", "safetensors")
+    assert not marker.exists() and not unpickled(events)
+
+
+@pytest.mark.parametrize("where", ["relative", "absolute", "final"])
+def test_scans_weights_path_outside_the_folder_is_refused(tmp_path, scans_dir, where):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "fold1.safetensors").write_bytes((scans_dir / "folds" / "fold1.safetensors").read_bytes())
+
+    def edit(doc):
+        if where == "final":
+            doc["model"]["final_weights"] = "../outside/fold1.safetensors"
+        else:
+            doc["folds"][0]["weights"] = ("../outside/fold1.safetensors" if where == "relative"
+                                          else str(outside / "fold1.safetensors"))
+
+    _edit_scans(scans_dir, edit)
+    with watch() as events:
+        _refused(scans_dir, "outside")
+    assert not [p for p in opened_paths(events) if outside in p.parents]
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink") or sys.platform == "win32", reason="needs POSIX symlinks")
+@pytest.mark.parametrize("name", ["folds/fold1.safetensors", "model.safetensors", "folds"])
+def test_scans_symlinks_out_of_the_run_folder_are_refused(tmp_path, scans_dir, name):
+    import shutil
+
+    outside = tmp_path / "outside"
+    shutil.copytree(scans_dir, outside)
+    link = scans_dir / name
+    shutil.rmtree(link) if link.is_dir() else link.unlink()
+    link.symlink_to(outside / name)
+    _refused(scans_dir, "outside the run folder")
+
+
+def test_scans_run_opened_as_a_sequence_run_says_so(scans_dir):
+    with pytest.raises(RunFolderError, match="brain-scans run"):
+        load_run(scans_dir)
+
+
+def test_sequence_run_opened_as_a_scans_run_says_so(run_dir):
+    from biodeep_gui.core.scans.run import load_scans_run
+
+    with pytest.raises(RunFolderError, match="not a brain-scans run"):
+        load_scans_run(run_dir)
 
 
 # ---- atomic saves under SIGKILL ------------------------------------------------------------------------------------

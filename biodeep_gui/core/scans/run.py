@@ -1,7 +1,13 @@
-"""Scans run folders: written atomically, read back without executing anything."""
+"""Scans run folders: written atomically, read back without executing anything.
+
+The folder format (file names, the ``kind`` field, the path-safe accessor) is the one of
+``core.training.runs``, shared with sequence runs; this module adds what only scans runs hold: ``results.json``
+(folds, permutations, ROC), ``folds/fold<k>.safetensors`` (one autoencoder per fold, with its brain mask) and the
+cohort table in ``run.json``. Everything read from a folder is checked: a damaged run gives a ``RunFolderError``
+that names the file and what is wrong.
+"""
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,27 +26,36 @@ from biodeep_gui.core.scans.preprocess import Preprocessor
 from biodeep_gui.core.scans.reports import FoldResult
 from biodeep_gui.core.scans.steps import _volumes, normalisation_stats, volume_items
 from biodeep_gui.core.scans.volumes import subject_stats
-from biodeep_gui.core.training.runs import json_safe, provenance
+from biodeep_gui.core.training.runs import (
+    FOLDS_DIR,
+    HISTORY_FILE,
+    METRICS_FILE,
+    PREDICTIONS_FILE,
+    RESULTS_FILE,
+    RUN_FILE,
+    SCANS,
+    WEIGHTS_FILE,
+    history_csv,
+    kind_of,
+    provenance,
+    read_json_file,
+    read_run_doc,
+    read_tensors,
+    run_file,
+    write_json,
+    write_tensors,
+)
 
-RUN_FILE = "run.json"
-MODEL_FILE = "model.safetensors"
-HISTORY_FILE = "history.csv"
-METRICS_FILE = "metrics.json"
-RESULTS_FILE = "results.json"
-PREDICTIONS_FILE = "predictions.safetensors"
-FOLDS_DIR = "folds"
+
 # ---------------------------------------------------------------------------------------------------------------
 # run folder
 # ---------------------------------------------------------------------------------------------------------------
 def _save_fold(out_dir: Path, k: int, model, mask: np.ndarray | None, cohort: Cohort, test: np.ndarray) -> dict:
-    from safetensors.numpy import save as save_np
-
-    tensors = {f"model.{name}": v.detach().cpu().numpy() for name, v in model.state_dict().items()}
+    tensors = {f"model.{name}": v for name, v in model.state_dict().items()}
     if mask is not None:
         tensors["mask"] = mask.astype(np.uint8)
     rel = f"{FOLDS_DIR}/fold{k}.safetensors"
-    atomic_write(out_dir / rel, save_np({n: np.ascontiguousarray(v) for n, v in tensors.items()},
-                                        metadata={"format": "biodeep-scans", "fold": str(k)}))
+    write_tensors(out_dir, rel, tensors, metadata={"format": "biodeep-scans", "fold": str(k)})
     return {"fold": k, "weights": rel, "test": [cohort.ids[i] for i in test]}
 
 
@@ -50,20 +65,14 @@ def _write_run(out_dir: Path, cfg: ScansConfig, cohort: Cohort, info: dict, fold
                summary_metrics=None, final=None, how: str = "", warnings: Sequence[str] = (),
                elapsed: float = math.nan, roc=None, confusion=None) -> None:
     """Write every file of the run folder atomically, ``run.json`` last."""
-    from safetensors.numpy import save as save_np
-
-    from biodeep_gui.core.training.runs import _history_csv
-
     out_dir.mkdir(parents=True, exist_ok=True)
     if final is not None:
-        tensors = {k: (v.numpy() if hasattr(v, "numpy") else np.asarray(v)) for k, v in final["tensors"].items()}
-        atomic_write(out_dir / MODEL_FILE, save_np({k: np.ascontiguousarray(v) for k, v in tensors.items()},
-                                                   metadata={"format": "biodeep-scans", "arch": info["arch"]}))
-    atomic_write(out_dir / HISTORY_FILE, _history_csv(history))
-    atomic_write(out_dir / PREDICTIONS_FILE, save_np({
-        "y_true": cohort.y.astype(np.float32), "fold": fold_of.astype(np.float32),
-        **{f"prob_{a}": probs[a].astype(np.float32) for a in arms},
-        "recon_correlation": recon["correlation"].astype(np.float32), "recon_mse": recon["mse"].astype(np.float32)}))
+        write_tensors(out_dir, WEIGHTS_FILE, final["tensors"],
+                      metadata={"format": "biodeep-scans", "arch": info["arch"]})
+    atomic_write(out_dir / HISTORY_FILE, history_csv(history))
+    write_tensors(out_dir, PREDICTIONS_FILE, {
+        "y_true": cohort.y, "fold": fold_of, **{f"prob_{a}": probs[a] for a in arms},
+        "recon_correlation": recon["correlation"], "recon_mse": recon["mse"]}, dtype=np.float32)
     flat: dict[str, float] = {}
     for arm, ms in (summary_metrics or {}).items():
         for m, (mean, sd) in ms.items():
@@ -74,24 +83,24 @@ def _write_run(out_dir: Path, cfg: ScansConfig, cohort: Cohort, info: dict, fold
         flat["site_balanced_accuracy"], flat["site_chance"] = site["balanced_accuracy"], site["chance"]
     if recon_summary:
         flat.update({f"reconstruction_{k}": v for k, v in recon_summary.items()})
-    atomic_write(out_dir / METRICS_FILE, json.dumps(json_safe(flat), indent=2, sort_keys=True))
+    write_json(out_dir, METRICS_FILE, flat)
     results = {"folds": [{"fold": r.fold, "test_subjects": r.test_subjects, "metrics": r.metrics,
                           "site_balanced_accuracy": r.site_balanced_accuracy} for r in fold_results],
                "summary": {a: {m: list(v) for m, v in ms.items()} for a, ms in (summary_metrics or {}).items()},
                "permutation": permutation or {}, "site_predictability": site or {},
                "reconstruction": recon_summary or {}, "cv_scheme": how, "arms": list(arms), "roc": roc or {},
                "confusion": confusion or {}, "classes": list(cohort.classes)}
-    atomic_write(out_dir / RESULTS_FILE, json.dumps(json_safe(results), indent=2, sort_keys=True))
+    write_json(out_dir, RESULTS_FILE, results)
     subjects = [{"id": s.id, "label": s.label, "path": s.path, "site": s.site, "fold": int(f)}
                 for s, f in zip(cohort.subjects, fold_of)]
-    doc = {"kind": "scans", "schema_version": SCANS_SCHEMA_VERSION, "config": cfg.to_dict(),
-           "model": {**info, "n_parameters": n_parameters, "final_weights": MODEL_FILE if final else None,
+    doc = {"kind": SCANS, "schema_version": SCANS_SCHEMA_VERSION, "config": cfg.to_dict(),
+           "model": {**info, "n_parameters": n_parameters, "final_weights": WEIGHTS_FILE if final else None,
                      "final_best_epoch": final["best_epoch"] if final else None},
            "cohort": {"classes": cohort.classes, "positive_label": cohort.positive_label, "table": cohort.table,
                       "folder": cohort.folder, "subjects": subjects},
            "folds": fold_docs, "status": status, "warnings": list(warnings), "elapsed_s": elapsed,
            "provenance": provenance(cfg, device)}
-    atomic_write(out_dir / RUN_FILE, json.dumps(json_safe(doc), indent=2, sort_keys=True))
+    write_json(out_dir, RUN_FILE, doc)
 
 
 @dataclass
@@ -133,22 +142,19 @@ class ScansRun:
         return Grid.from_dict(g) if g else None
 
     def predictions(self) -> dict[str, np.ndarray]:
-        from safetensors.numpy import load_file
-
-        return load_file(str(self.path / PREDICTIONS_FILE))
+        return read_tensors(self.path, PREDICTIONS_FILE, "predictions")
 
     def _weights(self, rel: str) -> dict[str, np.ndarray]:
-        from safetensors import SafetensorError
-        from safetensors.numpy import load_file
-
-        p = self.path / rel
-        try:
-            return load_file(str(p))
-        except (SafetensorError, OSError, ValueError) as exc:
-            raise RunFolderError(f"{p}: not a readable safetensors weights file ({exc})") from None
+        return read_tensors(self.path, rel, "weights")
 
     def autoencoder(self, fold: int = 0):
-        """(model (CPU, eval), extra tensors such as 'mask') of fold ``fold``, or of the final fit (0)."""
+        """(model (CPU, eval), extra tensors such as 'mask') of fold ``fold``, or of the final fit (0).
+
+        Raises
+        ------
+        RunFolderError : no weights for that fold, a weights file that is unreadable, outside the folder, does not
+            fit the saved architecture, holds non-finite values, or (volume runs) lacks a mask of the grid's shape
+        """
         import torch
 
         from biodeep_gui.core.scans.models import build_scans_model
@@ -163,16 +169,34 @@ class ScansRun:
                 raise RunFolderError(f"{self.path}: no weights for fold {fold}")
             rel = docs[fold]["weights"]
         tensors = self._weights(rel)
+        where = self.path / rel
         m = self.doc["model"]
-        size = tuple(m["grid"]["shape"]) if m.get("grid") else int(m["n_features"])
-        model = build_scans_model(m["arch"], size, m["params"])
+        grid = self.grid
+        size = grid.shape if grid is not None else int(m["n_features"])
+        try:
+            model = build_scans_model(m["arch"], size, m["params"])
+        except (KeyError, TypeError, ValueError, ConfigError) as exc:
+            raise RunFolderError(f"{self.path / RUN_FILE}: the model section does not describe a network this "
+                                 f"BioDeep can build ({exc})") from None
         state = {k[len("model."):]: torch.from_numpy(v.copy()) for k, v in tensors.items() if k.startswith("model.")}
+        bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+        if bad:
+            raise RunFolderError(f"{where}: weights hold NaN or infinite values ({bad[0]}); "
+                                 "the training diverged or the file is damaged")
         try:
             model.load_state_dict(state)
         except RuntimeError as exc:
-            raise RunFolderError(f"{self.path / rel}: weights do not fit the saved architecture "
+            raise RunFolderError(f"{where}: weights do not fit the saved architecture "
                                  f"({str(exc).splitlines()[0]})") from None
-        return model.eval(), {k: v for k, v in tensors.items() if not k.startswith("model.")}
+        extra = {k: v for k, v in tensors.items() if not k.startswith("model.")}
+        if grid is not None:
+            if "mask" not in extra:
+                raise RunFolderError(f"{where}: the weights have no brain mask (a 'mask' tensor); the file is "
+                                     "damaged or not from a BioDeep scans run")
+            if tuple(extra["mask"].shape) != tuple(grid.shape):
+                raise RunFolderError(f"{where}: the brain mask has shape {tuple(extra['mask'].shape)}, expected the "
+                                     f"model grid's {tuple(grid.shape)}")
+        return model.eval(), extra
 
     def preprocessor(self, cache_dir: str | Path | None = None) -> Preprocessor:
         """A preprocessor for this run's cohort with its settings (re-reads headers; uses the cache)."""
@@ -265,33 +289,103 @@ class ScansRun:
 
 
 def load_scans_run(run_dir: str | Path) -> ScansRun:
-    """Read a scans run folder; a clear ``RunFolderError`` for anything missing, damaged or not a scans run."""
+    """Read a scans run folder; a clear ``RunFolderError`` for anything missing, damaged or not a scans run.
+
+    Every section of ``run.json`` that later use relies on is checked here (types, shapes, weights paths inside
+    the folder), so that a hand-edited or crafted folder is refused with the file and the problem named.
+    """
     run_dir = Path(run_dir)
-    rf = run_dir / RUN_FILE
-    if not run_dir.is_dir():
-        raise RunFolderError(f"{run_dir}: not a folder; choose the folder of a saved scans run")
-    if not rf.exists():
-        raise RunFolderError(f"{run_dir}: no {RUN_FILE} here; this is not a BioDeep run folder")
-    try:
-        doc = json.loads(rf.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RunFolderError(f"{rf}: damaged run description ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("kind") != "scans":
+    rf, doc = read_run_doc(run_dir)
+    if kind_of(doc, rf) != SCANS:
         raise RunFolderError(f"{rf}: not a brain-scans run (open it with the sequence tools instead)")
-    if int(doc.get("schema_version", 1)) > SCANS_SCHEMA_VERSION:
-        raise RunFolderError(f"{rf}: saved by a newer BioDeep (schema {doc['schema_version']}); please update")
+    version = doc.get("schema_version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise RunFolderError(f"{rf}: schema_version = {_clip(version)} is not a positive whole number")
+    if version > SCANS_SCHEMA_VERSION:
+        raise RunFolderError(f"{rf}: saved by a newer BioDeep (schema {version}); please update")
+    if not isinstance(doc.get("config"), dict):
+        raise RunFolderError(f"{rf}: the 'config' section is missing or not a table of settings")
     try:
         cfg = ScansConfig.from_dict(doc["config"])
-    except (ConfigError, KeyError) as exc:
+    except (ConfigError, KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
         raise RunFolderError(f"{rf}: invalid configuration ({exc})") from None
+    try:
+        _check_doc(run_dir, doc)
+    except _Bad as exc:
+        raise RunFolderError(f"{rf}: {exc}") from None
+    return ScansRun(run_dir, cfg, doc, read_json_file(run_dir, METRICS_FILE, "metrics file"),
+                    read_json_file(run_dir, RESULTS_FILE, "results file"))
 
-    def read(name: str) -> dict:
-        p = run_dir / name
-        if not p.exists():
-            return {}
+
+class _Bad(Exception):
+    """One problem in run.json (turned into a RunFolderError naming the file)."""
+
+
+def _clip(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _whole(v: Any, minimum: int = 0) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= minimum
+
+
+def _check_doc(run_dir: Path, doc: dict[str, Any]) -> None:
+    """Raise ``_Bad`` naming the first section of a scans run.json that later reads would trip over."""
+    m = doc.get("model")
+    if not isinstance(m, dict):
+        raise _Bad("the 'model' section is missing or not a table")
+    if not isinstance(m.get("arch"), str) or not m["arch"]:
+        raise _Bad(f"model.arch = {_clip(m.get('arch'))} is not an architecture name")
+    if not isinstance(m.get("params", {}), dict):
+        raise _Bad("model.params is not a table of hyper-parameters")
+    grid = m.get("grid")
+    if grid is not None:
+        if not isinstance(grid, dict):
+            raise _Bad("model.grid is not a table (shape and affine)")
+        shape, affine = grid.get("shape"), grid.get("affine")
+        if not (isinstance(shape, list) and len(shape) == 3 and all(_whole(v, 1) for v in shape)):
+            raise _Bad(f"model.grid.shape = {_clip(shape)} is not three positive whole numbers")
         try:
-            return json.loads(p.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise RunFolderError(f"{p}: damaged file ({exc})") from None
+            a = np.asarray(affine, dtype=float)
+        except (TypeError, ValueError):
+            a = None
+        if a is None or a.shape != (4, 4) or not np.isfinite(a).all():
+            raise _Bad("model.grid.affine is not a 4 x 4 matrix of finite numbers")
+    elif not _whole(m.get("n_features"), 1):
+        raise _Bad(f"model.n_features = {_clip(m.get('n_features'))} is not a positive whole number "
+                   "(a run without a grid needs it)")
+    final = m.get("final_weights")
+    if final is not None:
+        if not isinstance(final, str):
+            raise _Bad(f"model.final_weights = {_clip(final)} is not a file name")
+        _inside(run_dir, final, "model.final_weights")
+    folds = doc.get("folds", [])
+    if not isinstance(folds, list):
+        raise _Bad("the 'folds' section is not a list")
+    for i, f in enumerate(folds):
+        if not isinstance(f, dict) or not _whole(f.get("fold"), 1) or not isinstance(f.get("weights"), str):
+            raise _Bad(f"folds[{i}] is not a table with a fold number and a weights file")
+        if not isinstance(f.get("test", []), list):
+            raise _Bad(f"folds[{i}].test is not a list of subjects")
+        _inside(run_dir, f["weights"], f"folds[{i}].weights")
+    cohort = doc.get("cohort")
+    if not isinstance(cohort, dict):
+        raise _Bad("the 'cohort' section is missing or not a table")
+    subjects = cohort.get("subjects")
+    if not isinstance(subjects, list):
+        raise _Bad("cohort.subjects is not a list")
+    for i, s in enumerate(subjects):
+        if not isinstance(s, dict) or not isinstance(s.get("id"), str) or not _whole(s.get("fold"), 0):
+            raise _Bad(f"cohort.subjects[{i}] is not a table with an id and a fold number")
+    if not isinstance(cohort.get("classes", []), list):
+        raise _Bad("cohort.classes is not a list")
+    if not isinstance(doc.get("status", ""), str):
+        raise _Bad(f"status = {_clip(doc.get('status'))} is not a word")
 
-    return ScansRun(run_dir, cfg, doc, read(METRICS_FILE), read(RESULTS_FILE))
+
+def _inside(run_dir: Path, rel: str, what: str) -> None:
+    try:
+        run_file(run_dir, rel)
+    except RunFolderError as exc:
+        raise _Bad(f"{what}: {exc}") from None

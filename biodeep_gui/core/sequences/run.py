@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,14 +15,21 @@ from biodeep_gui.core.common.fileio import atomic_write
 from biodeep_gui.core.sequences.config import SCHEMA_VERSION, RunConfig, migrate
 from biodeep_gui.core.training.runs import (
     HISTORY_FILE,
+    LEGACY_PREDICTIONS_FILE,
     METRICS_FILE,
     PREDICTIONS_FILE,
     RUN_FILE,
+    SEQUENCES,
     WEIGHTS_FILE,
-    _history_csv,
     _num,
-    json_safe,
+    history_csv,
+    kind_of,
+    read_json_file,
+    read_run_doc,
+    read_tensors,
     run_file,
+    write_json,
+    write_tensors,
 )
 
 
@@ -55,21 +61,16 @@ def write_run(run_dir: str | Path, cfg: RunConfig, info: ModelInfo, tensors: dic
     predictions : e.g. {'y_true': (N, T), 'y_pred': (N, K)} on the test set
     extra : more plain-data entries for ``run.json`` (e.g. best_epoch)
     """
-    from safetensors.numpy import save as save_np
-
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    arrays = {k: (v.detach().cpu().numpy() if hasattr(v, "detach") else np.asarray(v)) for k, v in tensors.items()}
-    atomic_write(run_dir / WEIGHTS_FILE, save_np({k: np.ascontiguousarray(v) for k, v in arrays.items()},
-                                                 metadata={"format": "biodeep", "arch": info.arch}))
-    atomic_write(run_dir / HISTORY_FILE, _history_csv(history))
-    atomic_write(run_dir / METRICS_FILE, json.dumps(json_safe(metrics), indent=2, sort_keys=True))
+    write_tensors(run_dir, WEIGHTS_FILE, tensors, metadata={"format": "biodeep", "arch": info.arch})
+    atomic_write(run_dir / HISTORY_FILE, history_csv(history))
+    write_json(run_dir, METRICS_FILE, metrics)
     if predictions is not None:
-        atomic_write(run_dir / PREDICTIONS_FILE,
-                     save_np({k: np.ascontiguousarray(np.asarray(v, np.float32)) for k, v in predictions.items()}))
-    doc = {"schema_version": SCHEMA_VERSION, "config": cfg.to_dict(), "model": info.__dict__,
+        write_tensors(run_dir, PREDICTIONS_FILE, predictions, dtype=np.float32)
+    doc = {"kind": SEQUENCES, "schema_version": SCHEMA_VERSION, "config": cfg.to_dict(), "model": info.__dict__,
            "provenance": provenance_info, "status": status, **(extra or {})}
-    atomic_write(run_dir / RUN_FILE, json.dumps(json_safe(doc), indent=2, sort_keys=True))
+    write_json(run_dir, RUN_FILE, doc)
     return run_dir
 
 
@@ -91,25 +92,14 @@ class Run:
         return self.config.name or self.path.name
 
     def tensors(self) -> dict[str, np.ndarray]:
-        from safetensors import SafetensorError
-        from safetensors.numpy import load_file
-
-        try:
-            return load_file(str(run_file(self.path, WEIGHTS_FILE)))
-        except (SafetensorError, OSError, ValueError) as exc:
-            raise RunFolderError(f"{self.path / WEIGHTS_FILE}: not a readable safetensors weights file ({exc})") from None
+        return read_tensors(self.path, WEIGHTS_FILE, "weights")
 
     def predictions(self) -> dict[str, np.ndarray] | None:
-        from safetensors import SafetensorError
-        from safetensors.numpy import load_file
-
-        p = run_file(self.path, PREDICTIONS_FILE)
-        if not p.exists():
-            return None
-        try:
-            return load_file(str(p))
-        except (SafetensorError, OSError, ValueError) as exc:
-            raise RunFolderError(f"{p}: not a readable safetensors predictions file ({exc})") from None
+        """Test targets and predictions (``predictions.safetensors``; 0.1.0 runs: ``test_predictions...``)."""
+        for name in (PREDICTIONS_FILE, LEGACY_PREDICTIONS_FILE):
+            if run_file(self.path, name).exists():
+                return read_tensors(self.path, name, "predictions")
+        return None
 
     def objective(self):
         from biodeep_gui.core.training.loop import Objective
@@ -164,16 +154,10 @@ def load_run(run_dir: str | Path) -> Run:
     from biodeep_gui.core.common.errors import ConfigError
 
     run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise RunFolderError(f"{run_dir}: not a folder; choose the folder of a saved run")
-    rf = run_file(run_dir, RUN_FILE)
-    if not rf.exists():
-        raise RunFolderError(f"{run_dir}: no {RUN_FILE} here; this is not a BioDeep run folder")
-    try:
-        doc = json.loads(rf.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, OSError) as exc:
-        raise RunFolderError(f"{rf}: damaged run description ({exc})") from None
-    if not isinstance(doc, dict) or "config" not in doc or not ("model" in doc or "network" in doc):
+    rf, doc = read_run_doc(run_dir)
+    if kind_of(doc, rf) != SEQUENCES:
+        raise RunFolderError(f"{rf}: a brain-scans run, not a sequence run (open it with the scans tools)")
+    if "config" not in doc or not ("model" in doc or "network" in doc):
         raise RunFolderError(f"{rf}: not a BioDeep run description (no 'config'/'model' sections)")
     doc = migrate_run(doc, rf)
     try:
@@ -183,19 +167,15 @@ def load_run(run_dir: str | Path) -> Run:
         raise RunFolderError(f"{rf}: invalid run description ({exc})") from None
     if not run_file(run_dir, WEIGHTS_FILE).exists():
         raise RunFolderError(f"{run_dir}: {WEIGHTS_FILE} is missing; the run was not saved completely")
-    history, metrics = [], {}
+    history = []
     try:
-        if run_file(run_dir, HISTORY_FILE).exists():
-            text = (run_dir / HISTORY_FILE).read_text(encoding="utf-8")
+        if (hf := run_file(run_dir, HISTORY_FILE)).exists():
+            text = hf.read_text(encoding="utf-8")
             history = [{k: _num(v) for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))]
     except (UnicodeDecodeError, csv.Error, OSError, AttributeError) as exc:
         raise RunFolderError(f"{run_dir / HISTORY_FILE}: damaged training history ({exc})") from None
-    try:
-        if run_file(run_dir, METRICS_FILE).exists():
-            raw = json.loads((run_dir / METRICS_FILE).read_text(encoding="utf-8"))
-            metrics = {str(k): _num(v) for k, v in raw.items()}
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, OSError, AttributeError) as exc:
-        raise RunFolderError(f"{run_dir / METRICS_FILE}: damaged metrics file ({exc})") from None
+    raw = read_json_file(run_dir, METRICS_FILE, "metrics file")
+    metrics = {str(k): _num(v) for k, v in raw.items()}
     return Run(run_dir, cfg, info, doc.get("provenance", {}), doc.get("status", "complete"), history, metrics, doc)
 
 

@@ -1,18 +1,22 @@
-"""Run folders: what a trained model needs to be reloaded, compared and trusted.
+"""Run folders, one format for both sciences: what a trained model needs to be reloaded, compared and trusted.
 
 A run folder holds
 
-- ``run.json``: schema version, the full ``RunConfig``, the model description (architecture, input length,
-  outputs, task, class names, target scaling), provenance (package versions, seed, device, SHA-256 of every
-  input file) and status (``training`` while checkpoints are written each epoch, then ``complete`` or
-  ``cancelled``);
+- ``run.json``: ``kind`` (``"sequences"`` or ``"scans"``; a run.json without it is a BioDeep 0.1.0 sequence run),
+  schema version, the full configuration, the model description, provenance (package versions, seed, device,
+  SHA-256 of every input file) and status (``training`` while checkpoints are written each epoch, then
+  ``complete`` or ``cancelled``);
 - ``model.safetensors``: weights (deep models) or coefficients (baselines); never a pickle;
-- ``history.csv``: one row per epoch; ``metrics.json``: ``test_*`` and ``val_*`` metrics;
-- ``test_predictions.safetensors``: test targets and predictions, for the ROC/PR curves and scatter plots;
+- ``history.csv``: one row per epoch; ``metrics.json``: flat name -> number metrics;
+- ``predictions.safetensors``: held-out targets and predictions, for the ROC/PR curves and scatter plots
+  (sequence runs of BioDeep 0.1.0 named it ``test_predictions.safetensors``; still read);
+- ``results.json`` where a kind has structured results beyond flat metrics (scans: folds, permutations, ROC);
+- ``folds/``: one weights file per cross-validation fold (scans);
 - ``checkpoint.safetensors`` while training and after a cancel: the last epoch's weights and optimiser state,
   so an interrupted run can be resumed (removed when the run completes).
 
-Every file is written atomically, so a crash mid-save leaves the previous version whole.
+Every file is written atomically, so a crash mid-save leaves the previous version whole. Every file is read
+through ``run_file``, which refuses names that leave the folder (absolute, ``..``, links pointing out of it).
 """
 from __future__ import annotations
 
@@ -35,8 +39,15 @@ RUN_FILE = "run.json"
 WEIGHTS_FILE = "model.safetensors"
 HISTORY_FILE = "history.csv"
 METRICS_FILE = "metrics.json"
-PREDICTIONS_FILE = "test_predictions.safetensors"
+PREDICTIONS_FILE = "predictions.safetensors"
+LEGACY_PREDICTIONS_FILE = "test_predictions.safetensors"  # sequence runs of BioDeep 0.1.0
 CHECKPOINT_FILE = "checkpoint.safetensors"  # last epoch's weights + optimiser state, for resuming
+RESULTS_FILE = "results.json"
+FOLDS_DIR = "folds"
+
+SEQUENCES = "sequences"
+SCANS = "scans"
+RUN_KINDS = (SEQUENCES, SCANS)
 
 
 def provenance(cfg, device: str) -> dict[str, Any]:
@@ -59,14 +70,106 @@ def provenance(cfg, device: str) -> dict[str, Any]:
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
-def run_file(run_dir: Path, name: str) -> Path:
-    """``run_dir / name``, refused when a link makes it resolve outside the run folder."""
-    path = run_dir / name
-    if path.is_symlink() or path.exists():
+def run_file(run_dir: str | Path, name: str) -> Path:
+    """``run_dir / name`` for a file of the run folder; the one way every run file is reached, for both kinds.
+
+    ``name`` may hold sub-folders (``folds/fold1.safetensors``). Refused with a ``RunFolderError``: a name that is
+    not a relative path inside the folder (absolute, ``..``, empty) and a path that a link makes resolve outside
+    the run folder. Whether the file exists is left to the caller.
+    """
+    run_dir = Path(run_dir)
+    if not isinstance(name, str) or not name.strip() or "\x00" in name:
+        raise RunFolderError(f"{run_dir}: {name!r} is not a file name inside the run folder")
+    rel = Path(name.replace("\\", "/"))
+    if rel.is_absolute() or rel.anchor or ".." in rel.parts:
+        raise RunFolderError(f"{run_dir}: {name!r} points outside the run folder; refusing to read it")
+    path = run_dir / rel
+    try:
         real, root = path.resolve(), run_dir.resolve()
-        if root not in real.parents:
-            raise RunFolderError(f"{path}: points outside the run folder (to {real}); refusing to read it")
+    except (OSError, RuntimeError) as exc:  # a link loop
+        raise RunFolderError(f"{path}: a broken link ({_short(exc)}); refusing to read it") from None
+    if root not in real.parents:
+        raise RunFolderError(f"{path}: points outside the run folder (to {real}); refusing to read it")
     return path
+
+
+def read_run_doc(run_dir: str | Path) -> tuple[Path, dict[str, Any]]:
+    """(path of run.json, its content as a table); a ``RunFolderError`` naming the folder for anything else."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunFolderError(f"{run_dir}: not a folder; choose the folder of a saved run")
+    rf = run_file(run_dir, RUN_FILE)
+    if not rf.exists():
+        raise RunFolderError(f"{run_dir}: no {RUN_FILE} here; this is not a BioDeep run folder")
+    try:
+        doc = json.loads(rf.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError, OSError) as exc:
+        raise RunFolderError(f"{rf}: damaged run description ({_short(exc)})") from None
+    if not isinstance(doc, dict):
+        raise RunFolderError(f"{rf}: not a BioDeep run description (a {type(doc).__name__}, not a table)")
+    return rf, doc
+
+
+def kind_of(doc: dict[str, Any], where: Path | str = RUN_FILE) -> str:
+    """The kind of run a run.json describes: ``"sequences"`` or ``"scans"`` (no ``kind``: a 0.1.0 sequence run)."""
+    kind = doc.get("kind", SEQUENCES)
+    if kind not in RUN_KINDS:
+        raise RunFolderError(f"{where}: unknown kind of run {kind!r} (expected one of {', '.join(RUN_KINDS)})")
+    return kind
+
+
+def read_json_file(run_dir: str | Path, name: str, what: str) -> dict[str, Any]:
+    """A JSON table of the run folder (``{}`` when the file is absent); ``RunFolderError`` if damaged."""
+    p = run_file(run_dir, name)
+    if not p.exists():
+        return {}
+    try:
+        raw = json.loads(p.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError, OSError) as exc:
+        raise RunFolderError(f"{p}: damaged {what} ({_short(exc)})") from None
+    if not isinstance(raw, dict):
+        raise RunFolderError(f"{p}: damaged {what} (a {type(raw).__name__}, not a table)")
+    return raw
+
+
+def read_tensors(run_dir: str | Path, name: str, what: str = "weights") -> dict[str, np.ndarray]:
+    """The arrays of a safetensors file of the run folder, through ``run_file``; never unpickles anything."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    p = run_file(run_dir, name)
+    if not p.is_file():
+        raise RunFolderError(f"{p}: the {what} file is missing; the run was not saved completely")
+    try:
+        return load_file(str(p))
+    except (SafetensorError, OSError, ValueError, TypeError) as exc:
+        raise RunFolderError(f"{p}: not a readable safetensors {what} file ({_short(exc)})") from None
+
+
+def write_tensors(run_dir: str | Path, name: str, tensors: dict[str, Any], metadata: dict[str, str] | None = None,
+                  dtype: Any = None) -> Path:
+    """Write named arrays (numpy or torch) as a safetensors file of the run folder, atomically."""
+    from safetensors.numpy import save as save_np
+
+    arrays = {}
+    for k, v in tensors.items():
+        a = v.detach().cpu().numpy() if hasattr(v, "detach") else np.asarray(v)
+        arrays[k] = np.ascontiguousarray(a if dtype is None else a.astype(dtype))
+    path = Path(run_dir) / name
+    atomic_write(path, save_np(arrays, metadata=metadata))
+    return path
+
+
+def write_json(run_dir: str | Path, name: str, doc: Any) -> Path:
+    """Write a JSON file of the run folder (NaN stored as null), atomically."""
+    path = Path(run_dir) / name
+    atomic_write(path, json.dumps(json_safe(doc), indent=2, sort_keys=True))
+    return path
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def write_checkpoint(run_dir: str | Path, model_state: dict[str, Any], optimizer_state: dict[str, Any],
@@ -107,7 +210,8 @@ def read_checkpoint(run_dir: str | Path) -> tuple[dict[str, Any], dict[str, Any]
     return model_state, {"state": state, "param_groups": meta.pop("param_groups")}, meta
 
 
-def _history_csv(history: list[dict[str, Any]]) -> str:
+def history_csv(history: list[dict[str, Any]]) -> str:
+    """The ``history.csv`` text of a list of per-epoch rows (columns: every key, in order of first appearance)."""
     keys: list[str] = []
     for row in history:
         keys += [k for k in row if k not in keys]
