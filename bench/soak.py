@@ -25,17 +25,9 @@ sys.path.insert(0, str(ROOT))
 
 def rss_mb() -> float:
     """Current resident memory in MB (Linux /proc; elsewhere the peak from getrusage)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
+    from biodeep_gui.core.common.system import process_memory
 
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+    return (process_memory() or 0) / 2**20
 
 
 def percentiles(values: list[float]) -> str:
