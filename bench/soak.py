@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"BioDeep soak: {args.arch}, {args.minutes:g} min, {'display' if args.show else 'offscreen'}", flush=True)
     rss_start = rss_mb()
     t0 = time.perf_counter()
-    window.open_demo()
+    window.sequences.open_demo()
     tab = window.sequences_tab
     if not wait(lambda: tab.current_data()[0] is not None, 300):
         print("the demo data did not open:", tab.problem_text())
