@@ -198,6 +198,22 @@ def test_shutdown_joins_a_busy_worker(qtbot):
     assert "test" not in running_threads()
 
 
+def test_window_registry_sees_every_runner_and_shutdown_joins_them(window, qtbot):
+    """is_busy and shutdown read one registry: the window's own runners and those its tabs own."""
+    from biodeep_gui.gui.workers import running_threads
+
+    window.build_tabs()
+    own = {r.name for r in window.workers.runners()}
+    assert {"data", "training", "predict", "scans", "scans-cohort", "mutagenesis", "filters"} <= own
+    tab_runner = TaskRunner(window.predict_tab, name="tab-task")  # a runner a tab might add later
+    assert tab_runner in window.workers.runners() and not window.is_busy()
+    tab_runner.start(_forever)
+    window.train_runner.start(_forever)
+    assert window.is_busy() and set(window.workers.running()) == {"tab-task", "training"}
+    window.shutdown()
+    assert not window.is_busy() and not {"tab-task", "training"} & set(running_threads())
+
+
 def test_a_second_task_while_one_runs_is_refused(qtbot):
     runner = TaskRunner(name="test")
     runner.start(_forever)
