@@ -49,14 +49,6 @@ def write_fasta(path: str, n: int, length: int, seed: int, vary: bool, offset: i
             f.write(b"".join(out))
 
 
-def _proc_status(key: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
 def child(mode: str, pos: str, neg: str, length: int, trace: bool) -> dict:
     """Runs in a fresh process: one load, its time and memory."""
     import resource
@@ -65,6 +57,7 @@ def child(mode: str, pos: str, neg: str, length: int, trace: bool) -> dict:
     sys.path.insert(0, ROOT)
     import Bio.SeqIO.FastaIO  # noqa: F401  imports out of the measurement
 
+    from biodeep_gui.core.common.system import process_memory
     from biodeep_gui.core.sequences.encoding import encode, fit_length
     from biodeep_gui.core.sequences.fasta import load_fasta_pair, read_records
     # ru_maxrss survives exec (it would report the parent's peak): use the kernel's per-process high-water
@@ -73,7 +66,7 @@ def child(mode: str, pos: str, neg: str, length: int, trace: bool) -> dict:
     if linux:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
-        rss0 = _proc_status("VmRSS")
+        rss0 = process_memory("VmRSS") or 0
     else:
         rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     if trace:
@@ -93,7 +86,7 @@ def child(mode: str, pos: str, neg: str, length: int, trace: bool) -> dict:
         codes, ids = ss.codes, ss.ids
     wall, cpu = time.perf_counter() - t, time.process_time() - cpu
     peak_traced = tracemalloc.get_traced_memory()[1] if trace else 0
-    rss1 = _proc_status("VmHWM") if linux else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    rss1 = (process_memory("VmHWM") or 0) if linux else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     ids_bytes = sys.getsizeof(ids) + sum(sys.getsizeof(i) for i in ids)
     return {"wall": wall, "cpu": cpu, "rss_growth": rss1 - rss0, "traced_peak": peak_traced,
             "bases": int(codes.size), "n": int(codes.shape[0]), "L": int(codes.shape[1]), "ids_bytes": ids_bytes}

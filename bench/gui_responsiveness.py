@@ -179,7 +179,7 @@ def load_with_gui(app, window, probe: Probe, bound: Path, background: Path) -> t
     window.data_runner.sigFailed.connect(lambda m, d: (out.setdefault("e", m), loop.quit()))
     probe.start()
     t0 = time.perf_counter()
-    window.open_data(DataConfig(fasta=str(bound), background=str(background)))
+    window.sequences.open_data(DataConfig(fasta=str(bound), background=str(background)))
     loop.exec()
     elapsed = time.perf_counter() - t0
     stats = probe.stop()

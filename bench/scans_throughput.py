@@ -124,11 +124,7 @@ sys.path.insert(0, {root!r})
 from biodeep_gui.core.scans.batches import VolumeBatches
 from biodeep_gui.core.scans.models.autoencoder3d import Autoencoder3D
 from biodeep_gui.core.scans.steps import encode
-
-def rss(field):
-    for line in open('/proc/self/status'):
-        if line.startswith(field):
-            return int(line.split()[1]) * 1024
+from biodeep_gui.core.common.system import process_memory as rss
 torch.set_num_threads(1)
 files = sorted(__import__('glob').glob({folder!r} + '/*.npy'))
 shape = np.load(files[0], mmap_mode='r').shape

@@ -25,17 +25,9 @@ sys.path.insert(0, str(ROOT))
 
 def rss_mb() -> float:
     """Current resident memory in MB (Linux /proc; elsewhere the peak from getrusage)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
+    from biodeep_gui.core.common.system import process_memory
 
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+    return (process_memory() or 0) / 2**20
 
 
 def percentiles(values: list[float]) -> str:
@@ -146,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"BioDeep soak: {args.arch}, {args.minutes:g} min, {'display' if args.show else 'offscreen'}", flush=True)
     rss_start = rss_mb()
     t0 = time.perf_counter()
-    window.open_demo()
+    window.sequences.open_demo()
     tab = window.sequences_tab
     if not wait(lambda: tab.current_data()[0] is not None, 300):
         print("the demo data did not open:", tab.problem_text())

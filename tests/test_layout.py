@@ -2,10 +2,10 @@
 import-linter contracts carry no exceptions."""
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 import grimp
+import tomllib
 
 import biodeep_gui
 

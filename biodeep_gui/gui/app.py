@@ -46,7 +46,8 @@ def create_app(argv: Sequence[str] | None = None):
 
     Qt's own options (e.g. ``-platform offscreen``) are passed on to Qt.
     """
-    from biodeep_gui.gui.main_window import APP_NAME, ORG_NAME, MainWindow
+    from biodeep_gui.gui.main_window import MainWindow
+    from biodeep_gui.gui.session import APP_NAME, ORG_NAME
 
     args, rest = build_parser().parse_known_args(list(sys.argv[1:] if argv is None else argv))
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "biodeep", *rest])

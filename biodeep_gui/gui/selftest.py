@@ -36,6 +36,8 @@ import traceback
 from pathlib import Path
 from typing import Callable, TextIO
 
+from biodeep_gui.core.common.system import seconds_since_process_start
+
 DEEP_ARCHS = ("mlp", "cnn", "cnn-lstm")
 #: Small networks so that one epoch of each takes seconds on a laptop CPU.
 SMALL_PARAMS = {
@@ -46,19 +48,6 @@ SMALL_PARAMS = {
 N_TRAIN_SEQUENCES = 240
 #: ``BIODEEP_SELFTEST_ONLY=startup`` runs the first-window step alone (to time start-up).
 ONLY_ENV = "BIODEEP_SELFTEST_ONLY"
-
-
-def seconds_since_process_start() -> float | None:
-    """Wall time since this process started (Linux: from /proc; elsewhere ``None``)."""
-    try:
-        with open("/proc/self/stat", encoding="ascii") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        start_ticks = int(fields[19])  # field 22 of stat(5); the split drops pid and comm
-        with open("/proc/uptime", encoding="ascii") as fh:
-            uptime = float(fh.read().split()[0])
-        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, AttributeError):
-        return None
 
 
 class _Report:

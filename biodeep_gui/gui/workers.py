@@ -285,6 +285,54 @@ class TaskRunner(QObject):
             self.sigFailed.emit(message, details)
 
 
+class Runners(QObject):
+    """The one registry of a window's tasks: every ``TaskRunner`` that lives under the window.
+
+    The window's own runners are made with ``add``; the tabs' runners (children of the tabs, hence of the
+    window) are found as child objects, so a tab that adds a runner is covered without being listed here.
+    ``is_busy`` and ``shutdown`` read this registry and nothing else.
+
+    Parameters
+    ----------
+    owner : the window; the registry and the runners it makes are its children
+    """
+
+    def __init__(self, owner: QObject):
+        super().__init__(owner)
+        self._owner = owner
+        self._closers: list[Callable[[], None]] = []
+
+    def add(self, name: str, **kwargs: Any) -> TaskRunner:
+        """A new runner owned by the window (``kwargs`` as for ``TaskRunner``)."""
+        return TaskRunner(self._owner, name=name, **kwargs)
+
+    def on_shutdown(self, closer: Callable[[], None]) -> None:
+        """Call ``closer`` at shutdown, after every runner is cancelled and before they are joined (a tab's own
+        clean-up, such as stopping a timer that would start a new task)."""
+        self._closers.append(closer)
+
+    def runners(self) -> list[TaskRunner]:
+        """Every runner under the window: its own and its tabs'."""
+        return self._owner.findChildren(TaskRunner)
+
+    def running(self) -> list[str]:
+        """Names of the runners with a task in progress."""
+        return [r.name for r in self.runners() if r.is_running()]
+
+    def is_busy(self) -> bool:
+        return any(r.is_running() for r in self.runners())
+
+    def shutdown(self) -> None:
+        """Cancel every task, run the shutdown callbacks, then join every thread (training stops within a batch)."""
+        runners = self.runners()
+        for r in runners:
+            r.cancel()
+        for closer in self._closers:
+            closer()
+        for r in runners:
+            r.join()
+
+
 def running_threads() -> list[str]:
     """Names of the worker threads still running, whoever owns them (for tests and for the close check)."""
     return [name for thread, _, name in list(_LIVE.values()) if thread.isRunning()]

@@ -113,7 +113,7 @@ def test_bad_files_through_the_open_button(qtbot, window, demo_files, tmp_path):
 
 def test_bad_files_through_the_file_dialog(qtbot, window, demo_files, tmp_path, monkeypatch):
     """File > Open sequences with the dialog answered: the files go to the form, Open is pressed for the user."""
-    import biodeep_gui.gui.main_window as mw
+    import biodeep_gui.gui.controllers.sequences as mw
 
     before = _load_good(qtbot, window, demo_files)
     bad = [("binary.fa", bytes(range(256)) * 8), ("utf16.fa", ">a label=1\nACGT\n".encode("utf-16")),
@@ -121,7 +121,7 @@ def test_bad_files_through_the_file_dialog(qtbot, window, demo_files, tmp_path, 
     for name, data in bad:
         path = _write(tmp_path, name, data)
         monkeypatch.setattr(mw.QFileDialog, "getOpenFileNames", staticmethod(lambda *a, **k: ([str(path)], "")))
-        window.ask_open_sequences()
+        window.sequences.ask_open_sequences()
         tab = window.sequences_tab
         qtbot.waitUntil(lambda: tab.open_button.isEnabled() and not window.data_runner.is_running()
                         and bool(tab.problem_text()), timeout=TIMEOUT_MS)

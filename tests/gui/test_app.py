@@ -92,7 +92,7 @@ def test_status_bar_shows_device_and_memory(window, qtbot):
 
 
 def test_about_lists_versions(window, qtbot):
-    box = window.show_about()
+    box = window.session.show_about()
     text = box.text()
     for word in ("BioDeep", "PyTorch", "Qt", "Python", "CUDA"):
         assert word in text
@@ -196,6 +196,22 @@ def test_shutdown_joins_a_busy_worker(qtbot):
     from biodeep_gui.gui.workers import running_threads
 
     assert "test" not in running_threads()
+
+
+def test_window_registry_sees_every_runner_and_shutdown_joins_them(window, qtbot):
+    """is_busy and shutdown read one registry: the window's own runners and those its tabs own."""
+    from biodeep_gui.gui.workers import running_threads
+
+    window.build_tabs()
+    own = {r.name for r in window.workers.runners()}
+    assert {"data", "training", "predict", "scans", "scans-cohort", "mutagenesis", "filters"} <= own
+    tab_runner = TaskRunner(window.predict_tab, name="tab-task")  # a runner a tab might add later
+    assert tab_runner in window.workers.runners() and not window.is_busy()
+    tab_runner.start(_forever)
+    window.train_runner.start(_forever)
+    assert window.is_busy() and set(window.workers.running()) == {"tab-task", "training"}
+    window.shutdown()
+    assert not window.is_busy() and not {"tab-task", "training"} & set(running_threads())
 
 
 def test_a_second_task_while_one_runs_is_refused(qtbot):
@@ -399,12 +415,12 @@ def test_project_round_trip_and_moved_data_are_asked_for(window, qtbot, tmp_path
         (data / demo_files[key].name).write_bytes(demo_files[key].read_bytes())
     cfg = DataConfig(fasta=str(data / "bound.fa"), background=str(data / "background.fa"))
     with qtbot.waitSignal(window.data_runner.sigFinished, timeout=60_000):
-        window.open_data(cfg)
+        window.sequences.open_data(cfg)
     window.model_tab.set_architecture("cnn-lstm")
     window.model_tab.epochs_spin.setValue(4)
-    path = window.save_project_as(tmp_path / "proj" / "study")
+    path = window.projects.save_project_as(tmp_path / "proj" / "study")
     assert path.name == "study.biodeep.json" and path.exists()
-    assert str(path) in window.recent_projects()
+    assert str(path) in window.projects.recent_projects()
     window.recent_menu.aboutToShow.emit()
     recent = window.recent_menu.actions()
     assert recent[0].text() == "study" and recent[0].data() == str(path)
@@ -412,10 +428,10 @@ def test_project_round_trip_and_moved_data_are_asked_for(window, qtbot, tmp_path
     moved = tmp_path / "moved"
     data.rename(moved)
     asked = []
-    monkeypatch.setattr(window, "ask_moved_file", lambda old: asked.append(old) or str(moved / Path(old).name))
+    monkeypatch.setattr(window.projects, "ask_moved_file", lambda old: asked.append(old) or str(moved / Path(old).name))
     window.model_tab.set_architecture("mlp")
     with qtbot.waitSignal(window.data_runner.sigFinished, timeout=60_000):
-        assert window.open_project(path)
+        assert window.projects.open_project(path)
     assert asked == [str(data / "bound.fa")]  # one question; background.fa followed its folder
     ss, loaded = window.sequences_tab.current_data()
     assert loaded.background == str(moved / "background.fa") and len(ss) == 2000
@@ -426,7 +442,7 @@ def test_project_round_trip_and_moved_data_are_asked_for(window, qtbot, tmp_path
 def test_opening_a_damaged_project_says_why(window, tmp_path):
     bad = tmp_path / "broken.biodeep.json"
     bad.write_text("{ not json")
-    assert not window.open_project(bad)
+    assert not window.projects.open_project(bad)
     assert any("not a readable project file" in d.text() for d in window.open_dialogs())
 
 
@@ -434,8 +450,8 @@ def test_project_with_runs_listed(window, tmp_path):
     p = Project(name="empty")
     p.runs = [str(tmp_path / "gone-run")]
     path = save_project(p, tmp_path / "p.biodeep.json")
-    assert window.open_project(path)
-    assert window.runs() == []
+    assert window.projects.open_project(path)
+    assert window.sequences.runs() == []
     assert any("gone-run" in d.text() for d in window.open_dialogs())
 
 

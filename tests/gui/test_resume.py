@@ -34,17 +34,17 @@ def _interrupted_run(folder):
 
 
 def test_offer_and_resume(qtbot, window):
-    window._build_tabs()
-    assert window.interrupted_runs() == []
-    run_dir = _interrupted_run(window.runs_folder())
-    assert window.interrupted_runs() == [run_dir]
-    box = window.offer_resume()
+    window.build_tabs()
+    assert window.sequences.interrupted_runs() == []
+    run_dir = _interrupted_run(window.sequences.runs_folder())
+    assert window.sequences.interrupted_runs() == [run_dir]
+    box = window.sequences.offer_resume()
     assert box in window.open_dialogs() and "after epoch 2 of 4" in box.text()
     with qtbot.waitSignal(window.train_runner.sigFinished, timeout=120_000):
         qtbot.mouseClick(box.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton)
     run = load_run(run_dir)
     assert run.status == "complete" and [int(r["epoch"]) for r in run.history] == [1, 2, 3, 4]
     assert window.training_tab.curves.epoch_points() == 4  # the replayed epochs are drawn too
-    assert window.interrupted_runs() == []
-    info = window.offer_resume()
+    assert window.sequences.interrupted_runs() == []
+    info = window.sequences.offer_resume()
     assert "Nothing to resume" in info.windowTitle()

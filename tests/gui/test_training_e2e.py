@@ -86,7 +86,7 @@ def test_a_whole_session_as_a_user(window, qtbot, demo_files, tmp_path, monkeypa
 
     # ---- results: a test AUROC ---------------------------------------------------------------------------------
     run_dir = Path(summary.run_dir)
-    assert run_dir.parent == Path(window.runs_folder()) and run_dir.name.startswith("cnn-")
+    assert run_dir.parent == Path(window.sequences.runs_folder()) and run_dir.name.startswith("cnn-")
     window.show_tab(window.results_tab)
     text = window.results_tab.metric_text("auroc")
     auroc = float(text)
@@ -122,14 +122,14 @@ def test_a_whole_session_as_a_user(window, qtbot, demo_files, tmp_path, monkeypa
         shot(window, f"e2e_{i + 1}_{name}")
 
     # ---- save the run, reopen the copy -------------------------------------------------------------------------
-    copy = window.save_run_as(tmp_path / "saved-run")
+    copy = window.sequences.save_run_as(tmp_path / "saved-run")
     assert copy is not None and (copy / "model.safetensors").exists()
     reopened = window.open_run(copy)
     assert reopened is not None and window.current_tab() is window.results_tab
     assert window.results_tab.current_run().path == copy
     assert window.results_tab.metric_text("auroc") == text
     assert load_run(copy).metrics == load_run(run_dir).metrics
-    assert [r.path for r in window.runs()] == [run_dir, Path(kmer.run_dir), copy]
+    assert [r.path for r in window.sequences.runs()] == [run_dir, Path(kmer.run_dir), copy]
     assert len(window.compare_tab.runs()) == 3
 
     # ---- a second CNN run, cancelled mid-way -----------------------------------------------------------------------

@@ -24,7 +24,7 @@ def test_scans_train_in_the_window_and_reopen_the_run(qtbot, window, tmp_path):
     progress and per-phase curves there, then the results in Reconstructions."""
     from biodeep_gui.gui.tabs.model_tab import SCANS_ARCH
 
-    window._build_tabs()
+    window.build_tabs()
     titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
     assert titles[-2:] == ["Scans", "Reconstructions"]
     demo = write_demo_cohort(tmp_path / "demo", 8, (16, 20, 16), seed=0)

@@ -1,1 +1,1 @@
-"""Shared by both sciences: errors, file IO, paths, config IO, devices, metrics."""
+"""Shared by both sciences: errors, file IO, paths, config IO, devices, metrics, system (process memory)."""

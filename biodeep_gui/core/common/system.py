@@ -1,0 +1,56 @@
+"""Facts about this process read from the operating system: its memory and its age (Linux /proc, else getrusage).
+
+One reader for the window's status bar, the self-test and the benchmarks, so that they all measure the same thing.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+#: ``/proc/self/status`` fields that ``getrusage``'s peak can stand in for where /proc does not exist.
+_PEAK_FALLBACK = ("VmRSS", "VmHWM")
+
+
+def process_memory(field: str = "VmRSS") -> int | None:
+    """One memory figure of this process in bytes.
+
+    Parameters
+    ----------
+    field : a ``/proc/self/status`` field in kB: ``VmRSS`` (resident now, the default), ``VmHWM`` (peak resident),
+            ``RssAnon`` (resident anonymous memory), ...
+
+    Returns
+    -------
+    The value in bytes. Without /proc (macOS, Windows, BSD) ``VmRSS`` and ``VmHWM`` fall back to the peak resident
+    size from ``getrusage``; other fields, or no reader at all, give None.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+        return None
+    except OSError:
+        pass
+    if field not in _PEAK_FALLBACK:
+        return None
+    try:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, KiB on Linux/BSD
+    except (ImportError, OSError):
+        return None
+
+
+def seconds_since_process_start() -> float | None:
+    """Wall time since this process started (Linux: from /proc; elsewhere ``None``)."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        start_ticks = int(fields[19])  # field 22 of stat(5); the split drops pid and comm
+        with open("/proc/uptime", encoding="ascii") as fh:
+            uptime = float(fh.read().split()[0])
+        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
