@@ -12,6 +12,7 @@ names the file or the setting (``section.key``), the value and what was expected
   ``number`` and ``choice`` declare. Call it after changing settings in place (CLI flags, GUI forms).
 - ``migrate``: bring a dict of an older schema version up to date; refuse a bad or newer version.
 - ``to_dict``, ``to_json``, ``write_json``: the shared serialisation (atomic writes).
+- ``ConfigDocument``: the base of a top-level configuration dataclass (``from_dict``, ``load``, ``save``, ...).
 """
 from __future__ import annotations
 
@@ -22,15 +23,14 @@ import math
 import os
 import stat
 import typing
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from biodeep_gui.core.common.errors import ConfigError
 
 #: The largest configuration or project file read (settings files are a few kB; this refuses a wrong file early).
 MAX_CONFIG_BYTES = 10 * 1024 * 1024
-#: Largest whole number a setting may hold when no tighter upper bound is declared.
-_UINT32_MAX = 2**32 - 1
 
 
 # ---- reading files -------------------------------------------------------------------------------------------------
@@ -354,3 +354,52 @@ def write_json(path: str | os.PathLike, data: Any) -> Path:
     from biodeep_gui.core.common.fileio import atomic_write
 
     return atomic_write(path, to_json(data) + "\n")
+
+
+# ---- a top-level configuration ----------------------------------------------------------------------------------------
+class ConfigDocument:
+    """Base of a versioned top-level configuration dataclass (``RunConfig``, ``ScansConfig``).
+
+    A subclass is a ``@dataclass`` whose fields declare their checks (``number``, ``choice``, nested dataclasses);
+    it defines ``migrate_dict`` (older dict -> current dict) and may extend ``validate`` (combinations of settings)
+    and ``unwrap`` (e.g. take the configuration out of a run folder's ``run.json``).
+    """
+
+    @classmethod
+    def migrate_dict(cls, raw: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @classmethod
+    def unwrap(cls, raw: dict[str, Any]) -> dict[str, Any]:
+        """The configuration inside a document read from a file (itself by default)."""
+        return raw
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]):
+        """Build and check a configuration of any schema version; ``ConfigError`` naming the first bad setting."""
+        cfg = build(cls, cls.migrate_dict(raw))
+        cfg.validate()
+        return cfg
+
+    @classmethod
+    def load(cls, path: str | os.PathLike):
+        """Read a TOML (``.toml``) or JSON file; ``ConfigError`` naming the file and the setting."""
+        raw = cls.unwrap(read_config_file(path))
+        try:
+            return cls.from_dict(raw)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+
+    def validate(self) -> None:
+        """Raise ``ConfigError`` naming the first invalid setting (types, ranges and choices of every field)."""
+        check(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+    def to_json(self) -> str:
+        return to_json(self)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the configuration as JSON, atomically."""
+        return write_json(path, self)

@@ -3,13 +3,12 @@
 A ``ScansConfig`` is plain data (dataclasses of str/int/float/bool/list/dict) saved as JSON in every scans run
 folder and readable from TOML or JSON files (``biodeep scans train --config scans.toml``). ``SCANS_SCHEMA_VERSION``
 grows whenever a field changes meaning and ``migrate_scans`` brings older dicts up to date, so old run folders keep
-loading. The sequence side's ``RunConfig`` (``core/config.py``) is separate: the two share only ``TrainConfig``,
+loading. The sequence side's ``RunConfig`` (``core/sequences/config.py``) is separate: the two share only ``TrainConfig``,
 which the scans trainer builds from ``ScansTrainConfig`` for each network it fits.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from biodeep_gui.core.common import configio
@@ -174,7 +173,9 @@ class ScansCVConfig:
 
 
 @dataclass
-class ScansConfig:
+class ScansConfig(configio.ConfigDocument):
+    """The settings of a scans run; ``from_dict``, ``load``, ``save``, ``to_dict`` come from ``ConfigDocument``."""
+
     data: ScansDataConfig = field(default_factory=ScansDataConfig)
     model: ScansModelConfig = field(default_factory=ScansModelConfig)
     train: ScansTrainConfig = field(default_factory=ScansTrainConfig)
@@ -182,37 +183,19 @@ class ScansConfig:
     name: str = ""
     schema_version: int = number(SCANS_SCHEMA_VERSION, ge=1, le=SCANS_SCHEMA_VERSION)
 
-    def to_dict(self) -> dict[str, Any]:
-        return configio.to_dict(self)
-
-    def to_json(self) -> str:
-        return configio.to_json(self)
-
-    def save(self, path: str | Path) -> Path:
-        """Write the configuration as JSON, atomically."""
-        return configio.write_json(path, self)
+    @classmethod
+    def migrate_dict(cls, raw: dict[str, Any]) -> dict[str, Any]:
+        return migrate_scans(raw)
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> "ScansConfig":
-        """Build and check a configuration of any schema version; ``ConfigError`` naming the first bad setting."""
-        cfg = configio.build(cls, migrate_scans(raw))
-        cfg.validate()
-        return cfg
-
-    @classmethod
-    def load(cls, path: str | Path) -> "ScansConfig":
-        """Read a TOML (``.toml``) or JSON file, or a scans run folder's ``run.json`` (its configuration)."""
-        raw = configio.read_config_file(path)
+    def unwrap(cls, raw: dict[str, Any]) -> dict[str, Any]:
         if raw.get("kind") == "scans" and isinstance(raw.get("config"), dict):  # a run folder's run.json
             raw = raw["config"]
-        try:
-            return cls.from_dict(raw)
-        except ConfigError as exc:
-            raise ConfigError(f"{path}: {exc}") from None
+        return raw
 
     def validate(self) -> None:
         """Raise ``ConfigError`` naming the first invalid setting (types, ranges, choices, then combinations)."""
-        configio.check(self)
+        super().validate()
         d = self.data
         lo, hi = d.band_hz if len(d.band_hz) == 2 else (None, None)
         if lo is None or not 0 <= lo < hi:

@@ -7,7 +7,6 @@ a field changes meaning; ``migrate`` brings an older dict up to date so old run 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from biodeep_gui.core.common import configio
@@ -75,45 +74,28 @@ class ModelConfig:
 
 
 @dataclass
-class RunConfig:
+class RunConfig(configio.ConfigDocument):
+    """The settings of a sequence run; ``from_dict``, ``load``, ``save``, ``to_dict`` come from ``ConfigDocument``."""
+
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     name: str = ""
     schema_version: int = number(SCHEMA_VERSION, ge=1, le=SCHEMA_VERSION)
 
-    # ---- (de)serialisation -------------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        return configio.to_dict(self)
-
-    def to_json(self) -> str:
-        return configio.to_json(self)
-
-    def save(self, path: str | Path) -> Path:
-        """Write the configuration as JSON, atomically."""
-        return configio.write_json(path, self)
+    @classmethod
+    def migrate_dict(cls, raw: dict[str, Any]) -> dict[str, Any]:
+        return migrate(raw)
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> "RunConfig":
-        """Build and check a configuration of any schema version; ``ConfigError`` naming the first bad setting."""
-        cfg = configio.build(cls, migrate(raw))
-        cfg.validate()
-        return cfg
-
-    @classmethod
-    def load(cls, path: str | Path) -> "RunConfig":
-        """Read a TOML (``.toml``) or JSON configuration file, or a run folder's ``run.json`` (its configuration)."""
-        raw = configio.read_config_file(path)
+    def unwrap(cls, raw: dict[str, Any]) -> dict[str, Any]:
         if isinstance(raw.get("config"), dict) and "model" in raw:  # a run folder's run.json: re-run its config
             raw = {"schema_version": raw.get("schema_version", 1), **raw["config"]}
-        try:
-            return cls.from_dict(raw)
-        except ConfigError as exc:
-            raise ConfigError(f"{path}: {exc}") from None
+        return raw
 
     def validate(self) -> None:
         """Raise ``ConfigError`` naming the first invalid setting (types, ranges, choices, then combinations)."""
-        configio.check(self)
+        super().validate()
         d = self.data
         if d.val_fraction + d.test_fraction >= 1:
             raise ConfigError(f"data.val_fraction + data.test_fraction = {d.val_fraction:g} + {d.test_fraction:g} "

@@ -22,9 +22,9 @@ class Param:
     choices: tuple[str, ...] = ()
 
     def coerce(self, value: Any) -> Any:
-        from biodeep_gui.core.common.errors import ConfigError
-
         import math
+
+        from biodeep_gui.core.common.errors import ConfigError
 
         kind = type(self.default)
         try:

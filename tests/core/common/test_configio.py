@@ -409,7 +409,8 @@ def test_cli_subprocess_has_no_traceback(tmp_path):
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
     proc = subprocess.run([sys.executable, "-m", "biodeep_gui", "train", "--fasta", str(tmp_path / "x.fa"),
-                           "--lr", "nan", "--out", str(out)], capture_output=True, text=True, env=env, timeout=120)
+                           "--lr", "nan", "--out", str(out)], capture_output=True, text=True, env=env, timeout=120,
+                          check=False)
     assert proc.returncode == 1
     assert proc.stderr.strip() == "biodeep: error: train.lr = nan is not a finite number > 0"
     assert "Traceback" not in proc.stderr and not out.exists()
