@@ -3,8 +3,9 @@
 A ``ScansConfig`` is plain data (dataclasses of str/int/float/bool/list/dict) saved as JSON in every scans run
 folder and readable from TOML or JSON files (``biodeep scans train --config scans.toml``). ``SCANS_SCHEMA_VERSION``
 grows whenever a field changes meaning and ``migrate_scans`` brings older dicts up to date, so old run folders keep
-loading. The sequence side's ``RunConfig`` (``core/sequences/config.py``) is separate: the two share only ``TrainConfig``,
-which the scans trainer builds from ``ScansTrainConfig`` for each network it fits.
+loading. The sequence side's ``RunConfig`` (``core/sequences/config.py``) is separate: the two share only
+``TrainConfig``, which the scans trainer builds from ``ScansTrainConfig`` for each network it fits, and the one
+config IO (``core/common/configio.py``) that reads, builds, checks, migrates and writes both.
 """
 from __future__ import annotations
 
