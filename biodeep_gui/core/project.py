@@ -17,7 +17,7 @@ from typing import Any
 
 from biodeep_gui.core.common import configio
 from biodeep_gui.core.common.errors import ConfigError
-from biodeep_gui.core.sequences.config import DataConfig, ModelConfig, RunConfig
+from biodeep_gui.core.sequences.config import DataConfig, ModelConfig
 from biodeep_gui.core.training.config import TrainConfig
 
 PROJECT_VERSION = 1
@@ -80,7 +80,7 @@ class Project:
         """Inverse of ``to_dict``: relative paths are resolved against the folder ``relative_to``.
 
         Every setting is checked as a ``RunConfig``'s would be: ``ConfigError`` naming ``section.key`` for an unknown
-        key, a wrong type or a value out of range.
+        key, a wrong type, a value out of range or not among the choices.
         """
         if not isinstance(raw, dict) or raw.get("format") != FORMAT:
             raise ConfigError("not a BioDeep project file (no 'format': 'biodeep-project' entry)")
@@ -97,9 +97,11 @@ class Project:
         configio.check_type("runs", runs, list[str])
         name = raw.get("name") or "Untitled project"
         configio.check_type("name", name, str)
-        # the settings must make a valid run configuration (types, ranges, choices, combinations)
-        RunConfig(data=configio.build(DataConfig, data, "data"), model=configio.build(ModelConfig, model, "model"),
-                  train=configio.build(TrainConfig, train, "train")).validate()
+        # each setting is checked (type, range, choice); combinations (validation + test fractions) are not: the GUI
+        # saves a form as it stands, and a project must reopen so that the user can fix it
+        configio.build(DataConfig, data, "data")
+        configio.build(ModelConfig, model, "model")
+        configio.build(TrainConfig, train, "train")
         base = Path(relative_to) if relative_to else None
         data = dict(data)
         for key in DATA_PATH_FIELDS:

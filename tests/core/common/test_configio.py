@@ -314,6 +314,15 @@ def test_files_written_by_0_1_0_still_load():
     assert project.name == "legacy demo" and project.train_config().epochs == 20
 
 
+def test_a_project_saved_with_an_unfinished_form_reopens(tmp_path):
+    p = Project()
+    p.data.update(val_fraction=0.6, test_fraction=0.5)  # each within range; together checked when a run starts
+    q = load_project(save_project(p, tmp_path / "p.biodeep.json"))
+    assert q.data["val_fraction"] == 0.6
+    with pytest.raises(ConfigError, match="fraction"):
+        RunConfig(data=q.data_config()).validate()
+
+
 def test_check_catches_values_set_in_place():
     cfg = RunConfig()
     cfg.train.seed = 2**40  # as a CLI flag or a GUI form would set it
