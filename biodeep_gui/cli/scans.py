@@ -171,9 +171,10 @@ def run(args) -> int:
 
 
 def _demo(args) -> int:
-    from biodeep_gui.core.scans.synthetic import write_demo_cohort, write_demo_timeseries
+    from biodeep_gui.core.scans.synthetic import check_demo_request, write_demo_cohort, write_demo_timeseries
 
     if args.timeseries:
+        check_demo_request(args.subjects)
         demo = write_demo_timeseries(args.out, args.subjects, seed=args.seed)
         print(f"Wrote a SYNTHETIC connectivity cohort: {args.subjects} subjects' ROI time series in {demo.images}, "
               f"labels in {demo.table}")
@@ -182,11 +183,11 @@ def _demo(args) -> int:
         return 0
     try:
         shape = tuple(int(v) for v in args.shape.split(","))
-        assert len(shape) == 3 and min(shape) >= 4
-    except (ValueError, AssertionError):
+    except ValueError:
         from biodeep_gui.core.common.errors import ConfigError
 
         raise ConfigError(f"--shape {args.shape!r}: expected three integers >= 4, e.g. 61,73,61") from None
+    check_demo_request(args.subjects, shape, args.frames)  # before anything is written
     t0 = time.perf_counter()
     demo = write_demo_cohort(args.out, args.subjects, shape, seed=args.seed, frames=args.frames)
     print(f"Wrote a SYNTHETIC demo cohort ({args.subjects} subjects, grid {'x'.join(map(str, shape))}"

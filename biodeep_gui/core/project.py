@@ -10,14 +10,13 @@ No Qt here: the same project file can be read by the CLI or a headless script.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from biodeep_gui.core.common import configio
 from biodeep_gui.core.common.errors import ConfigError
-from biodeep_gui.core.common.fileio import atomic_write
 from biodeep_gui.core.sequences.config import DataConfig, ModelConfig
 from biodeep_gui.core.training.config import TrainConfig
 
@@ -25,6 +24,8 @@ PROJECT_VERSION = 1
 PROJECT_SUFFIX = ".biodeep.json"
 FORMAT = "biodeep-project"
 
+#: The keys of a project file.
+PROJECT_KEYS = ("format", "version", "name", "data", "runs", "model", "train")
 #: DataConfig fields that hold file paths.
 DATA_PATH_FIELDS = ("fasta", "background", "table", "bed", "genome", "test_file")
 
@@ -52,13 +53,13 @@ class Project:
 
     def data_config(self) -> DataConfig:
         """The data settings as a ``DataConfig`` (unknown keys from a newer version are ignored)."""
-        return _build(DataConfig, self.data)
+        return _known(DataConfig, self.data, "data")
 
     def model_config(self) -> ModelConfig:
-        return _build(ModelConfig, self.model)
+        return _known(ModelConfig, self.model, "model")
 
     def train_config(self) -> TrainConfig:
-        return _build(TrainConfig, self.train)
+        return _known(TrainConfig, self.train, "train")
 
     def runs_folder(self) -> Path | None:
         """Where new runs of this project are saved: ``runs/`` beside the project file (None if never saved)."""
@@ -76,46 +77,52 @@ class Project:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], relative_to: str | os.PathLike | None = None) -> "Project":
-        """Inverse of ``to_dict``: relative paths are resolved against the folder ``relative_to``."""
+        """Inverse of ``to_dict``: relative paths are resolved against the folder ``relative_to``.
+
+        Every setting is checked as a ``RunConfig``'s would be: ``ConfigError`` naming ``section.key`` for an unknown
+        key, a wrong type, a value out of range or not among the choices.
+        """
         if not isinstance(raw, dict) or raw.get("format") != FORMAT:
             raise ConfigError("not a BioDeep project file (no 'format': 'biodeep-project' entry)")
-        version = int(raw.get("version", 1))
-        if version > PROJECT_VERSION:
-            raise ConfigError(f"project file version {version} is newer than this BioDeep understands "
-                              f"({PROJECT_VERSION}); please update BioDeep")
-        base = Path(relative_to) if relative_to else None
-        data = raw.get("data") or {}
-        model = raw.get("model") or {}
-        train = raw.get("train") or {}
+        raw = configio.migrate(raw, PROJECT_VERSION, key="version", what="project file")
+        unknown = sorted(set(raw) - set(PROJECT_KEYS))
+        if unknown:
+            raise ConfigError(f"unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} in the project "
+                              f"file; known: {', '.join(PROJECT_KEYS)}")
+        try:
+            data, model, train = (configio.section(raw, k) for k in ("data", "model", "train"))
+        except ConfigError as exc:
+            raise ConfigError(f"damaged project file: {exc}") from None
         runs = raw.get("runs") or []
-        if not all(isinstance(x, dict) for x in (data, model, train)) or not isinstance(runs, list):
-            raise ConfigError("damaged project file: 'data', 'model' and 'train' must be tables, 'runs' a list")
+        configio.check_type("runs", runs, list[str])
+        name = raw.get("name") or "Untitled project"
+        configio.check_type("name", name, str)
+        # each setting is checked (type, range, choice); combinations (validation + test fractions) are not: the GUI
+        # saves a form as it stands, and a project must reopen so that the user can fix it
+        configio.build(DataConfig, data, "data")
+        configio.build(ModelConfig, model, "model")
+        configio.build(TrainConfig, train, "train")
+        base = Path(relative_to) if relative_to else None
         data = dict(data)
         for key in DATA_PATH_FIELDS:
             if data.get(key):
                 data[key] = _absolute(str(data[key]), base)
-        return cls(name=str(raw.get("name") or "Untitled project"), data=data,
-                   runs=[_absolute(str(r), base) for r in runs], model=dict(model), train=dict(train))
+        return cls(name=name, data=data, runs=[_absolute(r, base) for r in runs], model=dict(model),
+                   train=dict(train))
 
 
 def save_project(project: Project, path: str | os.PathLike) -> Path:
     """Write ``project`` to ``path`` atomically (paths relative to its folder) and remember the path in it."""
     path = Path(path).absolute()
-    text = json.dumps(project.to_dict(relative_to=path.parent), indent=2, sort_keys=True)
-    atomic_write(path, text + "\n")
+    configio.write_json(path, project.to_dict(relative_to=path.parent))
     project.path = str(path)
     return path
 
 
 def load_project(path: str | os.PathLike) -> Project:
-    """Read a project file; a ``ConfigError`` naming the file for anything unreadable."""
+    """Read a project file; a ``ConfigError`` naming the file for anything unreadable or invalid."""
     path = Path(path).absolute()
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: project file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not a readable project file ({exc})") from None
+    raw = configio.read_config_file(path, what="project", fmt="json")
     try:
         project = Project.from_dict(raw, relative_to=path.parent)
     except ConfigError as exc:
@@ -187,9 +194,7 @@ def _absolute(p: str, base: Path | None) -> str:
     return os.path.normpath(base / path)
 
 
-def _build(kind, values: dict[str, Any]):
+def _known(kind, values: dict[str, Any], section: str):
+    """``kind`` built from the keys of ``values`` it knows (keys of a newer minor version are ignored), checked."""
     known = {f.name for f in dataclasses.fields(kind)}
-    try:
-        return kind(**{k: v for k, v in values.items() if k in known})
-    except TypeError as exc:
-        raise ConfigError(f"invalid project settings: {exc}") from None
+    return configio.build(kind, {k: v for k, v in values.items() if k in known}, section)

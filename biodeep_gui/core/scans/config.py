@@ -3,21 +3,19 @@
 A ``ScansConfig`` is plain data (dataclasses of str/int/float/bool/list/dict) saved as JSON in every scans run
 folder and readable from TOML or JSON files (``biodeep scans train --config scans.toml``). ``SCANS_SCHEMA_VERSION``
 grows whenever a field changes meaning and ``migrate_scans`` brings older dicts up to date, so old run folders keep
-loading. The sequence side's ``RunConfig`` (``core/config.py``) is separate: the two share only ``TrainConfig``,
-which the scans trainer builds from ``ScansTrainConfig`` for each network it fits.
+loading. The sequence side's ``RunConfig`` (``core/sequences/config.py``) is separate: the two share only
+``TrainConfig``, which the scans trainer builds from ``ScansTrainConfig`` for each network it fits, and the one
+config IO (``core/common/configio.py``) that reads, builds, checks, migrates and writes both.
 """
 from __future__ import annotations
 
-import dataclasses
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import tomllib
-
+from biodeep_gui.core.common import configio
+from biodeep_gui.core.common.configio import choice, number
 from biodeep_gui.core.common.errors import ConfigError
-from biodeep_gui.core.training.config import TrainConfig
+from biodeep_gui.core.training.config import MAX_BATCH_SIZE, MAX_EPOCHS, SEED_MAX, TrainConfig
 
 SCANS_SCHEMA_VERSION = 1
 
@@ -26,6 +24,10 @@ ROUTES = ("volumes", "connectivity")
 #: amplitude, or every time frame as an autoencoder training sample
 SUMMARIES = ("mean", "std", "alff", "frames")
 NORMALISATIONS = ("zscore", "none")
+#: Most voxels a demo or resampled grid may hold: 512**3 float32 voxels are 512 MiB per volume already.
+MAX_GRID_VOXELS = 512**3
+#: Smallest resampling voxel size (mm); finer grids would exceed ``MAX_GRID_VOXELS`` for a whole head.
+MIN_VOXEL_SIZE = 0.1
 
 
 @dataclass
@@ -57,7 +59,7 @@ class ScansDataConfig:
         Where preprocessed arrays are cached (``.npy``, memory-mapped when read); empty: the user cache folder.
     """
 
-    route: str = "volumes"
+    route: str = choice("volumes", ROUTES)
     images: str = ""
     labels: str = ""
     timeseries: str = ""
@@ -68,15 +70,17 @@ class ScansDataConfig:
     site_column: str = ""
     positive_label: str = ""
     allow_missing: bool = False
-    summary: str = "mean"
-    max_frames: int = 20  # summary 'frames': at most this many evenly spaced frames per subject; 0 = all
+    summary: str = choice("mean", SUMMARIES)
+    # summary 'frames': at most this many evenly spaced frames per subject; 0 = all
+    max_frames: int = number(20, ge=0, le=100_000, note="0 = all")
     band_hz: list[float] = field(default_factory=lambda: [0.01, 0.08])  # ALFF frequency band
     mask: str = ""
-    mask_coverage: float = 0.5  # computed mask: voxels that are brain in at least this fraction of subjects
-    normalise: str = "zscore"  # per subject, inside the mask
+    # computed mask: voxels that are brain in at least this fraction of subjects
+    mask_coverage: float = number(0.5, gt=0, le=1)
+    normalise: str = choice("zscore", NORMALISATIONS)  # per subject, inside the mask
     canonicalise: bool = True  # reorient to RAS+ with nibabel.as_closest_canonical
     resample: bool = False
-    voxel_size: float = 0.0
+    voxel_size: float = number(0.0, ge=0, le=100, note="mm; 0 = keep the first subject's grid")
     cache_dir: str = ""
 
     def input_files(self) -> list[str]:
@@ -110,19 +114,23 @@ class ScansTrainConfig:
     correlation on an inner validation split of each fold's training subjects); the code classifier ``head_*``;
     the 3-D CNN arm ``cnn_epochs`` with the autoencoder's batch size and learning rate."""
 
-    epochs: int = 30
-    batch_size: int = 4
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    patience: int = 0  # autoencoder early stopping on the inner-validation correlation; 0 = off
-    head_epochs: int = 100
-    head_lr: float = 3e-3
-    head_weight_decay: float = 0.01  # AdamW; the head trains a fixed number of epochs (see for_head)
-    cnn_epochs: int = 20
-    inner_val_fraction: float = 0.15  # of each fold's training subjects, for model selection only
-    preview_every: int = 5  # epochs between two live reconstruction previews; 0 = none
+    epochs: int = number(30, ge=1, le=MAX_EPOCHS)
+    batch_size: int = number(4, ge=1, le=MAX_BATCH_SIZE)
+    lr: float = number(1e-3, gt=0)
+    weight_decay: float = number(0.0, ge=0)
+    # autoencoder early stopping on the inner-validation correlation; 0 = off
+    patience: int = number(0, ge=0, le=MAX_EPOCHS, note="0 = off")
+    head_epochs: int = number(100, ge=1, le=MAX_EPOCHS)
+    head_lr: float = number(3e-3, gt=0)
+    # AdamW; the head trains a fixed number of epochs (see for_head)
+    head_weight_decay: float = number(0.01, ge=0)
+    cnn_epochs: int = number(20, ge=1, le=MAX_EPOCHS)
+    # of each fold's training subjects, for model selection only
+    inner_val_fraction: float = number(0.15, gt=0, lt=0.5)
+    # epochs between two live reconstruction previews; 0 = none
+    preview_every: int = number(5, ge=0, le=MAX_EPOCHS, note="0 = none")
     class_weighting: bool = True
-    seed: int = 0
+    seed: int = number(0, ge=0, le=SEED_MAX)
     device: str = "auto"
     amp: bool = False
 
@@ -157,89 +165,48 @@ class ScansCVConfig:
         cross-validation of the training codes
     """
 
-    folds: int = 5
+    folds: int = number(5, ge=2, le=10_000)
     leave_site_out: bool = False
-    permutations: int = 100
+    permutations: int = number(100, ge=0, le=1_000_000, note="0 = none")
     permute_mlp: bool = False
     final_fit: bool = True
-    logistic_c: float = 0.0
+    logistic_c: float = number(0.0, ge=0, note="0 = chosen by inner cross-validation")
 
 
 @dataclass
-class ScansConfig:
+class ScansConfig(configio.ConfigDocument):
+    """The settings of a scans run; ``from_dict``, ``load``, ``save``, ``to_dict`` come from ``ConfigDocument``."""
+
     data: ScansDataConfig = field(default_factory=ScansDataConfig)
     model: ScansModelConfig = field(default_factory=ScansModelConfig)
     train: ScansTrainConfig = field(default_factory=ScansTrainConfig)
     cv: ScansCVConfig = field(default_factory=ScansCVConfig)
     name: str = ""
-    schema_version: int = SCANS_SCHEMA_VERSION
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+    schema_version: int = number(SCANS_SCHEMA_VERSION, ge=1, le=SCANS_SCHEMA_VERSION)
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> "ScansConfig":
-        raw = migrate_scans(raw)
-        unknown = sorted(set(raw) - {"data", "model", "train", "cv", "name", "schema_version", "kind"})
-        if unknown:
-            raise ConfigError(f"unknown section(s) in the scans configuration: {', '.join(unknown)}")
-        try:
-            cfg = cls(data=_build(ScansDataConfig, raw.get("data", {}), "data"),
-                      model=_build(ScansModelConfig, raw.get("model", {}), "model"),
-                      train=_build(ScansTrainConfig, raw.get("train", {}), "train"),
-                      cv=_build(ScansCVConfig, raw.get("cv", {}), "cv"),
-                      name=str(raw.get("name", "")), schema_version=SCANS_SCHEMA_VERSION)
-        except TypeError as exc:
-            raise ConfigError(f"invalid scans configuration: {exc}") from None
-        cfg.validate()
-        return cfg
+    def migrate_dict(cls, raw: dict[str, Any]) -> dict[str, Any]:
+        return migrate_scans(raw)
 
     @classmethod
-    def load(cls, path: str | Path) -> "ScansConfig":
-        """Read a TOML (``.toml``) or JSON file, or a scans run folder's ``run.json`` (its configuration)."""
-        path = Path(path)
-        toml = path.suffix.lower() == ".toml"
-        try:
-            text = path.read_text(encoding="utf-8")
-            raw = tomllib.loads(text) if toml else json.loads(text)
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: configuration file not found") from None
-        except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: not a valid {'TOML' if toml else 'JSON'} configuration ({exc})") from None
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{path}: expected a table of settings at the top level")
+    def unwrap(cls, raw: dict[str, Any]) -> dict[str, Any]:
         if raw.get("kind") == "scans" and isinstance(raw.get("config"), dict):  # a run folder's run.json
             raw = raw["config"]
-        return cls.from_dict(raw)
+        return raw
 
     def validate(self) -> None:
-        """Raise ``ConfigError`` naming the first invalid setting."""
-        d, t, c = self.data, self.train, self.cv
-        _choice("data.route", d.route, ROUTES)
-        _choice("data.summary", d.summary, SUMMARIES)
-        _choice("data.normalise", d.normalise, NORMALISATIONS)
-        if not (isinstance(d.band_hz, list) and len(d.band_hz) == 2 and 0 <= d.band_hz[0] < d.band_hz[1]):
-            raise ConfigError("data.band_hz must be [low, high] in Hz with 0 <= low < high")
-        if d.voxel_size < 0 or d.max_frames < 0 or not 0 < d.mask_coverage <= 1:
-            raise ConfigError("data.voxel_size and data.max_frames must be >= 0, data.mask_coverage in (0, 1]")
+        """Raise ``ConfigError`` naming the first invalid setting (types, ranges, choices, then combinations)."""
+        super().validate()
+        d = self.data
+        lo, hi = d.band_hz if len(d.band_hz) == 2 else (None, None)
+        if lo is None or not 0 <= lo < hi:
+            raise ConfigError(f"data.band_hz = {configio.short(d.band_hz)} is not [low, high] in Hz with "
+                              f"0 <= low < high")
+        if 0 < d.voxel_size < MIN_VOXEL_SIZE:
+            raise ConfigError(f"data.voxel_size = {d.voxel_size:g} is finer than {MIN_VOXEL_SIZE:g} mm; a whole "
+                              f"head on that grid would exceed {MAX_GRID_VOXELS:,} voxels")
         if not d.subject_column or not d.label_column:
             raise ConfigError("data.subject_column and data.label_column must name columns of the labels table")
-        if t.epochs < 1 or t.batch_size < 1 or t.lr <= 0 or t.head_epochs < 1 or t.head_lr <= 0 or t.cnn_epochs < 1:
-            raise ConfigError("train.epochs, train.head_epochs, train.cnn_epochs and train.batch_size must be >= 1, "
-                              "learning rates > 0")
-        if t.patience < 0 or t.head_weight_decay < 0 or t.preview_every < 0:
-            raise ConfigError("train.patience, train.head_weight_decay and train.preview_every must be >= 0")
-        if not 0 < t.inner_val_fraction < 0.5:
-            raise ConfigError("train.inner_val_fraction must be in (0, 0.5)")
-        if c.folds < 2 or c.permutations < 0 or c.logistic_c < 0:
-            raise ConfigError("cv.folds must be >= 2, cv.permutations >= 0 and cv.logistic_c >= 0 (0 = chosen by "
-                              "inner cross-validation)")
-        for name in ("autoencoder", "head", "cnn"):
-            if not isinstance(getattr(self.model, name), dict):
-                raise ConfigError(f"model.{name} must be a table of hyper-parameters")
 
     def autoencoder_arch(self) -> str:
         return "autoencoder3d" if self.data.route == "volumes" else "connectivity-dae"
@@ -247,26 +214,6 @@ class ScansConfig:
 
 def migrate_scans(raw: dict[str, Any]) -> dict[str, Any]:
     """Bring a scans configuration dict of any earlier schema version up to ``SCANS_SCHEMA_VERSION``."""
-    raw = json.loads(json.dumps(raw))  # deep copy, plain types only
-    version = int(raw.get("schema_version", SCANS_SCHEMA_VERSION))
-    if version > SCANS_SCHEMA_VERSION:
-        raise ConfigError(f"scans configuration schema version {version} is newer than this BioDeep understands "
-                          f"({SCANS_SCHEMA_VERSION}); please update BioDeep")
-    raw["schema_version"] = SCANS_SCHEMA_VERSION
+    raw = configio.migrate(raw, SCANS_SCHEMA_VERSION, what="scans configuration")
     raw.pop("kind", None)
     return raw
-
-
-def _build(kind, values: dict[str, Any], section: str):
-    if not isinstance(values, dict):
-        raise ConfigError(f"[{section}] must be a table of settings")
-    known = {f.name for f in dataclasses.fields(kind)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ConfigError(f"unknown setting(s) in [{section}]: {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    return kind(**values)
-
-
-def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ConfigError(f"{name} = {value!r} is not one of: {', '.join(allowed)}")

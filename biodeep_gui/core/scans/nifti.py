@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from biodeep_gui.core.common.errors import InputFileError
+from biodeep_gui.core.common.errors import ConfigError, InputFileError
+from biodeep_gui.core.scans.config import MAX_GRID_VOXELS
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 TIMESERIES_SUFFIXES = (".1d", ".csv", ".tsv", ".txt")
@@ -57,7 +58,13 @@ class Grid:
         old = np.asarray(self.voxel_size)
         factor = voxel_size / old
         directions = self.affine[:3, :3] / old
+        if not (math.isfinite(voxel_size) and voxel_size > 0):
+            raise ConfigError(f"data.voxel_size = {voxel_size!r} is not a finite number > 0")
         shape = tuple(max(1, int(math.ceil(s * o / voxel_size - 1e-6))) for s, o in zip(self.shape, old))
+        if math.prod(shape) > MAX_GRID_VOXELS:
+            raise ConfigError(f"data.voxel_size = {voxel_size:g} mm would resample {self.describe()} to "
+                              f"{'x'.join(map(str, shape))} = {math.prod(shape):,} voxels, more than the "
+                              f"{MAX_GRID_VOXELS:,} (512³) a scan may hold in memory; choose a larger voxel size")
         affine = np.eye(4)
         affine[:3, :3] = directions * voxel_size
         # voxel centres placed so that the new grid's first voxel covers the old grid's first corner

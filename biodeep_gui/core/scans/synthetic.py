@@ -22,7 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from biodeep_gui.core.common.configio import check_range, check_type
+from biodeep_gui.core.common.errors import ConfigError
 from biodeep_gui.core.common.fileio import atomic_write
+from biodeep_gui.core.scans.config import MAX_GRID_VOXELS
 
 #: the MNI152 3-mm template grid (FSL): 61 x 73 x 61, x pointing left (LAS)
 MNI_3MM_SHAPE = (61, 73, 61)
@@ -136,6 +139,32 @@ def _subject(i: int, n_sites: int) -> tuple[int, bool, int, str, str]:
     site_name = f"SITE_{chr(ord('A') + site)}"
     return site, patient, sub_id, site_name, f"{site_name}_{sub_id:07d}"
 
+#: Most subjects a demo cohort may have (each is a file of its own).
+MAX_DEMO_SUBJECTS = 100_000
+
+
+def check_demo_request(n_subjects: int, shape: tuple[int, int, int] | None = None, frames: int = 0) -> None:
+    """Refuse a demo cohort that cannot be written before anything is written or allocated.
+
+    Raises ``ConfigError`` naming the setting: fewer than 1 or more than ``MAX_DEMO_SUBJECTS`` subjects, a grid
+    that is not three whole numbers >= 4, or a grid (times ``frames``) of more than ``MAX_GRID_VOXELS`` voxels.
+    """
+    check_type("subjects", n_subjects, int)
+    check_range("subjects", n_subjects, ge=1, le=MAX_DEMO_SUBJECTS)
+    check_type("frames", frames, int)
+    check_range("frames", frames, ge=0, le=10_000, note="0 = 3-D volumes")
+    if shape is None:
+        return
+    if (not isinstance(shape, (tuple, list)) or len(shape) != 3
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 4 for v in shape)):
+        raise ConfigError(f"shape = {shape!r} is not three whole numbers >= 4 (X, Y, Z), e.g. 61,73,61")
+    voxels = int(np.prod([int(v) for v in shape], dtype=object)) * max(1, frames)
+    if voxels > MAX_GRID_VOXELS:
+        raise ConfigError(f"shape = {'x'.join(map(str, shape))}{f' x {frames} frames' if frames else ''} is "
+                          f"{voxels:,} voxels per subject, more than the {MAX_GRID_VOXELS:,} (512³) a scan may hold "
+                          f"in memory; choose a smaller grid")
+
+
 def write_demo_cohort(out_dir: str | Path, n_subjects: int = 40, shape: tuple[int, int, int] = MNI_3MM_SHAPE,
                       seed: int = 0, *, n_sites: int = 2, frames: int = 0, tr: float = 2.0,
                       effect_size: float = EFFECT_SIZE) -> DemoCohort:
@@ -155,6 +184,7 @@ def write_demo_cohort(out_dir: str | Path, n_subjects: int = 40, shape: tuple[in
     """
     import nibabel as nib
 
+    check_demo_request(n_subjects, tuple(shape), frames)
     rng = np.random.default_rng(seed)
     out = Path(out_dir)
     images = out / "images"
@@ -242,6 +272,11 @@ def write_demo_timeseries(out_dir: str | Path, n_subjects: int = 40, n_regions: 
     Every subject's regions follow a few shared latent "networks"; in patients the coupling of regions 0-3 to
     their network is weaker (a planted connectivity difference). Sites differ in noise level.
     """
+    check_demo_request(n_subjects)
+    check_type("regions", n_regions, int)
+    check_range("regions", n_regions, ge=2, le=10_000)
+    check_type("timepoints", n_timepoints, int)
+    check_range("timepoints", n_timepoints, ge=2, le=1_000_000)
     rng = np.random.default_rng(seed)
     out = Path(out_dir)
     folder = out / "timeseries"

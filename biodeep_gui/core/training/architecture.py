@@ -22,13 +22,17 @@ class Param:
     choices: tuple[str, ...] = ()
 
     def coerce(self, value: Any) -> Any:
+        import math
+
         from biodeep_gui.core.common.errors import ConfigError
 
         kind = type(self.default)
         try:
             value = kind(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: int('inf')
             raise ConfigError(f"hyper-parameter {self.name} = {value!r} is not a {kind.__name__}") from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"hyper-parameter {self.name} = {value!r} is not a finite number")
         if self.choices and value not in self.choices:
             raise ConfigError(f"hyper-parameter {self.name} = {value!r} is not one of: {', '.join(self.choices)}")
         if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
