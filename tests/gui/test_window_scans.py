@@ -22,7 +22,7 @@ def _one_thread():
 def test_scans_train_in_the_window_and_reopen_the_run(qtbot, window, tmp_path):
     """Cohort in the Scans tab, settings in the Model tab ("Autoencoder → classifier"), Start in the Training tab:
     progress and per-phase curves there, then the results in Reconstructions."""
-    from biodeep_gui.gui.tabs.model_tab import SCANS_ARCH
+    from biodeep_gui.gui.tabs.model_forms import SCANS_ARCH
 
     window._build_tabs()
     titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
