@@ -325,7 +325,8 @@ def test_model_tab_autoencoder_classifier_entry(qtbot, tmp_path):
     from biodeep_gui.core.scans.config import ScansDataConfig
     from biodeep_gui.core.scans.models import SCANS_ARCHITECTURES, build_scans_model
     from biodeep_gui.core.training.architecture import count_parameters
-    from biodeep_gui.gui.tabs.model_tab import SCANS_ARCH, SCANS_PARAMS, SCANS_SUMMARY, ModelTab
+    from biodeep_gui.gui.tabs.model_forms import SCANS_ARCH, SCANS_PARAMS, SCANS_SUMMARY
+    from biodeep_gui.gui.tabs.model_tab import ModelTab
 
     tab = ModelTab()
     qtbot.addWidget(tab)
@@ -381,7 +382,8 @@ def test_model_tab_autoencoder_classifier_entry(qtbot, tmp_path):
 
 
 def test_memory_warning_when_the_estimate_is_too_big(qtbot):
-    from biodeep_gui.gui.tabs.model_tab import ModelInspection, ModelTab
+    from biodeep_gui.gui.tabs.model_inspection import ModelInspection
+    from biodeep_gui.gui.tabs.model_tab import ModelTab
 
     tab = ModelTab()
     qtbot.addWidget(tab)

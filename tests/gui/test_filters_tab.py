@@ -78,8 +78,8 @@ def test_filters_tab_shows_logos_with_matches_sorted_and_exports(qtbot, interp_r
     first = tab.selected_filters()[0]
     n_match = len(a.matches.per_filter[first][:3])
     assert len(tab.detail_stack().items()) == 1 + n_match
-    assert tab.match_table.rowCount() == len(a.matches.per_filter[first])
-    assert tab.match_table.item(0, 1).text() == a.matches.per_filter[first][0].motif_id
+    assert tab.detail.match_table.rowCount() == len(a.matches.per_filter[first])
+    assert tab.detail.match_table.item(0, 1).text() == a.matches.per_filter[first][0].motif_id
     shot(tab, "filters_tab")
 
     # click a logo: it is selected and announced; ctrl-click adds a second one
@@ -87,7 +87,7 @@ def test_filters_tab_shows_logos_with_matches_sorted_and_exports(qtbot, interp_r
     with qtbot.waitSignal(tab.sigFilterSelected) as sel:
         qtbot.mouseClick(target.logo, Qt.MouseButton.LeftButton, pos=QPoint(40, 40))
     assert sel.args == [target.index] and tab.selected_filters() == [target.index]
-    assert target.logo.is_selected() and tab.detail_title.text() == f"Filter {target.index + 1}"
+    assert target.logo.is_selected() and tab.detail.detail_title.text() == f"Filter {target.index + 1}"
     other = tab.cards()[5]
     qtbot.mouseClick(other.logo, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, QPoint(40, 40))
     assert tab.selected_filters() == [target.index, other.index]

@@ -71,11 +71,11 @@ def demo(tmp_path):
 
 
 def _load(qtbot, tab: ScansTab, demo) -> None:
-    tab.images_edit.setText(str(demo.images))
-    tab.labels_edit.setText(str(demo.table))
-    tab._fill_columns()
+    tab.form.images_edit.setText(str(demo.images))
+    tab.form.labels_edit.setText(str(demo.table))
+    tab.form.fill_columns()
     with qtbot.waitSignal(tab.load_runner.sigFinished, timeout=TIMEOUT):
-        qtbot.mouseClick(tab.load_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(tab.form.load_button, Qt.MouseButton.LeftButton)
 
 
 def test_scans_tab_loads_audits_and_shows_a_subject(qtbot, demo, monkeypatch, tmp_path):
@@ -86,8 +86,8 @@ def test_scans_tab_loads_audits_and_shows_a_subject(qtbot, demo, monkeypatch, tm
     tab.show()
     _load(qtbot, tab, demo)
     # the column guesses picked the ABIDE-style columns
-    assert (tab.subject_combo.currentText(), tab.label_combo.currentText(), tab.file_combo.currentText(),
-            tab.site_combo.currentText()) == ("SUB_ID", "DX_GROUP", "FILE_ID", "SITE_ID")
+    assert (tab.form.subject_combo.currentText(), tab.form.label_combo.currentText(), tab.form.file_combo.currentText(),
+            tab.form.site_combo.currentText()) == ("SUB_ID", "DX_GROUP", "FILE_ID", "SITE_ID")
     assert tab.table.rowCount() == 8
     assert [tab.table.item(r, 7).text() for r in range(8)] == ["ready"] * 8
     assert tab.table.item(0, 3).text() == "16×20×16" and tab.table.item(0, 6).text() == "LAS"
@@ -124,7 +124,7 @@ def test_scans_tab_offers_resampling_for_mismatched_grids(qtbot, tmp_path, monke
     assert any("different grids" in tab.audit_list.item(i).text() for i in range(tab.audit_list.count()))
     with qtbot.waitSignal(tab.load_runner.sigFinished, timeout=TIMEOUT):
         qtbot.mouseClick(tab.fix_resample, Qt.MouseButton.LeftButton)
-    assert tab.resample_check.isChecked() and not tab.fix_resample.isEnabled()
+    assert tab.form.resample_check.isChecked() and not tab.fix_resample.isEnabled()
     assert [tab.table.item(r, 7).text() for r in range(4)] == ["ready"] * 4
     tab.shutdown()
 
@@ -141,7 +141,7 @@ def test_scans_tab_shows_bad_files_in_the_table(qtbot, tmp_path, monkeypatch):
     assert statuses.count("ready") == 3
     bad_row = next(r for r in range(4) if statuses[r] != "ready")
     assert bad.name in statuses[bad_row] or bad.name in tab.table.item(bad_row, 7).toolTip()
-    tab.labels_edit.setText(str(tmp_path / "missing.csv"))
+    tab.form.labels_edit.setText(str(tmp_path / "missing.csv"))
     with qtbot.waitSignal(tab.load_runner.sigFailed, timeout=TIMEOUT):
         tab.load_cohort()
     assert "missing.csv" in tab.status_label.text()
@@ -219,11 +219,11 @@ def test_scans_tab_connectivity_route_from_roi_tables(qtbot, tmp_path, monkeypat
     tab = ScansTab()
     qtbot.addWidget(tab)
     with qtbot.waitSignal(tab.sigRouteChanged, timeout=2000) as route:
-        tab.route_combo.setCurrentIndex(tab.route_combo.findData("connectivity"))
-    assert route.args == ["connectivity"] and tab.timeseries_row.isEnabled()
-    tab.timeseries_edit.setText(str(demo.images))
-    tab.labels_edit.setText(str(demo.table))
-    tab._fill_columns()
+        tab.form.route_combo.setCurrentIndex(tab.form.route_combo.findData("connectivity"))
+    assert route.args == ["connectivity"] and tab.form.timeseries_row.isEnabled()
+    tab.form.timeseries_edit.setText(str(demo.images))
+    tab.form.labels_edit.setText(str(demo.table))
+    tab.form.fill_columns()
     with qtbot.waitSignal(tab.load_runner.sigFinished, timeout=TIMEOUT):
         tab.load_cohort()
     assert [tab.table.item(r, 7).text() for r in range(6)] == ["ready"] * 6

@@ -16,16 +16,9 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from biodeep_gui.core.common.errors import BioDeepError  # noqa: E402
 from biodeep_gui.core.sequences.config import DataConfig  # noqa: E402
 from biodeep_gui.core.sequences.io import load_sequences  # noqa: E402
-from biodeep_gui.gui.tabs.sequences.sequences_tab import (
-    KIND_BED,
-    KIND_LABELLED,
-    KIND_PAIR,
-    KIND_TABLE,
-    SequencesTab,
-    file_kind,
-    looks_like_background,
-    read_table_header,
-)
+from biodeep_gui.gui.tabs.sequences.data_files import file_kind, looks_like_background, read_table_header  # noqa: E402
+from biodeep_gui.gui.tabs.sequences.data_form import KIND_BED, KIND_LABELLED, KIND_PAIR, KIND_TABLE  # noqa: E402
+from biodeep_gui.gui.tabs.sequences.sequences_tab import SequencesTab  # noqa: E402
 
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 MOTIF = "GGGCGGGGC"
@@ -83,14 +76,14 @@ def _drop(widget, paths) -> bool:
 
 def test_filled_form_emits_the_data_config(qtbot, tab, pair):
     bound, background = pair
-    tab.kind_combo.setCurrentIndex(tab.kind_combo.findData(KIND_PAIR))
-    _type_path(qtbot, tab.bound_picker, bound)
-    _type_path(qtbot, tab.background_picker, background)
-    tab.length_spin.setValue(48)
-    tab.policy_combo.setCurrentIndex(tab.policy_combo.findData("strict"))
-    tab.task_combo.setCurrentIndex(tab.task_combo.findData("binary"))
-    tab.val_spin.setValue(15)
-    tab.test_spin.setValue(20)
+    tab.form.kind_combo.setCurrentIndex(tab.form.kind_combo.findData(KIND_PAIR))
+    _type_path(qtbot, tab.form.bound_picker, bound)
+    _type_path(qtbot, tab.form.background_picker, background)
+    tab.form.length_spin.setValue(48)
+    tab.form.policy_combo.setCurrentIndex(tab.form.policy_combo.findData("strict"))
+    tab.form.task_combo.setCurrentIndex(tab.form.task_combo.findData("binary"))
+    tab.form.val_spin.setValue(15)
+    tab.form.test_spin.setValue(20)
     with qtbot.waitSignal(tab.sigOpenRequested, timeout=2000) as blocker:
         qtbot.mouseClick(tab.open_button, Qt.MouseButton.LeftButton)
     cfg = blocker.args[0]
@@ -102,20 +95,20 @@ def test_filled_form_emits_the_data_config(qtbot, tab, pair):
 
 
 def test_open_refuses_incomplete_or_impossible_settings(qtbot, tab, pair, tmp_path):
-    tab.set_input_kind(KIND_PAIR)
+    tab.form.set_input_kind(KIND_PAIR)
     with qtbot.assertNotEmitted(tab.sigOpenRequested):
         qtbot.mouseClick(tab.open_button, Qt.MouseButton.LeftButton)
     assert "Choose the bound FASTA file" in tab.problem_text()
 
-    tab.bound_picker.set_path(str(pair[0]))
-    tab.background_picker.set_path(str(tmp_path / "moved.fa"))
+    tab.form.bound_picker.set_path(str(pair[0]))
+    tab.form.background_picker.set_path(str(tmp_path / "moved.fa"))
     with qtbot.assertNotEmitted(tab.sigOpenRequested):
         qtbot.mouseClick(tab.open_button, Qt.MouseButton.LeftButton)
     assert "moved.fa does not exist" in tab.problem_text()
 
-    tab.background_picker.set_path(str(pair[1]))
-    tab.val_spin.setValue(60)
-    tab.test_spin.setValue(40)
+    tab.form.background_picker.set_path(str(pair[1]))
+    tab.form.val_spin.setValue(60)
+    tab.form.test_spin.setValue(40)
     with qtbot.assertNotEmitted(tab.sigOpenRequested):
         qtbot.mouseClick(tab.open_button, Qt.MouseButton.LeftButton)
     assert "less than 100 %" in tab.problem_text()
@@ -126,14 +119,14 @@ def test_table_header_offers_columns_and_multi_task_labels(qtbot, tab, tmp_path)
     table.write_text("# exported by a lab pipeline\nname\tsequence\tctcf\trest\n"
                      "a\tACGTACGTAA\t1\t0\nb\tTTTTACGTAA\t0\t1\n")
     assert read_table_header(table) == ["name", "sequence", "ctcf", "rest"]
-    tab.set_input_kind(KIND_TABLE)
-    _type_path(qtbot, tab.table_picker, table)
-    assert [tab.sequence_column.itemText(i) for i in range(tab.sequence_column.count())] == \
+    tab.form.set_input_kind(KIND_TABLE)
+    _type_path(qtbot, tab.form.table_picker, table)
+    assert [tab.form.sequence_column.itemText(i) for i in range(tab.form.sequence_column.count())] == \
         ["name", "sequence", "ctcf", "rest"]
-    assert tab.sequence_column.currentText() == "sequence"
-    assert tab.id_column.currentText() == "name"
-    assert tab.checked_label_columns() == ["ctcf"]
-    rest = tab.label_list.findItems("rest", Qt.MatchFlag.MatchExactly)[0]
+    assert tab.form.sequence_column.currentText() == "sequence"
+    assert tab.form.id_column.currentText() == "name"
+    assert tab.form.checked_label_columns() == ["ctcf"]
+    rest = tab.form.label_list.findItems("rest", Qt.MatchFlag.MatchExactly)[0]
     rest.setCheckState(Qt.CheckState.Checked)
     with qtbot.waitSignal(tab.sigOpenRequested, timeout=2000) as blocker:
         qtbot.mouseClick(tab.open_button, Qt.MouseButton.LeftButton)
@@ -146,26 +139,26 @@ def test_dropped_files_land_in_the_right_pickers(qtbot, tab, pair, tmp_path):
     bound, background = pair
     accepted = _drop(tab, [background, bound])  # background first: recognised by its name anyway
     assert accepted
-    assert tab.input_kind() == KIND_PAIR
-    assert tab.bound_picker.path() == str(bound) and tab.background_picker.path() == str(background)
+    assert tab.form.input_kind() == KIND_PAIR
+    assert tab.form.bound_picker.path() == str(bound) and tab.form.background_picker.path() == str(background)
 
     csv_file = tmp_path / "scores.csv"
     csv_file.write_text("id,seq,label\nx,ACGT,1\n")
     _drop(tab, [csv_file])
-    assert tab.input_kind() == KIND_TABLE and tab.table_picker.path() == str(csv_file)
-    assert tab.sequence_column.currentText() == "seq" and tab.checked_label_columns() == ["label"]
+    assert tab.form.input_kind() == KIND_TABLE and tab.form.table_picker.path() == str(csv_file)
+    assert tab.form.sequence_column.currentText() == "seq" and tab.form.checked_label_columns() == ["label"]
 
     bed = tmp_path / "peaks.narrowPeak.gz"
     bed.write_bytes(b"")
     genome = tmp_path / "hg38.fa.gz"
     genome.write_bytes(b"")
     _drop(tab, [genome, bed])
-    assert tab.input_kind() == KIND_BED
-    assert (tab.bed_picker.path(), tab.genome_picker.path()) == (str(bed), str(genome))
+    assert tab.form.input_kind() == KIND_BED
+    assert (tab.form.bed_picker.path(), tab.form.genome_picker.path()) == (str(bed), str(genome))
 
     one = _fasta(tmp_path / "labelled.fasta", 3, 5, False, "r")
     _drop(tab, [one])
-    assert tab.input_kind() == KIND_LABELLED and tab.labelled_picker.path() == str(one)
+    assert tab.form.input_kind() == KIND_LABELLED and tab.form.labelled_picker.path() == str(one)
 
     text_drag = QMimeData()
     text_drag.setText("ACGT")
@@ -178,7 +171,7 @@ def test_dropped_files_land_in_the_right_pickers(qtbot, tab, pair, tmp_path):
     doc.write_bytes(b"")
     _drop(tab, [doc])
     assert "notes.docx" in tab.problem_text() and "Not a sequence file" in tab.problem_text()
-    assert tab.labelled_picker.path() == str(one)  # nothing already chosen was lost
+    assert tab.form.labelled_picker.path() == str(one)  # nothing already chosen was lost
 
 
 def test_file_name_rules():
@@ -210,23 +203,23 @@ def test_open_real_files_then_show_data_and_errors(qtbot, tab, pair, tmp_path):
         qtbot.mouseClick(tab.open_button, Qt.MouseButton.LeftButton)
     cfg = blocker.args[0]
     tab.set_busy(True, "Reading 300 sequences…")
-    assert not tab.open_button.isEnabled() and tab.progress.isVisible()
+    assert not tab.open_button.isEnabled() and tab.form.progress.isVisible()
     ss = load_sequences(cfg)  # the window does this off the GUI thread
     tab.set_busy(False)
     tab.show_data(ss, cfg)
 
-    assert tab.open_button.isEnabled() and not tab.progress.isVisible()
-    assert tab.headline.text() == "300 sequences · 60 bp · binary task"
-    assert tab.records_model.rowCount() == 200
-    assert tab.table_caption.text() == "First 200 of 300 records"
-    first = [tab.records_model.index(0, c).data() for c in range(5)]
+    assert tab.open_button.isEnabled() and not tab.form.progress.isVisible()
+    assert tab.view.headline.text() == "300 sequences · 60 bp · binary task"
+    assert tab.view.records_model.rowCount() == 200
+    assert tab.view.table_caption.text() == "First 200 of 300 records"
+    first = [tab.view.records_model.index(0, c).data() for c in range(5)]
     assert first[0] == ss.ids[0] and first[1] == "bound"
     assert int(first[2]) == int(ss.lengths[0]) and MOTIF in first[4]
-    details = tab.details.text()
+    details = tab.view.details.text()
     assert "background 150 (50%)" in details and "bound 150 (50%)" in details
     assert "N / ambiguous bases" in details and "12 sequences hold at least one" in details
-    assert tab.length_plot.n_bins() > 0 and tab.gc_plot.n_bins() == 50
-    assert tab.balance_plot.n_bars() == 2
+    assert tab.view.length_plot.n_bins() > 0 and tab.view.gc_plot.n_bins() == 50
+    assert tab.view.balance_plot.n_bars() == 2
     SHOTS.mkdir(parents=True, exist_ok=True)
     tab.grab().save(str(SHOTS / "sequences_tab.png"))
 
@@ -237,8 +230,8 @@ def test_open_real_files_then_show_data_and_errors(qtbot, tab, pair, tmp_path):
         load_sequences(DataConfig(kind="fasta", fasta=str(bad), background=str(background)))
     tab.show_error(str(err.value))
     assert "bad.fa" in tab.problem_text() and tab.problems.isVisible()
-    assert tab.headline.text() == "300 sequences · 60 bp · binary task"
-    assert tab.records_model.rowCount() == 200
+    assert tab.view.headline.text() == "300 sequences · 60 bp · binary task"
+    assert tab.view.records_model.rowCount() == 200
     assert tab.current_data()[0] is ss
     tab.grab().save(str(SHOTS / "sequences_tab_error.png"))
 
@@ -256,6 +249,6 @@ def test_regression_table_shows_value_histogram(qtbot, tab, tmp_path):
     ss = load_sequences(cfg)
     tab.show_data(ss, cfg)
     assert ss.task == "regression"
-    assert tab.label_stack.currentWidget() is tab.values_plot and tab.values_plot.n_bins() > 0
-    assert "Values (affinity)" in tab.details.text()
-    assert tab.table_caption.text() == "All 40 records"
+    assert tab.view.label_stack.currentWidget() is tab.view.values_plot and tab.view.values_plot.n_bins() > 0
+    assert "Values (affinity)" in tab.view.details.text()
+    assert tab.view.table_caption.text() == "All 40 records"

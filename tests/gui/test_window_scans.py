@@ -22,7 +22,7 @@ def _one_thread():
 def test_scans_train_in_the_window_and_reopen_the_run(qtbot, window, tmp_path):
     """Cohort in the Scans tab, settings in the Model tab ("Autoencoder → classifier"), Start in the Training tab:
     progress and per-phase curves there, then the results in Reconstructions."""
-    from biodeep_gui.gui.tabs.model_tab import SCANS_ARCH
+    from biodeep_gui.gui.tabs.model_forms import SCANS_ARCH
 
     window.build_tabs()
     titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
@@ -33,11 +33,11 @@ def test_scans_train_in_the_window_and_reopen_the_run(qtbot, window, tmp_path):
     window.start_training()  # no cohort loaded yet: a message and the Scans tab, nothing starts
     assert not window.scans_runner.is_running() and window.current_tab() is tab
     assert any("Load a cohort" in d.text() for d in window.open_dialogs())
-    tab.images_edit.setText(str(demo.images))
-    tab.labels_edit.setText(str(demo.table))
-    tab._fill_columns()
+    tab.form.images_edit.setText(str(demo.images))
+    tab.form.labels_edit.setText(str(demo.table))
+    tab.form.fill_columns()
     with qtbot.waitSignal(tab.load_runner.sigFinished, timeout=TIMEOUT):
-        qtbot.mouseClick(tab.load_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(tab.form.load_button, Qt.MouseButton.LeftButton)
     m = window.model_tab
     assert m._grid == (16, 20, 16)  # the Model tab sizes the autoencoder for the loaded cohort's grid
     m.set_architecture(SCANS_ARCH)

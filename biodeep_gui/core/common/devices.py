@@ -61,6 +61,21 @@ def free_memory(device: str) -> int | None:
     return None
 
 
+def available_ram() -> int | None:
+    """Bytes of RAM available to new allocations (Linux MemAvailable; else total physical memory; None: unknown)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
 def estimate_training_memory(model, input_shape: tuple[int, ...], batch_size: int) -> int:
     """Rough bytes needed to train ``model`` with Adam at ``batch_size``.
 

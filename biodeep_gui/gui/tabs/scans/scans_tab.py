@@ -6,20 +6,17 @@ subject's status follows. Selecting a subject loads its preprocessed volume (fro
 into the slice viewer. The audit's findings are listed with one-click fixes (reorient to RAS, resample to one
 grid), which switch the setting on and load again. "Train" emits ``sigTrainRequested(ScansDataConfig, out_dir)``:
 the main window adds the Model tab's autoencoder → classifier settings and runs ``core.scans_training.train_scans``
-in a worker, with progress and curves in the Training tab.
+in a worker, with progress and curves in the Training tab. The cohort form itself is ``cohort_form.CohortForm``
+(``self.form``).
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -35,25 +32,17 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from biodeep_gui.core.common.errors import BioDeepError
-from biodeep_gui.core.scans.config import SUMMARIES, ScansDataConfig
+from biodeep_gui.core.scans.config import ScansDataConfig
+from biodeep_gui.gui.tabs.scans.cohort_form import CohortForm, with_browse
 from biodeep_gui.gui.widgets.slice_viewer import SliceViewer
 from biodeep_gui.gui.workers import TaskRunner
 
-NONE_COLUMN = "(none)"
 COLUMNS = ("Subject", "Label", "Site", "Shape", "Voxel size (mm)", "TR (s)", "Orientation", "Status")
-#: first matching column name (case-insensitive) is pre-selected for each role
-GUESSES = {"subject": ("SUB_ID", "participant_id", "subject_id", "subject", "ID"),
-           "label": ("DX_GROUP", "diagnosis", "dx", "label", "group", "class"),
-           "file": ("FILE_ID", "file", "filename", "path"),
-           "site": ("SITE_ID", "site", "scanner", "centre", "center")}
-SUMMARY_LABELS = {"mean": "Mean over time", "std": "Temporal standard deviation",
-                  "alff": "ALFF (0.01–0.08 Hz amplitude)", "frames": "Every frame as a sample"}
 SEVERITY_COLOURS = {"error": "#b3261e", "warning": "#8a5a00", "info": "#3c4043"}
 
 
@@ -108,72 +97,11 @@ class ScansTab(QWidget):
         self.view_runner.sigFinished.connect(self._on_view_finished)
         self.view_runner.sigFailed.connect(self._on_view_failed)
 
-        # -- cohort form --
-        self.images_edit = QLineEdit()
-        self.images_edit.setPlaceholderText("folder of .nii / .nii.gz files (searched recursively)")
-        self.labels_edit = QLineEdit()
-        self.labels_edit.setPlaceholderText("CSV/TSV table with one row per subject")
-        self.labels_edit.editingFinished.connect(self._fill_columns)
-        self.subject_combo, self.label_combo = QComboBox(), QComboBox()
-        self.file_combo, self.site_combo = QComboBox(), QComboBox()
-        for combo in (self.subject_combo, self.label_combo, self.file_combo, self.site_combo):
-            combo.setEditable(True)
-            combo.setMinimumContentsLength(10)
-        self.summary_combo = QComboBox()
-        for key in SUMMARIES:
-            self.summary_combo.addItem(SUMMARY_LABELS[key], key)
-        self.summary_combo.setToolTip("How a 4-D (fMRI) file becomes the autoencoder's input; 3-D files are used as "
-                                      "they are")
-        self.mask_edit = QLineEdit()
-        self.mask_edit.setPlaceholderText("computed per fold from the training subjects")
-        self.route_combo = QComboBox()
-        self.route_combo.addItem("Volumes: 3-D autoencoder", "volumes")
-        self.route_combo.addItem("Connectivity: ROI correlations", "connectivity")
-        self.route_combo.setToolTip("Connectivity: region time series -> correlation matrix -> Fisher z -> "
-                                    "denoising autoencoder, from ROI tables or from 4-D images and an atlas")
-        self.timeseries_edit = QLineEdit()
-        self.timeseries_edit.setPlaceholderText("connectivity: folder of ROI time series (.1D/CSV/TSV)")
-        self.atlas_edit = QLineEdit()
-        self.atlas_edit.setPlaceholderText("connectivity from 4-D images: labels image")
-        self.route_combo.currentIndexChanged.connect(self._on_route)
-        cohort_form = QFormLayout()
-        cohort_form.addRow("Route", self.route_combo)
-        cohort_form.addRow("Images", self._with_browse(self.images_edit, self._browse_images))
-        self.timeseries_row = self._with_browse(self.timeseries_edit, self._browse_timeseries)
-        self.atlas_row = self._with_browse(self.atlas_edit, self._browse_atlas)
-        cohort_form.addRow("ROI time series", self.timeseries_row)
-        cohort_form.addRow("Atlas", self.atlas_row)
-        cohort_form.addRow("Labels table", self._with_browse(self.labels_edit, self._browse_labels))
-        cohort_form.addRow("Subject column", self.subject_combo)
-        cohort_form.addRow("Label column", self.label_combo)
-        cohort_form.addRow("File column", self.file_combo)
-        cohort_form.addRow("Site column", self.site_combo)
-        cohort_form.addRow("4-D summary", self.summary_combo)
-        cohort_form.addRow("Brain mask", self._with_browse(self.mask_edit, self._browse_mask))
-        self.canonical_check = QCheckBox("Reorient every scan to RAS (as_closest_canonical)")
-        self.canonical_check.setChecked(True)
-        self.resample_check = QCheckBox("Resample every scan to one grid")
-        self.voxel_spin = QDoubleSpinBox()
-        self.voxel_spin.setRange(0.0, 20.0)
-        self.voxel_spin.setDecimals(1)
-        self.voxel_spin.setSuffix(" mm")
-        self.voxel_spin.setSpecialValueText("first scan's grid")
-        self.voxel_spin.setToolTip("Isotropic voxel size of the common grid; coarser grids train much faster")
-        cohort_form.addRow(self.canonical_check)
-        cohort_form.addRow(self.resample_check)
-        cohort_form.addRow("Voxel size", self.voxel_spin)
-        self.load_button = QPushButton("Load cohort")
-        self.load_button.setDefault(True)
-        self.load_button.clicked.connect(self.load_cohort)
-        self.demo_button = QPushButton("Demo cohort")
-        self.demo_button.setToolTip("Write and load a SYNTHETIC 40-subject cohort (61×73×61, 3 mm)")
-        self.demo_button.clicked.connect(self.open_demo)
-        row = QHBoxLayout()
-        row.addWidget(self.load_button)
-        row.addWidget(self.demo_button)
-        cohort_form.addRow(row)
-        cohort_box = QGroupBox("Cohort")
-        cohort_box.setLayout(cohort_form)
+        self.form = CohortForm()
+        self.form.load_button.clicked.connect(self.load_cohort)
+        self.form.demo_button.clicked.connect(self.open_demo)
+        self.form.sigRouteChanged.connect(self.sigRouteChanged)
+        self.form.sigProblem.connect(self._show_error)
 
         # -- training: the network, training and cross-validation settings live in the Model tab --
         self.out_edit = QLineEdit()
@@ -184,7 +112,7 @@ class ScansTab(QWidget):
         note.setStyleSheet("color: #5f6368;")
         train_form = QFormLayout()
         train_form.addRow(note)
-        train_form.addRow("Run folder", self._with_browse(self.out_edit, self._browse_out))
+        train_form.addRow("Run folder", with_browse(self.out_edit, self._browse_out))
         self.train_button = QPushButton("Train autoencoder → classifier")
         self.train_button.setToolTip("Cross-validate the autoencoder → classifier pipeline on this cohort (Ctrl+R "
                                      "when the Model tab's architecture is Autoencoder → classifier)")
@@ -195,7 +123,7 @@ class ScansTab(QWidget):
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
-        left_layout.addWidget(cohort_box)
+        left_layout.addWidget(self.form)
         left_layout.addWidget(train_box)
         left_layout.addStretch(1)
         scroll = QScrollArea()
@@ -252,122 +180,20 @@ class ScansTab(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(split)
         self._update_fix_buttons()
-        self._on_route()
 
     # -- helpers ---------------------------------------------------------------------------------------------
-    @staticmethod
-    def _with_browse(edit: QLineEdit, slot) -> QWidget:
-        w = QWidget()
-        h = QHBoxLayout(w)
-        h.setContentsMargins(0, 0, 0, 0)
-        h.addWidget(edit, 1)
-        b = QToolButton()
-        b.setText("…")
-        b.setToolTip("Browse")
-        b.clicked.connect(slot)
-        h.addWidget(b)
-        return w
-
-    def _browse_images(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, "Folder of NIfTI images", self.images_edit.text())
-        if d:
-            self.images_edit.setText(d)
-
-    def _browse_labels(self) -> None:
-        f, _ = QFileDialog.getOpenFileName(self, "Labels table", self.labels_edit.text(),
-                                           "Tables (*.csv *.tsv *.txt *.tab);;All files (*)")
-        if f:
-            self.labels_edit.setText(f)
-            self._fill_columns()
-
-    def _browse_mask(self) -> None:
-        f, _ = QFileDialog.getOpenFileName(self, "Brain mask", self.mask_edit.text(),
-                                           "NIfTI (*.nii *.nii.gz);;All files (*)")
-        if f:
-            self.mask_edit.setText(f)
-
-    def _browse_timeseries(self) -> None:
-        d = QFileDialog.getExistingDirectory(self, "Folder of ROI time series", self.timeseries_edit.text())
-        if d:
-            self.timeseries_edit.setText(d)
-
-    def _browse_atlas(self) -> None:
-        f, _ = QFileDialog.getOpenFileName(self, "Atlas labels image", self.atlas_edit.text(),
-                                           "NIfTI (*.nii *.nii.gz);;All files (*)")
-        if f:
-            self.atlas_edit.setText(f)
-
-    def _on_route(self) -> None:
-        connectivity = self.route_combo.currentData() == "connectivity"
-        for w in (self.timeseries_row, self.atlas_row):
-            w.setEnabled(connectivity)
-        self.sigRouteChanged.emit(self.route_combo.currentData())
-
     def _browse_out(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "Run folder", self.out_edit.text())
         if d:
             self.out_edit.setText(d)
 
-    def _fill_columns(self) -> None:
-        """Offer the table's column names (its first line only is read) and pre-select likely ones."""
-        from biodeep_gui.core.scans.cohort import table_columns
-
-        path = self.labels_edit.text().strip()
-        if not path or not Path(path).is_file():
-            return
-        try:
-            cols = table_columns(path)
-        except BioDeepError as exc:
-            self._show_error(str(exc))
-            return
-        for role, combo, optional in (("subject", self.subject_combo, False), ("label", self.label_combo, False),
-                                      ("file", self.file_combo, True), ("site", self.site_combo, True)):
-            current = combo.currentText()
-            combo.blockSignals(True)
-            combo.clear()
-            if optional:
-                combo.addItem(NONE_COLUMN)
-            combo.addItems(cols)
-            lower = {c.lower(): c for c in cols}
-            pick = current if current in cols else next((lower[g.lower()] for g in GUESSES[role]
-                                                         if g.lower() in lower), None)
-            combo.setCurrentText(pick if pick else (NONE_COLUMN if optional else cols[0]))
-            combo.blockSignals(False)
-
-    @staticmethod
-    def _column(combo: QComboBox) -> str:
-        t = combo.currentText().strip()
-        return "" if t == NONE_COLUMN else t
-
     # -- configuration -----------------------------------------------------------------------------------------
     def data_config(self) -> ScansDataConfig:
-        return ScansDataConfig(
-            route=self.route_combo.currentData(), timeseries=self.timeseries_edit.text().strip(),
-            atlas=self.atlas_edit.text().strip(),
-            images=self.images_edit.text().strip(), labels=self.labels_edit.text().strip(),
-            subject_column=self._column(self.subject_combo) or "SUB_ID",
-            label_column=self._column(self.label_combo) or "DX_GROUP", file_column=self._column(self.file_combo),
-            site_column=self._column(self.site_combo), summary=self.summary_combo.currentData(),
-            mask=self.mask_edit.text().strip(), canonicalise=self.canonical_check.isChecked(),
-            resample=self.resample_check.isChecked(), voxel_size=float(self.voxel_spin.value()))
+        return self.form.data_config()
 
     def set_data_config(self, d: ScansDataConfig) -> None:
         """Fill the cohort form from a configuration (e.g. a saved run's)."""
-        self.route_combo.setCurrentIndex(max(0, self.route_combo.findData(d.route)))
-        self.timeseries_edit.setText(d.timeseries)
-        self.atlas_edit.setText(d.atlas)
-        self.images_edit.setText(d.images)
-        self.labels_edit.setText(d.labels)
-        self._fill_columns()
-        for combo, value in ((self.subject_combo, d.subject_column), (self.label_combo, d.label_column),
-                             (self.file_combo, d.file_column or NONE_COLUMN),
-                             (self.site_combo, d.site_column or NONE_COLUMN)):
-            combo.setCurrentText(value)
-        self.summary_combo.setCurrentIndex(max(0, self.summary_combo.findData(d.summary)))
-        self.mask_edit.setText(d.mask)
-        self.canonical_check.setChecked(d.canonicalise)
-        self.resample_check.setChecked(d.resample)
-        self.voxel_spin.setValue(d.voxel_size)
+        self.form.set_data_config(d)
 
     def grid_shape(self) -> tuple[int, int, int] | None:
         """(X, Y, Z) of the loaded cohort's common grid (what the autoencoder is built for); None if unknown."""
@@ -404,13 +230,7 @@ class ScansTab(QWidget):
         self.load_runner.call(write_demo_task, str(folder))
 
     def _use_demo(self, folder: str) -> None:
-        self.images_edit.setText(str(Path(folder) / "images"))
-        self.labels_edit.setText(str(Path(folder) / "participants.tsv"))
-        self._fill_columns()
-        self.file_combo.setCurrentText("FILE_ID")
-        self.site_combo.setCurrentText("SITE_ID")
-        self.resample_check.setChecked(True)
-        self.voxel_spin.setValue(6.0)  # a 31×37×31 grid: the demo trains in minutes on a laptop CPU
+        self.form.set_demo(folder)
         self.load_cohort()
 
     @Slot()
@@ -420,10 +240,7 @@ class ScansTab(QWidget):
 
     def apply_fix(self, fix: str) -> None:
         """One-click remedy of an audit finding: switch the setting on and load the cohort again."""
-        if fix == "canonicalise":
-            self.canonical_check.setChecked(True)
-        elif fix == "resample":
-            self.resample_check.setChecked(True)
+        self.form.apply_fix(fix)
         self.load_cohort()
 
     def shutdown(self) -> None:
@@ -545,8 +362,8 @@ class ScansTab(QWidget):
 
     @Slot(bool)
     def _on_running(self, running: bool) -> None:
-        self.load_button.setText("Stop" if running else "Load cohort")
-        self.demo_button.setEnabled(not running)
+        self.form.load_button.setText("Stop" if running else "Load cohort")
+        self.form.demo_button.setEnabled(not running)
 
     def _show_error(self, message: str) -> None:
         self.status_label.setText(message)

@@ -17,40 +17,32 @@ sigAnalysisReady(object) : a ``FiltersAnalysis`` arrived; forward it to ``Mutati
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QPainter
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
-    QFrame,
     QGridLayout,
-    QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
     QScrollArea,
-    QSizePolicy,
     QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from biodeep_gui.gui.widgets.logo_view import LogoStyle, LogoView, aligned_match_stack, paint_logo
+from biodeep_gui.gui.tabs.sequences.filter_cards import CARD_W, FilterCard, filter_caption
+from biodeep_gui.gui.tabs.sequences.filter_detail import AlignedLogos, FilterDetail
 from biodeep_gui.gui.workers import TaskRunner
 
 BUNDLED_LABEL = "Bundled JASPAR 2026 CORE vertebrates"
-CARD_W = 214
 MOTIF_FILES = "Motif files (*.meme *.txt *.jaspar *.pfm *.transfac *.tf *.dat);;All files (*)"
 SORTS = (("importance", "Importance (metric drop when zeroed)"), ("match", "Best JASPAR match (p-value)"),
          ("index", "Filter number"))
@@ -62,72 +54,6 @@ def _conv_arch(run) -> bool:
 
     spec = ARCHITECTURES.get(run.info.arch)
     return spec is not None and spec.kind == "torch" and run.info.arch != "mlp"
-
-
-class FilterCard(QFrame):
-    """One filter in the grid: its logo with a caption (importance rank, best match, p-value)."""
-
-    def __init__(self, index: int, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.index = index
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setFixedWidth(CARD_W)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(3, 3, 3, 3)
-        lay.setSpacing(1)
-        self.logo = LogoView(self, tag=index)
-        self.logo.setMinimumSize(CARD_W - 10, 92)
-        self.caption = QLabel()
-        self.caption.setWordWrap(True)
-        self.caption.setTextFormat(Qt.TextFormat.RichText)
-        self.caption.setStyleSheet("font-size: 11px;")
-        lay.addWidget(self.logo)
-        lay.addWidget(self.caption)
-
-    def set_selected(self, on: bool) -> None:
-        self.logo.set_selected(on)
-
-
-class AlignedLogos(QWidget):
-    """A filter's logo with its top matches' logos under it, columns aligned by Tomtom's offset and strand."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self._items: list = []
-        self._aligned: list = []
-        self._mode = "bits"
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-
-    def set_stack(self, items: list, aligned: list, mode: str = "bits") -> None:
-        self._items, self._aligned, self._mode = items, aligned, mode
-        self.setMinimumHeight(118 * max(1, len(items)))
-        self.updateGeometry()
-        self.update()
-
-    def items(self) -> list:
-        return list(self._items)
-
-    def alignment(self) -> list:
-        return list(self._aligned)
-
-    def sizeHint(self) -> QSize:
-        return QSize(420, 118 * max(1, len(self._items)))
-
-    def paintEvent(self, _event) -> None:
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor("#ffffff"))
-        if not self._items:
-            painter.setPen(QColor("#777777"))
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Click a logo to see it with its matches.")
-            return
-        h = self.height() / len(self._items)
-        for k, (mat, title, sub) in enumerate(self._items):
-            start, n_cols = self._aligned[k]
-            # matches are always shown as probabilities in bits; the filter follows the chosen view
-            mode = self._mode if k == 0 else "bits"
-            paint_logo(painter, QRectF(0, k * h, self.width(), h), mat, mode,
-                       LogoStyle(title=title, subtitle=sub, font_px=10), start=start, n_columns=n_cols)
-        painter.end()
 
 
 class FiltersTab(QWidget):
@@ -231,30 +157,7 @@ class FiltersTab(QWidget):
         self.scroll.setWidget(self.grid_host)
         self.scroll.setMinimumWidth(CARD_W + 30)
 
-        self.detail_title = QLabel("No filter selected")
-        self.detail_title.setStyleSheet("font-size: 13px; font-weight: 600;")
-        self.detail_info = QLabel()
-        self.detail_info.setWordWrap(True)
-        self.aligned = AlignedLogos()
-        self.match_table = QTableWidget(0, 7)
-        self.match_table.setHorizontalHeaderLabels(["#", "JASPAR ID", "Name", "p-value", "q-value", "Offset",
-                                                    "Strand"])
-        self.match_table.verticalHeader().setVisible(False)
-        self.match_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.match_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.match_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.match_table.horizontalHeader().setStretchLastSection(True)
-        self.match_table.setMaximumHeight(170)
-        detail = QGroupBox("Selected filter")
-        dl = QVBoxLayout(detail)
-        dl.addWidget(self.detail_title)
-        dl.addWidget(self.detail_info)
-        aligned_scroll = QScrollArea()
-        aligned_scroll.setWidgetResizable(True)
-        aligned_scroll.setWidget(self.aligned)
-        aligned_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        dl.addWidget(aligned_scroll, 1)
-        dl.addWidget(self.match_table)
+        self.detail = FilterDetail()
 
         left = QWidget()
         ll = QVBoxLayout(left)
@@ -263,7 +166,7 @@ class FiltersTab(QWidget):
         ll.addWidget(self.scroll, 1)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
-        self.splitter.addWidget(detail)
+        self.splitter.addWidget(self.detail)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setSizes([600, 400])  # the grid gets 60 % of the width
@@ -389,7 +292,7 @@ class FiltersTab(QWidget):
         return list(self._selected)
 
     def detail_stack(self) -> AlignedLogos:
-        return self.aligned
+        return self.detail.aligned
 
     def export(self, folder: str | Path, filters: list[int] | None = None,
                formats: tuple[str, ...] = ("png", "svg", "pdf")) -> list[Path]:
@@ -530,27 +433,9 @@ class FiltersTab(QWidget):
             f = c.index
             c.logo.set_matrix(mats[f], mode)
             c.logo.set_title(f"Filter {f + 1}", f"{int(a.motifs.n_sites[f]):,} sites")
-            c.caption.setText(self._caption(f, rank))
+            c.caption.setText(filter_caption(a, f, rank))
         if self._current is not None:
             self._show_detail(self._current)
-
-    def _caption(self, f: int, rank) -> str:
-        a = self._analysis
-        bits = []
-        if rank is not None:
-            drop = a.influence.drop[f]
-            bits.append(f"importance #{rank[f]}" + (f" (\u0394{a.influence.metric.upper()} {drop:+.3f})"
-                                                    if a.influence.metric and math.isfinite(drop) else ""))
-        if a.motifs.n_sites[f] == 0:
-            bits.append("<span style='color:#999'>never fires on these data</span>")
-        elif a.matches is not None:
-            best = a.matches.best(f)
-            if best is not None:
-                strong = best.q_value < 0.1
-                colour = "#0b6e2e" if strong else "#777"
-                bits.append(f"<span style='color:{colour}'><b>{best.name}</b> {best.motif_id}, "
-                            f"p = {best.p_value:.1e}</span>")
-        return "<br>".join(bits)
 
     def _on_card_clicked(self, index: int) -> None:
         mods = QApplication.keyboardModifiers()
@@ -558,40 +443,7 @@ class FiltersTab(QWidget):
         self.select_filter(index, extend=extend)
 
     def _show_detail(self, f: int | None) -> None:
-        a = self._analysis
-        self.match_table.setRowCount(0)
-        if a is None or f is None:
-            self.detail_title.setText("No filter selected")
-            self.detail_info.setText("")
-            self.aligned.set_stack([], [])
-            return
-        mode = self.view.currentData()
-        mat = a.motifs.weight_logos()[f] if mode == "weights" else a.motifs.pfms[f]
-        rows = a.matches.per_filter[f] if a.matches is not None else []
-        self.detail_title.setText(f"Filter {f + 1}")
-        info = [f"{int(a.motifs.n_sites[f]):,} sites in {a.motifs.n_sequences:,} sequences "
-                f"(activation > {a.motifs.threshold:g} x max {a.motifs.max_activation[f]:.3g})"]
-        if a.influence is not None and a.influence.metric:
-            info.append(f"zeroing it changes validation {a.influence.metric.upper()} by "
-                        f"{-a.influence.drop[f]:+.4f}; mean |output change| {a.influence.output_change[f]:.3g}")
-        if a.matches is not None:
-            info.append(f"matched against {a.matches.n_targets:,} {a.matches.release} motifs")
-        self.detail_info.setText("\n".join(info))
-        if rows and a.motifs.n_sites[f] > 0:
-            items, aligned = aligned_match_stack(a.motifs.pfms[f], rows[:3], a.matches.targets, f"Filter {f + 1}")
-            items[0] = (mat, items[0][1], "raw weights, centred" if mode == "weights" else "learned filter")
-            self.aligned.set_stack(items, aligned, mode)
-        else:
-            self.aligned.set_stack([(mat, f"Filter {f + 1}", "no match" if a.motifs.n_sites[f] else
-                                     "never fires")], [(0, len(mat))], mode)
-        self.match_table.setRowCount(len(rows))
-        for r, m in enumerate(rows):
-            vals = [str(m.rank), m.motif_id, m.name, f"{m.p_value:.2e}", f"{m.q_value:.2e}", str(m.offset), m.strand]
-            for c, v in enumerate(vals):
-                item = QTableWidgetItem(v)
-                if c in (0, 3, 4, 5):
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                self.match_table.setItem(r, c, item)
+        self.detail.show_filter(self._analysis, f, self.view.currentData())
 
     # -- misc ------------------------------------------------------------------------------------------------------
     def _on_motif_db(self, index: int) -> None:

@@ -30,8 +30,9 @@ from PySide6.QtWidgets import (
 
 from biodeep_gui.core.common.fileio import atomic_write
 from biodeep_gui.core.sequences.run import Run
+from biodeep_gui.gui.tabs.sequences.data_files import TEST_FILTER
+from biodeep_gui.gui.tabs.sequences.form_widgets import FilePicker, ProblemsPanel
 from biodeep_gui.gui.tabs.sequences.results_tab import arch_label
-from biodeep_gui.gui.tabs.sequences.sequences_tab import TEST_FILTER, FilePicker, ProblemsPanel
 
 CSV_FILTER = "CSV table (*.csv);;All files (*)"
 

@@ -1,0 +1,128 @@
+"""The right side of the Filters tab: one filter enlarged, its best JASPAR matches aligned under it, and a table
+of its matches."""
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QPainter
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QGroupBox,
+    QHeaderView,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from biodeep_gui.gui.widgets.logo_view import LogoStyle, aligned_match_stack, paint_logo
+
+
+class AlignedLogos(QWidget):
+    """A filter's logo with its top matches' logos under it, columns aligned by Tomtom's offset and strand."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._items: list = []
+        self._aligned: list = []
+        self._mode = "bits"
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+
+    def set_stack(self, items: list, aligned: list, mode: str = "bits") -> None:
+        self._items, self._aligned, self._mode = items, aligned, mode
+        self.setMinimumHeight(118 * max(1, len(items)))
+        self.updateGeometry()
+        self.update()
+
+    def items(self) -> list:
+        return list(self._items)
+
+    def alignment(self) -> list:
+        return list(self._aligned)
+
+    def sizeHint(self) -> QSize:
+        return QSize(420, 118 * max(1, len(self._items)))
+
+    def paintEvent(self, _event) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("#ffffff"))
+        if not self._items:
+            painter.setPen(QColor("#777777"))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Click a logo to see it with its matches.")
+            return
+        h = self.height() / len(self._items)
+        for k, (mat, title, sub) in enumerate(self._items):
+            start, n_cols = self._aligned[k]
+            # matches are always shown as probabilities in bits; the filter follows the chosen view
+            mode = self._mode if k == 0 else "bits"
+            paint_logo(painter, QRectF(0, k * h, self.width(), h), mat, mode,
+                       LogoStyle(title=title, subtitle=sub, font_px=10), start=start, n_columns=n_cols)
+        painter.end()
+
+
+class FilterDetail(QGroupBox):
+    """The selected filter: title, numbers, its logo with the top matches aligned under it, and all its matches."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__("Selected filter", parent)
+        self.detail_title = QLabel("No filter selected")
+        self.detail_title.setStyleSheet("font-size: 13px; font-weight: 600;")
+        self.detail_info = QLabel()
+        self.detail_info.setWordWrap(True)
+        self.aligned = AlignedLogos()
+        self.match_table = QTableWidget(0, 7)
+        self.match_table.setHorizontalHeaderLabels(["#", "JASPAR ID", "Name", "p-value", "q-value", "Offset",
+                                                    "Strand"])
+        self.match_table.verticalHeader().setVisible(False)
+        self.match_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.match_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.match_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.match_table.horizontalHeader().setStretchLastSection(True)
+        self.match_table.setMaximumHeight(170)
+        dl = QVBoxLayout(self)
+        dl.addWidget(self.detail_title)
+        dl.addWidget(self.detail_info)
+        aligned_scroll = QScrollArea()
+        aligned_scroll.setWidgetResizable(True)
+        aligned_scroll.setWidget(self.aligned)
+        aligned_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        dl.addWidget(aligned_scroll, 1)
+        dl.addWidget(self.match_table)
+
+    def show_filter(self, a, f: int | None, mode: str) -> None:
+        """Show filter ``f`` of the analysis ``a`` (None: nothing) in view ``mode``: bits, probability or weights."""
+        self.match_table.setRowCount(0)
+        if a is None or f is None:
+            self.detail_title.setText("No filter selected")
+            self.detail_info.setText("")
+            self.aligned.set_stack([], [])
+            return
+        mat = a.motifs.weight_logos()[f] if mode == "weights" else a.motifs.pfms[f]
+        rows = a.matches.per_filter[f] if a.matches is not None else []
+        self.detail_title.setText(f"Filter {f + 1}")
+        info = [f"{int(a.motifs.n_sites[f]):,} sites in {a.motifs.n_sequences:,} sequences "
+                f"(activation > {a.motifs.threshold:g} x max {a.motifs.max_activation[f]:.3g})"]
+        if a.influence is not None and a.influence.metric:
+            info.append(f"zeroing it changes validation {a.influence.metric.upper()} by "
+                        f"{-a.influence.drop[f]:+.4f}; mean |output change| {a.influence.output_change[f]:.3g}")
+        if a.matches is not None:
+            info.append(f"matched against {a.matches.n_targets:,} {a.matches.release} motifs")
+        self.detail_info.setText("\n".join(info))
+        if rows and a.motifs.n_sites[f] > 0:
+            items, aligned = aligned_match_stack(a.motifs.pfms[f], rows[:3], a.matches.targets, f"Filter {f + 1}")
+            items[0] = (mat, items[0][1], "raw weights, centred" if mode == "weights" else "learned filter")
+            self.aligned.set_stack(items, aligned, mode)
+        else:
+            self.aligned.set_stack([(mat, f"Filter {f + 1}", "no match" if a.motifs.n_sites[f] else
+                                     "never fires")], [(0, len(mat))], mode)
+        self.match_table.setRowCount(len(rows))
+        for r, m in enumerate(rows):
+            vals = [str(m.rank), m.motif_id, m.name, f"{m.p_value:.2e}", f"{m.q_value:.2e}", str(m.offset), m.strand]
+            for c, v in enumerate(vals):
+                item = QTableWidgetItem(v)
+                if c in (0, 3, 4, 5):
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.match_table.setItem(r, c, item)
