@@ -27,8 +27,8 @@ def open_demo_pair(window, qtbot, demo_files) -> None:
     tab = window.sequences_tab
     window.show_tab(tab)
     tab.add_files([str(demo_files["bound"]), str(demo_files["background"])])
-    assert tab.bound_picker.path() == str(demo_files["bound"])
-    assert tab.background_picker.path() == str(demo_files["background"])
+    assert tab.form.bound_picker.path() == str(demo_files["bound"])
+    assert tab.form.background_picker.path() == str(demo_files["background"])
     with qtbot.waitSignal(window.data_runner.sigFinished, timeout=120_000):
         qtbot.mouseClick(tab.open_button, Qt.MouseButton.LeftButton)
     ss, _ = tab.current_data()

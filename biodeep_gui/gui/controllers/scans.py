@@ -45,7 +45,7 @@ class ScansController(QObject):
         """Cross-validate autoencoder → classifier on the Scans tab's cohort with the Model tab's settings;
         progress and curves in Training, live reconstructions in Reconstructions."""
         from biodeep_gui.core.scans.pipeline import train_scans
-        from biodeep_gui.gui.tabs.model_tab import SCANS_ARCH
+        from biodeep_gui.gui.tabs.model_forms import SCANS_ARCH
 
         w = self._w
         w.build_tabs()

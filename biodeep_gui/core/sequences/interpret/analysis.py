@@ -7,7 +7,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from biodeep_gui.core.common.errors import BioDeepError
-from biodeep_gui.core.sequences.interpret.progress import ACTIVATION_THRESHOLD, Progress
+from biodeep_gui.core.sequences.interpret.progress import ACTIVATION_THRESHOLD, InterpretError, Progress
 
 
 @dataclass
