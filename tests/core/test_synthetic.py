@@ -228,6 +228,7 @@ def test_write_demo_files(demo):
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp files left
     readme = files["readme"].read_text()
     assert "SYNTHETIC" in readme and "CC BY 4.0" in readme
+    assert "exclusive motif pair (either motif, not" in readme  # the demo pair is exclusive, not cooperative
 
     bound, background = _read_fasta(files["bound"]), _read_fasta(files["background"])
     labelled = _read_fasta(files["labelled"])

@@ -31,16 +31,17 @@ Data sets
     that look nothing alike, so the filters a network learns can be matched back to two JASPAR entries.
     Sites score at least 0.6 x the motif's best. The other half carry none.
 ``cooperative_pair_set``
-    The cooperative/competitive-pair task (``rule='xor'``, the demo): label 1 when EXACTLY ONE of two
-    motifs is present, 0 when neither or both are (each factor alone acts, together they interfere).
+    The motif-pair tasks. ``rule='xor'``, the EXCLUSIVE pair (either motif, not both; the demo): label 1 when
+    EXACTLY ONE of two motifs is present, 0 when neither or both are (each factor alone acts, together they
+    interfere).
     Each case (neither, A only, B only, both) is a quarter of the data, so P(label = 1 | A present) =
     P(label = 1 | A absent) = 1/2 for both motifs, and every k-mer count has the same mean in both classes:
     linear models on the sequence, motif counts or k-mer counts sit at chance (logistic regression on
-    2- to 6-mer counts: AUROC 0.44-0.53). ``rule='and'`` (label 1 only with both; both 1/2, the other cases
-    1/6 each) is the softer all-or-nothing variant: A alone already raises P(label = 1), which linear and
-    k-mer models partly exploit.
-    A CNN solves the XOR: filters detect the sites, global max + mean pooling give presence and number,
-    and a hidden dense layer computes the exclusive or. It needs a foothold, though: with two unrelated
+    2- to 6-mer counts: AUROC 0.44-0.53). ``rule='and'``, the COOPERATIVE pair (label 1 only with both; both
+    1/2, the other cases 1/6 each), is the softer variant: A alone already raises P(label = 1), which linear
+    and k-mer models partly exploit.
+    A CNN solves the exclusive pair: filters detect the sites, global max + mean pooling give presence and
+    number, and a hidden dense layer computes "either, not both". It needs a foothold, though: with two unrelated
     motifs (tried: CEBPB + RELA) nothing a single filter sees correlates with the label, and training from
     random filters stalls at chance. The motifs are therefore NRF1 (MA0506) and EGR1 (MA0162), two
     distinct GC-rich promoter motifs that both carry CpGs, which are rare in the CpG-depleted background:
@@ -187,10 +188,10 @@ def cooperative_pair_set(n: int = 6000, length: int = 100, motifs: Sequence[str 
                          absent_fraction: float = 0.5, rule: str = "xor") -> SyntheticSet:
     """SYNTHETIC motif-pair set (see the module notes); the defaults are the demo file's recipe.
 
-    ``rule='xor'`` (the demo, the cooperative/competitive-pair task): label 1 iff EXACTLY ONE motif is present,
+    ``rule='xor'``, exclusive (either motif, not both; the demo): label 1 iff EXACTLY ONE motif is present,
     a quarter each of neither / A / B / both; no single motif or k-mer count carries any signal, so linear and
-    k-mer models sit at chance while a CNN with a hidden layer learns it. ``rule='and'``: all-or-nothing
-    cooperative binding, label 1 iff BOTH are present; half carry both, a sixth each neither, A only, B only.
+    k-mer models sit at chance while a CNN with a hidden layer learns it. ``rule='and'``, cooperative: label 1
+    iff BOTH are present; half carry both, a sixth each neither, A only, B only.
 
     Parameters
     ----------
@@ -200,7 +201,7 @@ def cooperative_pair_set(n: int = 6000, length: int = 100, motifs: Sequence[str 
     seed : same seed, same data
     present_fraction : a planted site scores at least this fraction of its motif's best score
     absent_fraction : no background window scores above this fraction of either motif's best score
-    rule : ``"xor"`` or ``"and"``, see above
+    rule : ``"xor"`` (exclusive) or ``"and"`` (cooperative), see above
 
     Returns
     -------
@@ -259,8 +260,9 @@ def cooperative_pair_set(n: int = 6000, length: int = 100, motifs: Sequence[str 
                            "motifs")
     labels = ((has[0] & has[1]) if rule == "and" else (has[0] ^ has[1])).astype(np.int64)
     a, b = models
-    what = ("BOTH A = {a} and B = {b} are present (all-or-nothing; both 1/2, neither / A / B 1/6 each)"
-            if rule == "and" else "exactly one of A = {a}, B = {b} is present (exclusive or; a quarter each)")
+    what = ("BOTH A = {a} and B = {b} are present (cooperative; both 1/2, neither / A / B 1/6 each)"
+            if rule == "and" else "exactly one of A = {a}, B = {b} is present (exclusive: either motif, not both; "
+                                  "a quarter each)")
     return SyntheticSet(
         ids=[f"pair_{i + 1:05d}" for i in range(n)], sequences=codes_to_sequences(codes), labels=labels,
         groups=[("neither", "A", "B", "both")[g] for g in group], sites=sites, motifs=models,
@@ -368,7 +370,7 @@ BioDeep demo data - SYNTHETIC
 Every sequence in this folder is SYNTHETIC. Nothing comes from a real genome or experiment; only the
 motif matrices are real: {motif_lines}
 taken from the JASPAR 2026 CORE collection bundled with BioDeep (CC BY 4.0; see resources/motifs/README.md).
-Made by biodeep_gui.core.synthetic.write_demo(seed={seed}); the same seed rebuilds identical files.
+Made by biodeep_gui.core.sequences.synthetic.write_demo(seed={seed}); the same seed rebuilds identical files.
 
 Background DNA: an order-1 Markov chain with {gc:.0%} GC (the human genome average) and CpG dinucleotides
 depleted to ~{cpg:.2f} of their expected frequency, as in methylated mammalian DNA.
@@ -380,8 +382,9 @@ bound.fa          {n_pos} x {length} bp sequences, each with 1-2 sites of CTCF o
 background.fa     {n_neg} x {length} bp sequences with no planted site (negatives)
 labelled.fa       the same {n_planted} sequences in one file, headers ">id label=1" / ">id label=0"
 predict_me.fa     {n_predict} unlabelled sequences made the same way (about half carry a site) to try a model on
-cooperative.csv   id,sequence,label - {n_pair} x {pair_length} bp; label 1 when EXACTLY ONE of NRF1 and EGR1 is
-                  present, 0 when neither or both are (a quarter of each case). Each motif alone says nothing
+cooperative.csv   id,sequence,label - {n_pair} x {pair_length} bp, the exclusive motif pair (either motif, not
+                  both): label 1 when EXACTLY ONE of NRF1 and EGR1 is present, 0 when neither or both are
+                  (a quarter of each case). Each motif alone says nothing
                   about the label, so linear and k-mer models stay at chance; a CNN with a hidden layer
                   learns it (AUROC ~0.99 within about 10 epochs).
 affinity.csv      id,sequence,affinity,strength - regression on CTCF binding: strength is strong (2-3 good
@@ -418,7 +421,8 @@ def write_demo(out_dir: str | PathLike, seed: int = 0) -> dict[str, Path]:
     predict = _planted(seeded_rng(seed, "predict"), 300, 200, planted.motifs, HUMAN_GC, seed, 0.5, 0.6, "query")
     files["predict_me"] = atomic_write(out / "predict_me.fa", format_fasta(predict.ids, predict.sequences))
 
-    coop = cooperative_pair_set(n=6000, length=100, seed=seed, rule="xor")  # 2,000 x 200 bp is too few to learn
+    # the exclusive pair (either motif, not both); 2,000 x 200 bp is too few to learn it
+    coop = cooperative_pair_set(n=6000, length=100, seed=seed, rule="xor")
     files["cooperative"] = atomic_write(out / "cooperative.csv", _csv_text(
         ["id", "sequence", "label"], zip(coop.ids, coop.sequences, coop.labels.tolist())))
 
