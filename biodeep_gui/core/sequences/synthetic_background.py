@@ -12,12 +12,13 @@ from typing import Sequence
 
 import numpy as np
 
+from biodeep_gui.core.sequences.encoding import BASES, encode
+
 #: Average GC content of the human genome (GRCh38: ~41 %).
 HUMAN_GC = 0.42
 #: Observed / expected CpG dinucleotides in human DNA.
 CPG_RATIO = 0.25
 
-_BASES = b"ACGT"
 # Per-generator salts: the same seed gives unrelated backgrounds in different data sets.
 _SALT = {"planted": 11, "cooperative": 12, "affinity": 13, "genome": 14, "predict": 15}
 
@@ -94,16 +95,13 @@ def base_composition(gc: float = HUMAN_GC) -> np.ndarray:
 
 
 def sequences_to_codes(sequences: Sequence[str]) -> np.ndarray:
-    """(N,) equal-length A/C/G/T strings -> (N, L) uint8 codes 0-3."""
+    """(N,) equal-length A/C/G/T strings -> (N, L) uint8 codes 0-3 (``encoding``'s codes)."""
     if not sequences:
         return np.zeros((0, 0), dtype=np.uint8)
-    table = np.full(256, 255, dtype=np.uint8)
-    table[np.frombuffer(_BASES, dtype=np.uint8)] = np.arange(4, dtype=np.uint8)
-    raw = np.frombuffer("".join(sequences).encode("ascii"), dtype=np.uint8)
-    return table[raw].reshape(len(sequences), -1)
+    return encode("".join(sequences)).reshape(len(sequences), -1)
 
 
 def codes_to_sequences(codes: np.ndarray) -> list[str]:
-    """(N, L) uint8 codes 0-3 -> N strings."""
-    letters = np.frombuffer(_BASES, dtype=np.uint8)[codes]
+    """(N, L) uint8 codes 0-3 -> N strings (vectorised ``encoding.decode`` for the four bases)."""
+    letters = np.frombuffer(BASES.encode("ascii"), dtype=np.uint8)[codes]
     return [r.tobytes().decode("ascii") for r in letters]

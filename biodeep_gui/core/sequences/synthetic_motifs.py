@@ -12,6 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
+from biodeep_gui.core.sequences.encoding import reverse_complement
 from biodeep_gui.core.sequences.motif_db import Motif, find_motif
 from biodeep_gui.core.sequences.synthetic_background import base_composition
 
@@ -119,10 +120,6 @@ class SitePool:
         return self.codes[part], self.scores[part]
 
 
-def reverse_complement_codes(codes: np.ndarray) -> np.ndarray:
-    return (3 - codes[..., ::-1]).astype(np.uint8)
-
-
 def random_starts(rng: np.random.Generator, length: int, widths: Sequence[int]) -> list[int]:
     """Non-overlapping random start positions for sites of these widths in a sequence of ``length``."""
     for _ in range(1000):
@@ -134,12 +131,12 @@ def random_starts(rng: np.random.Generator, length: int, widths: Sequence[int]) 
 
 
 def plant_sites(rng: np.random.Generator, row: np.ndarray, motif: Motif, site_codes: Sequence[np.ndarray],
-           scores: Sequence[float], starts: Sequence[int]) -> tuple[Site, ...]:
+                scores: Sequence[float], starts: Sequence[int]) -> tuple[Site, ...]:
     """Write sites into ``row`` (in place) on random strands; return their descriptions."""
     out = []
     for codes, score, start in zip(site_codes, scores, starts):
         strand = "+" if rng.random() < 0.5 else "-"
-        row[start:start + motif.width] = codes if strand == "+" else reverse_complement_codes(codes)
+        row[start:start + motif.width] = codes if strand == "+" else reverse_complement(codes)
         out.append(Site(motif.id, motif.name, int(start), motif.width, strand, float(score)))
     return tuple(out)
 
