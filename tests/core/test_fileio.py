@@ -47,3 +47,18 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path, monkeypa
     with pytest.raises(ValueError):  # object arrays are never pickled into a cache
         fileio.atomic_save_npy(tmp_path / "b.npy", np.array([{"a": 1}], dtype=object))
     assert not (tmp_path / "b.npy").exists() and not _leftovers(tmp_path)
+
+
+def test_atomic_path_serves_writers_that_need_a_file_name(tmp_path):
+    target = tmp_path / "figure.svg"
+    with fileio.atomic_path(target, suffix=target.suffix) as tmp:
+        assert tmp.parent == tmp_path and tmp.suffix == ".svg" and tmp != target
+        tmp.write_text("<svg/>")  # e.g. QImage.save / QSvgGenerator given a file name
+        assert not target.exists()
+    assert target.read_text() == "<svg/>" and stat.S_IMODE(target.stat().st_mode) == 0o644
+    with pytest.raises(RuntimeError):
+        with fileio.atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("the painter failed")
+    assert target.read_text() == "<svg/>" and not _leftovers(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figure.svg"]
