@@ -1,4 +1,4 @@
-"""Shared test fixtures (keep minimal; append new fixtures below)."""
+"""Shared test fixtures (keep minimal; append new fixtures below). No Qt here: tests/core use them too."""
 import bz2
 import gzip
 
@@ -22,3 +22,71 @@ def write(tmp_path):
         return path
 
     return _write
+
+
+@pytest.fixture(scope="session")
+def train_gc_box(tmp_path_factory):
+    """train_gc_box(arch, name, task="binary", epochs=3, seed=0) -> Run: a tiny run (cnn: 8 filters of 9 bp;
+    kmer: k=3; linear) trained by the core on ``helpers.planted_gc_box(task)`` and read back as the app does.
+
+    Each distinct set of arguments is trained once per session (about 2 s on a CPU core each); tests only read
+    the run folders."""
+    from biodeep_gui.core.sequences.config import DataConfig, ModelConfig, RunConfig
+    from biodeep_gui.core.sequences.pipeline import train_run
+    from biodeep_gui.core.sequences.run import load_run
+    from biodeep_gui.core.training.config import TrainConfig
+    from tests.core.helpers import planted_gc_box
+
+    root = tmp_path_factory.mktemp("gc-box-runs")
+    done = {}
+
+    def _train(arch, name, task="binary", epochs=3, seed=0):
+        key = (arch, name, task, epochs, seed)
+        if key not in done:
+            params = {"cnn": {"filters": 8, "filter_width": 9, "hidden": 8, "dropout": 0.1},
+                      "kmer": {"k": 3}}.get(arch, {})
+            cfg = RunConfig(data=DataConfig(val_fraction=0.2, test_fraction=0.2), model=ModelConfig(arch, params),
+                            train=TrainConfig(epochs=epochs, batch_size=16, lr=1e-2, device="cpu", patience=0,
+                                              seed=seed), name=name)
+            out = root / f"{len(done)}-{arch}-{task}"
+            for _ in train_run(cfg, out, data=planted_gc_box(task)):
+                pass
+            done[key] = load_run(out)
+        return done[key]
+
+    return _train
+
+
+@pytest.fixture(scope="session")
+def planted_fasta_runs(tmp_path_factory):
+    """A small CNN (8 filters of 15 bp, 4 epochs) and a 3-mer baseline trained once per session through the real
+    FASTA loaders on SYNTHETIC planted-motif data (``synthetic.planted_motif_set``: CTCF / SPI1 sites).
+
+    Attributes: ``root`` (holds bound.fa and background.fa), ``cnn_dir``/``kmer_dir`` (run folders), ``cnn``/``kmer``
+    (loaded runs), ``data`` (the CNN run's data read back). Tests only read these."""
+    from types import SimpleNamespace
+
+    from biodeep_gui.core.sequences.config import DataConfig, ModelConfig, RunConfig
+    from biodeep_gui.core.sequences.interpret.analysis import load_run_data
+    from biodeep_gui.core.sequences.pipeline import train_run
+    from biodeep_gui.core.sequences.run import load_run
+    from biodeep_gui.core.sequences.synthetic import format_fasta, planted_motif_set
+    from biodeep_gui.core.training.config import TrainConfig
+
+    root = tmp_path_factory.mktemp("planted-fasta")
+    s = planted_motif_set(n=400, length=100, seed=1)
+    pos = [i for i, y in enumerate(s.labels) if y == 1]
+    neg = [i for i, y in enumerate(s.labels) if y == 0]
+    (root / "bound.fa").write_text(format_fasta([s.ids[i] for i in pos], [s.sequences[i] for i in pos]))
+    (root / "background.fa").write_text(format_fasta([s.ids[i] for i in neg], [s.sequences[i] for i in neg]))
+    data_cfg = DataConfig(fasta=str(root / "bound.fa"), background=str(root / "background.fa"))
+    cnn = RunConfig(data_cfg, ModelConfig("cnn", {"filters": 8, "filter_width": 15}),
+                    TrainConfig(epochs=4, batch_size=32, lr=0.01, patience=0, device="cpu", seed=0))
+    for _ in train_run(cnn, root / "cnn"):
+        pass
+    kmer = RunConfig(data_cfg, ModelConfig("kmer", {"k": 3}), TrainConfig(device="cpu"))
+    for _ in train_run(kmer, root / "kmer"):
+        pass
+    run = load_run(root / "cnn")
+    return SimpleNamespace(root=root, cnn_dir=root / "cnn", kmer_dir=root / "kmer", cnn=run,
+                           data=load_run_data(run), kmer=load_run(root / "kmer"))

@@ -464,36 +464,14 @@ def test_fit_codes_and_drain():
 # ---------------------------------------------------------------------------------------------------- CLI
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    """A small CNN trained briefly (2 epochs) on planted data through the real loaders, saved as a run folder."""
-    from biodeep_gui.core.sequences.config import DataConfig, ModelConfig, RunConfig
-    from biodeep_gui.core.sequences.pipeline import train_run
-    from biodeep_gui.core.sequences.synthetic import format_fasta, planted_motif_set
-    from biodeep_gui.core.training.config import TrainConfig
-
-    root = tmp_path_factory.mktemp("tiny")
-    s = planted_motif_set(n=300, length=100, seed=1)
-    pos = [i for i, y in enumerate(s.labels) if y == 1]
-    neg = [i for i, y in enumerate(s.labels) if y == 0]
-    (root / "bound.fa").write_text(format_fasta([s.ids[i] for i in pos], [s.sequences[i] for i in pos]))
-    (root / "background.fa").write_text(format_fasta([s.ids[i] for i in neg], [s.sequences[i] for i in neg]))
-    cfg = RunConfig(DataConfig(fasta=str(root / "bound.fa"), background=str(root / "background.fa")),
-                    ModelConfig("cnn", {"filters": 8, "filter_width": 11}),
-                    TrainConfig(epochs=2, batch_size=32, patience=0, device="cpu", seed=0))
-    for _ in train_run(cfg, root / "run"):
-        pass
-    return root
-
-
 def _cli(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "biodeep_gui", *map(str, args)], capture_output=True, text=True,
                           cwd=cwd or ROOT, timeout=300)
 
 
-def test_cli_motifs_writes_meme_tsv_summary_and_logos(tiny_run, tmp_path):
+def test_cli_motifs_writes_meme_tsv_summary_and_logos(planted_fasta_runs, tmp_path):
     out = tmp_path / "motifs"
-    r = _cli("motifs", tiny_run / "run", "--out", out, "--cache-dir", tmp_path / "cache", "--formats", "png,svg")
+    r = _cli("motifs", planted_fasta_runs.cnn_dir, "--out", out, "--cache-dir", tmp_path / "cache", "--formats", "png,svg")
     assert r.returncode == 0, r.stderr
     assert "filters;" in r.stdout and "q < 0.1" in r.stdout
     summary = json.loads((out / "summary.json").read_text())
@@ -516,12 +494,12 @@ def test_cli_motifs_writes_meme_tsv_summary_and_logos(tiny_run, tmp_path):
     assert (out / "logos" / "filter_01.svg").read_text().lstrip().startswith("<?xml")
 
 
-def test_cli_motifs_with_data_and_user_motifs(tiny_run, tmp_path):
+def test_cli_motifs_with_data_and_user_motifs(planted_fasta_runs, tmp_path):
     from biodeep_gui.core.sequences.motif_db import write_meme
 
     mine = write_meme(bundled_jaspar()[:40], tmp_path / "forty.meme")
     out = tmp_path / "m2"
-    r = _cli("motifs", tiny_run / "run", "--out", out, "--data", tiny_run / "bound.fa", "--motifs", mine,
+    r = _cli("motifs", planted_fasta_runs.cnn_dir, "--out", out, "--data", planted_fasta_runs.root / "bound.fa", "--motifs", mine,
              "--threshold", "0.7", "--cache-dir", tmp_path / "cache")
     assert r.returncode == 0, r.stderr
     summary = json.loads((out / "summary.json").read_text())
@@ -530,27 +508,27 @@ def test_cli_motifs_with_data_and_user_motifs(tiny_run, tmp_path):
     assert (out / "matches.tsv").read_text().splitlines()[1].split("\t")[7] == "forty.meme"
 
 
-def test_cli_errors_are_one_line(tiny_run, tmp_path, capsys):
+def test_cli_errors_are_one_line(planted_fasta_runs, tmp_path, capsys):
     from biodeep_gui.cli.main import main
 
-    assert main(["motifs", str(tiny_run / "run"), "--out", str(tmp_path), "--threshold", "1.5"]) == 1
+    assert main(["motifs", str(planted_fasta_runs.cnn_dir), "--out", str(tmp_path), "--threshold", "1.5"]) == 1
     assert main(["motifs", str(tmp_path / "nowhere"), "--out", str(tmp_path)]) == 1
-    assert main(["mutagenesis", str(tiny_run / "run"), "--sequence", "ACGU?", "--out", str(tmp_path)]) == 1
+    assert main(["mutagenesis", str(planted_fasta_runs.cnn_dir), "--sequence", "ACGU?", "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 3 and all(line.startswith("biodeep: error: ") for line in err)
     assert "--threshold 1.5" in err[0] and "nowhere" in err[1] and "position 5" in err[2]
 
 
-def test_cli_mutagenesis(tiny_run, tmp_path):
+def test_cli_mutagenesis(planted_fasta_runs, tmp_path):
     out = tmp_path / "ism"
     seq = "ACGT" * 20
-    r = _cli("mutagenesis", tiny_run / "run", "--sequence", seq, "--out", out)
+    r = _cli("mutagenesis", planted_fasta_runs.cnn_dir, "--sequence", seq, "--out", out)
     assert r.returncode == 0, r.stderr
     rows = (out / "mutation_map.tsv").read_text().splitlines()
     assert len(rows) == 2 + 80 and "logit of bound" in r.stdout
     fasta = tmp_path / "two.fa"
     fasta.write_text(">first one\n" + "ACGTTGCA" * 10 + "\n>second\n" + "TTGACA" * 10 + "\n")
-    r = _cli("mutagenesis", tiny_run / "run", "--fasta", fasta, "--out", out, "--formats", "png,pdf")
+    r = _cli("mutagenesis", planted_fasta_runs.cnn_dir, "--fasta", fasta, "--out", out, "--formats", "png,pdf")
     assert r.returncode == 0, r.stderr
     assert (out / "first.tsv").exists() and (out / "second.tsv").exists()
     try:

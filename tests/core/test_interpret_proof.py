@@ -23,7 +23,8 @@ from biodeep_gui.core.sequences.interpret.progress import drain
 from biodeep_gui.core.sequences.motif_db import find_motif
 from biodeep_gui.core.sequences.pipeline import RunSummary, train_run
 from biodeep_gui.core.sequences.run import load_run
-from biodeep_gui.core.sequences.synthetic import PLANTED_MOTIFS, format_fasta, planted_motif_set
+from biodeep_gui.core.sequences.synthetic import format_fasta, planted_motif_set
+from biodeep_gui.core.sequences.synthetic_motifs import PLANTED_MOTIFS
 from biodeep_gui.core.training.config import TrainConfig
 
 

@@ -1,7 +1,8 @@
 """The accuracy proofs of the sequence engine, on the bundled (synthetic) demo data, through the real loaders.
 
 - the DeepBind-style CNN reaches test AUROC >= 0.95 on planted JASPAR motifs, and the MLP is clearly worse;
-- the all-or-nothing cooperative motif-pair task is won by the CNN over both linear baselines;
+- the exclusive motif-pair task (either motif, not both: cooperative.csv) is won by the CNN over both linear
+  baselines;
 - the affinity regression reaches Pearson >= 0.8.
 """
 import pytest
@@ -35,12 +36,12 @@ def test_cnn_finds_planted_motifs_and_beats_the_mlp(demo, tmp_path):
     assert mlp <= cnn - 0.1
 
 
-def test_cooperative_pair_needs_a_convolutional_model(demo, tmp_path):
+def test_exclusive_pair_needs_a_convolutional_model(demo, tmp_path):
     ss = load_table(demo["cooperative"], "sequence", ["label"])
     cnn = _train(ss, "cnn", tmp_path / "cnn", epochs=10).metrics["test_auroc"]
     kmer = _train(ss, "kmer", tmp_path / "kmer").metrics["test_auroc"]
     linear = _train(ss, "linear", tmp_path / "linear").metrics["test_auroc"]
-    print(f"cooperative pair: CNN {cnn:.3f}, k-mer {kmer:.3f}, linear {linear:.3f}")
+    print(f"exclusive pair: CNN {cnn:.3f}, k-mer {kmer:.3f}, linear {linear:.3f}")
     assert cnn >= 0.95
     assert cnn > kmer + 0.03  # k-mer counts only approximate "both sites present"
     assert cnn > linear + 0.2  # position-specific weights cannot follow moving sites

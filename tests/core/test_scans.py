@@ -382,6 +382,24 @@ def test_cache_is_memory_mapped_and_keyed_on_file_and_settings(tmp_path):
     assert Preprocessor(build_cohort(cfg), cfg).cache_path(0) != before
 
 
+def test_cache_entries_go_through_the_shared_atomic_writer(tmp_path, monkeypatch):
+    from biodeep_gui.core.common import fileio
+
+    demo = write_demo_cohort(tmp_path / "demo", 2, (8, 10, 8), seed=2)
+    cfg = ScansDataConfig(images=str(demo.images), labels=str(demo.table), file_column="FILE_ID",
+                          cache_dir=str(tmp_path / "cache"))
+    prep = Preprocessor(build_cohort(cfg), cfg)
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(fileio.os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        prep.load(0)
+    assert not prep.cache_path(0).exists()
+    assert not [p for p in prep.cache_path(0).parent.iterdir() if p.name.endswith(".tmp")]
+
+
 def test_scan_cohort_reports_bad_files_and_goes_on(tmp_path):
     demo = write_demo_cohort(tmp_path / "demo", 4, (8, 10, 8), seed=3)
     bad = sorted(demo.images.iterdir())[1]

@@ -10,12 +10,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from biodeep_gui.core.sequences import synthetic as S
+from biodeep_gui.core.sequences import synthetic_background as SB
+from biodeep_gui.core.sequences import synthetic_genome as SG
+from biodeep_gui.core.sequences import synthetic_motifs as SM
 from biodeep_gui.core.sequences.motif_db import find_motif
 
 MB = 1024 * 1024
 
 
-def _site_codes(codes_row: np.ndarray, site: S.Site) -> np.ndarray:
+def _site_codes(codes_row: np.ndarray, site: SM.Site) -> np.ndarray:
     """The site as the motif reads it (reverse complement for '-')."""
     part = codes_row[site.start:site.start + site.width]
     return part if site.strand == "+" else 3 - part[::-1]
@@ -70,14 +73,14 @@ def demo(tmp_path_factory):
 
 
 def test_background_model_gc_cpg_and_strand_symmetry():
-    start, trans = S.background_model(0.42, 0.25)
+    start, trans = SB.background_model(0.42, 0.25)
     np.testing.assert_allclose(start @ trans, start, atol=1e-12)  # stationary
     assert start[1] + start[2] == pytest.approx(0.42)
     joint = start[:, None] * trans  # dinucleotide frequencies
     np.testing.assert_allclose(joint, joint[::-1, ::-1].T, atol=1e-12)  # same on the reverse strand
     assert joint[1, 2] / (start[1] * start[2]) == pytest.approx(0.25)
 
-    codes = S.background_codes(np.random.default_rng(0), 400, 500, gc=0.42)
+    codes = SB.background_codes(np.random.default_rng(0), 400, 500, gc=0.42)
     assert abs(np.isin(codes, [1, 2]).mean() - 0.42) < 0.01
     cpg = ((codes[:, :-1] == 1) & (codes[:, 1:] == 2)).mean() / ((codes == 1).mean() * (codes == 2).mean())
     assert 0.2 < cpg < 0.3
@@ -118,7 +121,7 @@ def test_planted_set_shape_balance_and_unpacking(planted):
 
 def test_planted_sites_are_in_the_sequences(planted):
     codes = planted.codes()
-    bg = S.base_composition()
+    bg = SB.base_composition()
     for i, sites in enumerate(planted.sites):
         assert len(sites) == (planted.labels[i] > 0) * len(sites) and len(sites) <= 2
         for site in sites:
@@ -126,7 +129,7 @@ def test_planted_sites_are_in_the_sequences(planted):
             lo = motif.log_odds(bg)
             got = _site_codes(codes[i], site)
             assert lo[np.arange(motif.width), got].sum() == pytest.approx(site.score)
-            assert site.score >= 0.6 * S.max_score(motif) - 1e-9
+            assert site.score >= 0.6 * SM.max_score(motif) - 1e-9
     for k in range(1, 1 + int(planted.labels.sum())):
         assert len(planted.sites[np.flatnonzero(planted.labels)[k - 1]]) in (1, 2)
 
@@ -135,7 +138,7 @@ def test_positives_stand_out_in_a_pwm_scan(planted):
     codes = planted.codes()
     groups = np.array(planted.groups)
     for motif in planted.motifs:
-        best = S.motif_scores(codes, motif).max(axis=(1, 2))
+        best = SM.motif_scores(codes, motif).max(axis=(1, 2))
         threshold = np.quantile(best[planted.labels == 0], 0.99)
         assert (best[groups == motif.id] > threshold).mean() > 0.95
 
@@ -144,8 +147,8 @@ def test_motif_scores_match_a_direct_computation():
     motif = find_motif("MA0139")
     rng = np.random.default_rng(0)
     codes = rng.integers(0, 4, size=(3, 40)).astype(np.uint8)
-    scores = S.motif_scores(codes, motif)
-    lo = motif.log_odds(S.base_composition())
+    scores = SM.motif_scores(codes, motif)
+    lo = motif.log_odds(SB.base_composition())
     w = motif.width
     assert scores.shape == (3, 2, 40 - w + 1)
     for i in range(3):
@@ -180,7 +183,7 @@ def test_and_pair_set_is_balanced_and_needs_both_motifs():
 def test_pair_labels_follow_from_a_pwm_scan(pair):
     """Presence by scanning (threshold between 'absent' 0.5 and 'present' 0.7 of the best score) gives the label."""
     codes = pair.codes()
-    present = [S.motif_scores(codes, m).max(axis=(1, 2)) > 0.6 * S.max_score(m) for m in pair.motifs]
+    present = [SM.motif_scores(codes, m).max(axis=(1, 2)) > 0.6 * SM.max_score(m) for m in pair.motifs]
     assert np.array_equal(present[0] ^ present[1], pair.labels.astype(bool))
     features = np.stack([present[0], present[1], present[0] & present[1]], axis=1).astype(float)
     model = LogisticRegression().fit(features[:800], pair.labels[:800])
@@ -225,6 +228,7 @@ def test_write_demo_files(demo):
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp files left
     readme = files["readme"].read_text()
     assert "SYNTHETIC" in readme and "CC BY 4.0" in readme
+    assert "exclusive motif pair (either motif, not" in readme  # the demo pair is exclusive, not cooperative
 
     bound, background = _read_fasta(files["bound"]), _read_fasta(files["background"])
     labelled = _read_fasta(files["labelled"])
@@ -254,8 +258,8 @@ def test_peaks_lie_inside_the_genome_with_a_site_at_the_centre(demo):
     assert all(150_000 <= len(s) <= 250_000 for s in genome.values())
     peaks = [line.split("\t") for line in files["peaks"].read_text().splitlines()]
     assert len(peaks) == 450 and all(len(p) == 6 for p in peaks)
-    motifs = [find_motif(k) for k in S.PLANTED_MOTIFS]
-    codes = {k: S.sequences_to_codes([v])[0] for k, v in genome.items()}
+    motifs = [find_motif(k) for k in SM.PLANTED_MOTIFS]
+    codes = {k: SB.sequences_to_codes([v])[0] for k, v in genome.items()}
     last_end = {}
     for chrom, start, end, name, score, strand in peaks:
         start, end = int(start), int(end)
@@ -264,16 +268,16 @@ def test_peaks_lie_inside_the_genome_with_a_site_at_the_centre(demo):
         last_end[chrom] = end
         assert 0 <= int(score) <= 1000 and strand == "."
         centre = codes[chrom][start + 100 - 12:start + 100 + 12]  # 24 bp around the centre
-        best = max(S.motif_scores(centre, m).max() / S.max_score(m) for m in motifs)
+        best = max(SM.motif_scores(centre, m).max() / SM.max_score(m) for m in motifs)
         assert best >= 0.6 - 1e-9
 
 
 def test_genome_sites_match_their_records():
-    genome = S.genome_with_peaks(chrom_lengths=(30_000, 25_000), peaks_per_chrom=10, seed=4)
-    bg = S.base_composition()
+    genome = SG.genome_with_peaks(chrom_lengths=(30_000, 25_000), peaks_per_chrom=10, seed=4)
+    bg = SB.base_composition()
     for peak in genome.peaks:
         motif = find_motif(peak.site.motif_id)
-        row = S.sequences_to_codes([genome.chromosomes[peak.chrom]])[0]
+        row = SB.sequences_to_codes([genome.chromosomes[peak.chrom]])[0]
         got = _site_codes(row, peak.site)
         assert motif.log_odds(bg)[np.arange(motif.width), got].sum() == pytest.approx(peak.site.score)
         assert peak.start <= peak.site.start and peak.site.start + peak.site.width <= peak.end

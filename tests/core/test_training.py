@@ -134,3 +134,15 @@ def test_cuda_smoke():
                      obj, TrainConfig(epochs=1, amp=True), device=torch.device("cuda"), val_targets=ss.labels[va]))
     assert isinstance(items[-1], FitResult) and math.isfinite(items[-1].history[0].train_loss)
     assert next(model.parameters()).device.type == "cuda"
+
+
+def test_batch_indices_is_the_one_sampler():
+    from biodeep_gui.core.training.loop import batch_indices
+
+    in_order = list(batch_indices(10, 4))
+    assert in_order == [slice(0, 4), slice(4, 8), slice(8, 12)]
+    shuffled = list(batch_indices(10, 4, shuffle=True, generator=torch.Generator().manual_seed(3)))
+    assert [len(b) for b in shuffled] == [4, 4, 2]
+    expected = torch.randperm(10, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(torch.cat(shuffled), expected)  # one randperm per epoch: same seed, same order as before
+    assert list(batch_indices(0, 4)) == []

@@ -12,46 +12,14 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtCore import QPoint, Qt  # noqa: E402
 
-from biodeep_gui.core.sequences.config import DataConfig, ModelConfig, RunConfig
-from biodeep_gui.core.sequences.dataset import SequenceSet  # noqa: E402
-from biodeep_gui.core.sequences.encoding import encode  # noqa: E402
-from biodeep_gui.core.sequences.pipeline import train_run  # noqa: E402
-from biodeep_gui.core.sequences.run import load_run  # noqa: E402
-from biodeep_gui.core.training.config import TrainConfig  # noqa: E402
 
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-MOTIF = encode("GGGCGGGGC")
-
-
-def planted(n: int = 300, length: int = 50, seed: int = 0) -> SequenceSet:
-    """Random DNA; every other sequence carries the GC-box motif (label 1)."""
-    rng = np.random.default_rng(seed)
-    codes = rng.integers(0, 4, (n, length)).astype(np.uint8)
-    y = (np.arange(n) % 2).astype(np.float32)
-    for i in np.flatnonzero(y):
-        p = rng.integers(0, length - len(MOTIF))
-        codes[i, p:p + len(MOTIF)] = MOTIF
-    return SequenceSet([f"s{i}" for i in range(n)], codes, y[:, None], "binary", ["bound"], ["background", "bound"],
-                       np.full(n, length, np.int32))
-
-
-def train(out: Path, arch: str, name: str, data: SequenceSet, seed: int = 0):
-    params = {"cnn": {"filters": 8, "filter_width": 9, "hidden": 8, "dropout": 0.1}, "kmer": {"k": 3}}.get(arch, {})
-    cfg = RunConfig(data=DataConfig(val_fraction=0.2, test_fraction=0.2), model=ModelConfig(arch, params),
-                    train=TrainConfig(epochs=3, batch_size=16, lr=1e-2, device="cpu", patience=0, seed=seed),
-                    name=name)
-    for _ in train_run(cfg, out, data=data):
-        pass
-    return load_run(out)
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("compare")
-    data = planted()
-    return [train(root / "cnn", "cnn", "GC-box CNN", data),
-            train(root / "kmer", "kmer", "3-mer baseline", data),
-            train(root / "linear", "linear", "one-hot linear", data)]
+def runs(train_gc_box):
+    return [train_gc_box("cnn", "GC-box CNN"), train_gc_box("kmer", "3-mer baseline"),
+            train_gc_box("linear", "one-hot linear")]
 
 
 @pytest.fixture
@@ -170,8 +138,8 @@ def test_selecting_a_row_emits_its_folder(qtbot, tab, runs):
     assert tab.selected_run_dir() == str(runs[1].path)
 
 
-def test_runs_on_another_split_are_not_compared(tab, runs, tmp_path):
-    other = train(tmp_path / "cnn-seed1", "cnn", "CNN seed 1", planted(), seed=1)
+def test_runs_on_another_split_are_not_compared(tab, runs, train_gc_box, tmp_path):
+    other = train_gc_box("cnn", "CNN seed 1", seed=1)
     tab.set_runs([*runs, other])
     rows = {c.run.name: c for c in tab.comparisons()}
     assert rows["CNN seed 1"].group != rows["GC-box CNN"].group

@@ -10,34 +10,6 @@ from PySide6.QtGui import QColor, QImage
 from tests.gui.conftest import shot
 
 
-@pytest.fixture(scope="session")
-def interp_runs(tmp_path_factory):
-    """(cnn run, its data, k-mer baseline run) trained once per session on planted-motif data."""
-    from biodeep_gui.core.sequences.config import DataConfig, ModelConfig, RunConfig
-    from biodeep_gui.core.sequences.interpret.analysis import load_run_data
-    from biodeep_gui.core.sequences.pipeline import train_run
-    from biodeep_gui.core.sequences.run import load_run
-    from biodeep_gui.core.sequences.synthetic import format_fasta, planted_motif_set
-    from biodeep_gui.core.training.config import TrainConfig
-
-    root = tmp_path_factory.mktemp("interp")
-    s = planted_motif_set(n=400, length=100, seed=1)
-    pos = [i for i, y in enumerate(s.labels) if y == 1]
-    neg = [i for i, y in enumerate(s.labels) if y == 0]
-    (root / "bound.fa").write_text(format_fasta([s.ids[i] for i in pos], [s.sequences[i] for i in pos]))
-    (root / "background.fa").write_text(format_fasta([s.ids[i] for i in neg], [s.sequences[i] for i in neg]))
-    data_cfg = DataConfig(fasta=str(root / "bound.fa"), background=str(root / "background.fa"))
-    cnn = RunConfig(data_cfg, ModelConfig("cnn", {"filters": 8, "filter_width": 15}),
-                    TrainConfig(epochs=4, batch_size=32, lr=0.01, patience=0, device="cpu", seed=0))
-    for _ in train_run(cnn, root / "cnn"):
-        pass
-    kmer = RunConfig(data_cfg, ModelConfig("kmer", {"k": 3}), TrainConfig(device="cpu"))
-    for _ in train_run(kmer, root / "kmer"):
-        pass
-    run = load_run(root / "cnn")
-    return run, load_run_data(run), load_run(root / "kmer")
-
-
 def _analysed_tab(qtbot, run, data, cache):
     from biodeep_gui.gui.tabs.sequences.filters_tab import FiltersTab
 
@@ -53,8 +25,8 @@ def _analysed_tab(qtbot, run, data, cache):
     return tab, blocker.args[0]
 
 
-def test_filters_tab_shows_logos_with_matches_sorted_and_exports(qtbot, interp_runs, tmp_path):
-    run, data, _ = interp_runs
+def test_filters_tab_shows_logos_with_matches_sorted_and_exports(qtbot, planted_fasta_runs, tmp_path):
+    run, data = planted_fasta_runs.cnn, planted_fasta_runs.data
     tab, a = _analysed_tab(qtbot, run, data, tmp_path / "cache")
     assert tab.analysis() is a and a.motifs.n_filters == 8 and a.matches.release == "JASPAR2026"
     cards = tab.cards()
@@ -114,10 +86,10 @@ def test_filters_tab_shows_logos_with_matches_sorted_and_exports(qtbot, interp_r
     tab.shutdown()
 
 
-def test_recompute_with_a_user_motif_file_and_cancel(qtbot, interp_runs, tmp_path):
+def test_recompute_with_a_user_motif_file_and_cancel(qtbot, planted_fasta_runs, tmp_path):
     from biodeep_gui.core.sequences.motif_db import bundled_jaspar, write_meme
 
-    run, data, _ = interp_runs
+    run, data = planted_fasta_runs.cnn, planted_fasta_runs.data
     tab, _a = _analysed_tab(qtbot, run, data, tmp_path / "cache")
     mine = write_meme(bundled_jaspar()[:60], tmp_path / "sixty.meme")
     tab.set_motif_file(str(mine))
@@ -137,10 +109,10 @@ def test_recompute_with_a_user_motif_file_and_cancel(qtbot, interp_runs, tmp_pat
     assert not tab.is_busy() and tab.compute_btn.isEnabled()
 
 
-def test_runs_without_filters_say_why(qtbot, interp_runs):
+def test_runs_without_filters_say_why(qtbot, planted_fasta_runs):
     from biodeep_gui.gui.tabs.sequences.filters_tab import FiltersTab
 
-    _, _, kmer = interp_runs
+    kmer = planted_fasta_runs.kmer
     tab = FiltersTab()
     qtbot.addWidget(tab)
     tab.show()

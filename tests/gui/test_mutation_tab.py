@@ -5,7 +5,6 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from tests.gui.conftest import shot
-from tests.gui.test_filters_tab import interp_runs  # noqa: F401 (session fixture shared with the Filters tab tests)
 
 
 def _tab(qtbot, run, data):
@@ -27,10 +26,10 @@ def _compute(qtbot, tab):
     return tab.reading_result()
 
 
-def test_mutation_map_of_a_data_sequence(qtbot, interp_runs, tmp_path):  # noqa: F811
+def test_mutation_map_of_a_data_sequence(qtbot, planted_fasta_runs, tmp_path):
     from biodeep_gui.core.sequences.interpret.mutagenesis import saturation_mutagenesis
 
-    run, data, _ = interp_runs
+    run, data = planted_fasta_runs.cnn, planted_fasta_runs.data
     tab = _tab(qtbot, run, data)
     assert tab.picker.count() == len(data) and tab.output.currentText() == "logit of bound"
     i = int(np.flatnonzero(data.labels[:, 0] == 1)[0])
@@ -70,11 +69,11 @@ def test_mutation_map_of_a_data_sequence(qtbot, interp_runs, tmp_path):  # noqa:
     tab.shutdown()
 
 
-def test_linked_filters_name_hot_spots_and_highlight_sites(qtbot, interp_runs, tmp_path):  # noqa: F811
+def test_linked_filters_name_hot_spots_and_highlight_sites(qtbot, planted_fasta_runs, tmp_path):
     from biodeep_gui.core.sequences.interpret.filters import activation_map, filter_sites
     from biodeep_gui.gui.tabs.sequences.filters_tab import FiltersTab
 
-    run, data, _ = interp_runs
+    run, data = planted_fasta_runs.cnn, planted_fasta_runs.data
     tab = _tab(qtbot, run, data)
     filters = FiltersTab()
     filters.set_cache_dir(tmp_path / "cache")
@@ -127,8 +126,8 @@ def test_linked_filters_name_hot_spots_and_highlight_sites(qtbot, interp_runs, t
     filters.shutdown()
 
 
-def test_pasted_sequences_and_bad_input(qtbot, interp_runs):  # noqa: F811
-    run, data, kmer = interp_runs
+def test_pasted_sequences_and_bad_input(qtbot, planted_fasta_runs):
+    run, data, kmer = planted_fasta_runs.cnn, planted_fasta_runs.data, planted_fasta_runs.kmer
     tab = _tab(qtbot, run, data)
     tab.set_pasted_sequence("ACGTTGCA GGCC\nXTT")
     qtbot.mouseClick(tab.compute_btn, Qt.MouseButton.LeftButton)

@@ -12,39 +12,16 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtCore import QPoint, Qt  # noqa: E402
 
-from biodeep_gui.core.sequences.config import DataConfig, ModelConfig, RunConfig
-from biodeep_gui.core.sequences.dataset import SequenceSet
-from biodeep_gui.core.sequences.encoding import decode, encode  # noqa: E402
-from biodeep_gui.core.sequences.pipeline import train_run  # noqa: E402
-from biodeep_gui.core.sequences.run import load_run  # noqa: E402
+from biodeep_gui.core.sequences.encoding import decode  # noqa: E402
 from biodeep_gui.core.sequences.tables import load_unlabelled  # noqa: E402
-from biodeep_gui.core.training.config import TrainConfig  # noqa: E402
+from tests.core.helpers import GC_BOX  # noqa: E402
 
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-MOTIF = "GGGCGGGGC"
-
-
-def planted(n: int = 300, length: int = 50, seed: int = 0) -> SequenceSet:
-    """Random DNA; every other sequence carries the GC-box motif (label 1)."""
-    rng = np.random.default_rng(seed)
-    codes = rng.integers(0, 4, (n, length)).astype(np.uint8)
-    y = (np.arange(n) % 2).astype(np.float32)
-    for i in np.flatnonzero(y):
-        p = rng.integers(0, length - len(MOTIF))
-        codes[i, p:p + len(MOTIF)] = encode(MOTIF)
-    return SequenceSet([f"s{i}" for i in range(n)], codes, y[:, None], "binary", ["bound"], ["background", "bound"],
-                       np.full(n, length, np.int32))
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("predict") / "cnn"
-    cfg = RunConfig(data=DataConfig(val_fraction=0.2, test_fraction=0.2),
-                    model=ModelConfig("cnn", {"filters": 8, "filter_width": 9, "hidden": 8, "dropout": 0.1}),
-                    train=TrainConfig(epochs=10, batch_size=16, lr=1e-2, device="cpu", patience=0), name="GC-box CNN")
-    for _ in train_run(cfg, out, data=planted()):
-        pass
-    return load_run(out)
+def run(train_gc_box):
+    return train_gc_box("cnn", "GC-box CNN", epochs=10)
 
 
 @pytest.fixture
@@ -56,7 +33,7 @@ def new_fasta(tmp_path):
         seq = decode(rng.integers(0, 4, 50).astype(np.uint8))
         name = f"hit{i}" if i % 4 == 0 else f"peak{i}"
         if i % 4 == 0:
-            seq = seq[:20] + MOTIF + seq[29:]
+            seq = seq[:20] + GC_BOX + seq[29:]
         lines += [f">{name}", seq]
     path = tmp_path / "new_peaks.fa"
     path.write_text("\n".join(lines) + "\n")

@@ -11,66 +11,18 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
 
-from biodeep_gui.core.sequences.config import DataConfig, ModelConfig, RunConfig
-from biodeep_gui.core.sequences.dataset import SequenceSet  # noqa: E402
-from biodeep_gui.core.sequences.encoding import encode  # noqa: E402
-from biodeep_gui.core.sequences.pipeline import train_run  # noqa: E402
 from biodeep_gui.core.sequences.run import load_run  # noqa: E402
-from biodeep_gui.core.training.config import TrainConfig  # noqa: E402
+
 
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-MOTIF = encode("GGGCGGGGC")
-AT_MOTIF = encode("TTAATTAA")
-
-
-def planted(task: str, n: int = 300, length: int = 50, seed: int = 0) -> SequenceSet:
-    """Random DNA with a planted GC-box motif: present (binary), one of two motifs (multiclass) or counted
-    copies plus noise (regression)."""
-    rng = np.random.default_rng(seed)
-    codes = rng.integers(0, 4, (n, length)).astype(np.uint8)
-    ids = [f"s{i}" for i in range(n)]
-    lengths = np.full(n, length, np.int32)
-    if task == "binary":
-        y = (np.arange(n) % 2).astype(np.float32)
-        for i in np.flatnonzero(y):
-            p = rng.integers(0, length - len(MOTIF))
-            codes[i, p:p + len(MOTIF)] = MOTIF
-        return SequenceSet(ids, codes, y[:, None], "binary", ["bound"], ["background", "bound"], lengths)
-    if task == "multiclass":
-        y = (np.arange(n) % 3).astype(np.float32)
-        for i in range(n):
-            m = {1: MOTIF, 2: AT_MOTIF}.get(int(y[i]))
-            if m is not None:
-                p = rng.integers(0, length - len(m))
-                codes[i, p:p + len(m)] = m
-        return SequenceSet(ids, codes, y[:, None], "multiclass", ["class"], ["none", "GC box", "AT box"], lengths)
-    y = np.zeros(n, np.float32)
-    for i in range(n):
-        k = int(rng.integers(0, 3))
-        for j in range(k):
-            p = j * 20 + int(rng.integers(0, 20 - len(MOTIF)))
-            codes[i, p:p + len(MOTIF)] = MOTIF
-        y[i] = k + rng.normal(0, 0.3)
-    return SequenceSet(ids, codes, y[:, None], "regression", ["affinity"], [], lengths)
-
-
-def train(out: Path, arch: str, ss: SequenceSet, name: str, epochs: int = 3):
-    """Train and save a tiny run with the core (about 2 s on a CPU core), then read it back as the app does."""
-    params = {"cnn": {"filters": 8, "filter_width": 9, "hidden": 8, "dropout": 0.1}, "kmer": {"k": 3}}.get(arch, {})
-    cfg = RunConfig(data=DataConfig(val_fraction=0.2, test_fraction=0.2), model=ModelConfig(arch, params),
-                    train=TrainConfig(epochs=epochs, batch_size=16, lr=1e-2, device="cpu", patience=0), name=name)
-    for _ in train_run(cfg, out, data=ss):
-        pass
-    return load_run(out)
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("runs")
-    return {"cnn": train(root / "cnn", "cnn", planted("binary"), "CTCF CNN"),
-            "kmer": train(root / "kmer", "kmer", planted("binary"), "CTCF k-mer"),
-            "multiclass": train(root / "mc", "cnn", planted("multiclass"), "two motifs"),
-            "regression": train(root / "reg", "cnn", planted("regression"), "affinity CNN")}
+def runs(train_gc_box):
+    return {"cnn": train_gc_box("cnn", "GC-box CNN"),
+            "kmer": train_gc_box("kmer", "3-mer baseline"),
+            "multiclass": train_gc_box("cnn", "two motifs", task="multiclass"),
+            "regression": train_gc_box("cnn", "affinity CNN", task="regression")}
 
 
 @pytest.fixture
@@ -88,7 +40,7 @@ def test_binary_run_shows_test_auroc_and_roc_pr_curves(qtbot, tab, runs):
     run = runs["cnn"]
     assert tab.body.currentIndex() == 0  # empty state before any run
     tab.show_run(run)
-    assert tab.title.text() == "CTCF CNN"
+    assert tab.title.text() == "GC-box CNN"
     assert "CNN (DeepBind)" in tab.subtitle.text() and "best epoch" in tab.subtitle.text()
     assert tab.metric_text("auroc") == f"{run.metrics['test_auroc']:.3f}"
     assert tab.metric_text("auprc", "val") == f"{run.metrics['val_auprc']:.3f}"
@@ -101,7 +53,7 @@ def test_binary_run_shows_test_auroc_and_roc_pr_curves(qtbot, tab, runs):
     recall, precision = tab.pr_curve.getData()
     assert len(recall) > 2 and precision.max() <= 1
     legend = [label.text for _, label in tab.roc_legend.items]
-    assert f"CTCF CNN: AUROC = {run.metrics['test_auroc']:.3f}" in legend
+    assert f"GC-box CNN: AUROC = {run.metrics['test_auroc']:.3f}" in legend
     assert f"({n_test:,} test sequences)" in tab.roc_item.titleLabel.text
     qtbot.wait(50)
     SHOTS.mkdir(parents=True, exist_ok=True)

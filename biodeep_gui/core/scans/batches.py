@@ -87,12 +87,13 @@ class VolumeBatches:
         """Yield (x, y) on the device; ``augment`` is ignored (no anatomy-preserving augmentation is assumed)."""
         import torch
 
+        from biodeep_gui.core.training.loop import batch_indices
+
         n = len(self)
-        bs = max(1, min(batch_size, self.max_batch))
-        order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
         pin = self.device.type == "cuda"
-        for start in range(0, n, bs):
-            idx = order[start:start + bs]
+        for idx in batch_indices(n, max(1, min(batch_size, self.max_batch)), shuffle, generator):
+            if isinstance(idx, slice):
+                idx = torch.arange(n)[idx]
             if self._data is not None:
                 x = self._data[idx.to(self._data.device)]
             else:
@@ -130,12 +131,9 @@ class FeatureBatches:
         return out
 
     def batches(self, batch_size: int, shuffle: bool = False, generator=None, augment: bool = False):
-        import torch
+        from biodeep_gui.core.training.loop import batch_indices
 
-        n = len(self)
-        order = torch.randperm(n, generator=generator).to(self.device) if shuffle else None
-        for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size] if shuffle else slice(start, start + batch_size)
+        for idx in batch_indices(len(self), batch_size, shuffle, generator, self.device):
             x = self.x[idx]
             yield x, (x if self.y is None else self.y[idx])
 

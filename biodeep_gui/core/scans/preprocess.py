@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -30,6 +29,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from biodeep_gui.core.common.errors import InputFileError
+from biodeep_gui.core.common.fileio import atomic_save_npy
 from biodeep_gui.core.scans.cohort import Cohort, Subject, build_cohort
 from biodeep_gui.core.scans.config import ScansDataConfig
 from biodeep_gui.core.scans.connectivity import atlas_timeseries, connectivity_features, read_atlas, read_roi_timeseries
@@ -136,7 +136,7 @@ class Preprocessor:
             except (ValueError, OSError):
                 path.unlink(missing_ok=True)  # a damaged cache entry is recomputed
         arr = np.ascontiguousarray(self._compute(s), np.float32)
-        _atomic_save(path, arr)
+        atomic_save_npy(path, arr)  # readers never see a half-written cache entry
         return np.load(path, mmap_mode="r")
 
     def display_volume(self, i: int) -> np.ndarray:
@@ -210,18 +210,6 @@ def _file_key(path: str) -> dict[str, Any]:
     p = Path(path).resolve()
     st = p.stat()
     return {"path": str(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-
-
-def _atomic_save(path: Path, arr: np.ndarray) -> None:
-    """np.save through a temporary file + rename: readers never see a half-written cache entry."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, arr)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def scan_cohort(cfg: ScansDataConfig, cache_dir: str | os.PathLike | None = None, *,

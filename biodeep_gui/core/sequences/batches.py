@@ -47,10 +47,9 @@ class SequenceBatches:
 
         ``augment`` replaces a random half of each batch by its reverse complement (same label).
         """
-        n = len(self)
-        order = torch.randperm(n, generator=generator).to(self.device) if shuffle else None
-        for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size] if shuffle else slice(start, start + batch_size)
+        from biodeep_gui.core.training.loop import batch_indices
+
+        for idx in batch_indices(len(self), batch_size, shuffle, generator, self.device):
             codes = self.codes[idx]
             if augment:
                 flip = torch.rand(len(codes), generator=generator).to(self.device) < 0.5

@@ -2,7 +2,8 @@
 
 The GUI worker and the CLI only relay what ``fit`` yields: ``BatchReport`` (throttled to one per
 ``report_interval`` seconds, so the consumer is never flooded), ``EpochReport`` after each validation pass, and
-a final ``FitResult``. Device placement, the shuffling sampler and the loss all live here, in one place.
+a final ``FitResult``. Device placement, the shuffling sampler (``batch_indices``, used by every batch source) and
+the loss all live here, in one place.
 """
 from __future__ import annotations
 
@@ -153,6 +154,20 @@ def resolve_device(name: str = "auto") -> torch.device:
     if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise TrainingError("Apple MPS device requested but not available on this machine")
     return dev
+
+
+def batch_indices(n: int, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None,
+                  device: torch.device | None = None) -> Iterator[torch.Tensor | slice]:
+    """The one mini-batch sampler of every batch source: the sample indices of each batch of ``batch_size``.
+
+    shuffle : one ``torch.randperm(n, generator=generator)`` per call (moved to ``device`` when given), yielded as
+              (B,) int64 index tensors; in order: ``slice`` objects (a view, no gather)
+    """
+    order = torch.randperm(n, generator=generator) if shuffle else None
+    if order is not None and device is not None:
+        order = order.to(device)
+    for start in range(0, n, batch_size):
+        yield order[start:start + batch_size] if order is not None else slice(start, start + batch_size)
 
 
 def predict_outputs(model: nn.Module, source, batch_size: int, objective: Objective | None = None

@@ -347,14 +347,10 @@ def _cache_read(folder: Path, key: str) -> np.ndarray | None:
 
 
 def _cache_write(folder: Path, key: str, row: np.ndarray) -> None:
-    import io
+    from biodeep_gui.core.common.fileio import atomic_save_npy
 
-    from biodeep_gui.core.common.fileio import atomic_write
-
-    buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(row, dtype=np.float64), allow_pickle=False)
     try:
-        atomic_write(folder / f"{key}.npy", buf.getvalue())
+        atomic_save_npy(folder / f"{key}.npy", np.ascontiguousarray(row, dtype=np.float64))
     except OSError:
         pass  # a read-only or full cache folder only costs a recomputation next time
 
