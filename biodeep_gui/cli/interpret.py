@@ -149,10 +149,12 @@ def cmd_motifs(a: argparse.Namespace) -> int:
 
 
 def _qt_app():
-    """A Qt application for offscreen drawing (created once, offscreen unless one already exists).
+    """A Qt application for offscreen drawing (created once, offscreen unless one already exists); None without Qt.
 
-    A QApplication, not a bare QGuiApplication: in a process that later shows widgets (the app, tests), a
-    QGuiApplication would be the one instance and every QWidget would abort the process.
+    The figures layer paints but never creates the application (it may not import QtWidgets), so the command
+    line, which may import PySide6 directly, makes it here. A QApplication, not a bare QGuiApplication: in a
+    process that later shows widgets (the app, tests), a QGuiApplication would be the one instance and every
+    QWidget would abort the process.
     """
     try:
         from PySide6.QtWidgets import QApplication
@@ -166,10 +168,10 @@ def _qt_app():
 
 
 def _write_logos(res, out: Path, fmts: list[str]) -> tuple[int, str]:
-    """Filter logos and match figures through the app's own painter; returns (images written, note)."""
+    """Filter logos and match figures through the app's own painter (``figures.logos``); (images written, note)."""
     if _qt_app() is None:
         return 0, "PySide6 is not installed: logo images were not drawn (filters.meme and matches.tsv were written)"
-    from biodeep_gui.gui.widgets.logo_view import write_filter_logos
+    from biodeep_gui.figures.logos import write_filter_logos
 
     return write_filter_logos(res.motifs, res.matches, out, fmts), ""
 
@@ -213,7 +215,7 @@ def cmd_mutagenesis(a: argparse.Namespace) -> int:
         export.write_mutation_map_tsv(mm, out / f"{stem}.tsv")
         written = [f"{stem}.tsv"]
         if have_qt:
-            from biodeep_gui.gui.widgets.heatmap import save_mutation_map
+            from biodeep_gui.figures.mutation_maps import save_mutation_map
 
             for fmt in fmts:
                 save_mutation_map(mm, out / f"{stem}.{fmt}", title=f"{rid}: {label}", output_label=f"change of {label}")

@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 
 
-
 def add_parsers(subparsers) -> list[str]:
     """Add ``scans`` (with train / reconstruct / demo / audit) to ``biodeep``'s sub-command parsers.
 

@@ -1,1 +1,10 @@
-"""Figures drawn with QtGui painters, without widgets (logos, mutation maps, slices), and the one PNG/SVG/PDF writer: used by the CLI and the GUI."""
+"""Figures painted with QtGui, without widgets, for the GUI and the command line alike.
+
+``logos``          sequence logos (letter heights, glyphs, axes), filter logo files
+``mutation_maps``  in-silico mutagenesis maps (heat map, importance letters, colour bar)
+``export``         the one PNG / SVG / PDF writer (``write_figure``), atomic
+
+Layer rules (import-linter, ``pyproject.toml``): figures import ``core`` and PySide6's QtCore / QtGui / QtSvg,
+never QtWidgets, pyqtgraph, ``gui`` or ``cli``. Drawing needs a Qt application, which the caller creates
+(see ``export``). No slice painter lives here: the scan slice viewer draws with pyqtgraph and writes no files.
+"""

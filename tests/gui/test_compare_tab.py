@@ -12,7 +12,6 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtCore import QPoint, Qt  # noqa: E402
 
-
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 

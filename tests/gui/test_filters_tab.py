@@ -134,7 +134,7 @@ KNOWN = np.array([[1.0, 0, 0, 0],  # A, 2 bits
 
 
 def test_logo_letter_heights_are_right(qtbot, tmp_path):
-    from biodeep_gui.gui.widgets import logo_view as LV
+    from biodeep_gui.figures import logos as LV
 
     plot = QRectF(10, 20, 500, 300)  # 150 px per bit
     glyphs = LV.glyph_rects(KNOWN, "bits", plot)
@@ -167,9 +167,10 @@ def test_logo_letter_heights_are_right(qtbot, tmp_path):
 
 
 def test_logo_widget_and_files_look_right(qtbot, tmp_path):
-    from biodeep_gui.gui.widgets import logo_view as LV
+    from biodeep_gui.figures import logos as LV
+    from biodeep_gui.gui.widgets.logo_view import LogoView
 
-    view = LV.LogoView()
+    view = LogoView()
     qtbot.addWidget(view)
     view.set_matrix(KNOWN)
     view.set_title("known PFM", "A, A/C, -, G, mixed")

@@ -13,7 +13,6 @@ from PySide6.QtGui import QImage  # noqa: E402
 
 from biodeep_gui.core.sequences.run import load_run  # noqa: E402
 
-
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 

@@ -79,12 +79,26 @@ import numpy as np
 
 from biodeep_gui.core.common.fileio import atomic_write
 from biodeep_gui.core.sequences.motif_db import Motif, find_motif
-from biodeep_gui.core.sequences.synthetic_background import (CPG_RATIO, HUMAN_GC, background_codes,
-                                                             base_composition, codes_to_sequences, seeded_rng,
-                                                             sequences_to_codes)
+from biodeep_gui.core.sequences.synthetic_background import (
+    CPG_RATIO,
+    HUMAN_GC,
+    background_codes,
+    base_composition,
+    codes_to_sequences,
+    seeded_rng,
+    sequences_to_codes,
+)
 from biodeep_gui.core.sequences.synthetic_genome import genome_with_peaks
-from biodeep_gui.core.sequences.synthetic_motifs import (PLANTED_MOTIFS, Site, SitePool, max_score, motif_scores,
-                                                         plant_sites, random_starts, resolve_motifs)
+from biodeep_gui.core.sequences.synthetic_motifs import (
+    PLANTED_MOTIFS,
+    Site,
+    SitePool,
+    max_score,
+    motif_scores,
+    plant_sites,
+    random_starts,
+    resolve_motifs,
+)
 
 #: NRF1 and EGR1 for the motif-pair task (two CpG-carrying motifs, see the module notes).
 COOPERATIVE_MOTIFS = ("MA0506", "MA0162")

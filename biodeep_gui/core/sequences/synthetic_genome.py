@@ -11,10 +11,21 @@ from typing import Sequence
 import numpy as np
 
 from biodeep_gui.core.sequences.motif_db import Motif
-from biodeep_gui.core.sequences.synthetic_background import (HUMAN_GC, background_codes, base_composition,
-                                                             codes_to_sequences, seeded_rng)
-from biodeep_gui.core.sequences.synthetic_motifs import (PLANTED_MOTIFS, Site, SitePool, max_score, plant_sites,
-                                                         resolve_motifs)
+from biodeep_gui.core.sequences.synthetic_background import (
+    HUMAN_GC,
+    background_codes,
+    base_composition,
+    codes_to_sequences,
+    seeded_rng,
+)
+from biodeep_gui.core.sequences.synthetic_motifs import (
+    PLANTED_MOTIFS,
+    Site,
+    SitePool,
+    max_score,
+    plant_sites,
+    resolve_motifs,
+)
 
 
 @dataclass(frozen=True)

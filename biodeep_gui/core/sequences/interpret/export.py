@@ -5,7 +5,7 @@ it was matched against.
 
 Logo images (PNG/SVG/PDF) are not drawn here: ``core`` never imports Qt and matplotlib is not a dependency.
 They are drawn by the same native Qt code that draws the logos on screen,
-``biodeep_gui.gui.widgets.logo_view.save_logo`` (offscreen, so the command line needs no display), and the CLI
+``biodeep_gui.figures.logos.save_logo`` (offscreen, so the command line needs no display), and the CLI
 calls it. One renderer means the files look exactly like the application's logos.
 """
 from __future__ import annotations

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from biodeep_gui.gui.widgets.logo_view import LogoStyle, aligned_match_stack, paint_logo
+from biodeep_gui.figures.logos import LogoStyle, aligned_match_stack, paint_logo
 
 
 class AlignedLogos(QWidget):

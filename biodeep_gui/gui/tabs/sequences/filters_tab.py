@@ -298,7 +298,7 @@ class FiltersTab(QWidget):
                formats: tuple[str, ...] = ("png", "svg", "pdf")) -> list[Path]:
         """Write filters.meme, matches.tsv and the logos (PNG, SVG, PDF) of ``filters`` (default all) to ``folder``."""
         from biodeep_gui.core.sequences.interpret import export as X
-        from biodeep_gui.gui.widgets.logo_view import write_filter_logos
+        from biodeep_gui.figures.logos import write_filter_logos
 
         if self._analysis is None:
             raise RuntimeError("there is nothing to export yet")

@@ -39,11 +39,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from biodeep_gui.gui.widgets.heatmap import ColourBar, MutationMapView, TrackLabels, save_mutation_map
+from biodeep_gui.figures.export import FILE_FILTER
+from biodeep_gui.figures.mutation_maps import save_mutation_map
+from biodeep_gui.gui.widgets.heatmap import ColourBar, MutationMapView, TrackLabels
 from biodeep_gui.gui.workers import TaskRunner
 
-EXPORT_FILTER = ("PNG image (*.png);;SVG vector figure (*.svg);;PDF document (*.pdf);;"
-                 "Tab-separated values (*.tsv)")
+EXPORT_FILTER = FILE_FILTER + ";;Tab-separated values (*.tsv)"
 MAX_LISTED = 5000  # sequences offered in the picker (typing an id searches them)
 
 
