@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from biodeep_gui.core.common.errors import ConfigError, InputFileError
+from biodeep_gui.core.common.fileio import check_readable_file
 from biodeep_gui.core.sequences.dataset import _EXPECT_BASES, BACKGROUND_TAG, SequenceSet, _clip, _Origins, _q
 from biodeep_gui.core.sequences.encoding import BYTE_TO_CODE, INVALID
 from biodeep_gui.core.sequences.readers import _READ_ERRORS, _open_text, _sniff
@@ -37,6 +38,7 @@ def _open_genome(genome: str | os.PathLike):
     import pyfaidx
 
     genome = str(genome)
+    check_readable_file(genome, "a genome FASTA file")
     try:
         with open(genome, "rb") as f:
             head = f.read(18)

@@ -123,6 +123,12 @@ def analyse_filters(run, data=None, *, threshold: float = ACTIVATION_THRESHOLD, 
     from biodeep_gui.core.sequences.interpret import influence as I
     from biodeep_gui.core.sequences.interpret import matching as MT
 
+    from biodeep_gui.core.common.errors import BioDeepError
+    from biodeep_gui.core.sequences.models import get_architecture
+
+    if get_architecture(run.info.arch).kind != "torch":
+        raise BioDeepError(f"a {run.info.arch} baseline has no convolution filters to read motifs from; "
+                           f"use a CNN or CNN-LSTM run")
     notes: list[str] = []
     if data is None:
         yield Progress("load", 0, 1, "Reading the run's sequences")
