@@ -116,6 +116,10 @@ def cmd_motifs(a: argparse.Namespace) -> int:
     fmts = _formats(a.formats)
     check_output_path(a.out, [a.run_dir, a.data, a.motifs], "folder", own_suffixes=_MOTIF_OUTPUTS)
     a.device = check_device(a.device)
+    if a.motifs:  # refused now, not after the analysis
+        from biodeep_gui.core.common.fileio import check_readable_file
+
+        check_readable_file(a.motifs, "a motif file (MEME, JASPAR or TRANSFAC)")
     run_ = load_run(a.run_dir)
     if get_architecture(run_.info.arch).kind != "torch":
         raise BioDeepError(f"{a.run_dir}: a {run_.info.arch} baseline has no convolution filters to read motifs "

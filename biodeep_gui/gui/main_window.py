@@ -62,6 +62,8 @@ def _is_scans_run(path: str | Path) -> bool:
     import json
 
     try:
+        if not (Path(path) / RUN_FILE).is_file():  # a named pipe there would block the window
+            return False
         doc = json.loads((Path(path) / RUN_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False

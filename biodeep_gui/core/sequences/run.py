@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from biodeep_gui.core.common.errors import RunFolderError
-from biodeep_gui.core.common.fileio import atomic_write
+from biodeep_gui.core.common.fileio import atomic_write, check_readable_file
 from biodeep_gui.core.sequences.config import SCHEMA_VERSION, RunConfig, migrate
 from biodeep_gui.core.training.runs import (
     HISTORY_FILE,
@@ -169,6 +169,9 @@ def load_run(run_dir: str | Path) -> Run:
     rf = run_file(run_dir, RUN_FILE)
     if not rf.exists():
         raise RunFolderError(f"{run_dir}: no {RUN_FILE} here; this is not a BioDeep run folder")
+    for name in (RUN_FILE, HISTORY_FILE, METRICS_FILE):  # a named pipe or device there must not block the reader
+        if name == RUN_FILE or (run_dir / name).exists():
+            check_readable_file(run_dir / name, f"the run's {name}", max_bytes=256 << 20)
     try:
         doc = json.loads(rf.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, OSError) as exc:

@@ -42,7 +42,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from biodeep_gui.core.common.errors import ConfigError
+from biodeep_gui.core.common.errors import BioDeepError, ConfigError
+from biodeep_gui.core.common.fileio import check_readable_file
 from biodeep_gui.core.sequences import summary as S
 from biodeep_gui.core.sequences.config import DataConfig, RunConfig
 from biodeep_gui.core.sequences.dataset import SequenceSet
@@ -114,9 +115,10 @@ def read_table_header(path: str | Path) -> list[str]:
 
     Raises
     ------
-    OSError, UnicodeDecodeError when the file cannot be read; ValueError when it has no header line.
+    OSError, UnicodeDecodeError when the file cannot be read; ValueError when it has no header line;
+    InputFileError for a named pipe, a device or a folder (refused before opening: it could block the window).
     """
-    path = Path(path)
+    path = check_readable_file(path, "a CSV/TSV table")
     opener = gzip.open if path.name.lower().endswith((".gz", ".bgz")) else open
     with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
         for _ in range(1000):  # skip comment / blank lines, but never scan a whole file
@@ -807,6 +809,9 @@ class SequencesTab(QWidget):
         except FileNotFoundError:
             self.problems.show_message(f"{path}: file not found.")
             return
+        except BioDeepError as exc:
+            self.problems.show_message(str(exc))
+            return
         except (OSError, UnicodeDecodeError, ValueError, csv.Error) as exc:
             self.problems.show_message(f"{path}: could not read the column names ({exc}).")
             return
@@ -816,7 +821,7 @@ class SequencesTab(QWidget):
     def _header_or_empty(self, path: str) -> list[str]:
         try:
             return read_table_header(path)
-        except (OSError, UnicodeDecodeError, ValueError, csv.Error):
+        except (BioDeepError, OSError, UnicodeDecodeError, ValueError, csv.Error):
             return []  # the file may have moved; the saved column names are still offered
 
     def _fill_columns(self, cols: list[str], seq_col: str, label_cols: list[str], id_col: str) -> None:
