@@ -253,6 +253,7 @@ def load_bed(bed: str | os.PathLike, genome: str | os.PathLike, *, width: int = 
         raise ConfigError(f"width must be a whole number > 0, got {width!r}")
     if background_method not in ("shuffle", "flank"):
         raise ConfigError(f"background_method = {background_method!r} is not one of: shuffle, flank")
+    check_readable_file(bed, "a BED file")  # before the genome is indexed
     fa = _open_genome(genome)
     try:
         sizes = {name: len(fa[name]) for name in fa.keys()}
