@@ -150,3 +150,34 @@ def test_a_crafted_run_folder_through_open_run(qtbot, window, tmp_path):
     assert "run.json" in box.text() and not marker.exists()
     box.close()
     assert window.isVisible()
+
+
+def test_special_files_through_the_open_paths(qtbot, window, demo_files, tmp_path, monkeypatch):
+    """A named pipe or /dev/zero chosen as a sequence file or table (issue 12): refused by name, the window never
+    blocks (the table's header is read in the GUI thread), the data loaded before stay shown."""
+    import biodeep_gui.gui.main_window as mw
+
+    if not hasattr(os, "mkfifo"):
+        return
+    before = _load_good(qtbot, window, demo_files)
+    fifo = tmp_path / "pipe.fa"
+    os.mkfifo(fifo)
+    cases = [("FIFO as the bound file", DataConfig(kind="fasta", fasta=str(fifo),
+                                                   background=str(demo_files["background"])), str(fifo)),
+             ("/dev/zero as a labelled FASTA", DataConfig(kind="fasta", fasta="/dev/zero"), "/dev/zero"),
+             ("FIFO as a table", DataConfig(kind="table", table=str(fifo), sequence_column="sequence",
+                                            label_columns=["label"]), str(fifo))]
+    for case, cfg, named in cases:
+        problem = _open_and_wait(qtbot, window, cfg)
+        assert named in problem and ("named pipe" in problem or "device" in problem), f"{case}: {problem!r}"
+        assert _shown(window)[0] is before[0], f"{case}: the sequences loaded before were replaced"
+    # the table picker reads the header in the GUI thread: a FIFO is refused there, not opened
+    tab = window.sequences_tab
+    tab.table_picker.set_path(str(fifo))
+    assert "named pipe" in tab.problem_text()
+    # File > Open sequences with a FIFO chosen in the dialog
+    monkeypatch.setattr(mw.QFileDialog, "getOpenFileNames", staticmethod(lambda *a, **k: ([str(fifo)], "")))
+    window.ask_open_sequences()
+    qtbot.waitUntil(lambda: tab.open_button.isEnabled() and not window.data_runner.is_running()
+                    and "named pipe" in tab.problem_text(), timeout=TIMEOUT_MS)
+    assert _shown(window)[0] is before[0] and window.isVisible()

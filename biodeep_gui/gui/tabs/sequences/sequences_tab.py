@@ -855,8 +855,12 @@ class SequencesTab(QWidget):
         for path, what in needed:
             if not path:
                 return f"Choose the {what} file first (Browse…, or drop it onto this tab)."
-            if not Path(path).is_file():
+            if not Path(path).exists():
                 return f"The {what} file {path} does not exist (moved or renamed?). Choose it again."
+            try:  # a named pipe, a device or a folder: said here, never opened
+                check_readable_file(path, f"a {what} file")
+            except BioDeepError as exc:
+                return str(exc)
         if kind == KIND_TABLE:
             if not cfg.sequence_column:
                 return "Choose the column that holds the sequences."
