@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from biodeep_gui.core.common.errors import ConfigError, InputFileError
+from biodeep_gui.core.sequences import dataset as sequence_dataset
 from biodeep_gui.core.sequences.bed import load_bed
 from biodeep_gui.core.sequences.dataset import _check_unique, _Origins
 from biodeep_gui.core.sequences.fasta import load_fasta_pair, load_labelled_fasta, read_records
