@@ -242,8 +242,8 @@ def _reconstruct(args) -> int:
 
     from biodeep_gui.core.common.fileio import check_output_path
 
-    check_output_path(args.out, [args.file, args.run_dir], "file")
     run_ = load_scans_run(args.run_dir)
+    check_output_path(args.out, [args.file, args.run_dir], "file")
     out = run_.reconstruct_file(args.file, args.out)
     print(f"Wrote {out} (reconstruction of {args.file} by {args.run_dir}, same affine and header)")
     return 0
