@@ -6,7 +6,6 @@ import os
 import sys
 import zlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
