@@ -475,6 +475,11 @@ def test_train_overwrite_replaces_an_existing_run_only_when_asked(world, tmp_pat
     assert digest(out) == first
     assert main([str(a) for a in [*argv, "--overwrite", "--seed", "3"]]) == 0
     assert json.loads((out / "run.json").read_text())["config"]["train"]["seed"] == 3
+    # retrained from its own run.json: the config is read before anything is written
+    refused(capsys, ["train", "--config", out / "run.json", "--out", out, "--quiet"], "--overwrite")
+    assert main([str(a) for a in ["train", "--config", out / "run.json", "--out", out, "--quiet", "--overwrite",
+                                  "--seed", "4"]]) == 0
+    assert json.loads((out / "run.json").read_text())["config"]["train"]["seed"] == 4
 
 
 def test_outputs_may_be_rewritten_by_their_own_command(world, tmp_path, capsys):

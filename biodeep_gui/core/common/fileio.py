@@ -169,6 +169,8 @@ def check_output_path(out: str | os.PathLike, inputs=(), kind: str = "file", *, 
                               f"choose another output path")
         if ires in target.parents:
             raise ConfigError(f"{where} lies inside the input {str(inp)!r}; choose an output path outside it")
+        if kind == "run" and ip.name == RUN_MARKER and ires.parent == target:
+            continue  # retraining a run from its own run.json (read before anything is written): --overwrite decides
         if kind in ("folder", "run") and target in ires.parents and ip.is_file():
             raise ConfigError(f"{where} holds the input file {str(inp)!r}; choose a new folder for the output")
     if out.exists() and not out.is_dir() and kind != "file":
