@@ -593,6 +593,7 @@ class MainWindow(QMainWindow):
     def start_scans_training(self, data_cfg: Any, out_dir: str = "") -> None:
         """Cross-validate autoencoder → classifier on the Scans tab's cohort with the Model tab's settings;
         progress and curves in Training, live reconstructions in Reconstructions."""
+        from biodeep_gui.core.common.fileio import check_output_path
         from biodeep_gui.core.scans.pipeline import train_scans
         from biodeep_gui.gui.tabs.model_tab import SCANS_ARCH
 
@@ -608,6 +609,8 @@ class MainWindow(QMainWindow):
         out = Path(out_dir) if out_dir else self.runs_folder() / f"scans-{time.strftime('%Y%m%d-%H%M%S')}"
         try:
             cfg = self.model_tab.scans_config(data_cfg, name=out.name)
+            d = cfg.data  # the one output rule of the CLI: never an input, a run or a folder of other files
+            check_output_path(out, [d.images, d.labels, d.mask, d.atlas, d.timeseries], "run", setting="Run folder")
         except BioDeepError as exc:  # the cohort (Scans tab) or the settings (Model tab): the message says which
             self.show_error("Cannot start brain-scan training", str(exc))
             return

@@ -181,3 +181,41 @@ def test_special_files_through_the_open_paths(qtbot, window, demo_files, tmp_pat
     qtbot.waitUntil(lambda: tab.open_button.isEnabled() and not window.data_runner.is_running()
                     and "named pipe" in tab.problem_text(), timeout=TIMEOUT_MS)
     assert _shown(window)[0] is before[0] and window.isVisible()
+
+
+def test_scans_training_refuses_a_run_folder_that_would_destroy_files(qtbot, window, tmp_path):
+    """The Scans tab's "Run folder" follows the CLI's output rule: not the data folder, not an existing run."""
+    import hashlib
+
+    from PySide6.QtCore import Qt
+
+    from biodeep_gui.core.scans.synthetic import write_demo_cohort
+
+    window._build_tabs()
+    demo = write_demo_cohort(tmp_path / "demo", 8, (16, 20, 16), seed=0)
+    tab = window.scans_tab
+    tab.images_edit.setText(str(demo.images))
+    tab.labels_edit.setText(str(demo.table))
+    tab._fill_columns()
+    with qtbot.waitSignal(tab.load_runner.sigFinished, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(tab.load_button, Qt.MouseButton.LeftButton)
+
+    def digest():
+        return {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in (tmp_path / "demo").rglob("*")
+                if f.is_file()}
+
+    import shutil
+
+    run = shutil.copytree(Path(__file__).parents[1] / "fixtures" / "legacy_v0_1_0" / "runs" / "scans",
+                          tmp_path / "demo" / "old-run")
+    before = digest()
+    for out, said in ((tmp_path / "demo", "holds the input file"), (demo.images, "is the input"),
+                      (demo.table, "is the input"), (run, "is an existing run"), (tmp_path / "demo" / "README.txt",
+                                                                                  "existing file")):
+        window.start_scans_training(tab.data_config(), str(out))
+        assert not window.scans_runner.is_running()
+        texts = [d.text() + " " + getattr(d, "informativeText", lambda: "")() for d in window.open_dialogs()]
+        assert any(said in t and "Run folder" in t for t in texts), texts
+        for d in window.open_dialogs():
+            d.close()
+    assert digest() == before

@@ -200,7 +200,8 @@ def check_output_path(out: str | os.PathLike, inputs=(), kind: str = "file", *, 
         if kind == "run" and overwrite:
             return out
         if kind == "run":
-            raise ConfigError(f"{where} is an existing run; give --overwrite to replace it, or choose a new folder")
+            how = "give --overwrite to replace it, or " if setting.startswith("--") else ""
+            raise ConfigError(f"{where} is an existing run; {how}choose a new folder")
         raise ConfigError(f"{where} is a run folder; write the output to a folder of its own")
     if kind == "folder" and own_suffixes:
         files = [f for f in out.rglob("*") if not f.is_dir()]
