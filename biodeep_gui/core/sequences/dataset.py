@@ -160,7 +160,7 @@ def _fit_rows(flat: np.ndarray, lens: np.ndarray, length: int, out: np.ndarray) 
     take = np.minimum(lens, length)
     crop = np.maximum(lens - length, 0) // 2
     pad = np.maximum(length - lens, 0) // 2
-    if crop.any():
+    if (lens > length).any():  # not crop.any(): one base too many crops at the right only (crop 0)
         marks = np.zeros(flat.size + 1, np.int8)
         some = take > 0  # skip empty records: then begins (and ends) are strictly increasing, so fancy += is exact
         first = (starts + crop)[some]
