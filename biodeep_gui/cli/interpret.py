@@ -99,6 +99,10 @@ def _progress_printer():
     return show
 
 
+_MOTIF_OUTPUTS = (".meme", ".tsv", ".json", ".png", ".svg", ".pdf")
+_MAP_OUTPUTS = (".tsv", ".png", ".svg", ".pdf")
+
+
 def cmd_motifs(a: argparse.Namespace) -> int:
     from biodeep_gui.core.sequences.interpret import export
     from biodeep_gui.core.sequences.interpret.analysis import analyse_filters
@@ -107,8 +111,21 @@ def cmd_motifs(a: argparse.Namespace) -> int:
 
     if not 0 < a.threshold <= 1:
         raise BioDeepError(f"--threshold {a.threshold}: must be in (0, 1]")
+    from biodeep_gui.core.common.devices import check_device
+    from biodeep_gui.core.common.fileio import check_output_path
+    from biodeep_gui.core.sequences.models import get_architecture
+
     fmts = _formats(a.formats)
+    check_output_path(a.out, [a.run_dir, a.data, a.motifs], "folder", own_suffixes=_MOTIF_OUTPUTS)
+    a.device = check_device(a.device)
+    if a.motifs:  # refused now, not after the analysis
+        from biodeep_gui.core.common.fileio import check_readable_file
+
+        check_readable_file(a.motifs, "a motif file (MEME, JASPAR or TRANSFAC)")
     run_ = load_run(a.run_dir)
+    if get_architecture(run_.info.arch).kind != "torch":
+        raise BioDeepError(f"{a.run_dir}: a {run_.info.arch} baseline has no convolution filters to read motifs "
+                           f"from; use a CNN or CNN-LSTM run")
     data = None
     if a.data:
         from biodeep_gui.core.sequences.tables import load_unlabelled
@@ -180,6 +197,8 @@ def _write_logos(res, out: Path, fmts: list[str]) -> tuple[int, str]:
 
 
 def cmd_mutagenesis(a: argparse.Namespace) -> int:
+    from biodeep_gui.core.common.devices import check_device
+    from biodeep_gui.core.common.fileio import check_output_path
     from biodeep_gui.core.sequences.interpret import export
     from biodeep_gui.core.sequences.interpret.mutagenesis import (
         model_input,
@@ -187,11 +206,13 @@ def cmd_mutagenesis(a: argparse.Namespace) -> int:
         saturation_mutagenesis,
         sequence_codes,
     )
+    from biodeep_gui.core.sequences.models import get_architecture
     from biodeep_gui.core.sequences.run import load_run
 
     fmts = _formats(a.formats)
+    check_output_path(a.out, [a.run_dir, a.fasta], "folder", own_suffixes=_MAP_OUTPUTS)
+    a.device = check_device(a.device)
     run_ = load_run(a.run_dir)
-    from biodeep_gui.core.sequences.models import get_architecture
 
     if get_architecture(run_.info.arch).kind != "torch":
         raise BioDeepError(f"{a.run_dir}: a {run_.info.arch} baseline has no network to mutate; use a deep run")

@@ -77,7 +77,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     m.add_argument("--class-weighting", action="store_true", default=None)
     m.add_argument("--rc-augment", action="store_true", default=None, help="reverse-complement augmentation")
     t.add_argument("--name", help="run name")
-    t.add_argument("--out", required=True, help="run folder to write")
+    t.add_argument("--out", required=True, help="run folder to write (a new or empty folder)")
+    t.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
     pr = sub.add_parser("predict", help="score sequences with a saved run")
@@ -190,11 +191,15 @@ def _fmt_time(s: float) -> str:
 
 
 def cmd_train(a: argparse.Namespace) -> int:
+    from biodeep_gui.core.common.fileio import check_output_path
     from biodeep_gui.core.sequences.pipeline import DataReport, RunSummary, train_run
     from biodeep_gui.core.training.loop import BatchReport, EpochReport
     from biodeep_gui.core.training.reports import StageReport
 
     cfg = config_from_args(a)
+    d = cfg.data
+    check_output_path(a.out, [d.fasta, d.background, d.table, d.bed, d.genome, d.test_file, a.config], "run",
+                      overwrite=a.overwrite)
     prog = _Progress(a.quiet)
     summary = None
     try:
@@ -226,13 +231,16 @@ def cmd_predict(a: argparse.Namespace) -> int:
     import csv
     import io
 
-    from biodeep_gui.core.common.fileio import atomic_write
+    from biodeep_gui.core.common.devices import check_device
+    from biodeep_gui.core.common.fileio import atomic_write, check_output_path
     from biodeep_gui.core.sequences.run import load_run, output_columns
     from biodeep_gui.core.sequences.tables import load_unlabelled
 
+    check_output_path(a.out, [a.input, a.run_dir], "file")
+    device = check_device(a.device)
     run = load_run(a.run_dir)
     ss = load_unlabelled(a.input, length=run.info.length, sequence_column=a.sequence_column, id_column=a.id_column)
-    scores = run.predict(ss.codes, device=a.device)
+    scores = run.predict(ss.codes, device=device)
     cols = output_columns(run)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -245,12 +253,16 @@ def cmd_predict(a: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(a: argparse.Namespace) -> int:
-    from biodeep_gui.core.common.fileio import atomic_write
+    from biodeep_gui.core.common.devices import check_device
+    from biodeep_gui.core.common.fileio import atomic_write, check_output_path
     from biodeep_gui.core.sequences.fasta import load_labelled_fasta
     from biodeep_gui.core.sequences.pipeline import evaluate
     from biodeep_gui.core.sequences.run import load_run
     from biodeep_gui.core.sequences.tables import load_table
 
+    if a.out:
+        check_output_path(a.out, [a.input, a.run_dir], "file")
+    device = check_device(a.device)
     run = load_run(a.run_dir)
     d = run.config.data
     known = run.info.class_names or None  # a test file may hold one class only
@@ -261,7 +273,7 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
     else:
         ss = load_labelled_fasta(a.input, length=run.info.length, length_policy="fit", task=run.info.task,
                                            known_classes=known)
-    metrics = evaluate(run, ss, device=a.device)
+    metrics = evaluate(run, ss, device=device)
     text = json.dumps({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in metrics.items()},
                       indent=2)
     print(text)

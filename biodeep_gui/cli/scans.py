@@ -54,7 +54,8 @@ def add_parsers(subparsers) -> list[str]:
     c.add_argument("--permutations", type=int, help="label permutations for the p-value (default 100; 0 = none)")
     c.add_argument("--no-final-fit", action="store_true", help="skip the final autoencoder on every subject")
     t.add_argument("--name", help="run name")
-    t.add_argument("--out", required=True, help="run folder to write")
+    t.add_argument("--out", required=True, help="run folder to write (a new or empty folder)")
+    t.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     t.add_argument("--quiet", action="store_true", help="print only the final summary")
 
     r = sub.add_parser("reconstruct", help="reconstruct a NIfTI file with a trained run's autoencoder")
@@ -169,11 +170,17 @@ def run(args) -> int:
     return {"train": _train, "reconstruct": _reconstruct, "demo": _demo, "audit": _audit}[cmd](args)
 
 
+_DEMO_OUTPUTS = (".nii.gz", ".nii", ".tsv", ".csv", ".1d", ".txt")
+
+
 def _demo(args) -> int:
     from biodeep_gui.core.scans.synthetic import check_demo_request, write_demo_cohort, write_demo_timeseries
 
     if args.timeseries:
         check_demo_request(args.subjects)
+        from biodeep_gui.core.common.fileio import check_output_path
+
+        check_output_path(args.out, [], "folder", own_suffixes=_DEMO_OUTPUTS)
         demo = write_demo_timeseries(args.out, args.subjects, seed=args.seed)
         print(f"Wrote a SYNTHETIC connectivity cohort: {args.subjects} subjects' ROI time series in {demo.images}, "
               f"labels in {demo.table}")
@@ -187,6 +194,9 @@ def _demo(args) -> int:
 
         raise ConfigError(f"--shape {args.shape!r}: expected three integers >= 4, e.g. 61,73,61") from None
     check_demo_request(args.subjects, shape, args.frames)  # before anything is written
+    from biodeep_gui.core.common.fileio import check_output_path
+
+    check_output_path(args.out, [], "folder", own_suffixes=_DEMO_OUTPUTS)
     t0 = time.perf_counter()
     demo = write_demo_cohort(args.out, args.subjects, shape, seed=args.seed, frames=args.frames)
     print(f"Wrote a SYNTHETIC demo cohort ({args.subjects} subjects, grid {'x'.join(map(str, shape))}"
@@ -227,21 +237,27 @@ def _audit(args) -> int:
 
 
 def _reconstruct(args) -> int:
+    from biodeep_gui.core.common.fileio import check_output_path
     from biodeep_gui.core.scans.run import load_scans_run
 
     run_ = load_scans_run(args.run_dir)
+    check_output_path(args.out, [args.file, args.run_dir], "file")
     out = run_.reconstruct_file(args.file, args.out)
     print(f"Wrote {out} (reconstruction of {args.file} by {args.run_dir}, same affine and header)")
     return 0
 
 
 def _train(args) -> int:
+    from biodeep_gui.core.common.fileio import check_output_path
     from biodeep_gui.core.scans.pipeline import train_scans
     from biodeep_gui.core.scans.reports import CohortReport, FoldReport, FoldResult, ReconstructionPreview, ScansSummary
     from biodeep_gui.core.training.loop import BatchReport, EpochReport
     from biodeep_gui.core.training.reports import StageReport
 
     cfg = _config(args)
+    d = cfg.data
+    check_output_path(args.out, [d.images, d.labels, d.mask, d.atlas, d.timeseries, args.config], "run",
+                      overwrite=args.overwrite)
     quiet = args.quiet
     tty = sys.stdout.isatty()
     summary = None

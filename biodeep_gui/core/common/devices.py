@@ -51,6 +51,39 @@ def available_devices() -> list[DeviceInfo]:
     return devices
 
 
+def check_device(name: str, setting: str = "--device") -> str:
+    """``name`` if it is a device this machine can use ('auto' -> the best usable one), else a ``ConfigError``
+    that names it, says why not and lists the usable ones."""
+    import torch
+
+    from biodeep_gui.core.common.errors import ConfigError
+
+    text = (name or "auto").strip().lower()
+    usable = [d.name for d in available_devices() if d.usable]
+    if text == "auto":  # the best usable one, as a name torch takes
+        return next((d for d in usable if d != "cpu"), "cpu")
+    listed = "auto, " + ", ".join(usable)
+    try:
+        dev = torch.device(text)
+    except (RuntimeError, ValueError):
+        raise ConfigError(f"{setting} {name!r}: unknown device; usable here: {listed}") from None
+    if dev.type == "cuda":
+        reason = cuda_unavailable_reason()
+        if reason:
+            raise ConfigError(f"{setting} {name!r}: CUDA is not usable ({reason}); usable here: {listed}")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ConfigError(f"{setting} {name!r}: no such GPU, this machine has {torch.cuda.device_count()} CUDA "
+                              f"device(s); usable here: {listed}")
+        return text
+    if dev.type == "mps":
+        if "mps" not in usable:
+            raise ConfigError(f"{setting} {name!r}: Apple MPS is not available on this machine; usable here: {listed}")
+        return text
+    if dev.type != "cpu":
+        raise ConfigError(f"{setting} {name!r}: not a device BioDeep runs on; usable here: {listed}")
+    return text
+
+
 def free_memory(device: str) -> int | None:
     """Free bytes on a CUDA device (None for CPU/unknown)."""
     import torch

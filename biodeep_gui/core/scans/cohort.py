@@ -12,6 +12,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from biodeep_gui.core.common.errors import ConfigError, InputFileError
+from biodeep_gui.core.common.fileio import check_readable_file
 from biodeep_gui.core.scans.config import ScansDataConfig
 from biodeep_gui.core.scans.nifti import MISSING_VALUES, NIFTI_SUFFIXES, TIMESERIES_SUFFIXES, ScanHeader, read_header
 
@@ -28,6 +29,9 @@ class TableRow:
     site: str = ""
 
 
+_MAX_TABLE_BYTES = 256 << 20  # one row per subject: a label table of more is not one
+
+
 def _delimiter(path: Path, first_line: str) -> str:
     suffix = path.suffix.lower()
     if suffix in (".tsv", ".tab"):
@@ -41,10 +45,10 @@ def _delimiter(path: Path, first_line: str) -> str:
 
 def table_columns(path: str | os.PathLike) -> list[str]:
     """Column names of a CSV/TSV label table (its first line)."""
-    p = Path(path)
+    p = check_readable_file(path, "a CSV or TSV label table", max_bytes=_MAX_TABLE_BYTES)
     try:
         with open(p, encoding="utf-8-sig", newline="") as fh:
-            first = fh.readline()
+            first = fh.readline(1 << 20)
     except FileNotFoundError:
         raise InputFileError(path, "label table not found") from None
     except UnicodeDecodeError:
@@ -74,8 +78,12 @@ def read_label_table(path: str | os.PathLike, subject_column: str, label_column:
         if name and name not in columns:
             raise InputFileError(path, f"no {role} column named {name!r}", line=1,
                                  expected=f"one of the columns: {', '.join(columns)}")
-    with open(p, encoding="utf-8-sig", newline="") as fh:
-        text = fh.read()
+    p = check_readable_file(p, "a CSV or TSV label table", max_bytes=_MAX_TABLE_BYTES)
+    raw = p.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:  # a spreadsheet's Latin-1 export: an accent in a site name is no reason to fail
+        text = raw.decode("latin-1")
     delim = _delimiter(p, text.split("\n", 1)[0])
     rows: list[TableRow] = []
     seen: dict[str, int] = {}

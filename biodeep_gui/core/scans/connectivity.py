@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import math
 import os
-from pathlib import Path
 
 import numpy as np
 
 from biodeep_gui.core.common.errors import InputFileError
+from biodeep_gui.core.common.fileio import check_readable_file
 from biodeep_gui.core.scans.nifti import Grid, read_image_data
 from biodeep_gui.core.scans.volumes import resample_volume
 
@@ -28,7 +28,7 @@ def read_roi_timeseries(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]
     InputFileError : unreadable, ragged rows, non-numeric or NaN values (with the line), fewer than 3 time points
         or 2 regions
     """
-    p = Path(path)
+    p = check_readable_file(path, "ROI time series as text (.1D, CSV, TSV)", max_bytes=512 << 20)
     try:
         lines = p.read_text(encoding="utf-8-sig").splitlines()
     except FileNotFoundError:

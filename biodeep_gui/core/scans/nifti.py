@@ -6,12 +6,12 @@ import os
 import sys
 import zlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from biodeep_gui.core.common.errors import ConfigError, InputFileError
+from biodeep_gui.core.common.fileio import check_readable_file, memory_budget
 from biodeep_gui.core.scans.config import MAX_GRID_VOXELS
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
@@ -147,6 +147,7 @@ def read_header(path: str | os.PathLike) -> ScanHeader:
                              expected="a 3-D volume or a 4-D time series")
     if len(shape) > 4:
         raise InputFileError(path, f"has {len(shape)} dimensions ({dims})", expected="a 3-D volume or 4-D time series")
+    _check_voxel_budget(path, shape)
     affine = np.asarray(img.affine, float)
     if not np.all(np.isfinite(affine)) or abs(np.linalg.det(affine[:3, :3])) < 1e-12:
         raise InputFileError(path, "has a degenerate voxel-to-world affine (zero voxel size or NaN)",
@@ -175,6 +176,18 @@ def read_header(path: str | os.PathLike) -> ScanHeader:
         pseudo_4d=len(shape) == 4 and shape[3] == 1, notes=notes)
 
 
+def _check_voxel_budget(path, shape: tuple[int, ...]) -> None:
+    """Refuse, from the header alone, an image whose float32 voxels would not fit the memory budget."""
+    voxels = math.prod(int(s) for s in shape)
+    need = 4 * voxels  # read as float32
+    budget = memory_budget()
+    if need > budget:
+        dims = "×".join(str(s) for s in shape)
+        raise InputFileError(path, f"the header declares {dims} = {voxels:,} voxels, {need / 2**30:,.1f} GiB as "
+                                   f"float32, more than the {budget / 2**30:,.1f} GiB this machine allows for one "
+                                   f"image", expected="a brain scan of a sensible size (e.g. 61×73×61 voxels)")
+
+
 def _header_tr(hdr) -> tuple[float | None, str]:
     """TR in seconds from pixdim[4] and the time unit; (None, note) when absent."""
     zooms = hdr.get_zooms()
@@ -194,11 +207,7 @@ def _load_image(path: str | os.PathLike):
     import nibabel as nib
     from nibabel.filebasedimages import ImageFileError
 
-    p = Path(path)
-    if not p.exists():
-        raise InputFileError(path, "file not found")
-    if p.is_dir():
-        raise InputFileError(path, "is a folder, not a NIfTI file")
+    p = check_readable_file(path, "a NIfTI-1 or NIfTI-2 file (.nii or .nii.gz)")  # no FIFO, device or folder
     try:
         img = nib.load(str(p))
     except ImageFileError as exc:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from biodeep_gui.core.common.errors import ConfigError, InputFileError
+from biodeep_gui.core.common.fileio import check_readable_file
 from biodeep_gui.core.sequences.dataset import _EXPECT_BASES, BACKGROUND_TAG, SequenceSet, _clip, _Origins, _q
 from biodeep_gui.core.sequences.encoding import BYTE_TO_CODE, INVALID
 from biodeep_gui.core.sequences.readers import _READ_ERRORS, _open_text, _sniff
@@ -39,6 +40,7 @@ def _open_genome(genome: str | os.PathLike):
     import pyfaidx
 
     genome = str(genome)
+    check_readable_file(genome, "a genome FASTA file")
     try:
         with open(genome, "rb") as f:
             head = f.read(18)
@@ -253,6 +255,7 @@ def load_bed(bed: str | os.PathLike, genome: str | os.PathLike, *, width: int = 
         raise ConfigError(f"width must be a whole number > 0, got {width!r}")
     if background_method not in ("shuffle", "flank"):
         raise ConfigError(f"background_method = {background_method!r} is not one of: shuffle, flank")
+    check_readable_file(bed, "a BED file")  # before the genome is indexed
     fa = _open_genome(genome)
     try:
         sizes = {name: len(fa[name]) for name in fa.keys()}

@@ -160,7 +160,7 @@ def _fit_rows(flat: np.ndarray, lens: np.ndarray, length: int, out: np.ndarray) 
     take = np.minimum(lens, length)
     crop = np.maximum(lens - length, 0) // 2
     pad = np.maximum(length - lens, 0) // 2
-    if crop.any():
+    if (lens > length).any():  # not crop.any(): one base too many crops at the right only (crop 0)
         marks = np.zeros(flat.size + 1, np.int8)
         some = take > 0  # skip empty records: then begins (and ends) are strictly increasing, so fancy += is exact
         first = (starts + crop)[some]
@@ -212,6 +212,12 @@ class _CodesBuilder:
             self._flush()
 
     def _reserve(self, size: int) -> None:
+        if size > self._buf.size and self._rows and size > _codes_budget():
+            n = size // max(self.length, 1)
+            raise self.origins.error(max(0, min(n, len(self.origins.ids)) - 1),
+                                     f"{n:,} sequences of {self.length:,} bp need {size / 2**30:,.1f} GiB, more "
+                                     f"than the {_codes_budget() / 2**30:,.1f} GiB allowed for the encoded data",
+                                     expected="a shorter sequence length (--length)")
         if size > self._buf.size:
             # ndarray.resize reallocs (mremap for big blocks: no copy, no double peak); grow by ~1/16 so the
             # zero-filled slack stays small. Nothing holds a view of _buf between calls.
@@ -274,11 +280,27 @@ class _CodesBuilder:
             size = self.length
         else:
             size = int(lengths.max()) if n else 0
+            if n * size > _codes_budget():  # one huge record among short ones: refuse before padding to it
+                self._buf = buf
+                longest = int(np.argmax(lengths))
+                typical = int(np.median(lengths))
+                raise self.origins.error(
+                    longest, f"this record is {size:,} bp, the longest; padding all {n:,} sequences to its length "
+                             f"would need {n * size / 2**30:,.1f} GiB, more than the {_codes_budget() / 2**30:,.1f} "
+                             f"GiB allowed", expected=f"a sequence length to fit them to (--length, e.g. {typical} "
+                                                      f"= the median length), or leave the long record out")
             if n and not (lengths == size).all():
                 buf.resize(n * size, refcheck=False)
                 _spread_in_place(buf, lengths, size)
         buf.resize(n * size, refcheck=False)  # drop the slack (shrinking realloc, no copy)
         return buf.reshape(n, size), lengths
+
+
+def _codes_budget() -> int:
+    """Bytes the (N, L) uint8 code array may take (a quarter of the RAM, at least 2 GiB; see ``memory_budget``)."""
+    from biodeep_gui.core.common.fileio import memory_budget
+
+    return memory_budget()
 
 
 def _spread_in_place(buf: np.ndarray, lens: np.ndarray, length: int) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 from array import array
 from typing import Sequence
 
@@ -38,6 +39,9 @@ class _LabelColumn:
             self.token_of.append(self.tokens.setdefault(raw, len(self.tokens)))
 
 
+_DECIMAL_COMMA = re.compile(r"^[-+]?\d*,\d+(?:[eE][-+]?\d+)?$")  # '1,5': a spreadsheet's locale, not a class
+
+
 def _fmt(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else f"{v:g}"
 
@@ -69,6 +73,11 @@ def _resolve_labels(columns: list[_LabelColumn], task: str, origins: _Origins, *
     n_text = int(is_text.sum())
     tokens = list(col.tokens)
 
+    if n_text and task != "multiclass" and all(_DECIMAL_COMMA.match(t) for t in tokens):
+        i = int(np.argmax(is_text))
+        raise origins.error(i, f"{label} has {_q(tokens[token_of[i]])}: a number written with a decimal comma, "
+                               f"which would be read as a class name", expected="numbers with a decimal point "
+                               "(1.5, not 1,5): export the table with '.' as the decimal separator")
     if 0 < n_text < n:  # numbers and words mixed in one column
         if task == "regression" or n_text <= n - n_text:  # report the minority kind as the odd one out
             i = int(np.argmax(is_text))

@@ -28,7 +28,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from biodeep_gui.core.common.errors import InputFileError
-from biodeep_gui.core.common.fileio import atomic_write
+from biodeep_gui.core.common.fileio import atomic_write, check_readable_file
 
 BUNDLED_JASPAR_RELEASE = "JASPAR2026"
 BUNDLED_JASPAR_FILE = "JASPAR2026_CORE_vertebrates.meme"
@@ -161,11 +161,11 @@ def load_motifs(path: str | PathLike) -> list[Motif]:
     return [_make_motif(path, i, *r) for i, r in enumerate(raw, start=1)]
 
 
+_MAX_MOTIF_BYTES = 256 << 20  # every JASPAR collection together is a few tens of megabytes
+
+
 def _read_text(path: Path) -> str:
-    if not path.exists():
-        raise InputFileError(path, "file not found")
-    if path.is_dir():
-        raise InputFileError(path, "is a folder, not a motif file", expected=_EXPECTED)
+    check_readable_file(path, _EXPECTED, max_bytes=_MAX_MOTIF_BYTES)  # no FIFO, device or huge file
     try:
         data = path.read_bytes()
     except OSError as exc:

@@ -55,6 +55,30 @@ class PreparedData:
     notes: list[str] = field(default_factory=list)  # how the split was made (e.g. why not stratified)
 
 
+def check_learnable(ss: SequenceSet) -> None:
+    """Refuse a training set a model cannot learn anything from: a regression target with one value, or more
+    classes than one per ten sequences (an id or sequence column taken for the labels, measured values read
+    as classes)."""
+    from biodeep_gui.core.common.errors import InputFileError
+
+    source = ", ".join(ss.sources) or None
+    n = len(ss)
+    if ss.task == "regression":
+        for j, name in enumerate(ss.label_names or ["label"]):
+            values = np.unique(ss.labels[:, j])
+            if values.size == 1:
+                raise InputFileError(source, f"all {n:,} values of label {name!r} are {float(values[0]):g}: "
+                                             f"nothing to learn", expected="a regression target that varies")
+    if ss.task == "multiclass":
+        k = len(ss.class_names)
+        if k > max(2, n / 10):
+            shown = ", ".join(repr(c[:20]) for c in ss.class_names[:5]) + (", ..." if k > 5 else "")
+            raise InputFileError(source, f"{k:,} classes ({shown}) for {n:,} sequences: fewer than 10 sequences "
+                                         f"per class cannot train a classifier; is the label column the right one, "
+                                         f"or are these measured values (task 'regression')?",
+                                 expected=f"at most {max(2, n // 10):,} classes for {n:,} sequences")
+
+
 def prepare_data(cfg: RunConfig, data: SequenceSet | None = None) -> PreparedData:
     """Load the sequences (unless given) and split them train / validation / test as the config says."""
     from biodeep_gui.core.sequences import splits
@@ -62,6 +86,7 @@ def prepare_data(cfg: RunConfig, data: SequenceSet | None = None) -> PreparedDat
 
     d = cfg.data
     ss = data if data is not None else load_sequences(d, seed=cfg.train.seed)
+    check_learnable(ss)
     if d.test_file:
         test = load_test_set(d, ss, seed=cfg.train.seed)
         idx = splits.split_with_test_set(ss, test, val_fraction=d.val_fraction, seed=cfg.train.seed)

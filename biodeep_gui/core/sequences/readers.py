@@ -13,6 +13,7 @@ from itertools import islice
 from typing import Iterator
 
 from biodeep_gui.core.common.errors import InputFileError
+from biodeep_gui.core.common.fileio import check_readable_file
 from biodeep_gui.core.sequences.dataset import _SNIFF_BYTES, _clip
 
 # ---- opening files ---------------------------------------------------------------------------------------------
@@ -36,8 +37,12 @@ _FOREIGN = [(b"PK\x03\x04", "a ZIP archive (an Excel .xlsx file is one): export 
 _READ_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError)
 
 
-def _open_binary(path: str | os.PathLike):
-    """Open ``path`` for reading bytes, decompressing gzip/bzip2/xz recognised by their magic bytes."""
+def _open_binary(path: str | os.PathLike, what: str = "a sequence file"):
+    """Open ``path`` for reading bytes, decompressing gzip/bzip2/xz recognised by their magic bytes.
+
+    Anything but a regular file (a named pipe, a device, a folder) is refused before it is opened.
+    """
+    check_readable_file(path, what)
     try:
         with open(path, "rb") as f:
             magic = f.read(6)
@@ -72,7 +77,7 @@ def _sniff(path: str | os.PathLike, what: str) -> _Head:
     ``what`` names the expected format for messages ("FASTA/FASTQ", "CSV/TSV table", "BED").
     """
     try:
-        with _open_binary(path) as f:
+        with _open_binary(path, f"a {what} file") as f:
             head = f.read(_SNIFF_BYTES)
     except _READ_ERRORS as exc:
         raise InputFileError(path, f"damaged or truncated compressed file ({exc})") from None

@@ -75,6 +75,10 @@ def _read_table_into(path, ids: list[str], builder: _CodesBuilder, origins: _Ori
         si = _column_index(path, header, sequence_column, "sequence", header_line)
         ii = _column_index(path, header, id_column, "id", header_line) if id_column else -1
         label_idx = [_column_index(path, header, c, "label", header_line) for c in label_columns]
+        if si in label_idx:
+            raise InputFileError(path, f"the label column {_q(header[si])} is the sequence column: every sequence "
+                                       f"would be its own class", line=header_line,
+                                 expected="a label column other than the sequence column")
         columns = [_LabelColumn(header[j]) for j in label_idx]
         width = len(header)
         n = 0

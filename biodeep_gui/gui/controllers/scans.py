@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QMainWindow
 
 from biodeep_gui.core.common.errors import BioDeepError
+from biodeep_gui.core.common.fileio import check_output_path
 from biodeep_gui.gui.controllers import device_text
 from biodeep_gui.gui.session import Session
 from biodeep_gui.gui.workers import TaskRunner
@@ -60,6 +61,8 @@ class ScansController(QObject):
         out = Path(out_dir) if out_dir else self.runs_folder() / f"scans-{time.strftime('%Y%m%d-%H%M%S')}"
         try:
             cfg = w.model_tab.scans_config(data_cfg, name=out.name)
+            d = cfg.data  # the one output rule of the CLI: never an input, a run or a folder of other files
+            check_output_path(out, [d.images, d.labels, d.mask, d.atlas, d.timeseries], "run", setting="Run folder")
         except BioDeepError as exc:  # the cohort (Scans tab) or the settings (Model tab): the message says which
             self.session.show_error("Cannot start brain-scan training", str(exc))
             return

@@ -10,6 +10,8 @@ import gzip
 import io
 from pathlib import Path
 
+from biodeep_gui.core.common.fileio import check_readable_file
+
 FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".fas", ".ffn", ".fq", ".fastq", ".seq")
 TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".txt")
 BED_SUFFIXES = (".bed", ".narrowpeak", ".broadpeak")
@@ -53,9 +55,10 @@ def read_table_header(path: str | Path) -> list[str]:
 
     Raises
     ------
-    OSError, UnicodeDecodeError when the file cannot be read; ValueError when it has no header line.
+    OSError, UnicodeDecodeError when the file cannot be read; ValueError when it has no header line;
+    InputFileError for a named pipe, a device or a folder (refused before opening: it could block the window).
     """
-    path = Path(path)
+    path = check_readable_file(path, "a CSV/TSV table")
     opener = gzip.open if path.name.lower().endswith((".gz", ".bgz")) else open
     with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
         for _ in range(1000):  # skip comment / blank lines, but never scan a whole file

@@ -30,7 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from biodeep_gui.core.common.errors import ConfigError
+from biodeep_gui.core.common.errors import BioDeepError, ConfigError
+from biodeep_gui.core.common.fileio import check_readable_file
 from biodeep_gui.core.sequences.config import DataConfig, RunConfig
 from biodeep_gui.gui.tabs.sequences.data_files import (
     BED_FILTER,
@@ -405,6 +406,9 @@ class DataForm(QScrollArea):
         except FileNotFoundError:
             self.sigProblem.emit(f"{path}: file not found.")
             return
+        except BioDeepError as exc:  # a named pipe, a device or a folder: refused before opening
+            self.sigProblem.emit(str(exc))
+            return
         except (OSError, UnicodeDecodeError, ValueError, csv.Error) as exc:
             self.sigProblem.emit(f"{path}: could not read the column names ({exc}).")
             return
@@ -414,7 +418,7 @@ class DataForm(QScrollArea):
     def _header_or_empty(self, path: str) -> list[str]:
         try:
             return read_table_header(path)
-        except (OSError, UnicodeDecodeError, ValueError, csv.Error):
+        except (BioDeepError, OSError, UnicodeDecodeError, ValueError, csv.Error):
             return []  # the file may have moved; the saved column names are still offered
 
     def _fill_columns(self, cols: list[str], seq_col: str, label_cols: list[str], id_col: str) -> None:
@@ -448,8 +452,12 @@ class DataForm(QScrollArea):
         for path, what in needed:
             if not path:
                 return f"Choose the {what} file first (Browse…, or drop it onto this tab)."
-            if not Path(path).is_file():
+            if not Path(path).exists():
                 return f"The {what} file {path} does not exist (moved or renamed?). Choose it again."
+            try:  # a named pipe, a device or a folder: said here, never opened
+                check_readable_file(path, f"a {what} file")
+            except BioDeepError as exc:
+                return str(exc)
         if kind == KIND_TABLE:
             if not cfg.sequence_column:
                 return "Choose the column that holds the sequences."

@@ -317,7 +317,9 @@ class PredictTab(QWidget):
     def _predict_clicked(self) -> None:
         path = self.file_picker.path()
         if not Path(path).is_file():
-            self.problems.show_message(f"The file {path} does not exist (moved or renamed?). Choose it again.")
+            why = "is not a regular file (a pipe, device or folder)" if Path(path).exists() else \
+                "does not exist (moved or renamed?)"
+            self.problems.show_message(f"The file {path} {why}. Choose it again.")
             return
         self.problems.clear()
         self.sigPredictRequested.emit(path)
