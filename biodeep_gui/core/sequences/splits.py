@@ -189,7 +189,10 @@ def split_indices(ss: SequenceSet, *, val_fraction: float = 0.1, test_fraction: 
     else:
         n_test, n_val = _count(test_fraction, n_units), _count(val_fraction, n_units)
         if n_units - n_test - n_val < 1:
-            raise ConfigError(f"{n} records are too few to split into train, validation ({n_val}) and test "
+            what = (f"{n} records" if n_units == n else
+                    f"{n} records form only {n_units} independent unit(s) (overlapping BED windows and their "
+                    f"backgrounds stay together) and")
+            raise ConfigError(f"{what} are too few to split into train, validation ({n_val}) and test "
                               f"({n_test})")
         rest, test_units = _take(units, n_test, strata_units, seed, "test", ss, notes)
         strata_rest = None if strata_units is None else strata_units[rest]
