@@ -19,7 +19,6 @@ from biodeep_gui.core.sequences.pipeline import train_run  # noqa: E402
 from biodeep_gui.core.sequences.run import load_run  # noqa: E402
 from biodeep_gui.core.training.config import TrainConfig  # noqa: E402
 
-SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 MOTIF = encode("GGGCGGGGC")
 
 
@@ -120,9 +119,11 @@ def test_rows_metrics_and_difference_to_best_baseline(qtbot, tab, runs):
         bg = tab.model.index(r, 0).data(Qt.ItemDataRole.BackgroundRole)
         assert (bg is not None) == (r == best)
         assert bool(tab.model.index(r, 0).data(Qt.ItemDataRole.FontRole)) == (r == best)
+    from .conftest import shot
+
+    tab.resize(1280, 800)
     qtbot.wait(50)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    tab.grab().save(str(SHOTS / "compare_tab.png"))
+    assert shot(tab, "compare_tab").exists()
 
 
 def test_sorting_by_header_click(qtbot, tab, runs):

@@ -306,7 +306,8 @@ class CompareTab(QWidget):
         self.table.resizeColumnsToContents()
         self.table.setColumnWidth(0, min(max(self.table.columnWidth(0), 140), 280))
         rows_height = (self.table.horizontalHeader().sizeHint().height() + 2 * self.table.frameWidth() + 4
-                       + self.table.verticalHeader().defaultSectionSize() * max(len(runs), 3))
+                       + self.table.verticalHeader().defaultSectionSize() * max(len(runs), 3)
+                       + self.table.horizontalScrollBar().sizeHint().height())  # wide rows scroll sideways
         self.splitter.setSizes([min(rows_height, 320), max(self.height() - min(rows_height, 320), 300)])
         self.proxy.sort(-1)
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
