@@ -229,8 +229,9 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
         val_codes, y_val = ss.codes[prep.val], ss.labels[prep.val]
 
         def score(m) -> float:
-            v = objective.metrics(y_val, objective.transform(m.raw_output(val_codes))).get(monitor, math.nan)
-            return sign * v
+            with np.errstate(over="ignore"):  # the weakest C can give huge logits: sigmoid saturates, fine
+                prob = objective.transform(m.raw_output(val_codes))
+            return sign * objective.metrics(y_val, prob).get(monitor, math.nan)
 
         model = fit_baseline(cfg.model.arch, ss.codes[prep.train], objective.scale_targets(y_train), ss.task,
                              k=int(params.get("k", 5)), C=float(params["C"]), seed=cfg.train.seed,
