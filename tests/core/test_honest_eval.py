@@ -154,6 +154,16 @@ def test_chromosome_holdout_is_the_default_on_three_chromosomes(tmp_path):
     assert doc["config"]["data"]["holdout_chromosomes"] == chosen  # resuming remakes the same split
     assert summary.n_test == len(prep.test_set)
 
+    # a BED run started by an older BioDeep (no 'split' record) is not resumed on a different split
+    from biodeep_gui.core.sequences.pipeline import resume_run
+
+    run_json = tmp_path / "bed" / "run.json"
+    old = json.loads(run_json.read_text())
+    old.pop("split")
+    run_json.write_text(json.dumps(old))
+    with pytest.raises(ConfigError, match="older BioDeep"):
+        resume_run(tmp_path / "bed", data=ss)
+
     # named chromosomes win over the default
     named = RunConfig(data=DataConfig(kind="bed", holdout_chromosomes=["chr4"], val_fraction=0.2),
                       model=ModelConfig("kmer", {"k": 3}), train=TrainConfig(device="cpu"))

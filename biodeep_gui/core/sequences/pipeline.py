@@ -128,6 +128,10 @@ def resume_run(run_dir: str | Path, *, data: SequenceSet | None = None,
     from biodeep_gui.core.sequences.run import load_run
 
     run = load_run(run_dir)
+    if run.config.data.kind == "bed" and "split" not in run.doc:
+        raise ConfigError(f"{run_dir} was started by an older BioDeep, which split BED windows differently "
+                          f"(overlapping windows apart, no default chromosome hold-out); resuming would train on "
+                          f"other windows. Start the run again.")
     if data is None:
         from biodeep_gui.core.common.fileio import sha256_file
 
@@ -277,7 +281,7 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
                 if item.is_best or best_tensors is None:
                     best_tensors = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
                 write_run(out_dir, cfg, info, best_tensors, history=history, metrics={}, status="training",
-                               provenance_info=prov, extra={"best_epoch": item.best_epoch})
+                          provenance_info=prov, extra={"best_epoch": item.best_epoch, "split": split_info})
                 write_checkpoint(out_dir, model.state_dict(), opt.state_dict(),
                                       {"epochs_done": item.epoch, "best_epoch": item.best_epoch,
                                        "best_value": item.monitor_value, "monitor": item.monitor})
