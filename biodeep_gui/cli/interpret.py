@@ -202,6 +202,7 @@ def cmd_mutagenesis(a: argparse.Namespace) -> int:
     from biodeep_gui.core.sequences.interpret import export
     from biodeep_gui.core.sequences.interpret.mutagenesis import (
         model_input,
+        mutation_score,
         output_label,
         saturation_mutagenesis,
         sequence_codes,
@@ -231,7 +232,8 @@ def cmd_mutagenesis(a: argparse.Namespace) -> int:
     for rid, seq in records:
         codes = sequence_codes(seq)
         mm = saturation_mutagenesis(model, model_input(codes, run_.info.length), output=a.output - 1,
-                                    device=a.device, sequence="".join(seq.split()).upper())
+                                    device=a.device, sequence="".join(seq.split()).upper(),
+                                    score=mutation_score(run_.info))
         stem = export.safe_name(rid) if a.fasta else "mutation_map"
         export.write_mutation_map_tsv(mm, out / f"{stem}.tsv")
         written = [f"{stem}.tsv"]

@@ -223,7 +223,16 @@ def cmd_train(a: argparse.Namespace) -> int:
         return 130
     assert summary is not None
     tests = {k: v for k, v in summary.metrics.items() if k.startswith("test_")}
-    print(json.dumps({"run_dir": summary.run_dir, "best_epoch": summary.best_epoch, **tests}, indent=2))
+    for k, v in tests.items():
+        lo, hi = summary.intervals.get(k[5:], (math.nan, math.nan))
+        ci = f" (95% CI {lo:.3f} to {hi:.3f})" if math.isfinite(lo) else ""
+        prog.line(f"test {k[5:]} {v:.4f}{ci}")
+    if summary.intervals:
+        prog.line(f"intervals: bootstrap over the {summary.n_test} test sequences (seeded, stratified by class "
+                  f"for classification)")
+    print(json.dumps({"run_dir": summary.run_dir, "best_epoch": summary.best_epoch, **tests,
+                      "test_intervals_95": {k: list(v) for k, v in summary.intervals.items()},
+                      "n_test": summary.n_test}, indent=2))
     return 0
 
 
@@ -256,7 +265,7 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
     from biodeep_gui.core.common.devices import check_device
     from biodeep_gui.core.common.fileio import atomic_write, check_output_path
     from biodeep_gui.core.sequences.fasta import load_labelled_fasta
-    from biodeep_gui.core.sequences.pipeline import evaluate
+    from biodeep_gui.core.sequences.pipeline import evaluate_report, overlap_warning
     from biodeep_gui.core.sequences.run import load_run
     from biodeep_gui.core.sequences.tables import load_table
 
@@ -273,9 +282,13 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
     else:
         ss = load_labelled_fasta(a.input, length=run.info.length, length_policy="fit", task=run.info.task,
                                            known_classes=known)
-    metrics = evaluate(run, ss, device=device)
-    text = json.dumps({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in metrics.items()},
-                      indent=2)
+    report = evaluate_report(run, ss, device=device)
+    warning = overlap_warning(report["overlap_with_training"])
+    if warning:
+        print(warning, file=sys.stderr)
+    from biodeep_gui.core.training.runs import json_safe
+
+    text = json.dumps(json_safe(report), indent=2)
     print(text)
     if a.out:
         atomic_write(a.out, text)
@@ -290,9 +303,22 @@ def cmd_demo(a: argparse.Namespace) -> int:
     from biodeep_gui.core.sequences.synthetic import write_demo
 
     files = write_demo(a.out)
+    files["heldout"] = _write_heldout(a.out)
     for name, path in files.items():
         print(f"{name:>14}: {path}")
     return 0
+
+
+def _write_heldout(out: str, seed: int = 0) -> Path:
+    """``heldout.fa``: labelled sequences drawn like the demo's bound/background ones but from another random
+    stream, so ``biodeep evaluate`` on it measures a model on sequences it never saw (labelled.fa holds the very
+    training sequences)."""
+    from biodeep_gui.core.common.fileio import atomic_write
+    from biodeep_gui.core.sequences.synthetic import format_fasta, planted_motif_set
+
+    held = planted_motif_set(n=500, length=200, seed=seed + 7919, id_prefix="heldout")
+    return atomic_write(Path(out) / "heldout.fa", format_fasta(held.ids, held.sequences,
+                                                               [f"label={y}" for y in held.labels]))
 
 
 def cmd_archs(a: argparse.Namespace) -> int:

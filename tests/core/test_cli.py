@@ -17,8 +17,8 @@ def demo(tmp_path_factory):
 
 
 def test_demo_writes_the_files(demo):
-    for name in ("bound.fa", "background.fa", "labelled.fa", "predict_me.fa", "cooperative.csv", "affinity.csv",
-                 "genome.fa", "peaks.bed", "README.txt"):
+    for name in ("bound.fa", "background.fa", "labelled.fa", "heldout.fa", "predict_me.fa", "cooperative.csv",
+                 "affinity.csv", "genome.fa", "peaks.bed", "README.txt"):
         assert (demo / name).stat().st_size > 0
     assert "synthetic" in (demo / "README.txt").read_text().lower()
 
@@ -39,9 +39,35 @@ def test_train_predict_evaluate(demo, tmp_path, capsys):
     assert all(0.0 <= float(r["p_bound"]) <= 1.0 for r in rows)
 
     capsys.readouterr()
+    capsys.readouterr()
     assert main(["evaluate", str(run), str(demo / "labelled.fa"), "--out", str(tmp_path / "m.json")]) == 0
     metrics = json.loads((tmp_path / "m.json").read_text())
     assert metrics["auroc"] > 0.7
+    # labelled.fa holds the very sequences the run was trained on: said on stderr and in the JSON
+    from biodeep_gui.core.sequences.pipeline import prepare_data
+    from biodeep_gui.core.sequences.run import load_run
+
+    prep = prepare_data(load_run(run).config)
+    used = len(prep.train) + len(prep.val)
+    err = capsys.readouterr().err
+    assert f"Warning: {used:,} of 2,000 input sequences" in err
+    overlap = metrics["overlap_with_training"]
+    assert overlap["known"] and overlap["count"] == used and overlap["fraction"] == pytest.approx(used / 2000)
+    lo, hi = metrics["intervals"]["auroc"]
+    assert lo <= metrics["auroc"] <= hi
+
+    # the held-out file the demo writes: no sequence in common, no warning
+    assert main(["evaluate", str(run), str(demo / "heldout.fa"), "--out", str(tmp_path / "h.json")]) == 0
+    held = json.loads((tmp_path / "h.json").read_text())
+    assert held["overlap_with_training"]["count"] == 0 and held["auroc"] > 0.7
+    assert "Warning" not in capsys.readouterr().err
+
+    # a run saved before digests existed: the overlap is unknown, and said so
+    (run / "training_digest.safetensors").unlink()
+    assert main(["evaluate", str(run), str(demo / "heldout.fa"), "--out", str(tmp_path / "u.json")]) == 0
+    assert "Warning: whether these sequences were used to train this model is unknown" in capsys.readouterr().err
+    unknown = json.loads((tmp_path / "u.json").read_text())["overlap_with_training"]
+    assert unknown["known"] is False and unknown["count"] is None
 
 
 def test_config_file_and_flag_override(demo, tmp_path, capsys):

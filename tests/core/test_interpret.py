@@ -359,6 +359,48 @@ def test_mutagenesis_equals_running_every_variant(arch):
     np.testing.assert_allclose(mm.saliency, (g * ONE_HOT_TABLE[codes]).sum(axis=1), atol=1e-6)
 
 
+@pytest.mark.parametrize("arch", ["cnn", "mlp"])
+def test_multiclass_mutation_map_follows_log_softmax(arch):
+    """Multiclass maps: delta = log_softmax(variant)[c] - log_softmax(reference)[c], computed here by hand."""
+    torch.manual_seed(5)
+    model = build_model(arch, 30, 3, {"filters": 5, "filter_width": 7} if arch == "cnn" else {}).eval()
+    codes = _codes(1, 30, seed=2)[0]
+    mm = MG.saturation_mutagenesis(model, codes, output=2, batch_size=16, score="log_softmax")
+    assert mm.score == "log_softmax"
+
+    def log_p(c):
+        x = torch.from_numpy(ONE_HOT_TABLE[c].T.copy())[None]
+        with torch.no_grad():
+            z = model(x)[0].double().numpy()
+        return z[2] - math.log(np.exp(z).sum())
+
+    ref = log_p(codes)
+    assert mm.reference == pytest.approx(ref, abs=1e-5)
+    expected = np.zeros((30, 4))
+    for i in range(30):
+        for b in range(4):
+            if b != codes[i]:
+                c = codes.copy()
+                c[i] = b
+                expected[i, b] = log_p(c) - ref
+    np.testing.assert_allclose(mm.delta, expected, atol=3e-5)
+    raw = MG.saturation_mutagenesis(model, codes, output=2, batch_size=16)  # one raw logit: a different map
+    assert np.abs(raw.delta - expected).max() > 1e-3
+    # the gradient is that of the log-probability too
+    xg = torch.from_numpy(ONE_HOT_TABLE[codes].T.copy())[None].requires_grad_(True)
+    torch.log_softmax(model(xg), dim=1)[0, 2].backward()
+    np.testing.assert_allclose(mm.gradient, xg.grad[0].T.numpy(), atol=1e-6)
+
+
+def test_mutation_score_and_label_follow_the_task():
+    from types import SimpleNamespace
+
+    multi = SimpleNamespace(task="multiclass", class_names=["a", "b"], label_names=[])
+    binary = SimpleNamespace(task="binary", class_names=["background", "bound"], label_names=["bound"])
+    assert MG.mutation_score(multi) == "log_softmax" and MG.output_label(multi, 1) == "log-probability of b"
+    assert MG.mutation_score(binary) == "raw" and MG.output_label(binary, 0) == "logit of bound"
+
+
 def test_mutating_a_planted_site_lowers_the_prediction():
     model = _cnn(length=40, filters=1, width=5)
     with torch.no_grad():

@@ -5,6 +5,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -120,11 +121,11 @@ def _fake_run(name, arch, task, metrics, digest="abc"):
 
 
 def test_compare_runs_measures_deep_models_against_best_baseline_per_test_set():
-    runs = [_fake_run("cnn", "cnn", "binary", {"test_auroc": 0.91}),
-            _fake_run("kmer", "kmer", "binary", {"test_auroc": 0.80}),
-            _fake_run("linear", "linear", "binary", {"test_auroc": 0.70}),
+    runs = [_fake_run("cnn", "cnn", "binary", {"test_auroc": 0.91, "val_auroc": 0.90}),
+            _fake_run("kmer", "kmer", "binary", {"test_auroc": 0.80, "val_auroc": 0.82}),
+            _fake_run("linear", "linear", "binary", {"test_auroc": 0.70, "val_auroc": 0.75}),
             _fake_run("mlp", "mlp", "binary", {"test_auroc": float("nan")}),
-            _fake_run("other-split", "cnn", "binary", {"test_auroc": 0.95}, digest="zzz")]
+            _fake_run("other-split", "cnn", "binary", {"test_auroc": 0.95, "val_auroc": 0.93}, digest="zzz")]
     c = summary.compare_runs(runs)
     assert [x.baseline for x in c] == [False, True, True, False, False]
     assert c[0].best_in_group and not c[1].best_in_group
@@ -135,9 +136,22 @@ def test_compare_runs_measures_deep_models_against_best_baseline_per_test_set():
     assert c[4].best_in_group and math.isnan(c[4].vs_best_baseline) and c[4].best_baseline == ""
 
 
+def test_compare_runs_chooses_by_validation_not_test():
+    """The run one would pick is the one with the best *validation* score, even when another scores higher on
+    test; the baseline measured against is chosen the same way."""
+    runs = [_fake_run("cnn", "cnn", "binary", {"test_auroc": 0.93, "val_auroc": 0.86}),
+            _fake_run("danq", "cnn-lstm", "binary", {"test_auroc": 0.90, "val_auroc": 0.91}),
+            _fake_run("kmer", "kmer", "binary", {"test_auroc": 0.84, "val_auroc": 0.80}),
+            _fake_run("linear", "linear", "binary", {"test_auroc": 0.86, "val_auroc": 0.78})]
+    c = summary.compare_runs(runs)
+    assert [x.best_in_group for x in c] == [False, True, False, False]
+    assert c[1].best_baseline == "kmer" and c[1].vs_best_baseline == pytest.approx(0.90 - 0.84)
+    assert c[1].paired is None and c[0].paired is None  # fake runs have no saved predictions
+
+
 def test_compare_runs_uses_pearson_for_regression_and_config_without_digest():
-    runs = [_fake_run("cnn", "cnn", "regression", {"test_pearson": 0.6}, digest=None),
-            _fake_run("linear", "linear", "regression", {"test_pearson": 0.65}, digest=None)]
+    runs = [_fake_run("cnn", "cnn", "regression", {"test_pearson": 0.6, "val_pearson": 0.55}, digest=None),
+            _fake_run("linear", "linear", "regression", {"test_pearson": 0.65, "val_pearson": 0.6}, digest=None)]
     c = summary.compare_runs(runs)
     assert c[0].main_metric == "pearson" and c[0].group == c[1].group
     assert c[1].best_in_group and abs(c[0].vs_best_baseline + 0.05) < 1e-12

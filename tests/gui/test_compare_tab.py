@@ -47,7 +47,8 @@ def test_rows_metrics_and_difference_to_best_baseline(qtbot, tab, runs):
     assert tab.view_order() == ["GC-box CNN", "3-mer baseline", "one-hot linear"]
     headers = tab.model.headers()
     assert headers[:5] == ["Run", "Architecture", "Parameters", "Status", "Best epoch"]
-    assert headers[5:9] == ["Test AUROC", "Test AUPRC", "Test Accuracy", "Test F1"]
+    assert headers[5] == "Validation AUROC"  # what runs are chosen by
+    assert headers[6:10] == ["Test AUROC", "Test AUPRC", "Test Accuracy", "Test F1"]
     assert headers[-1] == "vs best baseline"
 
     cnn, kmer, linear = runs
@@ -56,29 +57,41 @@ def test_rows_metrics_and_difference_to_best_baseline(qtbot, tab, runs):
     assert _cell(tab, 0, "Best epoch") == str(cnn.doc["best_epoch"]) and _cell(tab, 1, "Best epoch") == "—"
     assert _cell(tab, 0, "Status") == "complete"
     for r, run in enumerate(runs):
-        assert _cell(tab, r, "Test AUROC") == f"{run.metrics['test_auroc']:.3f}"
+        # the test value with its 95 % bootstrap interval, which holds it
+        text = _cell(tab, r, "Test AUROC")
+        assert text.startswith(f"{run.metrics['test_auroc']:.3f} (")
+        lo, hi = (float(x) for x in text.split("(")[1].rstrip(")").split("–"))
+        assert lo <= run.metrics["test_auroc"] <= hi and hi - lo > 0.01
+        assert _cell(tab, r, "Validation AUROC") == f"{run.metrics['val_auroc']:.3f}"
 
-    best_base = max(kmer.metrics["test_auroc"], linear.metrics["test_auroc"])
-    diff = cnn.metrics["test_auroc"] - best_base
-    assert _cell(tab, 0, "vs best baseline") == f"{diff:+.3f}"
+    # the baseline measured against is the one with the better *validation* score
+    chosen_base = max((kmer, linear), key=lambda r: r.metrics["val_auroc"])
+    diff = cnn.metrics["test_auroc"] - chosen_base.metrics["test_auroc"]
+    paired = tab.comparisons()[0].paired
+    assert paired is not None and 0 < paired["p_value"] <= 1 and paired["difference"] == pytest.approx(diff)
+    assert _cell(tab, 0, "vs best baseline").startswith(f"{diff:+.3f} (p = ")
     # All three share one test set (same data and seed), so every row compares.
     assert len({c.group for c in tab.comparisons()}) == 1
 
     # The verdict says which wins and by how much.
     verdict = tab.verdict.text()
     assert "GC-box CNN" in verdict and f"{diff:+.3f}" in verdict
-    assert ("beats" if diff > 0.0005 else "falls short of" if diff < -0.0005 else "ties with") in verdict
+    assert ("beats" if paired["p_value"] < 0.05 and diff > 0 else "falls short of" if paired["p_value"] < 0.05
+            else "is not distinguishable from") in verdict
+    assert "paired bootstrap p = " in verdict and "chosen by validation AUROC" in verdict
 
-    # Exactly the best run is highlighted (background + bold).
-    scores = [r.metrics["test_auroc"] for r in runs]
+    # Exactly the run with the best validation score is highlighted (background + bold).
+    scores = [r.metrics["val_auroc"] for r in runs]
     best = int(np.argmax(scores))
     for r in range(3):
         bg = tab.model.index(r, 0).data(Qt.ItemDataRole.BackgroundRole)
         assert (bg is not None) == (r == best)
         assert bool(tab.model.index(r, 0).data(Qt.ItemDataRole.FontRole)) == (r == best)
+    from .conftest import shot
+
+    tab.resize(1280, 800)
     qtbot.wait(50)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    tab.grab().save(str(SHOTS / "compare_tab.png"))
+    assert shot(tab, "compare_tab").exists()
 
 
 def test_sorting_by_header_click(qtbot, tab, runs):
@@ -87,9 +100,9 @@ def test_sorting_by_header_click(qtbot, tab, runs):
     col = _column(tab, "Test AUROC")
     pos = QPoint(header.sectionViewportPosition(col) + header.sectionSize(col) // 2, header.height() // 2)
     qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=pos)
-    first = [float(_cell(tab, r, "Test AUROC")) for r in range(3)]
+    first = [float(_cell(tab, r, "Test AUROC").split()[0]) for r in range(3)]
     qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=pos)
-    second = [float(_cell(tab, r, "Test AUROC")) for r in range(3)]
+    second = [float(_cell(tab, r, "Test AUROC").split()[0]) for r in range(3)]
     assert sorted(first) in (first, first[::-1]) and second == first[::-1]
 
     tab.table.sortByColumn(_column(tab, "Parameters"), Qt.SortOrder.DescendingOrder)

@@ -130,3 +130,44 @@ def test_multi_column_scores_sort_numerically(tab):
     assert [tab.proxy.index(r, 0).data() for r in range(4)] == ["d", "c", "b", "a"]
     with pytest.raises(ValueError, match="column names"):
         tab.show_predictions(ids, scores, ["only one"])
+
+
+def test_sequences_used_in_training_are_warned_about(qtbot, tab, run, new_fasta, tmp_path):
+    """Scoring a file that holds training sequences shows a visible 'Warning:' with their count; test-set
+    sequences and new ones do not count; a reverse complement of a training sequence does."""
+    from biodeep_gui.core.sequences.encoding import reverse_complement
+    from biodeep_gui.core.sequences.pipeline import prepare_data
+    from biodeep_gui.gui.controllers.sequences import predict_task
+
+    from .conftest import shot
+
+    data = planted()
+    prep = prepare_data(run.config, data)
+    picked = [(f"train{i}", decode(data.codes[i])) for i in prep.train[:8]]
+    picked += [(f"val{i}", decode(data.codes[i])) for i in prep.val[:2]]
+    picked += [(f"rc{i}", decode(reverse_complement(data.codes[i]))) for i in prep.train[8:11]]
+    picked += [(f"test{i}", decode(data.codes[i])) for i in np.flatnonzero(np.isin(
+        np.arange(len(data)), np.r_[prep.train, prep.val], invert=True))[:4]]
+    mixed = tmp_path / "mixed.fa"
+    mixed.write_text(new_fasta.read_text() + "".join(f">{n}\n{s}\n" for n, s in picked))
+
+    tab.resize(1280, 800)
+    tab.set_run(run)
+    tab.file_picker.set_path(str(mixed))
+    p = predict_task(run, str(mixed))
+    assert p.overlap["known"] and p.overlap["n"] == 57
+    assert (p.overlap["count"], p.overlap["in_training"], p.overlap["in_validation"],
+            p.overlap["reverse_complement"]) == (13, 11, 2, 3)
+    tab.show_predictions(p.ids, p.scores, p.columns, p.overlap)
+    assert tab.overlap_label.isVisible()
+    assert tab.overlap_label.text().startswith("Warning: 13 of 57 input sequences (22.8%)")
+    assert shot(tab, "predict_tab_overlap").exists()
+
+    # New sequences only: a quiet line that says so; a run without a digest: overlap unknown, said plainly
+    p = predict_task(run, str(new_fasta))
+    tab.show_predictions(p.ids, p.scores, p.columns, p.overlap)
+    assert p.overlap["count"] == 0 and tab.overlap_label.text().startswith("None of these 40 sequences")
+    tab.show_overlap({"known": False, "n": 40})
+    assert tab.overlap_label.text().startswith("Warning:") and "unknown" in tab.overlap_label.text()
+    tab.set_run(None)
+    assert not tab.overlap_label.isVisible()

@@ -337,3 +337,69 @@ def _overlaps(starts: list[int], start: int, end: int, width: int) -> bool:
     return bisect.bisect_left(starts, end) > bisect.bisect_right(starts, start - width)
 
 
+
+
+# ---- split units ---------------------------------------------------------------------------------------------
+
+def window_units(ids: list[str]) -> np.ndarray | None:
+    """(N,) split unit of each record of a BED-derived set: overlapping windows share one, and so does each
+    window's background.
+
+    A peak window's id is 'chrom:start-end'; its background's id is the peak's id + ``BACKGROUND_TAG`` +
+    'shuffled' or 'flank:chrom:start-end'. Windows (peaks and flanks) on one chromosome that overlap by at least
+    one base are merged (a sweep over the windows sorted by start, union-find over records), so no stretch of
+    genome is seen in training and again in validation or test. Returns None when an id is not of that form.
+    """
+    n = len(ids)
+    parent = np.arange(n)
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(a: int, b: int) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    peak_of: dict[str, int] = {}
+    windows: list[tuple[str, int, int, int]] = []  # chrom, start, end, record
+    pending: list[tuple[int, str]] = []
+    for i, rid in enumerate(ids):
+        head, sep, how = rid.partition(BACKGROUND_TAG)
+        if not sep:
+            w = _parse_window(head)
+            if w is None:
+                return None
+            peak_of[head] = i
+            windows.append((*w, i))
+        else:
+            pending.append((i, head))
+            if how.startswith("flank:"):
+                w = _parse_window(how[len("flank:"):])
+                if w is None:
+                    return None
+                windows.append((*w, i))
+    for i, head in pending:
+        if head not in peak_of:
+            return None
+        union(i, peak_of[head])
+    windows.sort()
+    chrom, reach, holder = None, -1, -1
+    for c, start, end, i in windows:
+        if c == chrom and start < reach:
+            union(i, holder)
+            reach = max(reach, end)
+        else:
+            chrom, reach, holder = c, end, i
+    return np.array([find(i) for i in range(n)], np.int64)
+
+
+def _parse_window(text: str) -> tuple[str, int, int] | None:
+    chrom, sep, span = text.rpartition(":")
+    start, dash, end = span.partition("-")
+    if not sep or not dash or not start.isdigit() or not end.isdigit():
+        return None
+    return chrom, int(start), int(end)

@@ -44,6 +44,8 @@ class RunSummary:
     n_parameters: int
     device: str
     history: list[dict[str, float]] = field(default_factory=list)
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)  # test metric -> 95 % bootstrap CI
+    n_test: int = 0
 
 
 @dataclass
@@ -53,6 +55,8 @@ class PreparedData:
     val: np.ndarray
     test_set: SequenceSet  # the test sequences (a subset of data, or the explicit test file)
     notes: list[str] = field(default_factory=list)  # how the split was made (e.g. why not stratified)
+    holdout: list[str] = field(default_factory=list)  # chromosomes forming the test set (BED)
+    holdout_default: bool = False  # True when BioDeep chose them (BED on >= 3 chromosomes, none named)
 
 
 def check_learnable(ss: SequenceSet) -> None:
@@ -80,7 +84,19 @@ def check_learnable(ss: SequenceSet) -> None:
 
 
 def prepare_data(cfg: RunConfig, data: SequenceSet | None = None) -> PreparedData:
-    """Load the sequences (unless given) and split them train / validation / test as the config says."""
+    """Load the sequences (unless given) and split them train / validation / test as the config says.
+
+    BED peaks on three chromosomes or more, with no chromosomes named and no test file, are split by
+    chromosome: ``splits.default_holdout`` picks the test chromosomes (about ``test_fraction`` of the peaks) and
+    a note says which.
+
+    Raises
+    ------
+    ConfigError
+        the split leaves no validation sequence (``data.val_fraction = 0``): the epoch kept, early stopping
+        and the baselines' C are all chosen on the validation set, and without one a run would keep untested
+        weights (BioDeep 0.1 silently kept epoch 1's).
+    """
     from biodeep_gui.core.sequences import splits
     from biodeep_gui.core.sequences.io import load_sequences, load_test_set
 
@@ -90,10 +106,27 @@ def prepare_data(cfg: RunConfig, data: SequenceSet | None = None) -> PreparedDat
     if d.test_file:
         test = load_test_set(d, ss, seed=cfg.train.seed)
         idx = splits.split_with_test_set(ss, test, val_fraction=d.val_fraction, seed=cfg.train.seed)
-        return PreparedData(ss, idx["train"], idx["val"], test, idx.notes)
-    idx = splits.split_indices(ss, val_fraction=d.val_fraction, test_fraction=d.test_fraction, seed=cfg.train.seed,
-                               holdout_groups=tuple(d.holdout_chromosomes))
-    return PreparedData(ss, idx["train"], idx["val"], ss.subset(idx["test"]), idx.notes)
+        prep = PreparedData(ss, idx["train"], idx["val"], test, idx.notes)
+    else:
+        holdout, auto = list(d.holdout_chromosomes), False
+        if not holdout:
+            holdout = splits.default_holdout(ss, d.test_fraction, seed=cfg.train.seed)
+            auto = bool(holdout)
+        idx = splits.split_indices(ss, val_fraction=d.val_fraction, test_fraction=d.test_fraction,
+                                   seed=cfg.train.seed, holdout_groups=tuple(holdout))
+        notes = list(idx.notes)
+        if auto:
+            notes.insert(0, f"Chromosome hold-out (the default for BED peaks on 3 or more chromosomes): "
+                            f"{', '.join(holdout)} held out as the test set, so the model is tested on genome it "
+                            f"never saw. Name other chromosomes with data.holdout_chromosomes "
+                            f"(--holdout-chromosomes).")
+        prep = PreparedData(ss, idx["train"], idx["val"], ss.subset(idx["test"]), notes, holdout, auto)
+    if len(prep.val) == 0:
+        raise ConfigError(f"data.val_fraction = {d.val_fraction:g} leaves no validation sequences: BioDeep keeps "
+                          f"the epoch that scores best on the validation set (and stops early and tunes the "
+                          f"baselines there), so without one it cannot tell which weights to keep. Set "
+                          f"data.val_fraction above 0 (e.g. 0.1).")
+    return prep
 
 
 def resumable(run_dir: str | Path) -> bool:
@@ -120,6 +153,10 @@ def resume_run(run_dir: str | Path, *, data: SequenceSet | None = None,
     from biodeep_gui.core.sequences.run import load_run
 
     run = load_run(run_dir)
+    if run.config.data.kind == "bed" and "split" not in run.doc:
+        raise ConfigError(f"{run_dir} was started by an older BioDeep, which split BED windows differently "
+                          f"(overlapping windows apart, no default chromosome hold-out); resuming would train on "
+                          f"other windows. Start the run again.")
     if data is None:
         from biodeep_gui.core.common.fileio import sha256_file
 
@@ -156,6 +193,7 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
         predict_outputs,
         resolve_device,
     )
+    from biodeep_gui.core.common import metrics as M
     from biodeep_gui.core.training.runs import CHECKPOINT_FILE, RUN_FILE, provenance, write_checkpoint
 
     cfg.validate()
@@ -171,6 +209,14 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
                      ss.label_names, ss.class_names)
     for note in prep.notes:
         yield StageReport("split", note)
+    if prep.holdout_default:  # saved with the run, so resuming and the interpretation tools remake this split
+        import copy
+
+        cfg = copy.deepcopy(cfg)
+        cfg.data.holdout_chromosomes = list(prep.holdout)
+    split_info = {"holdout_chromosomes": list(prep.holdout), "holdout_default": prep.holdout_default,
+                  "notes": list(prep.notes)}
+    extra_info: dict = {}
     device = resolve_device(cfg.train.device) if spec.kind == "torch" else torch.device("cpu")
     torch.manual_seed(cfg.train.seed)
     y_train = ss.labels[prep.train]
@@ -186,19 +232,47 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
         test_pred = objective.transform(raw_test)
         test_m = objective.metrics(test.labels, test_pred) if len(test) else {}
         metrics = {**{f"test_{k}": v for k, v in test_m.items()}, **{f"val_{k}": v for k, v in val_m.items()}}
+        n_boot = M.N_BOOTSTRAP if len(test) <= 20_000 else 200  # large test sets: narrow intervals, less work
+        intervals = M.bootstrap_intervals(ss.task, test.labels, test_pred, n_boot=n_boot, seed=cfg.train.seed)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_training_digest(out_dir, ss.codes[prep.train], ss.codes[prep.val])
         write_run(out_dir, cfg, info, tensors, history=history, metrics=metrics, status=status,
-                       provenance_info=prov, predictions={"y_true": test.labels, "y_pred": test_pred},
-                       extra={"best_epoch": best_epoch, "test_ids_sha": _ids_digest(test.ids)})
+                  provenance_info=prov, predictions={"y_true": test.labels, "y_pred": test_pred},
+                  extra={"best_epoch": best_epoch, "test_ids_sha": _ids_digest(test.ids),
+                         "test_intervals": {k: list(v) for k, v in intervals.items()},
+                         "bootstrap": {"n_boot": n_boot, "seed": cfg.train.seed, "level": 0.95,
+                                       "stratified": M.bootstrap_strata(ss.task, test.labels) is not None,
+                                       "n_test": len(test)},
+                         "split": split_info, **extra_info})
         return RunSummary(str(out_dir), cfg.model.arch, metrics, best_epoch, len(history), status == "cancelled",
                           bool(fit_res and fit_res.stopped_early), time.perf_counter() - t0,
-                          fit_res.samples_per_s if fit_res else math.nan, info.n_parameters, str(device), history)
+                          fit_res.samples_per_s if fit_res else math.nan, info.n_parameters, str(device), history,
+                          intervals, len(test))
 
     if spec.kind == "sklearn":
         from biodeep_gui.core.sequences.baselines import fit_baseline
 
         yield StageReport("train", f"Fitting the {spec.label} on {len(prep.train)} sequences")
+        monitor = cfg.train.monitor if cfg.train.monitor not in ("auto", "loss") else M.default_monitor(ss.task)
+        sign = 1.0 if M.HIGHER_IS_BETTER.get(monitor, True) else -1.0
+        val_codes, y_val = ss.codes[prep.val], ss.labels[prep.val]
+
+        def score(m) -> float:
+            with np.errstate(over="ignore"):  # the weakest C can give huge logits: sigmoid saturates, fine
+                prob = objective.transform(m.raw_output(val_codes))
+            return sign * objective.metrics(y_val, prob).get(monitor, math.nan)
+
         model = fit_baseline(cfg.model.arch, ss.codes[prep.train], objective.scale_targets(y_train), ss.task,
-                             k=int(params.get("k", 5)), C=float(params["C"]), seed=cfg.train.seed)
+                             k=int(params.get("k", 5)), C=float(params["C"]), seed=cfg.train.seed,
+                             class_weighting=cfg.train.class_weighting, score=score)
+        if model.tuning:
+            tried = ", ".join(f"{c:g}: {sign * v:.3f}" for c, v in model.tuning)
+            yield StageReport("train", f"C = {model.C:g} chosen on the validation set by {monitor} ({tried})")
+        extra_info["baseline"] = {"C": model.C, "C_chosen_on_validation": bool(model.tuning), "monitor": monitor,
+                                  "tuning": [[c, sign * v] for c, v in model.tuning],
+                                  "class_weighting": bool(cfg.train.class_weighting and ss.task != "regression"),
+                                  "features": ("canonical k-mer frequencies" if cfg.model.arch == "kmer"
+                                               else "one-hot")}
         info.n_parameters = int(model.coef.size + model.intercept.size)
         yield StageReport("test", "Evaluating on the validation and test sets")
         yield finish(model.to_tensors(), model.raw_output(ss.codes[prep.val]), model.raw_output(test.codes),
@@ -232,7 +306,7 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
                 if item.is_best or best_tensors is None:
                     best_tensors = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
                 write_run(out_dir, cfg, info, best_tensors, history=history, metrics={}, status="training",
-                               provenance_info=prov, extra={"best_epoch": item.best_epoch})
+                          provenance_info=prov, extra={"best_epoch": item.best_epoch, "split": split_info})
                 write_checkpoint(out_dir, model.state_dict(), opt.state_dict(),
                                       {"epochs_done": item.epoch, "best_epoch": item.best_epoch,
                                        "best_value": item.monitor_value, "monitor": item.monitor})
@@ -293,6 +367,135 @@ def evaluate(run, data: SequenceSet, device: str = "cpu") -> dict[str, float]:
     if data.task != run.info.task:
         raise ConfigError(f"the data are a {data.task} task but the model was trained for {run.info.task}")
     return run.objective().metrics(data.labels, run.predict(data.codes, device=device))
+
+
+def evaluate_report(run, data: SequenceSet, device: str = "cpu", seed: int = 0) -> dict:
+    """What ``biodeep evaluate`` writes: the metrics, their 95 % bootstrap intervals and the overlap with the
+    run's training and validation sequences.
+
+    Returns
+    -------
+    dict: every metric name -> value (as ``evaluate``), ``intervals`` (name -> [low, high], 1,000 seeded
+    resamples, stratified by class), ``n`` (sequences), ``overlap_with_training`` (``training_overlap``)
+    """
+    from biodeep_gui.core.common import metrics as M
+
+    if data.task != run.info.task:
+        raise ConfigError(f"the data are a {data.task} task but the model was trained for {run.info.task}")
+    pred = run.predict(data.codes, device=device)
+    metrics = run.objective().metrics(data.labels, pred)
+    intervals = M.bootstrap_intervals(data.task, data.labels, pred, seed=seed)
+    return {**metrics, "n": len(data), "intervals": {k: list(v) for k, v in intervals.items()},
+            "overlap_with_training": training_overlap(run, data.codes)}
+
+
+# ---- which sequences a run was trained on ---------------------------------------------------------------------
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
+def sequence_hashes(codes: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    """(N,) uint64 hash of each (L,) row of uint8 codes (FNV-1a over the codes, then the splitmix64 finaliser).
+
+    Equal rows give equal hashes; two different rows collide with probability ~2**-64 (a million training
+    sequences: ~1e-7 chance of any false match in a query of a million). Vectorised over rows.
+    """
+    codes = np.asarray(codes, np.uint8)
+    if codes.ndim != 2:
+        raise ValueError(f"expected (N, L) codes, got shape {codes.shape}")
+    out = np.empty(len(codes), np.uint64)
+    with np.errstate(over="ignore"):
+        for s in range(0, len(codes), chunk):
+            block = codes[s:s + chunk]
+            h = np.full(len(block), _FNV_OFFSET, np.uint64)
+            h ^= np.uint64(block.shape[1])
+            h *= _FNV_PRIME
+            for j in range(block.shape[1]):
+                h ^= block[:, j].astype(np.uint64)
+                h *= _FNV_PRIME
+            h ^= h >> np.uint64(30)
+            h *= np.uint64(0xBF58476D1CE4E5B9)
+            h ^= h >> np.uint64(27)
+            h *= np.uint64(0x94D049BB133111EB)
+            h ^= h >> np.uint64(31)
+            out[s:s + len(block)] = h
+    return out
+
+
+def write_training_digest(run_dir: str | Path, train_codes: np.ndarray, val_codes: np.ndarray) -> Path:
+    """Save the sorted hashes of the training and validation sequences (as the model saw them: encoded and
+    fitted to its input length) in the run folder, atomically; no sequence can be read back from them."""
+    from biodeep_gui.core.training.runs import TRAINING_DIGEST_FILE, write_tensors
+
+    return write_tensors(run_dir, TRAINING_DIGEST_FILE,
+                         {"train": np.sort(sequence_hashes(train_codes)), "val": np.sort(sequence_hashes(val_codes))},
+                         metadata={"hash": "fnv1a64+splitmix64 of uint8 codes", "format": "biodeep"})
+
+
+def _members(sorted_hashes: np.ndarray, h: np.ndarray) -> np.ndarray:
+    if not sorted_hashes.size:
+        return np.zeros(len(h), bool)
+    pos = np.searchsorted(sorted_hashes, h).clip(0, sorted_hashes.size - 1)
+    return sorted_hashes[pos] == h
+
+
+def training_overlap(run, codes: np.ndarray) -> dict:
+    """How many of these sequences the run was trained or validated on (exact match of the encoded sequence, on
+    either strand).
+
+    Parameters
+    ----------
+    run : a loaded sequence ``Run``
+    codes : (N, L) uint8, fitted to the model's input length
+
+    Returns
+    -------
+    dict: known (False for runs saved before BioDeep stored digests: count and fraction are then None), n,
+    count (in training or validation), fraction, in_training, in_validation, reverse_complement (matched only
+    as the reverse complement), matched_on (in words)
+    """
+    from biodeep_gui.core.common.errors import RunFolderError
+    from biodeep_gui.core.sequences.encoding import COMPLEMENT_CODES
+    from biodeep_gui.core.training.runs import TRAINING_DIGEST_FILE, read_tensors, run_file
+
+    n = len(codes)
+    unknown = {"known": False, "n": n, "count": None, "fraction": None, "in_training": None,
+               "in_validation": None, "reverse_complement": None,
+               "matched_on": "unknown: the run folder holds no digest of its training sequences (saved by an "
+                             "older BioDeep)"}
+    try:
+        if not run_file(run.path, TRAINING_DIGEST_FILE).exists():
+            return unknown
+        digest = read_tensors(run.path, TRAINING_DIGEST_FILE, "training digest")
+    except RunFolderError as exc:
+        return {**unknown, "matched_on": f"unknown: {exc}"}
+    train, val = (np.asarray(digest.get(k, np.zeros(0, np.uint64)), np.uint64) for k in ("train", "val"))
+    fwd = sequence_hashes(codes)
+    rev = sequence_hashes(COMPLEMENT_CODES[np.asarray(codes, np.uint8)][:, ::-1]) if n else fwd
+    f_tr, r_tr, f_va, r_va = _members(train, fwd), _members(train, rev), _members(val, fwd), _members(val, rev)
+    in_tr, in_va = f_tr | r_tr, f_va | r_va
+    used = in_tr | in_va
+    return {"known": True, "n": n, "count": int(used.sum()), "fraction": float(used.mean()) if n else 0.0,
+            "in_training": int(in_tr.sum()), "in_validation": int((in_va & ~in_tr).sum()),
+            "reverse_complement": int((used & ~(f_tr | f_va)).sum()),
+            "matched_on": "exact sequence after fitting to the model's input length, either strand"}
+
+
+def overlap_warning(overlap: dict) -> str | None:
+    """The line to show the user about ``training_overlap``, beginning 'Warning:'; None when nothing overlaps."""
+    if not overlap.get("known"):
+        return ("Warning: whether these sequences were used to train this model is unknown (the run was saved "
+                "without a digest of its training sequences); metrics on training sequences overstate how well it "
+                "generalises.")
+    count, n = overlap["count"], overlap["n"]
+    if not count:
+        return None
+    rc = overlap.get("reverse_complement") or 0
+    return (f"Warning: {count:,} of {n:,} input sequences ({overlap['fraction']:.1%}) were used to train or "
+            f"validate this model ({overlap['in_training']:,} training, {overlap['in_validation']:,} validation"
+            f"{f'; {rc:,} as the reverse complement' if rc else ''}); scores and metrics on them overstate how well "
+            f"it does on new sequences. Evaluate on held-out sequences.")
 
 
 def _mark(out_dir: Path, status: str, error: str) -> None:

@@ -4,9 +4,11 @@
   the class proportions; when a class is too small for that, the split is made unstratified and
   ``Splits.notes`` says why.
 - Records that must stay together stay together: a BED peak and its background window (a shuffle or flank of
-  it, see ``SequenceSet.pair_keys``) always land in the same split.
+  it, see ``SequenceSet.pair_keys``), and every window that overlaps another (``bed.window_units``: peaks and
+  flanks merged per chromosome), always land in the same split.
 - ``holdout_groups`` (chromosome names, BED input) make those chromosomes the test set: the network is then
-  tested on sequence it has never seen any part of.
+  tested on sequence it has never seen any part of. ``default_holdout`` picks them when a BED set spans three
+  chromosomes or more (``pipeline.prepare_data`` does so unless chromosomes are named).
 - ``split_with_test_set`` uses an explicit test file; validation comes from the training file only.
 
 Fractions are of all records (``val_fraction=0.1``: a tenth of the records in validation).
@@ -47,13 +49,48 @@ def _strata(ss: SequenceSet) -> np.ndarray | None:
 
 
 def _units(ss: SequenceSet) -> tuple[np.ndarray, np.ndarray]:
-    """Split units: (unit of each record (N,), first record of each unit (U,)). Paired BED windows share one."""
+    """Split units: (unit of each record (N,), first record of each unit (U,)).
+
+    A BED window, its background and every window overlapping it share one unit.
+    """
     keys = ss.pair_keys()
     n = len(ss)
     if keys is None:
         return np.arange(n), np.arange(n)
+    from biodeep_gui.core.sequences.bed import window_units
+
+    merged = window_units(list(ss.ids))
+    if merged is not None:
+        keys = merged
     _, first, unit_of = np.unique(keys, return_index=True, return_inverse=True)
     return unit_of.ravel(), first
+
+
+def default_holdout(ss: SequenceSet, test_fraction: float, seed: int = 0, min_chromosomes: int = 3) -> list[str]:
+    """Chromosomes to hold out as the test set of a BED set spanning ``min_chromosomes`` or more; else [].
+
+    Chromosomes are taken in a seeded random order, each kept when it brings the held-out share of split units
+    closer to ``test_fraction``; at least one chromosome is held out and at least two are left to train and
+    validate on. Same set, fraction and seed: same chromosomes.
+    """
+    if ss.groups is None or test_fraction <= 0:
+        return []
+    unit_of, first = _units(ss)
+    names, counts = np.unique(ss.groups[first], return_counts=True)
+    if len(names) < min_chromosomes:
+        return []
+    order = np.random.default_rng([int(seed), 0xC4]).permutation(len(names))
+    target, total = test_fraction * counts.sum(), counts.sum()
+    chosen: list[int] = []
+    held = 0
+    for j in order:
+        if len(chosen) >= len(names) - 2:
+            break
+        if not chosen or abs(held + counts[j] - target) < abs(held - target):
+            chosen.append(int(j))
+            held += counts[j]
+    assert total > 0
+    return sorted(str(names[j]) for j in chosen)
 
 
 def _class_name(ss: SequenceSet, c: int) -> str:
@@ -152,7 +189,10 @@ def split_indices(ss: SequenceSet, *, val_fraction: float = 0.1, test_fraction: 
     else:
         n_test, n_val = _count(test_fraction, n_units), _count(val_fraction, n_units)
         if n_units - n_test - n_val < 1:
-            raise ConfigError(f"{n} records are too few to split into train, validation ({n_val}) and test "
+            what = (f"{n} records" if n_units == n else
+                    f"{n} records form only {n_units} independent unit(s) (overlapping BED windows and their "
+                    f"backgrounds stay together) and")
+            raise ConfigError(f"{what} are too few to split into train, validation ({n_val}) and test "
                               f"({n_test})")
         rest, test_units = _take(units, n_test, strata_units, seed, "test", ss, notes)
         strata_rest = None if strata_units is None else strata_units[rest]

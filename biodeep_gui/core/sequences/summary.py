@@ -287,7 +287,7 @@ def record_preview(ss: SequenceSet, i: int, n_bases: int = 60) -> str:
 
 # ---- comparing runs ------------------------------------------------------------------------------------------
 
-#: The metric runs are ranked by, per task (test set, higher is better).
+#: The metric runs are compared on, per task (higher is better): chosen on validation, reported on test.
 MAIN_METRIC = {"binary": "auroc", "multiclass": "auroc", "regression": "pearson"}
 
 
@@ -295,16 +295,25 @@ MAIN_METRIC = {"binary": "auroc", "multiclass": "auroc", "regression": "pearson"
 class RunComparison:
     """Where one run stands among the runs on the same test sequences.
 
+    Runs are *chosen* by their validation score (choosing by the test score would make the winner's test
+    score optimistic: the test set must be looked at once, after the choice); the test score of the chosen
+    runs is then reported with its 95 % bootstrap interval, and the chosen deep model is compared with the
+    chosen baseline by a paired bootstrap on the same test sequences.
+
     Attributes
     ----------
     run : the ``core.runs.Run`` compared
     baseline : True for the linear / k-mer baselines (scikit-learn), False for deep models
     group : identifies the test set: runs compare only within one group
-    main_metric : metric name ranked on ('auroc' for classification, 'pearson' for regression)
+    main_metric : metric name compared on ('auroc' for classification, 'pearson' for regression)
     main_value : the run's test value of it (nan when missing)
-    best_in_group : the highest ``main_value`` of its group (ties: every tied run)
-    vs_best_baseline : ``main_value`` minus the best baseline's in the group (nan without a baseline)
+    val_value : the run's validation value of it (nan when missing): what the choice is made on
+    best_in_group : the highest ``val_value`` of its group (ties: every tied run): the run one would pick
+    vs_best_baseline : ``main_value`` minus the test value of the chosen baseline (nan without a baseline)
     best_baseline : name of that baseline ('' without one)
+    intervals : test metric -> (low, high) 95 % bootstrap interval (empty when the run has no predictions)
+    paired : on the chosen deep model's row, the paired bootstrap of (its test metric - the chosen baseline's):
+             ``metrics.paired_bootstrap``'s dict (difference, low, high, p_value, n_boot, n); else None
     """
 
     run: object
@@ -312,9 +321,17 @@ class RunComparison:
     group: str
     main_metric: str
     main_value: float
+    val_value: float = math.nan
     best_in_group: bool = False
     vs_best_baseline: float = math.nan
     best_baseline: str = ""
+    intervals: dict = field(default_factory=dict)
+    paired: dict | None = None
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """95 % interval of the main test metric ((nan, nan) when unknown)."""
+        return tuple(self.intervals.get(self.main_metric, (math.nan, math.nan)))
 
 
 def data_group(run) -> str:
@@ -332,8 +349,62 @@ def data_group(run) -> str:
                                    "length": run.info.length}, sort_keys=True, default=str)
 
 
+def _number(v) -> float:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
+
+
+def _predictions(run):
+    try:
+        p = run.predictions()
+    except Exception:  # a damaged predictions file: compare without intervals rather than fail
+        return None
+    if not p or "y_true" not in p or "y_pred" not in p or len(p["y_true"]) != len(p["y_pred"]):
+        return None
+    return p
+
+
+def test_intervals(run) -> dict[str, tuple[float, float]]:
+    """95 % bootstrap intervals of a run's test metrics: saved with the run (``run.json`` ``test_intervals``),
+    else computed from its saved test predictions (runs saved before BioDeep stored them); {} without either."""
+    from biodeep_gui.core.common import metrics as M
+
+    saved = run.doc.get("test_intervals") if isinstance(run.doc, dict) else None
+    if isinstance(saved, dict) and saved:
+        out = {}
+        for k, v in saved.items():
+            if isinstance(v, (list, tuple)) and len(v) == 2:
+                out[str(k)] = (_number(v[0]), _number(v[1]))
+        return out
+    p = _predictions(run)
+    if p is None or len(p["y_true"]) < 2:
+        return {}
+    seed = run.config.train.seed if hasattr(run.config, "train") else 0
+    try:
+        return M.bootstrap_intervals(run.info.task, p["y_true"], p["y_pred"], seed=seed)
+    except (ValueError, IndexError):
+        return {}
+
+
+def paired_comparison(a, b, metric: str) -> dict | None:
+    """Paired bootstrap of ``metric(a) - metric(b)`` on the test sequences both runs were tested on (same
+    group), from their saved test predictions; None when either has none or the targets differ."""
+    from biodeep_gui.core.common import metrics as M
+
+    pa, pb = _predictions(a), _predictions(b)
+    if pa is None or pb is None or pa["y_true"].shape != pb["y_true"].shape:
+        return None
+    if not np.array_equal(np.nan_to_num(pa["y_true"]), np.nan_to_num(pb["y_true"])):
+        return None
+    seed = a.config.train.seed if hasattr(a.config, "train") else 0
+    try:
+        return M.paired_bootstrap(a.info.task, pa["y_true"], pa["y_pred"], pb["y_pred"], metric, seed=seed)
+    except (ValueError, IndexError):
+        return None
+
+
 def compare_runs(runs: list) -> list[RunComparison]:
-    """Rank runs on their main test metric within each test set, and measure deep models against baselines.
+    """Choose runs by their validation score within each test set, and measure deep models against baselines
+    on the test set, with uncertainty.
 
     Parameters
     ----------
@@ -341,26 +412,35 @@ def compare_runs(runs: list) -> list[RunComparison]:
 
     Returns
     -------
-    one ``RunComparison`` per run, in the same order
+    one ``RunComparison`` per run, in the same order. In each group the run(s) with the best validation score
+    are ``best_in_group``; ``vs_best_baseline`` is the test difference to the baseline with the best
+    validation score; the deep model with the best validation score carries ``paired``, the paired bootstrap
+    against that baseline.
     """
+    from biodeep_gui.core.common.metrics import HIGHER_IS_BETTER
     from biodeep_gui.core.sequences.models import ARCHITECTURES
 
     out = []
     for run in runs:
         metric = MAIN_METRIC.get(run.info.task, "loss")
-        value = run.metrics.get(f"test_{metric}", math.nan)
-        value = float(value) if isinstance(value, (int, float)) else math.nan
         spec = ARCHITECTURES.get(run.info.arch)
-        out.append(RunComparison(run, bool(spec and spec.kind == "sklearn"), data_group(run), metric, value))
+        out.append(RunComparison(run, bool(spec and spec.kind == "sklearn"), data_group(run), metric,
+                                 _number(run.metrics.get(f"test_{metric}", math.nan)),
+                                 _number(run.metrics.get(f"val_{metric}", math.nan)), intervals=test_intervals(run)))
     for group in {c.group for c in out}:
         members = [c for c in out if c.group == group]
-        finite = [c.main_value for c in members if math.isfinite(c.main_value)]
+        sign = 1.0 if HIGHER_IS_BETTER.get(members[0].main_metric, True) else -1.0
+        finite = [sign * c.val_value for c in members if math.isfinite(c.val_value)]
         best = max(finite) if finite else math.nan
-        baselines = [c for c in members if c.baseline and math.isfinite(c.main_value)]
-        top_base = max(baselines, key=lambda c: c.main_value) if baselines else None
+        baselines = [c for c in members if c.baseline and math.isfinite(c.val_value)]
+        deep = [c for c in members if not c.baseline and math.isfinite(c.val_value)]
+        top_base = max(baselines, key=lambda c: sign * c.val_value) if baselines else None
+        top_deep = max(deep, key=lambda c: sign * c.val_value) if deep else None
         for c in members:
-            c.best_in_group = math.isfinite(c.main_value) and c.main_value == best
-            if top_base is not None and math.isfinite(c.main_value):
+            c.best_in_group = math.isfinite(c.val_value) and sign * c.val_value == best
+            if top_base is not None and math.isfinite(c.main_value) and math.isfinite(top_base.main_value):
                 c.vs_best_baseline = c.main_value - top_base.main_value
                 c.best_baseline = top_base.run.name
+        if top_base is not None and top_deep is not None:
+            top_deep.paired = paired_comparison(top_deep.run, top_base.run, top_deep.main_metric)
     return out

@@ -10,6 +10,8 @@ A run folder holds
 - ``history.csv``: one row per epoch; ``metrics.json``: flat name -> number metrics;
 - ``predictions.safetensors``: held-out targets and predictions, for the ROC/PR curves and scatter plots
   (sequence runs of BioDeep 0.1.0 named it ``test_predictions.safetensors``; still read);
+- ``training_digest.safetensors`` (sequence runs): sorted 64-bit hashes of the training and validation
+  sequences, so ``evaluate`` and Predict can say how many inputs the model was trained on;
 - ``results.json`` where a kind has structured results beyond flat metrics (scans: folds, permutations, ROC);
 - ``folds/``: one weights file per cross-validation fold (scans);
 - ``checkpoint.safetensors`` while training and after a cancel: the last epoch's weights and optimiser state,
@@ -42,6 +44,7 @@ METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "predictions.safetensors"
 LEGACY_PREDICTIONS_FILE = "test_predictions.safetensors"  # sequence runs of BioDeep 0.1.0
 CHECKPOINT_FILE = "checkpoint.safetensors"  # last epoch's weights + optimiser state, for resuming
+TRAINING_DIGEST_FILE = "training_digest.safetensors"  # sorted 64-bit hashes of the training / validation inputs
 RESULTS_FILE = "results.json"
 FOLDS_DIR = "folds"
 

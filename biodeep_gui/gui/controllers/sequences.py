@@ -78,15 +78,18 @@ class Predictions:
     scores: Any  # (N, K) numpy
     columns: list[str]
     path: str
+    overlap: dict | None = None  # pipeline.training_overlap: inputs the model was trained / validated on
 
 
 def predict_task(run: Run, path: str) -> Predictions:
-    """Worker function: score the sequences of ``path`` with ``run`` (CPU)."""
+    """Worker function: score the sequences of ``path`` with ``run`` (CPU), and count those it was trained on."""
+    from biodeep_gui.core.sequences.pipeline import training_overlap
     from biodeep_gui.core.sequences.run import output_columns
     from biodeep_gui.core.sequences.tables import load_unlabelled
 
     ss = load_unlabelled(path, length=run.info.length)
-    return Predictions(list(ss.ids), run.predict(ss.codes), output_columns(run), path)
+    return Predictions(list(ss.ids), run.predict(ss.codes), output_columns(run), path,
+                       training_overlap(run, ss.codes))
 
 
 class SequencesController(QObject):
@@ -441,7 +444,7 @@ class SequencesController(QObject):
 
     @Slot(object)
     def _on_predicted(self, p: Predictions) -> None:
-        self._w.predict_tab.show_predictions(p.ids, p.scores, p.columns)
+        self._w.predict_tab.show_predictions(p.ids, p.scores, p.columns, p.overlap)
 
     @Slot(str, str)
     def _on_predict_failed(self, message: str, details: str) -> None:

@@ -4,6 +4,9 @@
 the network's raw output (logit for classification, standardised value for regression) against the unmutated
 sequence: ``delta[i, b] = f(sequence with base b at i) - f(sequence)``, 0 for the reference base. Raw outputs
 are used because a probability saturates near 0 and 1 and would hide effects in confidently scored sequences.
+For a multiclass model one raw logit means little on its own (softmax is unchanged when every logit moves
+together), so its maps follow the log-probability of the chosen class instead: ``log_softmax(f(x))[class]``
+(``score='log_softmax'``; ``read_sequence`` and the CLI choose it from the run's task, see ``mutation_score``).
 
 Speed: for a model with a first convolution layer (CNN, CNN-LSTM) a single-base change only alters the W
 convolution outputs whose window covers it. The layer's output for the reference is computed once and, for
@@ -43,6 +46,8 @@ class MutationMap:
     gradient : (L, 4) float32, gradient of the raw output with respect to the one-hot input
     elapsed_s : seconds the mutagenesis took (excluding the gradient)
     input_start : model input position of the sequence's first base (> 0 when a short sequence was padded)
+    score : what ``reference``, ``delta`` and the gradient follow: 'raw' (the output itself) or 'log_softmax'
+            (the log-probability of class ``output``, multiclass models)
 
     A sequence shorter than the model's input is centred in padding (as for prediction); the padding is not
     mutated and the arrays cover the sequence only.
@@ -57,6 +62,7 @@ class MutationMap:
     gradient: np.ndarray
     elapsed_s: float = 0.0
     input_start: int = 0
+    score: str = "raw"
 
     @property
     def length(self) -> int:
@@ -102,7 +108,7 @@ def model_input(codes: np.ndarray, length: int) -> np.ndarray:
 
 def saturation_mutagenesis(model, codes: np.ndarray, *, output: int = 0, batch_size: int = 1024,
                            device: str = "cpu", sequence: str | None = None,
-                           should_stop: Callable[[], bool] | None = None) -> MutationMap:
+                           should_stop: Callable[[], bool] | None = None, score: str = "raw") -> MutationMap:
     """Mutation map and saliency of one sequence.
 
     Parameters
@@ -114,6 +120,8 @@ def saturation_mutagenesis(model, codes: np.ndarray, *, output: int = 0, batch_s
     device : torch device name
     sequence : the letters to keep with the result (default: decoded from ``codes``)
     should_stop : polled between batches; ``Cancelled`` is raised when it returns True
+    score : 'raw' (follow output ``output`` itself) or 'log_softmax' (follow the log-probability of class
+            ``output`` over the K outputs: the right quantity for multiclass models)
 
     Returns
     -------
@@ -130,6 +138,8 @@ def saturation_mutagenesis(model, codes: np.ndarray, *, output: int = 0, batch_s
         raise InterpretError("the sequence is empty")
     if np.any((codes >= len(CODE_LETTERS)) & (codes != PAD_CODE)):
         raise InterpretError("the sequence holds codes that are not nucleotides")
+    if score not in ("raw", "log_softmax"):
+        raise InterpretError(f"score = {score!r} is not 'raw' or 'log_softmax'")
     dev = torch.device(device)
     model = model.to(dev).eval()
     length = len(codes)
@@ -139,6 +149,8 @@ def saturation_mutagenesis(model, codes: np.ndarray, *, output: int = 0, batch_s
         out_ref = model(x_ref).float()
     if not 0 <= output < out_ref.shape[1]:
         raise InterpretError(f"the model has {out_ref.shape[1]} output(s); output {output + 1} does not exist")
+    if score == "log_softmax":
+        out_ref = torch.log_softmax(out_ref, dim=1)
     ref_value = float(out_ref[0, output])
 
     # every (position, base) pair whose base differs from the one-hot reference column
@@ -158,19 +170,26 @@ def saturation_mutagenesis(model, codes: np.ndarray, *, output: int = 0, batch_s
             values = _ism_first_layer(model, conv, x_ref, pos, base, batch_size, should_stop)
         else:
             values = _ism_full(model, x_ref, pos, base, batch_size, should_stop)
+    if score == "log_softmax" and len(values):
+        v64 = values.astype(np.float64)
+        top = v64.max(axis=1, keepdims=True)
+        values = v64 - (top + np.log(np.exp(v64 - top).sum(axis=1, keepdims=True)))
     delta[pos, base] = values[:, output] - ref_value
     elapsed = time.perf_counter() - t0
 
     x = x_ref.clone().requires_grad_(True)
     with torch.enable_grad():
-        model(x)[0, output].backward()
+        out = model(x)
+        if score == "log_softmax":
+            out = torch.log_softmax(out.float(), dim=1)
+        out[0, output].backward()
     grad = x.grad[0].T.float().cpu().numpy()  # (L, 4)
     saliency = (grad * onehot).sum(axis=1).astype(np.float32)
     real = np.flatnonzero(codes != PAD_CODE)
     a, b = (int(real[0]), int(real[-1]) + 1) if real.size else (0, 0)
     return MutationMap(sequence if sequence is not None else decode(codes[a:b]), codes[a:b].copy(), output,
                        ref_value, delta[a:b].copy(), saliency[a:b].copy(), grad[a:b].astype(np.float32), elapsed,
-                       input_start=a)
+                       input_start=a, score=score)
 
 
 def _variants(onehot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -315,13 +334,22 @@ def top_positions(mm: MutationMap, n: int = 10) -> list[tuple[int, str, str, flo
              float(mm.delta.ravel()[i])) for i in flat]
 
 
+def mutation_score(info) -> str:
+    """What a mutation map of a run follows: 'log_softmax' for multiclass models, else 'raw'."""
+    return "log_softmax" if info.task == "multiclass" else "raw"
+
+
 def output_label(info, k: int = 0) -> str:
-    """What raw output ``k`` of a run is, in words: 'logit of bound', 'logit of <class>', 'standardised <label>'.
+    """What a mutation map of output ``k`` of a run follows, in words: 'logit of bound', 'log-probability of
+    <class>' (multiclass), 'standardised <label>'.
 
     ``info`` is the run's ``runs.ModelInfo``.
     """
-    if info.task in ("binary", "multiclass"):
-        names = info.label_names if info.task == "binary" else info.class_names
+    if info.task == "multiclass":
+        names = info.class_names
+        return f"log-probability of {names[k] if k < len(names) else f'class {k + 1}'}"
+    if info.task == "binary":
+        names = info.label_names
         return f"logit of {names[k] if k < len(names) else f'output {k + 1}'}"
     names = info.label_names
     return f"standardised {names[k] if k < len(names) else f'output {k + 1}'}"
@@ -354,7 +382,8 @@ def read_sequence(run, codes: np.ndarray, *, output: int = 0, sequence: str | No
 
     model = run.model()
     x = model_input(codes, run.info.length)
-    mm = saturation_mutagenesis(model, x, output=output, sequence=sequence, device=device)
+    mm = saturation_mutagenesis(model, x, output=output, sequence=sequence, device=device,
+                                score=mutation_score(run.info))
     acts = activation_map(model, x, device) if getattr(model, "first_conv", None) is not None else None
     value = float(run.predict(x[None], device=device)[0, output])  # probability or value, as Predict shows it
     return SequenceReading(mm, acts, output_label(run.info, output), value)

@@ -25,6 +25,9 @@ _DROPOUT = Param("dropout", 0.3, "Fraction of units dropped at random during tra
 _FILTERS = Param("filters", 32, "Number of first-layer convolution filters (motif detectors).", 1, 1024)
 _WIDTH = Param("filter_width", 19, "Width of each filter in bases; a little wider than the motifs you expect.", 3, 64)
 
+_C = Param("C", 0.0, "Inverse regularisation strength (smaller = stronger). 0: chosen on the validation set "
+           "from 1e-4, 1e-3, ..., 100 (recommended).", 0.0, 1e6)
+
 ARCHITECTURES: dict[str, Architecture] = {
     "mlp": Architecture(
         "mlp", "Fully connected",
@@ -51,11 +54,12 @@ ARCHITECTURES: dict[str, Architecture] = {
     "linear": Architecture(
         "linear", "Linear baseline (one-hot)",
         "Logistic / ridge regression on the one-hot sequence: one weight per base and position.",
-        (Param("C", 1.0, "Inverse regularisation strength (smaller = stronger).", 1e-6, 1e6),), kind="sklearn"),
+        (_C,), kind="sklearn"),
     "kmer": Architecture(
         "kmer", "k-mer baseline",
-        "Logistic / ridge regression on k-mer counts (both strands): the classic hand-engineered feature.",
-        (Param("k", 5, "k-mer length.", 1, 8), Param("C", 1.0, "Inverse regularisation strength.", 1e-6, 1e6)),
+        "Logistic / ridge regression on canonical k-mer frequencies (a k-mer and its reverse complement together, "
+        "divided by the number of positions): the classic hand-engineered feature.",
+        (Param("k", 5, "k-mer length.", 1, 8), _C),
         kind="sklearn"),
 }
 

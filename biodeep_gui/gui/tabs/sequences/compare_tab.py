@@ -1,8 +1,9 @@
 """The Compare tab: every run on the loaded data side by side, deep models against the linear / k-mer baselines.
 
-One table (a row per run, sortable, the best run highlighted, a "vs best baseline" column) and the validation
-curves of the deep runs overlaid, with each baseline as a dashed horizontal line at its validation score. The
-ranking and the differences come from ``core.summary.compare_runs``; this tab lays them out.
+One table (a row per run, sortable, the run chosen by its *validation* score highlighted, test metrics with their
+95 % bootstrap intervals, a "vs best baseline" column with the paired test's p-value) and the validation curves of
+the deep runs overlaid, with each baseline as a dashed horizontal line at its validation score. The choice, the
+intervals and the paired test come from ``core.sequences.summary.compare_runs``; this tab lays them out.
 """
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ LOSS_COLOUR = QColor("#b3261e")
 
 
 class RunsModel(QAbstractTableModel):
-    """One row per run: name, architecture, parameters, status, best epoch, test metrics, vs best baseline.
+    """One row per run: name, architecture, parameters, status, best epoch, validation score (what runs are
+    chosen by), test metrics with 95 % intervals, vs best baseline (with the paired p-value on the chosen run).
 
     ``UserRole`` holds the sortable value of each cell (numbers as float, nan for missing).
     """
@@ -63,14 +65,19 @@ class RunsModel(QAbstractTableModel):
             self._icons.append(pm)
         self.endResetModel()
 
+    def main_metric(self) -> str:
+        return self.rows[0].main_metric if self.rows else "auroc"
+
     def headers(self) -> list[str]:
-        return [*self.FIXED, *(f"Test {METRIC_LABELS.get(m, m)}" for m in self.metrics), "vs best baseline"]
+        main = METRIC_LABELS.get(self.main_metric(), self.main_metric())
+        return [*self.FIXED, f"Validation {main}", *(f"Test {METRIC_LABELS.get(m, m)}" for m in self.metrics),
+                "vs best baseline"]
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 (Qt API)
         return 0 if parent.isValid() else len(self.rows)
 
     def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.FIXED) + len(self.metrics) + 1
+        return 0 if parent.isValid() else len(self.FIXED) + 1 + len(self.metrics) + 1
 
     def value(self, row: int, col: int):
         """The raw value of a cell (str or float)."""
@@ -87,11 +94,17 @@ class RunsModel(QAbstractTableModel):
         if col == 4:
             best = run.doc.get("best_epoch") or 0
             return float(best) if run.history else math.nan
-        k = col - len(self.FIXED)
+        if col == len(self.FIXED):
+            return c.val_value
+        k = col - len(self.FIXED) - 1
         if k < len(self.metrics):
             v = run.metrics.get(f"test_{self.metrics[k]}", math.nan)
             return float(v) if isinstance(v, (int, float)) else math.nan
         return c.vs_best_baseline
+
+    def _metric_of(self, col: int) -> str | None:
+        k = col - len(self.FIXED) - 1
+        return self.metrics[k] if 0 <= k < len(self.metrics) else None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
@@ -108,7 +121,15 @@ class RunsModel(QAbstractTableModel):
             if col == 4:
                 return "—" if not math.isfinite(v) else str(int(v))
             if col == last:
-                return "—" if not math.isfinite(v) else f"{v:+.3f}"
+                if not math.isfinite(v):
+                    return "—"
+                if c.paired and math.isfinite(c.paired.get("p_value", math.nan)):
+                    return f"{v:+.3f} (p = {format_p(c.paired['p_value'])})"
+                return f"{v:+.3f}"
+            metric = self._metric_of(col)
+            lo, hi = c.intervals.get(metric, (math.nan, math.nan)) if metric else (math.nan, math.nan)
+            if math.isfinite(v) and math.isfinite(lo) and math.isfinite(hi):
+                return f"{format_metric(v)} ({format_metric(lo)}–{format_metric(hi)})"
             return format_metric(v)
         if role == Qt.ItemDataRole.UserRole:
             return v
@@ -131,17 +152,30 @@ class RunsModel(QAbstractTableModel):
 
     def _tooltip(self, c: S.RunComparison, col: int) -> str:
         tip = str(c.run.path)
+        metric = METRIC_LABELS.get(c.main_metric, c.main_metric)
         if c.best_in_group:
-            tip = f"Best test {METRIC_LABELS.get(c.main_metric, c.main_metric)} on these test sequences.\n{tip}"
+            tip = (f"Best validation {metric} on these sequences: the run to pick (the test set is only looked "
+                   f"at after the choice).\n{tip}")
         if col == self.columnCount() - 1:
-            metric = METRIC_LABELS.get(c.main_metric, c.main_metric)
             if c.best_baseline:
-                return (f"Test {metric} of this run minus that of the best baseline ({c.best_baseline}) on the same "
-                        f"test sequences. Positive: the run beats the baseline.")
+                text = (f"Test {metric} of this run minus that of the baseline chosen by validation "
+                        f"({c.best_baseline}), on the same test sequences. Positive: the run beats the baseline.")
+                if c.paired:
+                    text += (f"\nPaired bootstrap ({c.paired['n_boot']:,} resamples of the {c.paired['n']:,} test "
+                             f"sequences): difference {c.paired['difference']:+.3f}, 95 % interval "
+                             f"{c.paired['low']:+.3f} to {c.paired['high']:+.3f}, p = {format_p(c.paired['p_value'])}.")
+                return text
             return "No linear or k-mer baseline was trained on the same test sequences (same data and seed)."
-        k = col - len(self.FIXED)
-        if 0 <= k < len(self.metrics):
-            return METRIC_HELP.get(self.metrics[k], tip)
+        if col == len(self.FIXED):
+            return (f"{metric} on the validation sequences with the weights kept: what runs are chosen by. "
+                    f"Choosing by the test score would make the winner's test score optimistic.")
+        metric_name = self._metric_of(col)
+        if metric_name:
+            help_text = METRIC_HELP.get(metric_name, tip)
+            if metric_name in c.intervals:
+                help_text += ("\nIn brackets: 95 % bootstrap interval (resampling the test sequences, stratified by "
+                              "class; seeded).")
+            return help_text
         return tip
 
     def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 (Qt API)
@@ -154,9 +188,11 @@ class RunsModel(QAbstractTableModel):
             if section == self.columnCount() - 1:
                 return ("Difference of the main test metric (AUROC for classification, Pearson r for regression) "
                         "to the best linear / k-mer baseline on the same test sequences.")
-            k = section - len(self.FIXED)
-            if 0 <= k < len(self.metrics):
-                return METRIC_HELP.get(self.metrics[k], "")
+            if section == len(self.FIXED):
+                return "Validation score of the weights kept: runs are chosen (highlighted) by this column."
+            metric = self._metric_of(section)
+            if metric:
+                return METRIC_HELP.get(metric, "") + "\nIn brackets: 95 % bootstrap interval."
         return None
 
 
@@ -208,7 +244,7 @@ class CompareTab(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setToolTip("Click a header to sort; select a run to open it in Results and Predict. "
-                              "Green rows: the best run on their test sequences.")
+                              "Green rows: the run chosen by its validation score on their sequences.")
 
         self.metric_combo = QComboBox()
         self.metric_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
@@ -270,7 +306,8 @@ class CompareTab(QWidget):
         self.table.resizeColumnsToContents()
         self.table.setColumnWidth(0, min(max(self.table.columnWidth(0), 140), 280))
         rows_height = (self.table.horizontalHeader().sizeHint().height() + 2 * self.table.frameWidth() + 4
-                       + self.table.verticalHeader().defaultSectionSize() * max(len(runs), 3))
+                       + self.table.verticalHeader().defaultSectionSize() * max(len(runs), 3)
+                       + self.table.horizontalScrollBar().sizeHint().height())  # wide rows scroll sideways
         self.splitter.setSizes([min(rows_height, 320), max(self.height() - min(rows_height, 320), 300)])
         self.proxy.sort(-1)
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
@@ -337,32 +374,48 @@ class CompareTab(QWidget):
 
     # ---- internals ---------------------------------------------------------------------------------------
     def _verdict_html(self) -> str:
-        """One sentence per test set: does the best deep model beat the best baseline, and by how much."""
+        """One sentence per test set: does the deep model chosen by validation beat the baseline chosen by
+        validation on the test sequences, by how much, how sure (intervals, paired p-value)."""
         lines = []
         for group in dict.fromkeys(c.group for c in self._rows):
             members = [c for c in self._rows if c.group == group]
-            deep = [c for c in members if not c.baseline and math.isfinite(c.main_value)]
-            base = [c for c in members if c.baseline and math.isfinite(c.main_value)]
+            deep = [c for c in members if not c.baseline and math.isfinite(c.val_value)]
+            base = [c for c in members if c.baseline and math.isfinite(c.val_value)]
             metric = METRIC_LABELS.get(members[0].main_metric, members[0].main_metric)
+            higher = HIGHER_IS_BETTER.get(members[0].main_metric, True)
+            pick = (lambda cs: max(cs, key=lambda c: c.val_value if higher else -c.val_value))
             if deep and base:
-                d = max(deep, key=lambda c: c.main_value)
-                b = max(base, key=lambda c: c.main_value)
+                d, b = pick(deep), pick(base)
                 diff = d.main_value - b.main_value
-                verb = ("beats" if diff > 0.0005 else "falls short of" if diff < -0.0005 else "ties with")
-                colour = "#1e7b34" if diff > 0.0005 else "#b3261e" if diff < -0.0005 else "#5f6368"
-                lines.append(f"<b>{_esc(d.run.name)}</b> ({_esc(arch_label(d.run.info.arch))}) {verb} the best "
-                             f"baseline <b>{_esc(b.run.name)}</b> ({_esc(arch_label(b.run.info.arch))}): test "
-                             f"{metric} {format_metric(d.main_value)} vs {format_metric(b.main_value)} "
-                             f"(<span style='color:{colour}'><b>{diff:+.3f}</b></span>).")
+                paired = d.paired
+                sure = paired is not None and math.isfinite(paired.get("p_value", math.nan)) \
+                    and paired["p_value"] < 0.05
+                better = diff > 0 if higher else diff < 0
+                verb = (("beats" if better else "falls short of") if sure else "is not distinguishable from")
+                colour = ("#1e7b34" if better else "#b3261e") if sure else "#5f6368"
+                test = (f"test {metric} {_with_ci(d.main_value, d.interval)} vs {_with_ci(b.main_value, b.interval)}"
+                        f", difference <span style='color:{colour}'><b>{diff:+.3f}</b></span>")
+                if paired is not None and math.isfinite(paired.get("p_value", math.nan)):
+                    test += (f" (95 % CI {paired['low']:+.3f} to {paired['high']:+.3f}, paired bootstrap "
+                             f"p = {format_p(paired['p_value'])}, {paired['n']:,} test sequences)")
+                else:
+                    test += " (no saved test predictions for a paired test)"
+                lines.append(f"<b>{_esc(d.run.name)}</b> ({_esc(arch_label(d.run.info.arch))}) {verb} the "
+                             f"baseline <b>{_esc(b.run.name)}</b> ({_esc(arch_label(b.run.info.arch))}): {test}. "
+                             f"<span style='color:#5f6368'>Both chosen by validation {metric}.</span>")
             elif deep:
-                d = max(deep, key=lambda c: c.main_value)
-                lines.append(f"Best: <b>{_esc(d.run.name)}</b>, test {metric} {format_metric(d.main_value)}. "
-                             "Train a linear or k-mer baseline on the same data to see whether deep learning "
-                             "is worth it here.")
+                d = pick(deep)
+                lines.append(f"Chosen by validation {metric}: <b>{_esc(d.run.name)}</b>, test {metric} "
+                             f"{_with_ci(d.main_value, d.interval)}. Train a linear or k-mer baseline on the same "
+                             "data to see whether deep learning is worth it here.")
             elif base:
-                b = max(base, key=lambda c: c.main_value)
-                lines.append(f"Best baseline: <b>{_esc(b.run.name)}</b>, test {metric} "
-                             f"{format_metric(b.main_value)}. No deep model evaluated on these sequences yet.")
+                b = pick(base)
+                lines.append(f"Best baseline by validation {metric}: <b>{_esc(b.run.name)}</b>, test {metric} "
+                             f"{_with_ci(b.main_value, b.interval)}. No deep model evaluated on these sequences "
+                             "yet.")
+            elif members:
+                lines.append("<span style='color:#5f6368'>These runs have no validation score to choose "
+                             "between them.</span>")
         if len(lines) > 1:
             lines.append("<span style='color:#5f6368'>Runs on different test sequences (other data or split seed) "
                          "are compared only within their own set.</span>")
@@ -426,6 +479,20 @@ class CompareTab(QWidget):
         except (OSError, ValueError) as exc:
             self.verdict.setText(self._verdict_html() + f"<br><span style='color:#b3261e'>The figure could not be "
                                                         f"saved: {_esc(str(exc))}</span>")
+
+
+def format_p(p: float) -> str:
+    """A p-value as a person reads it: 0.032, 0.41, < 0.001."""
+    if not math.isfinite(p):
+        return "—"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}" if p < 0.01 else f"{p:.2f}"
+
+
+def _with_ci(value: float, interval) -> str:
+    lo, hi = interval
+    if math.isfinite(value) and math.isfinite(lo) and math.isfinite(hi):
+        return f"{format_metric(value)} [{format_metric(lo)}, {format_metric(hi)}]"
+    return format_metric(value)
 
 
 def _esc(text: str) -> str:

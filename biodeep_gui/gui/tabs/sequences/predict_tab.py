@@ -179,6 +179,12 @@ class PredictTab(QWidget):
         il.addWidget(self.progress)
         il.addWidget(self.busy_label)
 
+        self.overlap_label = QLabel()
+        self.overlap_label.setWordWrap(True)
+        self.overlap_label.setToolTip("Sequences a model was trained or validated on score better than new ones: "
+                                      "their scores say little about how the model does on new sequences. "
+                                      "Matched exactly (after fitting to the model's length), on either strand.")
+        self.overlap_label.hide()
         self.summary = QLabel()
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText("Filter by ID…")
@@ -212,6 +218,7 @@ class PredictTab(QWidget):
         lay.addWidget(self.problems)
         lay.addWidget(model_box)
         lay.addWidget(input_box)
+        lay.addWidget(self.overlap_label)
         lay.addLayout(tools)
         lay.addWidget(self.table, 1)
 
@@ -227,6 +234,7 @@ class PredictTab(QWidget):
     def set_run(self, run: Run | None) -> None:
         """The run that scores sequences; None disables predicting."""
         self._run = run
+        self.overlap_label.hide()
         if run is None:
             self.model_label.setText("<span style='color:#5f6368'>No model yet. Train one (Training tab) or "
                                      "open a saved run (File ▸ Open run) to score new sequences.</span>")
@@ -239,6 +247,9 @@ class PredictTab(QWidget):
             auroc = run.metrics.get("test_auroc")
             quality = (f" · test AUROC {auroc:.3f}" if isinstance(auroc, float) and math.isfinite(auroc)
                        else "")
+            ci = (run.doc.get("test_intervals") or {}).get("auroc") if isinstance(run.doc, dict) else None
+            if quality and isinstance(ci, list) and len(ci) == 2 and all(isinstance(v, float) for v in ci):
+                quality += f" (95 % CI {ci[0]:.3f}–{ci[1]:.3f})"
             self.model_label.setText(f"<b>{_esc(run.name)}</b> · {_esc(arch_label(info.arch))} · "
                                      f"{info.length:,} bp input{quality}<br>"
                                      f"{what} {_esc(outputs)}")
@@ -247,10 +258,16 @@ class PredictTab(QWidget):
     def current_run(self) -> Run | None:
         return self._run
 
-    def show_predictions(self, ids: list[str], scores: np.ndarray, column_names: list[str]) -> None:
-        """Show (N,) ids with (N, K) scores under K column names, highest first score on top."""
+    def show_predictions(self, ids: list[str], scores: np.ndarray, column_names: list[str],
+                         overlap: dict | None = None) -> None:
+        """Show (N,) ids with (N, K) scores under K column names, highest first score on top.
+
+        ``overlap``: ``pipeline.training_overlap`` of these sequences; a warning is shown when some (or,
+        for runs without a digest, possibly some) were used to train or validate the model.
+        """
         self.set_busy(False)
         self.problems.clear()
+        self.show_overlap(overlap)
         self.model.set_scores(ids, scores, column_names)
         self._source = self.file_picker.path()
         if len(ids):
@@ -258,6 +275,25 @@ class PredictTab(QWidget):
         self.table.resizeColumnsToContents()
         self.table.setColumnWidth(0, min(max(self.table.columnWidth(0), 120), 320))
         self._show_counts()
+
+    def show_overlap(self, overlap: dict | None) -> None:
+        """The warning line about sequences the model was trained on (hidden when ``overlap`` is None)."""
+        from biodeep_gui.core.sequences.pipeline import overlap_warning
+
+        if overlap is None:
+            self.overlap_label.hide()
+            return
+        text = overlap_warning(overlap)
+        if text:
+            self.overlap_label.setStyleSheet("QLabel { background: #fdecea; color: #8c1d18; border: 1px solid "
+                                             "#f1b0ab; border-radius: 4px; padding: 6px; font-weight: bold; }")
+        else:
+            n = overlap.get("n", 0)
+            text = (f"None of these {n:,} sequences was used to train or validate this model (exact match, either "
+                    f"strand).")
+            self.overlap_label.setStyleSheet("QLabel { color: #5f6368; }")
+        self.overlap_label.setText(text)
+        self.overlap_label.show()
 
     def show_error(self, msg: str) -> None:
         """Show a problem in the red panel; the scores already shown stay."""
