@@ -137,14 +137,29 @@ def analyse_filters(run, data=None, *, threshold: float = ACTIVATION_THRESHOLD, 
                                                               should_stop=should_stop)
     if match:
         targets, release = MT.load_targets(motifs_file)
-        result.matches = yield from MT.iter_match_filters(fm.to_motifs(), targets, release=release,
-                                                          cache_dir=cache_dir, top=top, should_stop=should_stop,
-                                                          skip=fm.n_sites < min_sites,
-                                                          query_ic=list(fm.information_content()))
+        result.matches = yield from iter_match_filter_motifs(fm, targets, release=release, min_sites=min_sites,
+                                                             cache_dir=cache_dir, top=top, should_stop=should_stop)
         few = result.n_too_few()
         if few:
             notes.append(f"{few} filter(s) fire on fewer than {min_sites} windows: not matched, never named")
     return result
+
+
+def iter_match_filter_motifs(fm, targets=None, *, release: str | None = None, min_sites: int = MIN_SITES,
+                             cache_dir: str | None = None, top: int = 5,
+                             should_stop: Callable[[], bool] | None = None) -> Iterator[Progress]:
+    """Tomtom the filters of ``fm`` (a ``FilterMotifs``) that have at least ``min_sites`` sites (generator; returns
+    ``matching.MatchResult``).
+
+    The queries are the PFMs with pseudocounts; the informative-column test uses the small-sample-corrected
+    information against the data's background; filters below ``min_sites`` are not compared with anything
+    (no matches, not counted in the q-values). ``targets`` None: the bundled JASPAR collection.
+    """
+    from biodeep_gui.core.sequences.interpret import matching as MT
+
+    return (yield from MT.iter_match_filters(fm.to_motifs(), targets, release=release, cache_dir=cache_dir, top=top,
+                                             should_stop=should_stop, skip=fm.n_sites < int(min_sites),
+                                             query_ic=list(fm.information_content())))
 
 
 def load_run_data(run):
