@@ -90,9 +90,10 @@ def test_trained_cnn_filters_match_the_planted_jaspar_motifs(tmp_path):
              f"{int((n_sites == 0).sum())} never fire",
              "background " + ", ".join(f"{b} {p:.3f}" for b, p in zip("ACGT", res.motifs.background))]
     for name, (p, f, best) in found.items():
+        same = sum(1 for g in range(res.motifs.n_filters)
+                   if res.named(g) is not None and res.named(g).name.upper() == best.name.upper())
         lines.append(f"planted {name}: filter {f + 1} ({int(n_sites[f])} sites) -> {best.motif_id} {best.name}, "
-                     f"p = {p:.2g}, q = {best.q_value:.2g}, {res.influence.describe(f)}, "
-                     f"{sum(1 for g in range(res.motifs.n_filters) if res.named(g) and res.named(g).name.upper() == best.name.upper())} filters")
+                     f"p = {p:.2g}, q = {best.q_value:.2g}, {res.influence.describe(f)}, {same} filters")
     print("\n" + "\n".join(lines))
     assert 0.0 < frac <= 1.0
     assert np.isfinite(res.influence.baseline)

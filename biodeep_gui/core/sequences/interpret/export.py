@@ -21,11 +21,12 @@ import numpy as np
 from biodeep_gui.core.common.fileio import atomic_write
 
 #: Columns of matches.tsv, in order (the first eight are the documented interface; the rest add detail).
-#: ``status``: named / weak match / no match / too few sites / never fires (``analysis.filter_status``);
+#: ``filter_status`` (the filter's, repeated on each of its rows): named / weak match / no match / too few sites /
+#: never fires (``analysis.filter_status``);
 #: ``loss_change`` and ``metric_change``: validation loss and monitored metric without the filter minus with it
 #: (``influence``; positive loss change = the network is worse without the filter); ``metric``: which metric.
 MATCH_COLUMNS = ("filter", "jaspar_id", "name", "offset", "strand", "p_value", "q_value", "jaspar_release",
-                 "rank", "e_value", "overlap", "n_sites", "status", "loss_change", "metric_change", "metric")
+                 "rank", "e_value", "overlap", "n_sites", "filter_status", "loss_change", "metric_change", "metric")
 
 
 def write_filters_meme(filter_motifs, path: str | PathLike, matches=None, filters: Sequence[int] | None = None,

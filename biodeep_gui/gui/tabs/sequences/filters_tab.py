@@ -3,8 +3,8 @@
 A grid of logos (information content in bits; probability and raw-weight views), each captioned with its best
 JASPAR match, p-value and site count, sorted by importance (increase of the validation loss when the filter's
 output is replaced by its mean activation) or by match quality. Filters with fewer sites than "Minimum sites"
-are not matched and say so ("too few sites (n)"): they are never named. Clicking a logo enlarges it on the right with its top matches' logos aligned under it and a table
-of matches; Ctrl/Shift-click selects several for export.
+are not matched and say so ("too few sites (n)"): they are never named. Clicking a logo enlarges it on the
+right with its top matches' logos aligned under it and a table of matches; Ctrl/Shift-click selects several for export.
 
 The analysis (``core.interpret.analyse_filters``: activation PFMs, influence, Tomtom) runs in the tab's own
 ``TaskRunner`` worker; the tab only shows what comes back. It starts by itself the first time the tab is shown
