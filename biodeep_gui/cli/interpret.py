@@ -1,7 +1,7 @@
 """``biodeep motifs`` and ``biodeep mutagenesis``: what a trained sequence network learned, from the command line.
 
     biodeep motifs runs/cnn --out motifs/                 # filters.meme, matches.tsv, logos/*.png, summary.json
-    biodeep motifs runs/cnn --out m/ --motifs my.meme --threshold 0.6 --formats png,svg,pdf
+    biodeep motifs runs/cnn --out m/ --motifs my.meme --threshold 0.6 --min-sites 20 --formats png,svg,pdf
     biodeep mutagenesis runs/cnn --sequence ACGT... --out ism/
     biodeep mutagenesis runs/cnn --fasta some.fa --out ism/
 
@@ -34,8 +34,10 @@ def add_parsers(subparsers) -> list[str]:
     m = subparsers.add_parser(
         "motifs", help="first-layer filters as motifs: logos, MEME file and JASPAR matches",
         description="Turn a trained CNN's first-layer filters into motifs (sites where a filter's activation "
-                    "exceeds THRESHOLD x its maximum over the data), match them to JASPAR with Tomtom, and "
-                    "write filters.meme, matches.tsv, summary.json and logo images.")
+                    "exceeds THRESHOLD x its maximum over the data), match those with at least MIN_SITES sites "
+                    "to JASPAR with Tomtom, measure each filter's influence (validation loss and metric with the "
+                    "filter's output replaced by its mean activation), and write filters.meme, matches.tsv, "
+                    "summary.json and logo images.")
     m.add_argument("run_dir", help="a saved run folder (CNN or CNN-LSTM)")
     m.add_argument("--out", required=True, help="folder to write into (created if needed)")
     m.add_argument("--data", help="FASTA/FASTQ or CSV/TSV of sequences for the activations (default: the run's "
@@ -45,9 +47,13 @@ def add_parsers(subparsers) -> list[str]:
                                     "JASPAR CORE vertebrates collection)")
     m.add_argument("--threshold", type=float, default=0.5,
                    help="site threshold as a fraction of each filter's maximum activation (default 0.5)")
+    m.add_argument("--min-sites", type=int, default=10,
+                   help="match and name only filters with at least this many sites (default 10, as in Basset); "
+                        "the others are listed as 'too few sites' and never named")
     m.add_argument("--top", type=int, default=5, help="matches listed per filter (default 5)")
     m.add_argument("--formats", default="png", help="logo image formats, comma-separated: png, svg, pdf")
-    m.add_argument("--no-influence", action="store_true", help="skip the filter influence (zeroing) step")
+    m.add_argument("--no-influence", action="store_true",
+                   help="skip the filter influence step (each filter replaced by its mean activation)")
     m.add_argument("--max-sequences", type=int, default=20000, help="scan at most this many sequences")
     m.add_argument("--cache-dir", help="Tomtom result cache folder (default: the per-user BioDeep cache)")
     m.add_argument("--device", default="cpu")
@@ -111,6 +117,8 @@ def cmd_motifs(a: argparse.Namespace) -> int:
 
     if not 0 < a.threshold <= 1:
         raise BioDeepError(f"--threshold {a.threshold}: must be in (0, 1]")
+    if a.min_sites < 1:
+        raise BioDeepError(f"--min-sites {a.min_sites}: must be at least 1")
     from biodeep_gui.core.common.devices import check_device
     from biodeep_gui.core.common.fileio import check_output_path
     from biodeep_gui.core.sequences.models import get_architecture
@@ -136,28 +144,45 @@ def cmd_motifs(a: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     res = drain(analyse_filters(run_, data, threshold=a.threshold, motifs_file=a.motifs, cache_dir=str(cache),
                                 influence=not a.no_influence, max_sequences=a.max_sequences, device=a.device,
-                                top=a.top), _progress_printer())
+                                top=a.top, min_sites=a.min_sites), _progress_printer())
     fm, mt, infl = res.motifs, res.matches, res.influence
-    export.write_filters_meme(fm, out / "filters.meme", mt)
-    export.write_matches_tsv(mt, out / "matches.tsv", fm, infl)
+    export.write_filters_meme(fm, out / "filters.meme", mt, min_sites=res.min_sites)
+    export.write_matches_tsv(mt, out / "matches.tsv", fm, infl, min_sites=res.min_sites)
     images, note = _write_logos(res, out, fmts)
     summary = {
         "run": str(Path(a.run_dir).resolve()), "n_filters": fm.n_filters, "filter_width": fm.width,
         "threshold": fm.threshold, "n_sequences_scanned": fm.n_sequences,
-        "filters_without_sites": int((fm.n_sites == 0).sum()), "jaspar_release": mt.release,
+        "filters_without_sites": int((fm.n_sites == 0).sum()), "min_sites": res.min_sites,
+        "filters_too_few_sites": res.n_too_few(), "filters_named_q_0.1": res.n_named(),
+        "pseudocount_per_base": fm.pseudocount,
+        "background": {b: round(float(p), 6) for b, p in zip("ACGT", fm.background)},
+        "background_source": res.background_source, "jaspar_release": mt.release,
         "n_targets": mt.n_targets, "q_value_method": mt.q_method,
         "fraction_matched_q_0.1": round(mt.fraction_matched(0.1), 4),
+        "influence_method": infl.method if infl is not None else None,
         "influence_metric": infl.metric if infl is not None else None,
         "influence_baseline": None if infl is None or math.isnan(infl.baseline) else infl.baseline,
+        "influence_loss_baseline": None if infl is None or math.isnan(infl.loss) else infl.loss,
+        "influence_sign": "value without the filter minus value with it (positive loss change = worse without it)",
         "tomtom_seconds": round(mt.elapsed_s, 3), "filters_from_cache": mt.from_cache,
         "total_seconds": round(time.perf_counter() - t0, 2), "notes": res.notes + mt.notes + ([note] if note else []),
     }
     from biodeep_gui.core.common.fileio import atomic_write
 
     atomic_write(out / "summary.json", json.dumps(summary, indent=2))
-    n_match = sum(1 for r in mt.per_filter if r and r[0].q_value < 0.1)
+    n_match = res.n_named()
     print(f"{fm.n_filters} filters; {n_match} match a {mt.release} motif at q < 0.1 "
-          f"({100 * mt.fraction_matched(0.1):.0f} %)")
+          f"({100 * mt.fraction_matched(0.1):.0f} %); {res.n_too_few()} with fewer than {res.min_sites} sites "
+          "(not matched, never named)")
+    if infl is not None and len(infl.loss_change) and math.isfinite(infl.loss_change[infl.order()[0]]):
+        from biodeep_gui.core.sequences.interpret.influence import format_change
+
+        print("most influential (validation, without the filter minus with it; positive loss = worse without it):")
+        for f in infl.order()[:3]:
+            best = res.named(int(f))
+            label = f" ({best.name})" if best is not None else ""
+            print(f"  filter {f + 1}{label}, {int(fm.n_sites[f]):,} sites: loss {format_change(infl.loss_change[f])}"
+                  + (f", {infl.metric.upper()} {format_change(infl.metric_change[f])}" if infl.metric else ""))
     print(f"wrote {out / 'filters.meme'}, {out / 'matches.tsv'}, {out / 'summary.json'}"
           + (f" and {images} logo images in {out / 'logos'}" if images else ""))
     if note:

@@ -95,8 +95,14 @@ def test_a_filter_built_to_read_a_kmer_gives_that_kmer():
     fm = F.filter_motifs(model, codes, threshold=0.9)
     assert fm.n_sites[0] == 10 and fm.n_sites[1] == 0
     assert "".join(BASES[k] for k in fm.pfms[0].argmax(axis=1)) == "GATTA"
-    np.testing.assert_allclose(fm.information_content()[0], 2.0)
-    np.testing.assert_allclose(fm.pfms[1], 0.25)  # never fired: uniform
+    np.testing.assert_allclose(F.information_content(fm.raw_pfms[0]), 2.0)  # uniform background, no correction
+    # against the data's own composition (hardly any A) and corrected for 10 sites: log2(1 / bg) - e(10)
+    bg = fm.background
+    want = np.log2(1.0 / bg[[BASES.index(b) for b in "GATTA"]]) - F.small_sample_correction(10, bg)
+    np.testing.assert_allclose(fm.information_content()[0], want)
+    # pseudocounts: 0.5 per base scaled to the background (2 pseudo-sites per position)
+    np.testing.assert_allclose(fm.pfms[0][0], (np.eye(4)[2] * 10 + 2 * bg) / 12)
+    np.testing.assert_allclose(fm.pfms[1], np.broadcast_to(bg, (5, 4)))  # never fired: the background
     motifs = fm.to_motifs()
     assert [m.id for m in motifs] == ["filter_1", "filter_2"] and motifs[0].nsites == 10
 
@@ -159,7 +165,7 @@ def test_cancel_stops_the_scan():
 # -------------------------------------------------------------------------------------------- influence
 
 
-def test_influence_equals_zeroing_each_filter_by_hand():
+def test_influence_equals_replacing_each_filter_by_its_mean_by_hand():
     from biodeep_gui.core.training.loop import Objective
 
     model = _cnn(length=30, filters=5, width=5, seed=4)
@@ -170,17 +176,27 @@ def test_influence_equals_zeroing_each_filter_by_hand():
     x = torch.from_numpy(ONE_HOT_TABLE[codes].transpose(0, 2, 1).copy())
     with torch.no_grad():
         base = model(x).numpy()
+        means = torch.relu(model.first_conv(x)).mean(dim=(0, 2)).numpy()
+
+    def bce(out):  # written out independently of the code under test
+        p = 1 / (1 + np.exp(-out.astype(np.float64)))
+        return float(-(labels * np.log(p) + (1 - labels) * np.log(1 - p)).mean())
+
     assert res.metric == "auroc"
     assert res.baseline == pytest.approx(obj.metrics(labels, obj.transform(base))["auroc"])
+    assert res.loss == pytest.approx(bce(base), rel=1e-5)
+    np.testing.assert_allclose(res.mean_activation, means, rtol=1e-5, atol=1e-7)
     for f in range(5):
         m = _cnn(length=30, filters=5, width=5, seed=4)
-        with torch.no_grad():
+        with torch.no_grad():  # a constant filter output: zero weights, the mean as bias (>= 0, ReLU keeps it)
             m.first_conv.weight[f] = 0.0
-            m.first_conv.bias[f] = 0.0
+            m.first_conv.bias[f] = float(means[f])
             out = m(x).numpy()
-        assert res.zeroed[f] == pytest.approx(obj.metrics(labels, obj.transform(out))["auroc"], abs=1e-9)
+        assert res.without[f] == pytest.approx(obj.metrics(labels, obj.transform(out))["auroc"], abs=1e-9)
+        assert res.loss_change[f] == pytest.approx(bce(out) - bce(base), rel=1e-4, abs=1e-6)
         assert res.output_change[f] == pytest.approx(np.abs(out - base).mean(), rel=1e-4, abs=1e-7)
-    np.testing.assert_allclose(res.drop, res.baseline - res.zeroed)
+    np.testing.assert_allclose(res.metric_change, res.without - res.baseline)
+    assert res.order()[0] == int(np.argmax(res.loss_change))  # ordered by the loss change
     assert sorted(res.order().tolist()) == list(range(5))
     assert sorted(res.rank().tolist()) == [1, 2, 3, 4, 5]
 
@@ -210,7 +226,9 @@ def test_influence_finds_the_filter_that_carries_the_signal():
     res = I.filter_influence(model, codes, y, Objective("binary"))
     assert res.baseline == pytest.approx(1.0)
     assert res.order()[0] == 0
-    assert res.drop[0] == pytest.approx(0.5)  # without it the model is at chance
+    assert res.metric_change[0] == pytest.approx(-0.5)  # without it the model is at chance
+    assert res.loss_change[0] > 0.1 and res.loss_change[0] == res.loss_change.max()
+    assert I.format_change(res.metric_change[0]) == "-0.5"
     unlabelled = I.filter_influence(model, codes, None)
     assert unlabelled.metric == "" and math.isnan(unlabelled.baseline)
     assert unlabelled.order()[0] == 0
@@ -448,9 +466,10 @@ def test_meme_export_round_trips_through_biopython(tmp_path):
 
     model = _cnn(length=40, filters=4, width=6, seed=2)
     fm = F.filter_motifs(model, _codes(50, 40, seed=1))
-    path = export.write_filters_meme(fm, tmp_path / "filters.meme")
+    path = export.write_filters_meme(fm, tmp_path / "filters.meme", min_sites=1)
     with open(path) as fh:
         record = bio_motifs.parse(fh, "minimal")
+    np.testing.assert_allclose([record.background[b] for b in BASES], fm.background, atol=1e-6)
     kept = [f for f in range(4) if fm.n_sites[f] > 0]
     assert [m.name for m in record] == [f"filter_{f + 1}" for f in kept]
     for m, f in zip(record, kept):
@@ -524,7 +543,11 @@ def test_cli_motifs_writes_meme_tsv_summary_and_logos(planted_fasta_runs, tmp_pa
     from Bio import motifs as bio_motifs
 
     with open(out / "filters.meme") as fh:
-        assert len(bio_motifs.parse(fh, "minimal")) == 8 - summary["filters_without_sites"]
+        record = bio_motifs.parse(fh, "minimal")
+    assert len(record) == 8 - summary["filters_without_sites"] - summary["filters_too_few_sites"]
+    assert summary["min_sites"] == 10 and summary["influence_method"].startswith("output replaced by its mean")
+    bg = summary["background"]
+    assert record.background == pytest.approx(bg, abs=1e-6) and sum(bg.values()) == pytest.approx(1.0)
     try:
         import PySide6  # noqa: F401
     except ImportError:
@@ -541,10 +564,15 @@ def test_cli_motifs_with_data_and_user_motifs(planted_fasta_runs, tmp_path):
 
     mine = write_meme(bundled_jaspar()[:40], tmp_path / "forty.meme")
     out = tmp_path / "m2"
-    r = _cli("motifs", planted_fasta_runs.cnn_dir, "--out", out, "--data", planted_fasta_runs.root / "bound.fa", "--motifs", mine,
-             "--threshold", "0.7", "--cache-dir", tmp_path / "cache")
+    r = _cli("motifs", planted_fasta_runs.cnn_dir, "--out", out, "--data", planted_fasta_runs.root / "bound.fa",
+             "--motifs", mine, "--threshold", "0.7", "--cache-dir", tmp_path / "cache", "--min-sites", "100000")
     assert r.returncode == 0, r.stderr
     summary = json.loads((out / "summary.json").read_text())
+    # no filter has 100,000 sites: none is matched or named, each is listed as having too few
+    assert summary["min_sites"] == 100000 and summary["filters_named_q_0.1"] == 0
+    assert summary["filters_too_few_sites"] == 8 - summary["filters_without_sites"]
+    rows = [r.split("\t") for r in (out / "matches.tsv").read_text().splitlines()[1:]]
+    assert len(rows) == 8 and all(r[1] == "" and r[12] in ("too few sites", "never fires") for r in rows)
     assert summary["jaspar_release"] == "forty.meme" and summary["n_targets"] == 40
     assert summary["threshold"] == 0.7 and summary["influence_metric"] is None
     assert (out / "matches.tsv").read_text().splitlines()[1].split("\t")[7] == "forty.meme"
@@ -556,9 +584,11 @@ def test_cli_errors_are_one_line(planted_fasta_runs, tmp_path, capsys):
     assert main(["motifs", str(planted_fasta_runs.cnn_dir), "--out", str(tmp_path), "--threshold", "1.5"]) == 1
     assert main(["motifs", str(tmp_path / "nowhere"), "--out", str(tmp_path)]) == 1
     assert main(["mutagenesis", str(planted_fasta_runs.cnn_dir), "--sequence", "ACGU?", "--out", str(tmp_path)]) == 1
+    assert main(["motifs", str(planted_fasta_runs.cnn_dir), "--out", str(tmp_path), "--min-sites", "0"]) == 1
     err = capsys.readouterr().err.splitlines()
-    assert len(err) == 3 and all(line.startswith("biodeep: error: ") for line in err)
+    assert len(err) == 4 and all(line.startswith("biodeep: error: ") for line in err)
     assert "--threshold 1.5" in err[0] and "nowhere" in err[1] and "position 5" in err[2]
+    assert "--min-sites 0" in err[3]
 
 
 def test_cli_mutagenesis(planted_fasta_runs, tmp_path):

@@ -2,6 +2,8 @@
 
 The run is a small CNN trained on SYNTHETIC planted-motif data (CTCF / SPI1 sites) through the real loaders.
 """
+import re
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, Qt
@@ -36,9 +38,14 @@ def test_filters_tab_shows_logos_with_matches_sorted_and_exports(qtbot, planted_
         np.testing.assert_allclose(c.logo.matrix(), a.motifs.pfms[c.index])
         assert c.logo.mode() == "bits" and c.logo.title() == f"Filter {c.index + 1}"
         best = a.matches.best(c.index)
-        if best is not None and a.motifs.n_sites[c.index]:
+        n = int(a.motifs.n_sites[c.index])
+        if best is not None:
+            assert n >= a.min_sites  # only filters with enough sites are matched at all
             assert best.name in c.caption.text() and f"{best.p_value:.1e}" in c.caption.text()
-    assert "match a JASPAR2026 motif at q < 0.1" in tab.status.text()
+            assert f"{n:,} sites" in c.caption.text()  # n_sites beside the match
+        if 0 < n < a.min_sites:
+            assert f"too few sites ({n})" in c.caption.text()
+    assert "match a JASPAR2026 motif at q < 0.1 with at least 10 sites" in tab.status.text()
     # default order: importance (influence), then by match quality, then by number
     assert tab.display_order() == [int(i) for i in a.influence.order()]
     tab.sort.setCurrentIndex(tab.sort.findData("match"))
@@ -52,6 +59,28 @@ def test_filters_tab_shows_logos_with_matches_sorted_and_exports(qtbot, planted_
     assert len(tab.detail_stack().items()) == 1 + n_match
     assert tab.detail.match_table.rowCount() == len(a.matches.per_filter[first])
     assert tab.detail.match_table.item(0, 1).text() == a.matches.per_filter[first][0].motif_id
+    assert tab.detail.match_table.item(0, 5).text() == f"{int(a.motifs.n_sites[first]):,}"
+
+    # one signed influence number per filter: the card, the detail panel and matches.tsv agree
+    tab.export(tmp_path / "all")
+    tsv = [r.split("\t") for r in (tmp_path / "all" / "matches.tsv").read_text().splitlines()]
+    col = {name: k for k, name in enumerate(tsv[0])}
+    loss_in_tsv = {int(r[0]) - 1: float(r[col["loss_change"]]) for r in tsv[1:]}
+    number = r"validation loss ([+-][0-9.e+-]+), AUROC ([+-][0-9.e+-]+) without it"
+    for c in tab.cards():
+        f = c.index
+        card = re.search(number, c.caption.text())
+        tab.select_filter(f)
+        detail = re.search(number, tab.detail.detail_info.text())
+        assert card and detail and card.groups() == detail.groups(), (c.caption.text(), tab.detail.detail_info.text())
+        assert float(card.group(1)) == pytest.approx(loss_in_tsv[f], rel=5e-3, abs=1e-12)
+        assert np.sign(float(card.group(1))) == np.sign(loss_in_tsv[f]) == np.sign(a.influence.loss_change[f])
+        assert float(card.group(2)) == pytest.approx(a.influence.metric_change[f], rel=5e-3, abs=1e-12)
+    tab.select_filter(first)
+    tab.sort.setCurrentIndex(tab.sort.findData("importance"))
+    assert tab.minimumSizeHint().width() <= 1280
+    tab.resize(1280, 800)
+    qtbot.waitUntil(lambda: tab.width() == 1280)
     shot(tab, "filters_tab")
 
     # click a logo: it is selected and announced; ctrl-click adds a second one
@@ -78,7 +107,7 @@ def test_filters_tab_shows_logos_with_matches_sorted_and_exports(qtbot, planted_
     tab.export(tmp_path / "out", chosen)
     with open(tmp_path / "out" / "filters.meme") as fh:
         names = [m.name for m in bio_motifs.parse(fh, "minimal")]
-    assert names == [f"filter_{f + 1}" for f in chosen if a.motifs.n_sites[f] > 0]
+    assert names == [f"filter_{f + 1}" for f in chosen if a.motifs.n_sites[f] >= a.min_sites]
     rows = (tmp_path / "out" / "matches.tsv").read_text().splitlines()[1:]
     assert {int(r.split("\t")[0]) for r in rows} == {f + 1 for f in chosen}
     logos = sorted(pp.name for pp in (tmp_path / "out" / "logos").glob("filter_??.*"))
@@ -100,6 +129,28 @@ def test_recompute_with_a_user_motif_file_and_cancel(qtbot, planted_fasta_runs, 
     a = blocker.args[0]
     assert a.matches.release == "sixty.meme" and a.matches.n_targets == 60 and a.motifs.threshold == 0.7
     qtbot.waitUntil(lambda: not tab.is_busy(), timeout=10_000)
+
+    # raise the minimum number of sites above some filters' counts: those lose their matches and say why
+    firing = sorted(int(n) for n in a.motifs.n_sites if n > 0)
+    tab.min_sites.setValue(firing[len(firing) // 2] + 1)
+    tab.set_motif_file(None)
+    with qtbot.waitSignal(tab.sigAnalysisReady, timeout=600_000) as blocker:
+        qtbot.mouseClick(tab.compute_btn, Qt.MouseButton.LeftButton)
+    b = blocker.args[0]
+    qtbot.waitUntil(lambda: not tab.is_busy(), timeout=10_000)
+    assert b.min_sites == tab.min_sites.value() and b.n_too_few() >= 1
+    for c in tab.cards():
+        n = int(b.motifs.n_sites[c.index])
+        if 0 < n < b.min_sites:
+            assert b.matches.per_filter[c.index] == [] and b.status(c.index) == "too few sites"
+            assert f"too few sites ({n}): not named" in c.caption.text() and "<b>" not in c.caption.text()
+    few = next(c.index for c in tab.cards() if b.status(c.index) == "too few sites")
+    tab.select_filter(few)
+    assert "too few sites" in tab.detail.detail_info.text() and tab.detail.match_table.rowCount() == 0
+    assert f"with too few sites are not matched" in tab.status.text()
+    tab.resize(1280, 800)
+    qtbot.waitUntil(lambda: tab.width() == 1280)
+    shot(tab, "filters_tab_min_sites")
     # cancel a fresh computation: the worker stops and the tab says so
     with qtbot.waitSignal(tab.runner.sigRunningChanged, timeout=600_000,
                           check_params_cb=lambda running: running is False):

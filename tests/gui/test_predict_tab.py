@@ -14,7 +14,7 @@ from PySide6.QtCore import QPoint, Qt  # noqa: E402
 
 from biodeep_gui.core.sequences.encoding import decode  # noqa: E402
 from biodeep_gui.core.sequences.tables import load_unlabelled  # noqa: E402
-from tests.core.helpers import GC_BOX  # noqa: E402
+from tests.core.helpers import GC_BOX, planted_gc_box  # noqa: E402
 
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
@@ -141,7 +141,7 @@ def test_sequences_used_in_training_are_warned_about(qtbot, tab, run, new_fasta,
 
     from .conftest import shot
 
-    data = planted()
+    data = planted_gc_box()
     prep = prepare_data(run.config, data)
     picked = [(f"train{i}", decode(data.codes[i])) for i in prep.train[:8]]
     picked += [(f"val{i}", decode(data.codes[i])) for i in prep.val[:2]]

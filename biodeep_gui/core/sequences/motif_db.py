@@ -414,12 +414,18 @@ def _version(motif_id: str) -> int:
 # --------------------------------------------------------------------------------------------- writing
 
 
-def format_meme(motifs: Iterable[Motif], background: Sequence[float] = (0.25, 0.25, 0.25, 0.25)) -> str:
-    """MEME minimal format (version 4) text for ``motifs``: ``MOTIF <id> <name>`` + letter-probability matrix."""
+def format_meme(motifs: Iterable[Motif], background: Sequence[float] = (0.25, 0.25, 0.25, 0.25),
+                background_source: str | None = None) -> str:
+    """MEME minimal format (version 4) text for ``motifs``: ``MOTIF <id> <name>`` + letter-probability matrix.
+
+    background : (4,) A, C, G, T frequencies for the "Background letter frequencies" line (normalised)
+    background_source : said in that header line, as MEME does: ``(from <source>):``; None: a bare header
+    """
     bg = np.asarray(background, dtype=np.float64)
     bg = bg / bg.sum()
+    header = "Background letter frequencies" + (f" (from {background_source}):" if background_source else "")
     # Single spaces in the background line: Biopython's reader splits it on " ".
-    parts = ["MEME version 4\n\nALPHABET= ACGT\n\nstrands: + -\n\nBackground letter frequencies\n",
+    parts = [f"MEME version 4\n\nALPHABET= ACGT\n\nstrands: + -\n\n{header}\n",
              " ".join(f"{b} {p:.6f}" for b, p in zip(BASES, bg)) + "\n\n"]
     for m in motifs:
         motif_id = re.sub(r"\s+", "_", m.id)
@@ -432,11 +438,11 @@ def format_meme(motifs: Iterable[Motif], background: Sequence[float] = (0.25, 0.
 
 
 def write_meme(motifs: Iterable[Motif], path: str | PathLike,
-               background: Sequence[float] = (0.25, 0.25, 0.25, 0.25)) -> Path:
+               background: Sequence[float] = (0.25, 0.25, 0.25, 0.25), background_source: str | None = None) -> Path:
     """Write ``motifs`` as a MEME minimal motif file, atomically (temp file in the same folder + rename).
 
     Returns the path written. A failed write leaves any existing file at ``path`` untouched.
     """
     path = Path(path)
-    atomic_write(path, format_meme(motifs, background))
+    atomic_write(path, format_meme(motifs, background, background_source))
     return path

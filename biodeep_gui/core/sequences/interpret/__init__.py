@@ -2,13 +2,15 @@
 
 Modules
 -------
-filters       first-layer filters -> activation-based PFMs (Basset / DanQ practice), PWMs, information content,
-              raw weights, where each filter fires in one sequence
-influence     how much each filter matters: drop of the validation metric when the filter is zeroed
+filters       first-layer filters -> activation-based PFMs with pseudocounts, PWMs, information content against the
+              data's background with a small-sample correction, raw weights, where each filter fires in one sequence
+influence     how much each filter matters: change of the validation loss (and metric) when the filter's output is
+              replaced by its mean activation (Basset)
 matching      Tomtom (memelite, in-process) against the bundled JASPAR or a user motif file, with q-values and a
               result cache
 mutagenesis   in-silico saturation mutagenesis of one sequence and a gradient x input saliency track
-analysis      ``analyse_filters``: PFMs + influence + matches of every filter in one call
+analysis      ``analyse_filters``: PFMs + influence + matches of every filter in one call; only filters with at
+              least ``min_sites`` (10) sites are matched and can be named
 progress      ``Progress``, ``drain``, ``check_stop``, ``Cancelled``, ``InterpretError``
 export        filters.meme, matches.tsv and mutation-map TSV writers (images are drawn by the GUI's logo view)
 

@@ -21,58 +21,87 @@ import numpy as np
 from biodeep_gui.core.common.fileio import atomic_write
 
 #: Columns of matches.tsv, in order (the first eight are the documented interface; the rest add detail).
+#: ``filter_status`` (the filter's, repeated on each of its rows): named / weak match / no match / too few sites /
+#: never fires (``analysis.filter_status``);
+#: ``loss_change`` and ``metric_change``: validation loss and monitored metric without the filter minus with it
+#: (``influence``; positive loss change = the network is worse without the filter); ``metric``: which metric.
 MATCH_COLUMNS = ("filter", "jaspar_id", "name", "offset", "strand", "p_value", "q_value", "jaspar_release",
-                 "rank", "e_value", "overlap", "n_sites", "influence")
+                 "rank", "e_value", "overlap", "n_sites", "filter_status", "loss_change", "metric_change", "metric")
 
 
-def write_filters_meme(filter_motifs, path: str | PathLike, matches=None, filters: Sequence[int] | None = None) -> Path:
-    """Every filter's activation PFM as a MEME minimal motif file (read by the MEME suite, Biopython, Tomtom).
+def write_filters_meme(filter_motifs, path: str | PathLike, matches=None, filters: Sequence[int] | None = None,
+                       min_sites: int | None = None) -> Path:
+    """Every filter's activation PFM (with pseudocounts) as a MEME minimal motif file (read by the MEME suite,
+    Biopython, Tomtom).
 
     Motif ids are ``filter_1`` ... (1-based, as shown in the application); the alternate name is the best
-    JASPAR match's name when ``matches`` is given (``filter_3`` -> ``filter_3 CTCF``), ``nsites`` the site count.
-    Filters that never fired are left out (their matrix would be uniform); ``filters`` (0-based) picks a subset.
+    JASPAR match's name when ``matches`` is given and the match names the filter (q < 0.1 and at least
+    ``min_sites`` sites: ``filter_3`` -> ``filter_3_CTCF``); ``nsites=`` is the filter's site count. The
+    "Background letter frequencies" line is the data's base composition (``filter_motifs.background``).
+    Filters with fewer than ``min_sites`` sites (default ``filters.MIN_SITES``; 1 keeps every filter that fired)
+    are left out, as in Basset: their matrix is noise. ``filters`` (0-based) picks a subset.
     """
+    from biodeep_gui.core.sequences.interpret.analysis import filter_status
+    from biodeep_gui.core.sequences.interpret.filters import MIN_SITES
     from biodeep_gui.core.sequences.motif_db import Motif, write_meme
 
+    min_sites = MIN_SITES if min_sites is None else max(1, int(min_sites))
     motifs = []
     chosen = None if filters is None else set(int(f) for f in filters)
     for f, m in enumerate(filter_motifs.to_motifs()):
-        if filter_motifs.n_sites[f] == 0 or (chosen is not None and f not in chosen):
+        n = int(filter_motifs.n_sites[f])
+        if n < min_sites or (chosen is not None and f not in chosen):
             continue
         best = matches.best(f) if matches is not None else None
-        name = f"{m.id}_{best.name}" if best is not None and best.q_value < 0.1 else m.id
+        named = filter_status(n, best, min_sites) == "named"
+        name = f"{m.id}_{best.name}" if named else m.id
         motifs.append(Motif(m.id, name, m.pfm, m.nsites, m.source))
-    return write_meme(motifs, path)
+    return write_meme(motifs, path, background=filter_motifs.background,
+                      background_source="the training sequences' base composition")
 
 
-def matches_tsv(matches, filter_motifs=None, influence=None, filters: Sequence[int] | None = None) -> str:
+def matches_tsv(matches, filter_motifs=None, influence=None, filters: Sequence[int] | None = None,
+                min_sites: int | None = None) -> str:
     """The matches as TSV text, one row per (filter, match), filters 1-based, best match first.
 
-    Filters with no match (never fired) get one row with empty match fields, so every filter is listed;
-    ``filters`` (0-based) picks a subset.
+    Filters with no match (never fired, fewer than ``min_sites`` sites, nothing similar) get one row with empty
+    match fields and their ``status``, so every filter is listed; ``filters`` (0-based) picks a subset.
     """
+    from biodeep_gui.core.sequences.interpret.analysis import filter_status
+    from biodeep_gui.core.sequences.interpret.filters import MIN_SITES
+
+    min_sites = MIN_SITES if min_sites is None else max(1, int(min_sites))
     buf = io.StringIO()
     buf.write("\t".join(MATCH_COLUMNS) + "\n")
+
+    def num(x) -> str:
+        return "" if x is None or not math.isfinite(x) else f"{x:.6g}"
+
     for f, rows in enumerate(matches.per_filter):
         if filters is not None and f not in filters:
             continue
-        n_sites = "" if filter_motifs is None else str(int(filter_motifs.n_sites[f]))
-        infl = "" if influence is None or math.isnan(influence.drop[f]) else f"{influence.drop[f]:.6g}"
-        if not rows:
-            buf.write("\t".join([str(f + 1), "", "", "", "", "", "", matches.release, "", "", "", n_sites, infl])
-                      + "\n")
+        n = None if filter_motifs is None else int(filter_motifs.n_sites[f])
+        n_sites = "" if n is None else str(n)
+        status = "" if n is None else filter_status(n, rows[0] if rows else None, min_sites)
+        if influence is None:
+            tail = ["", "", ""]
+        else:
+            tail = [num(influence.loss_change[f]), num(influence.metric_change[f]), influence.metric]
+        if not rows or status in ("too few sites", "never fires"):
+            buf.write("\t".join([str(f + 1), "", "", "", "", "", "", matches.release, "", "", "", n_sites, status,
+                                 *tail]) + "\n")
             continue
         for m in rows:
             buf.write("\t".join([str(f + 1), m.motif_id, m.name, str(m.offset), m.strand, f"{m.p_value:.4g}",
                                  f"{m.q_value:.4g}", matches.release, str(m.rank), f"{m.e_value:.4g}",
-                                 str(m.overlap), n_sites, infl]) + "\n")
+                                 str(m.overlap), n_sites, status, *tail]) + "\n")
     return buf.getvalue()
 
 
 def write_matches_tsv(matches, path: str | PathLike, filter_motifs=None, influence=None,
-                      filters: Sequence[int] | None = None) -> Path:
+                      filters: Sequence[int] | None = None, min_sites: int | None = None) -> Path:
     """Write ``matches_tsv`` atomically to ``path``."""
-    return atomic_write(path, matches_tsv(matches, filter_motifs, influence, filters))
+    return atomic_write(path, matches_tsv(matches, filter_motifs, influence, filters, min_sites))
 
 
 def mutation_map_tsv(mm) -> str:
@@ -111,7 +140,8 @@ def logo_file_names(n_filters: int, formats: Sequence[str] = ("png",)) -> dict[s
 
 
 def information_matrix(pfm: np.ndarray) -> np.ndarray:
-    """(W, 4) letter heights in bits: probability x information content of the position (the logo's stack)."""
+    """(W, 4) letter heights in bits: probability x information content of the position (the logo's stack,
+    against a uniform background, as logos are drawn)."""
     from biodeep_gui.core.sequences.interpret.filters import information_content
 
     p = np.asarray(pfm, dtype=np.float64)

@@ -1,16 +1,37 @@
 """First-layer convolution filters as motifs: activation-based PFMs, PWMs, information content, raw weights.
 
-How a filter becomes a position frequency matrix (Basset, Kelley et al. 2016; DanQ, Quang & Xie 2016)
-------------------------------------------------------------------------------------------------------------
+How a filter becomes a position frequency matrix
+------------------------------------------------
 1. Scan the data with the first convolution layer and take each filter's maximum activation over all windows
    of all sequences (the convolution output, bias included, before the non-linearity).
-2. Every window whose activation exceeds ``threshold`` x that maximum (default 0.5, as in Basset and DanQ) is a
-   *site* of the filter. With a ReLU after the layer, this is the same as thresholding the rectified output.
+2. Every window whose activation exceeds ``threshold`` x that maximum (default 0.5) is a *site* of the filter.
+   With a ReLU after the layer, this is the same as thresholding the rectified output. (Basset's own code,
+   ``basset_motifs.py``, cuts at ``mean + 0.5 x (max - mean)`` of the filter's outputs instead, so its cut sits a
+   little above ours when the mean output is positive.)
 3. The sites (the W bases under the filter, W = filter width) are aligned as they lie under the filter and
    counted base by base: ``counts`` (W, 4). Positions falling on the zero padding at a sequence end count
    nothing, and an ambiguous base spreads its count (N: 0.25 to each base).
-4. ``pfm`` = counts normalised per position; a position no site covers, or a filter that never fires
-   (maximum <= 0), gets the uniform 0.25.
+4. ``pfm`` = (counts + pseudocounts) normalised per position. The pseudocounts are ``PSEUDOCOUNT`` (0.5) per base
+   *for a uniform background*, spread in proportion to the background: ``4 x 0.5 x background`` (2 pseudo-sites
+   per position in all), the background-proportional practice of MEME/Tomtom (``-motif-pseudo``). Basset adds
+   1 to every base (4 pseudo-sites). A position no site covers, or a filter that never fires, is the background.
+
+A filter is only *named* after a known motif when it has at least ``MIN_SITES`` (10) sites, as in Basset, which
+leaves filters with fewer than 10 sites out of its analysis: a PFM from 2-8 windows is noise, and a handful of
+copies of any motif matches that motif perfectly (``analysis.analyse_filters`` applies it).
+
+Information content (``information_content`` / ``corrected_information_content``)
+------------------------------------------------------------------------------------
+Bits per position = relative entropy of the observed base frequencies to the *background*, the base composition
+of the data (training sequences), not a uniform 25 %. With few sites this is biased upwards: n sites drawn
+straight from the background already show, on average, e(n) bits. Following Schneider, Stormo, Gold & Ehrenfeucht
+(1986), "Information content of binding sites on nucleotide sequences", J. Mol. Biol. 188:415-431, the corrected
+information is ``IC(counts) - e(n)``, clipped at 0, where e(n) is the expected information of n background
+sites: computed exactly over all multinomial outcomes for n <= ``EXACT_CORRECTION_MAX`` and by the large-sample
+approximation ``3 / (2 n ln 2)`` (Schneider's (s - 1) / (2 ln 2 n) with s = 4 letters; Miller 1955) above. For
+1 site e(1) is the whole information, so a single site has 0 corrected bits; for many sites e(n) -> 0 and the
+corrected value converges to the uncorrected one. The observed frequencies used here carry no pseudocounts
+(the correction is for the raw-frequency estimate).
 
 A threshold of 0.5 keeps the strong, specific matches; lower values admit weaker sites and give flatter,
 lower-information logos, higher values fewer sites and noisier counts.
@@ -20,7 +41,8 @@ weights subtracted), which is what the filter adds to its score for each base; i
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
@@ -28,6 +50,13 @@ import numpy as np
 from biodeep_gui.core.sequences.interpret.progress import ACTIVATION_THRESHOLD, InterpretError, Progress, check_stop
 
 BASES = "ACGT"
+UNIFORM = (0.25, 0.25, 0.25, 0.25)
+#: Pseudocount per base for a uniform background (background-proportional: 4 x 0.5 x background per position).
+PSEUDOCOUNT = 0.5
+#: Fewest sites for a filter to be matched to (named after) a known motif (Basset: 10).
+MIN_SITES = 10
+#: Largest site count for which the small-sample correction e(n) is computed exactly (above: 3 / (2 n ln 2)).
+EXACT_CORRECTION_MAX = 60
 
 
 def first_conv(model):
@@ -62,6 +91,9 @@ class FilterMotifs:
     bias : (F,) float32
     n_sequences : number of sequences scanned
     padding : the layer's padding (output position ``l`` reads input bases ``l - padding .. l - padding + W - 1``)
+    background : (4,) base composition (A, C, G, T) used for the pseudocounts and the information content
+                 (the training sequences' composition in ``analysis.analyse_filters``)
+    pseudocount : pseudocount per base for a uniform background (see the module notes)
     """
 
     counts: np.ndarray
@@ -72,6 +104,8 @@ class FilterMotifs:
     bias: np.ndarray
     n_sequences: int
     padding: int
+    background: np.ndarray = field(default_factory=lambda: np.array(UNIFORM))
+    pseudocount: float = PSEUDOCOUNT
 
     @property
     def n_filters(self) -> int:
@@ -83,12 +117,19 @@ class FilterMotifs:
 
     @property
     def pfms(self) -> np.ndarray:
-        """(F, W, 4) probabilities; uniform (0.25) where no site covers a position."""
+        """(F, W, 4) probabilities with background-proportional pseudocounts (see the module notes)."""
+        return counts_to_pfm(self.counts, self.pseudocount, self.background)
+
+    @property
+    def raw_pfms(self) -> np.ndarray:
+        """(F, W, 4) observed frequencies, no pseudocounts; uniform where no site covers a position."""
         return counts_to_pfm(self.counts)
 
-    def information_content(self) -> np.ndarray:
-        """(F, W) bits per position (0 to 2) against a uniform background."""
-        return information_content(self.pfms)
+    def information_content(self, corrected: bool = True) -> np.ndarray:
+        """(F, W) bits per position against the data's background; ``corrected``: minus the small-sample e(n)."""
+        if corrected:
+            return corrected_information_content(self.counts, self.background)
+        return information_content(self.raw_pfms, self.background)
 
     def pwms(self, background: Sequence[float] = (0.25, 0.25, 0.25, 0.25), pseudocount: float = 1.0) -> np.ndarray:
         """(F, W, 4) log2-odds position weight matrices, see ``pwm``."""
@@ -107,19 +148,98 @@ class FilterMotifs:
                       source=f"BioDeep filter {i + 1}") for i in range(self.n_filters)]
 
 
-def counts_to_pfm(counts: np.ndarray) -> np.ndarray:
-    """(..., W, 4) site counts -> probabilities; positions without counts become uniform."""
+def counts_to_pfm(counts: np.ndarray, pseudocount: float = 0.0,
+                  background: Sequence[float] = UNIFORM) -> np.ndarray:
+    """(..., W, 4) site counts -> probabilities.
+
+    pseudocount : per base for a uniform background; ``4 x pseudocount x background`` is added to each position
+    background : (4,) base composition
+
+    Positions without counts become the background (uniform when ``pseudocount`` is 0 and nothing was counted).
+    """
     counts = np.asarray(counts, dtype=np.float64)
-    tot = counts.sum(axis=-1, keepdims=True)
-    return np.where(tot > 0, counts / np.where(tot > 0, tot, 1.0), 0.25)
+    bg = _background(background)
+    c = counts + 4.0 * float(pseudocount) * bg
+    tot = c.sum(axis=-1, keepdims=True)
+    fill = bg if pseudocount > 0 else np.full(4, 0.25)
+    return np.where(tot > 0, c / np.where(tot > 0, tot, 1.0), fill)
 
 
-def information_content(pfm: np.ndarray) -> np.ndarray:
-    """(..., W, 4) probabilities -> (..., W) bits: 2 - entropy (uniform background, no small-sample correction)."""
+def _background(background: Sequence[float] | None) -> np.ndarray:
+    bg = np.asarray(UNIFORM if background is None else background, dtype=np.float64)
+    if bg.shape != (4,) or not np.all(np.isfinite(bg)) or np.any(bg <= 0):
+        raise InterpretError(f"a background must be four positive frequencies (A, C, G, T), got {bg}")
+    return bg / bg.sum()
+
+
+def base_composition(codes: np.ndarray, pseudocount: float = 1.0) -> np.ndarray:
+    """(4,) frequencies of A, C, G, T in (N, L) uint8 sequence codes (ambiguous bases and padding not counted).
+
+    ``pseudocount`` is added to each base (as Basset's MEME background does), so a base absent from the data
+    never gets probability 0.
+    """
+    codes = np.asarray(codes)
+    n = np.bincount(codes.ravel(), minlength=4)[:4].astype(np.float64) if codes.size else np.zeros(4)
+    n = n + pseudocount
+    if n.sum() <= 0:
+        return np.array(UNIFORM)
+    return n / n.sum()
+
+
+def information_content(pfm: np.ndarray, background: Sequence[float] | None = None) -> np.ndarray:
+    """(..., W, 4) probabilities -> (..., W) bits: relative entropy to ``background`` (None: uniform, 2 - entropy).
+
+    No small-sample correction: see ``corrected_information_content``.
+    """
     p = np.asarray(pfm, dtype=np.float64)
+    bg = _background(background)
     with np.errstate(divide="ignore", invalid="ignore"):
-        h = -np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0)), 0.0).sum(axis=-1)
-    return 2.0 - h
+        return np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0) / bg), 0.0).sum(axis=-1)
+
+
+@lru_cache(maxsize=512)
+def _expected_ic_exact(n: int, bg: tuple[float, float, float, float]) -> float:
+    """E[relative entropy of the observed frequencies of n background sites to the background], in bits.
+
+    Sums over every composition (a, c, g, t) of n with its multinomial probability.
+    """
+    q = np.asarray(bg, dtype=np.float64)
+    a, c, g = np.indices((n + 1, n + 1, n + 1)).reshape(3, -1)
+    ok = a + c + g <= n
+    k = np.stack([a[ok], c[ok], g[ok], n - (a[ok] + c[ok] + g[ok])], axis=1).astype(np.float64)  # (M, 4)
+    log_fact = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, n + 1)))])
+    log_pmf = log_fact[n] - log_fact[k.astype(int)].sum(axis=1) + (k * np.log(q)).sum(axis=1)
+    p = k / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kl = np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0) / q), 0.0).sum(axis=1)
+    return float((np.exp(log_pmf) * kl).sum())
+
+
+def small_sample_correction(n: int | float, background: Sequence[float] | None = None) -> float:
+    """Schneider et al. (1986) e(n): the information (bits) ``n`` sites drawn from ``background`` show by chance.
+
+    Exact (every multinomial outcome) for n <= ``EXACT_CORRECTION_MAX``, else ``3 / (2 n ln 2)``. 0 for n < 1
+    (nothing counted: the information is reported as 0 anyway).
+    """
+    n = int(round(float(n)))
+    if n < 1:
+        return 0.0
+    if n > EXACT_CORRECTION_MAX:
+        return 3.0 / (2.0 * n * np.log(2.0))
+    bg = _background(background)
+    return _expected_ic_exact(n, tuple(round(float(b), 6) for b in bg))
+
+
+def corrected_information_content(counts: np.ndarray, background: Sequence[float] | None = None) -> np.ndarray:
+    """(..., W, 4) site counts -> (..., W) bits: observed information minus e(n), clipped at 0.
+
+    n is each position's number of counted sites (``counts.sum(-1)``); see the module notes.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    n = counts.sum(axis=-1)
+    raw = information_content(counts_to_pfm(counts), background)
+    e = np.vectorize(lambda k: small_sample_correction(k, background), otypes=[float])(n) if n.size else n
+    return np.where(n >= 1, np.clip(raw - e, 0.0, None), 0.0)
 
 
 def pwm(counts: np.ndarray, background: Sequence[float] = (0.25, 0.25, 0.25, 0.25),
@@ -166,7 +286,8 @@ def trim_bounds(pfm: np.ndarray, min_ic: float = 0.3, min_width: int = 4) -> tup
 
 
 def iter_filter_motifs(model, codes: np.ndarray, *, threshold: float = ACTIVATION_THRESHOLD, batch_size: int = 256,
-                       device: str = "cpu", should_stop: Callable[[], bool] | None = None
+                       device: str = "cpu", background: Sequence[float] | None = None,
+                       pseudocount: float = PSEUDOCOUNT, should_stop: Callable[[], bool] | None = None
                        ) -> Iterator[Progress]:
     """Activation-based PFMs of every first-layer filter (generator; returns ``FilterMotifs``).
 
@@ -180,6 +301,9 @@ def iter_filter_motifs(model, codes: np.ndarray, *, threshold: float = ACTIVATIO
     threshold : in (0, 1]
     batch_size : sequences per batch
     device : torch device name
+    background : (4,) base composition for the pseudocounts and the information content; None: that of ``codes``
+                 (``base_composition``)
+    pseudocount : per base for a uniform background (see the module notes)
     should_stop : polled before every batch; ``Cancelled`` is raised when it returns True
     """
     import torch
@@ -188,9 +312,12 @@ def iter_filter_motifs(model, codes: np.ndarray, *, threshold: float = ACTIVATIO
 
     if not 0.0 < threshold <= 1.0:
         raise InterpretError(f"the activation threshold must be in (0, 1], got {threshold}")
+    if not pseudocount >= 0:
+        raise InterpretError(f"the pseudocount must be 0 or more, got {pseudocount}")
     codes = np.asarray(codes)
     if codes.ndim != 2 or codes.dtype != np.uint8 or len(codes) == 0:
         raise InterpretError("filter motifs need at least one sequence as an (N, L) uint8 code array")
+    bg = base_composition(codes) if background is None else _background(background)
     conv = first_conv(model)
     dev = torch.device(device)
     weight = conv.weight.detach().to(dev, torch.float32)
@@ -228,7 +355,7 @@ def iter_filter_motifs(model, codes: np.ndarray, *, threshold: float = ACTIVATIO
     return FilterMotifs(counts=counts.cpu().numpy(), n_sites=n_sites.cpu().numpy(),
                         max_activation=max_act.cpu().numpy().astype(np.float32), threshold=float(threshold),
                         weights=weight.cpu().numpy(), bias=bias.cpu().numpy(), n_sequences=int(len(codes)),
-                        padding=pad)
+                        padding=pad, background=bg, pseudocount=float(pseudocount))
 
 
 def filter_motifs(model, codes: np.ndarray, **kwargs) -> FilterMotifs:

@@ -231,6 +231,7 @@ def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
 def iter_match_filters(queries: Sequence, targets: Sequence | None = None, *, release: str | None = None,
                        cache_dir: str | os.PathLike | None = None, top: int = 5,
                        skip: np.ndarray | Sequence[bool] | None = None, min_informative: int = MIN_INFORMATIVE,
+                       query_ic: Sequence[np.ndarray] | None = None,
                        should_stop: Callable[[], bool] | None = None) -> Iterator[Progress]:
     """Tomtom every query motif against every target (generator; returns ``MatchResult``).
 
@@ -241,9 +242,14 @@ def iter_match_filters(queries: Sequence, targets: Sequence | None = None, *, re
     release : name of the target collection, recorded with the results
     cache_dir : folder for the per-query result cache; None: no cache
     top : matches kept per query (best p-value first)
-    skip : (Q,) True for queries not to score (e.g. filters that never fired); they get no matches
+    skip : (Q,) True for queries not to score (e.g. filters with fewer sites than the analysis' minimum); they
+           get no matches and do not count in the q-values
     min_informative : a match must pair at least this many informative columns (``INFORMATIVE_BITS`` in both
                       motifs); see the module notes
+    query_ic : per query, (W,) bits per column used for that test; None: the query PFM's information against a
+               uniform background. The filter analysis passes the small-sample-corrected information against the
+               data's background (``filters.corrected_information_content``), so columns that look informative
+               only because a filter has few sites do not count.
     should_stop : polled between chunks of ``CHUNK`` queries
     """
     from biodeep_gui.core.sequences import motif_db
@@ -305,7 +311,7 @@ def iter_match_filters(queries: Sequence, targets: Sequence | None = None, *, re
             per_filter.append([])
             continue
         r = rows[i]
-        q_ic = _ic(pfms[i])
+        q_ic = _ic(pfms[i]) if query_ic is None else np.asarray(query_ic[i], dtype=np.float64)
         kept: list[MotifMatch] = []
         for j in np.lexsort((np.arange(n_t), r[0])):
             if len(kept) == top or r[0, j] > MAX_REPORTED_P:

@@ -1,7 +1,7 @@
 """The grid of the Filters tab: one card per first-layer filter (its logo and a caption)."""
 from __future__ import annotations
 
-import math
+from html import escape
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
@@ -37,22 +37,29 @@ class FilterCard(QFrame):
 
 
 def filter_caption(a, f: int, rank) -> str:
-    """The caption under filter ``f``'s logo (rich text): importance rank and drop, best match and p-value.
+    """The caption under filter ``f``'s logo (rich text): importance rank and influence, then what the filter may
+    be called: its best JASPAR match and p-value with the site count, or why it has no name.
 
     a : a ``FiltersAnalysis``; rank : ``a.influence.rank()`` or None when influence was not measured
+    The influence numbers are ``FilterInfluence.describe``'s (the detail panel and the command line print the
+    same ones): changes without the filter minus with it, positive loss change = worse without it.
     """
     bits = []
     if rank is not None:
-        drop = a.influence.drop[f]
-        bits.append(f"importance #{rank[f]}" + (f" (\u0394{a.influence.metric.upper()} {drop:+.3f})"
-                                                if a.influence.metric and math.isfinite(drop) else ""))
-    if a.motifs.n_sites[f] == 0:
+        bits.append(f"importance #{rank[f]}: {escape(a.influence.describe(f))}")
+    n = int(a.motifs.n_sites[f])
+    status = a.status(f)
+    if status == "never fires":
         bits.append("<span style='color:#999'>never fires on these data</span>")
+    elif status == "too few sites":
+        bits.append(f"<span style='color:#a15c00'>too few sites ({n}): not named "
+                    f"(needs {a.min_sites})</span>")
     elif a.matches is not None:
         best = a.matches.best(f)
         if best is not None:
-            strong = best.q_value < 0.1
-            colour = "#0b6e2e" if strong else "#777"
-            bits.append(f"<span style='color:{colour}'><b>{best.name}</b> {best.motif_id}, "
-                        f"p = {best.p_value:.1e}</span>")
+            colour = "#0b6e2e" if status == "named" else "#777"
+            bits.append(f"<span style='color:{colour}'><b>{escape(best.name)}</b> {best.motif_id}, "
+                        f"p = {best.p_value:.1e}, {n:,} sites</span>")
+        else:
+            bits.append(f"<span style='color:#777'>no JASPAR match ({n:,} sites)</span>")
     return "<br>".join(bits)

@@ -73,9 +73,9 @@ class FilterDetail(QGroupBox):
         self.detail_info = QLabel()
         self.detail_info.setWordWrap(True)
         self.aligned = AlignedLogos()
-        self.match_table = QTableWidget(0, 7)
-        self.match_table.setHorizontalHeaderLabels(["#", "JASPAR ID", "Name", "p-value", "q-value", "Offset",
-                                                    "Strand"])
+        self.match_table = QTableWidget(0, 8)
+        self.match_table.setHorizontalHeaderLabels(["#", "JASPAR ID", "Name", "p-value", "q-value", "Filter sites",
+                                                    "Offset", "Strand"])
         self.match_table.verticalHeader().setVisible(False)
         self.match_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.match_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -103,12 +103,18 @@ class FilterDetail(QGroupBox):
         mat = a.motifs.weight_logos()[f] if mode == "weights" else a.motifs.pfms[f]
         rows = a.matches.per_filter[f] if a.matches is not None else []
         self.detail_title.setText(f"Filter {f + 1}")
-        info = [f"{int(a.motifs.n_sites[f]):,} sites in {a.motifs.n_sequences:,} sequences "
+        n = int(a.motifs.n_sites[f])
+        status = a.status(f)
+        info = [f"{n:,} sites in {a.motifs.n_sequences:,} sequences "
                 f"(activation > {a.motifs.threshold:g} x max {a.motifs.max_activation[f]:.3g})"]
-        if a.influence is not None and a.influence.metric:
-            info.append(f"zeroing it changes validation {a.influence.metric.upper()} by "
-                        f"{-a.influence.drop[f]:+.4f}; mean |output change| {a.influence.output_change[f]:.3g}")
-        if a.matches is not None:
+        if a.influence is not None:
+            info.append(f"importance: {a.influence.describe(f)} (output replaced by its mean activation; "
+                        "positive loss change = the network is worse without it)")
+        if status == "too few sites":
+            info.append(f"too few sites ({n}) to name it: a filter is matched only with at least {a.min_sites}")
+        elif status == "named" and rows:
+            info.append(f"named {rows[0].name} ({rows[0].motif_id}, q = {rows[0].q_value:.2g}, {n:,} sites)")
+        if a.matches is not None and status not in ("too few sites", "never fires"):
             info.append(f"matched against {a.matches.n_targets:,} {a.matches.release} motifs")
         self.detail_info.setText("\n".join(info))
         if rows and a.motifs.n_sites[f] > 0:
@@ -116,13 +122,15 @@ class FilterDetail(QGroupBox):
             items[0] = (mat, items[0][1], "raw weights, centred" if mode == "weights" else "learned filter")
             self.aligned.set_stack(items, aligned, mode)
         else:
-            self.aligned.set_stack([(mat, f"Filter {f + 1}", "no match" if a.motifs.n_sites[f] else
-                                     "never fires")], [(0, len(mat))], mode)
+            sub = {"never fires": "never fires", "too few sites": f"too few sites ({n}): not matched"}.get(status,
+                                                                                                          "no match")
+            self.aligned.set_stack([(mat, f"Filter {f + 1}", sub)], [(0, len(mat))], mode)
         self.match_table.setRowCount(len(rows))
         for r, m in enumerate(rows):
-            vals = [str(m.rank), m.motif_id, m.name, f"{m.p_value:.2e}", f"{m.q_value:.2e}", str(m.offset), m.strand]
+            vals = [str(m.rank), m.motif_id, m.name, f"{m.p_value:.2e}", f"{m.q_value:.2e}", f"{n:,}", str(m.offset),
+                    m.strand]
             for c, v in enumerate(vals):
                 item = QTableWidgetItem(v)
-                if c in (0, 3, 4, 5):
+                if c in (0, 3, 4, 5, 6):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.match_table.setItem(r, c, item)

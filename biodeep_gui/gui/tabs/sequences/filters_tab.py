@@ -1,13 +1,14 @@
 """The Filters tab: what each first-layer filter of a trained CNN learned, as sequence logos matched to JASPAR.
 
 A grid of logos (information content in bits; probability and raw-weight views), each captioned with its best
-JASPAR match and p-value, sorted by importance (drop of the validation metric when the filter is zeroed) or by
-match quality. Clicking a logo enlarges it on the right with its top matches' logos aligned under it and a table
-of matches; Ctrl/Shift-click selects several for export.
+JASPAR match, p-value and site count, sorted by importance (increase of the validation loss when the filter's
+output is replaced by its mean activation) or by match quality. Filters with fewer sites than "Minimum sites"
+are not matched and say so ("too few sites (n)"): they are never named. Clicking a logo enlarges it on the
+right with its top matches' logos aligned under it and a table of matches; Ctrl/Shift-click selects several for export.
 
 The analysis (``core.interpret.analyse_filters``: activation PFMs, influence, Tomtom) runs in the tab's own
 ``TaskRunner`` worker; the tab only shows what comes back. It starts by itself the first time the tab is shown
-for a run, and again on "Compute" after the threshold or the motif collection changed.
+for a run, and again on "Compute" after the threshold, the minimum sites or the motif collection changed.
 
 Signals
 -------
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSpinBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -44,7 +46,7 @@ from biodeep_gui.gui.workers import TaskRunner
 
 BUNDLED_LABEL = "Bundled JASPAR 2026 CORE vertebrates"
 MOTIF_FILES = "Motif files (*.meme *.txt *.jaspar *.pfm *.transfac *.tf *.dat);;All files (*)"
-SORTS = (("importance", "Importance (metric drop when zeroed)"), ("match", "Best JASPAR match (p-value)"),
+SORTS = (("importance", "Importance (loss increase without it)"), ("match", "Best JASPAR match (p-value)"),
          ("index", "Filter number"))
 VIEWS = (("bits", "Information (bits)"), ("probability", "Probability"), ("weights", "Raw weights"))
 
@@ -93,7 +95,14 @@ class FiltersTab(QWidget):
         self.threshold.setSingleStep(0.05)
         self.threshold.setValue(0.5)
         self.threshold.setToolTip("A window counts as a site of a filter when its activation exceeds this fraction "
-                                  "of the filter's maximum activation over the data (0.5: Basset, DanQ).")
+                                  "of the filter's maximum activation over the data (Basset cuts at mean + 0.5 x "
+                                  "(max - mean) instead; see the README).")
+        self.min_sites = QSpinBox()
+        self.min_sites.setRange(1, 100000)
+        self.min_sites.setValue(10)
+        self.min_sites.setToolTip("A filter is compared with the known motifs, and can be named after one, only "
+                                  "when it has at least this many sites (10, as in Basset). A motif built from a "
+                                  "few windows is noise: filters below this are shown as 'too few sites'.")
         self.motif_db = QComboBox()
         self.motif_db.addItem(BUNDLED_LABEL)
         self.motif_db.addItem("Other motif file…")
@@ -129,19 +138,21 @@ class FiltersTab(QWidget):
         self.status.setWordWrap(True)
 
         controls = QHBoxLayout()
-        for label, w in (("Site threshold", self.threshold), ("Match against", self.motif_db)):
+        for label, w in (("Site threshold", self.threshold), ("Minimum sites", self.min_sites),
+                         ("Match against", self.motif_db)):
             controls.addWidget(QLabel(label))
             controls.addWidget(w)
         controls.addWidget(self.compute_btn)
         controls.addWidget(self.cancel_btn)
-        controls.addSpacing(16)
-        controls.addWidget(QLabel("View"))
-        controls.addWidget(self.view)
-        controls.addWidget(QLabel("Sort by"))
-        controls.addWidget(self.sort)
         controls.addStretch(1)
-        controls.addWidget(self.export_sel)
-        controls.addWidget(self.export_all)
+        display = QHBoxLayout()  # a second row: the tab fits a 1280-pixel-wide window
+        display.addWidget(QLabel("View"))
+        display.addWidget(self.view)
+        display.addWidget(QLabel("Sort by"))
+        display.addWidget(self.sort)
+        display.addStretch(1)
+        display.addWidget(self.export_sel)
+        display.addWidget(self.export_all)
 
         self.grid_host = QWidget()
         self.grid = QGridLayout(self.grid_host)
@@ -175,6 +186,7 @@ class FiltersTab(QWidget):
         lay.addWidget(self.title)
         lay.addWidget(self.summary)
         lay.addLayout(controls)
+        lay.addLayout(display)
         lay.addWidget(self.progress)
         lay.addWidget(self.status)
         lay.addWidget(self.splitter, 1)
@@ -255,7 +267,7 @@ class FiltersTab(QWidget):
         self.progress.setValue(0)
         self.status.setText("Starting…")
         self.runner.start(analyse_filters, self._run, self._data, threshold=float(self.threshold.value()),
-                          motifs_file=self._motifs_file, cache_dir=cache)
+                          motifs_file=self._motifs_file, cache_dir=cache, min_sites=int(self.min_sites.value()))
 
     def is_busy(self) -> bool:
         return self.runner.is_running()
@@ -304,9 +316,10 @@ class FiltersTab(QWidget):
             raise RuntimeError("there is nothing to export yet")
         a = self._analysis
         folder = Path(folder)
-        written = [X.write_filters_meme(a.motifs, folder / "filters.meme", a.matches, filters)]
+        written = [X.write_filters_meme(a.motifs, folder / "filters.meme", a.matches, filters, a.min_sites)]
         if a.matches is not None:
-            written.append(X.write_matches_tsv(a.matches, folder / "matches.tsv", a.motifs, a.influence, filters))
+            written.append(X.write_matches_tsv(a.matches, folder / "matches.tsv", a.motifs, a.influence, filters,
+                                               a.min_sites))
         write_filter_logos(a.motifs, a.matches, folder, formats, filters)
         written.append(folder / "logos")
         return written
@@ -355,12 +368,15 @@ class FiltersTab(QWidget):
         parts = [f"{analysis.motifs.n_filters} filters, sites above {analysis.motifs.threshold:g} x each filter's "
                  f"maximum; {'; '.join(analysis.notes)}"]
         if m is not None:
-            n_q = sum(1 for r in m.per_filter if r and r[0].q_value < 0.1)
-            parts.append(f"{n_q} of {analysis.motifs.n_filters} match a {m.release} motif at q < 0.1 "
-                         f"({m.n_targets} motifs, Tomtom{', cached' if m.from_cache else ''})")
-        if analysis.influence is not None and analysis.influence.metric:
-            parts.append(f"importance = drop of validation {analysis.influence.metric.upper()} "
-                         f"(intact {analysis.influence.baseline:.3f}) when a filter is zeroed")
+            parts.append(f"{analysis.n_named()} of {analysis.motifs.n_filters} match a {m.release} motif at q < 0.1 "
+                         f"with at least {analysis.min_sites} sites ({m.n_targets} motifs, Tomtom"
+                         f"{', cached' if m.from_cache else ''}); {analysis.n_too_few()} with too few sites "
+                         "are not matched")
+        infl = analysis.influence
+        if infl is not None and np.isfinite(infl.loss):
+            parts.append(f"importance = change of validation loss (intact {infl.loss:.3f}"
+                         + (f"; {infl.metric.upper()} {infl.baseline:.3f}" if infl.metric else "")
+                         + ") when a filter's output is replaced by its mean activation; positive = worse without it")
         self.status.setText(". ".join(parts) + ".")
         if self._cards:
             self.select_filter(self.display_order()[0])
