@@ -26,6 +26,8 @@ ROUTES = ("volumes", "connectivity")
 #: amplitude, or every time frame as an autoencoder training sample
 SUMMARIES = ("mean", "std", "alff", "frames")
 NORMALISATIONS = ("zscore", "none")
+#: within-fold harmonisation of the codes by site (fitted on each fold's training subjects only)
+HARMONISATIONS = ("none", "site-centre")
 
 
 @dataclass
@@ -86,7 +88,7 @@ class ScansDataConfig:
 
 #: What each classifier arm of a scans run's results is, in words (CLI and GUI).
 ARM_NAMES = {"mlp": "MLP on codes", "logistic": "Logistic on codes", "cnn": "3-D CNN (no autoencoder)",
-             "logistic_features": "Logistic on connectivity"}
+             "logistic_features": "Logistic on connectivity", "site_only": "Site only (baseline)"}
 
 
 @dataclass
@@ -155,6 +157,12 @@ class ScansCVConfig:
     final_fit : after cross-validation, fit the autoencoder on every subject (the model ``scans reconstruct`` uses)
     logistic_c : inverse regularisation of the logistic regression on the codes; 0 = chosen per fold by an inner
         cross-validation of the training codes
+    harmonise : 'none', or 'site-centre': each fold's codes minus the mean training code of their site (fitted on
+        the fold's training subjects only) before the classifiers and the site check
+
+    With a site column, the permutation test shuffles labels among subjects of the same site only (exchangeability
+    blocks), and a site-only classifier (the diagnosis predicted from the site alone, same folds) is reported as a
+    baseline beside the classifiers.
     """
 
     folds: int = 5
@@ -163,6 +171,7 @@ class ScansCVConfig:
     permute_mlp: bool = False
     final_fit: bool = True
     logistic_c: float = 0.0
+    harmonise: str = "none"
 
 
 @dataclass
@@ -221,6 +230,7 @@ class ScansConfig:
         _choice("data.route", d.route, ROUTES)
         _choice("data.summary", d.summary, SUMMARIES)
         _choice("data.normalise", d.normalise, NORMALISATIONS)
+        _choice("cv.harmonise", c.harmonise, HARMONISATIONS)
         if not (isinstance(d.band_hz, list) and len(d.band_hz) == 2 and 0 <= d.band_hz[0] < d.band_hz[1]):
             raise ConfigError("data.band_hz must be [low, high] in Hz with 0 <= low < high")
         if d.voxel_size < 0 or d.max_frames < 0 or not 0 < d.mask_coverage <= 1:
