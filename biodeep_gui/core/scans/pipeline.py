@@ -7,15 +7,18 @@ plus ``CohortReport``, ``FoldReport``, ``ReconstructionPreview`` and ``FoldResul
 
 1. ``fit_mask``: brain mask from the training subjects (unless the user gave a mask file);
 2. per-subject intensity normalisation inside that mask (each subject's own mean/std);
-3. ``fit_autoencoder``: the autoencoder (``training.fit``, MSE inside the mask, monitored by the voxelwise
-   correlation on an inner validation split of the training subjects);
-4. codes of every subject from the fold's encoder; ``fit_code_classifiers``: standardisation, an MLP head
-   (``training.fit``) and a logistic-regression baseline, fitted on the training codes;
+3. ``fit_autoencoder``: the template (``fit_template``: the training subjects' mean normalised image) and the
+   autoencoder of each subject's deviation from it (``training.fit``, MSE inside the mask, best epoch by the
+   residual correlation on an inner validation split of the training subjects);
+4. codes of every subject from the fold's encoder (optionally centred per site, ``harmonise_codes``);
+   ``fit_code_classifiers``: standardisation, an MLP head (``training.fit``) and a logistic regression, fitted on
+   the training codes; with two or more sites, the same logistic regression on the site alone (``site_only``);
 5. ``fit_cnn``: the direct 3-D CNN comparison arm on the same split.
 
-Test subjects are only ever encoded, reconstructed and classified. The permutation test reuses each fold's codes
-(the autoencoders never see labels, so they are the same under any relabelling) and refits the classifiers on
-permuted labels. The connectivity route is the same with Fisher-z correlation vectors (standardised per fold) and
+Test subjects are only ever encoded, reconstructed and classified; every reconstruction score comes with the
+template's own score on the same subject (``template_correlation``) and the deviation explained
+(``residual_correlation``). ``permutation_test`` reuses each fold's codes (the autoencoders never see labels, so
+they are the same under any relabelling) and refits the classifiers on labels permuted within sites. The connectivity route is the same with Fisher-z correlation vectors (standardised per fold) and
 a fully-connected denoising autoencoder.
 
 ``load_scans_run`` reads a run folder back: fold and final autoencoders, reconstructions of subjects or new files.
