@@ -182,7 +182,7 @@ def test_reconstructions_tab_live_items_then_saved_run(qtbot, trained):
     np.testing.assert_array_equal(tab.reconstruction.volume, last_preview.reconstruction)
     assert tab.folds_table.rowCount() == 2 * 4  # 2 folds x (mlp, logistic, cnn, site-only baseline)
     assert tab.errors.rowCount() == 12
-    assert [tab.errors.horizontalHeaderItem(c).text() for c in (6, 7)] == ["Template r", "Residual r"]
+    assert [tab.errors.horizontalHeaderItem(c).text() for c in (6, 7)] == ["Template\nr", "Residual\nr"]
     assert all(0 < tab.errors.item(r, 6).value <= 1 for r in range(12))  # the template baseline, per subject
     assert "template alone r = " in tab.heading.text()
     with qtbot.waitSignal(tab.sigSubjectShown, timeout=TIMEOUT) as shown:

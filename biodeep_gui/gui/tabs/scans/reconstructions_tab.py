@@ -106,7 +106,8 @@ class ReconstructionsTab(QWidget):
 
         # per-subject errors
         self.errors = QTableWidget(0, len(ERROR_COLUMNS))
-        self.errors.setHorizontalHeaderLabels(ERROR_COLUMNS)
+        # two-line headers for the long names keep all eight columns in view beside the slice viewers
+        self.errors.setHorizontalHeaderLabels([c.replace(" r", "\nr") for c in ERROR_COLUMNS])
         for col, name in enumerate(ERROR_COLUMNS):
             if name in ERROR_TIPS:
                 self.errors.horizontalHeaderItem(col).setToolTip(ERROR_TIPS[name])
@@ -168,7 +169,7 @@ class ReconstructionsTab(QWidget):
         split.addWidget(self.side)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
-        split.setSizes([820, 560])
+        split.setSizes([780, 600])
         layout = QVBoxLayout(self)
         layout.addWidget(split)
         self._roc_data: dict = {}
