@@ -288,7 +288,10 @@ def _train(args) -> int:
         elif isinstance(item, FoldResult):
             parts = [f"{a} acc {m['accuracy']:.2f}" for a, m in item.metrics.items()]
             r = np.nanmean([c for c, _ in item.reconstruction.values()]) if item.reconstruction else math.nan
-            print(f"Fold {item.fold}: " + ", ".join(parts) + f"; held-out reconstruction r = {r:.3f}")
+            t, res = (np.nanmean([v[j] for v in item.deviation.values()]) if item.deviation else math.nan
+                      for j in (0, 1))
+            print(f"Fold {item.fold}: " + ", ".join(parts) + f"; held-out reconstruction r = {r:.3f} "
+                  f"(template r = {t:.3f}, deviation explained r = {res:.3f})")
     if summary is None:
         return 1
     print(format_summary(summary))
@@ -301,16 +304,30 @@ def format_summary(s) -> str:
              f"{s.n_folds}-fold cross-validation on {s.device}, {s.elapsed_s:.0f} s"]
     if s.reconstruction:
         r = s.reconstruction
+        nan = math.nan
         lines.append(f"Held-out reconstruction: correlation {r['correlation_mean']:.3f} ± {r['correlation_sd']:.3f}, "
                      f"MSE {r['mse_mean']:.4f}")
+        lines.append(f"  template baseline (the training subjects' mean image): correlation "
+                     f"{r.get('template_correlation_mean', nan):.3f} ± {r.get('template_correlation_sd', nan):.3f}, "
+                     f"MSE {r.get('template_mse_mean', nan):.4f}")
+        lines.append(f"  deviation from the template explained: residual correlation "
+                     f"{r.get('residual_correlation_mean', nan):.3f} ± {r.get('residual_correlation_sd', nan):.3f}")
     from biodeep_gui.core.scans.config import ARM_NAMES as names
 
     for arm, ms in s.metrics.items():
         txt = ", ".join(f"{m.replace('_', ' ')} {mean:.3f} ± {sd:.3f}" for m, (mean, sd) in ms.items())
         lines.append(f"{names.get(arm, arm)}: {txt}")
+    if s.chance:
+        lines.append(f"Chance: accuracy {s.chance['majority_accuracy']:.3f} (always the larger class), balanced "
+                     f"accuracy and AUROC {s.chance['balanced_accuracy']:.3f}")
+    if "site_only" in s.metrics:
+        lines.append("  (site only = the diagnosis predicted from the site alone: a classifier of the scans has to "
+                     "beat it, not just chance)")
     for arm, p in s.permutation.items():
+        how = "labels permuted within each site" if p.get("within_site") else "labels permuted freely"
         lines.append(f"Permutation test ({names.get(arm, arm)}): accuracy {p['accuracy']:.3f}, chance "
-                     f"{p['chance']:.3f}, p = {p['p_value']:.3g} ({int(p['n'])} permutations)")
+                     f"{p['chance']:.3f}, p = {p['p_value']:.3g} ({int(p['n'])} permutations, {how}; "
+                     f"p >= 1/(n+1) = {p.get('floor', 1 / (1 + p['n'])):.3g})")
     if s.site_predictability:
         sp = s.site_predictability
         lines.append(f"Site predictability from the codes: balanced accuracy {sp['balanced_accuracy']:.3f} "

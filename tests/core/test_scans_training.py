@@ -29,6 +29,7 @@ from biodeep_gui.core.scans.evaluation import (
     classification_metrics,
     masked_correlation,
     reconstruction_metrics,
+    template_scores,
 )
 from biodeep_gui.core.scans.models import build_scans_model
 from biodeep_gui.core.scans.models.autoencoder3d import Autoencoder3D, CNN3DClassifier
@@ -126,16 +127,22 @@ def test_reconstruction_objective_evaluates_on_the_device_like_the_numpy_metrics
     mask = rng.random(shape) > 0.3
     torch.manual_seed(0)
     model = Autoencoder3D(shape, depth=2, channels=2, code_size=4)
+    torch.nn.init.normal_(model.head.weight)  # the last layer starts at zero (output = template): perturb it
+    template = rng.normal(size=shape).astype(np.float32) * mask
+    model.set_template(template, 0.7)
     src = VolumeBatches(list(vols), mask, preload=True, max_batch=2)
     for m in (mask, None):
-        objective = ReconstructionObjective(m)
+        objective = ReconstructionObjective(m, template)
         objective.prepare(torch.device("cpu"))
         got = objective.evaluate(model, src, 2)
         raw, loss = predict_outputs(model, src, 2, objective)
-        want = reconstruction_metrics(np.stack([src.item(k) for k in range(5)])[:, None], raw, m)
+        x = np.stack([src.item(k) for k in range(5)])[:, None]
+        want = reconstruction_metrics(x, raw, m)
         assert got["loss"] == pytest.approx(loss, rel=1e-5)
         assert got["correlation"] == pytest.approx(want["correlation"], rel=1e-5)
         assert got["mse"] == pytest.approx(want["mse"], rel=1e-5)
+        residual = np.nanmean(template_scores(x[:, 0], raw[:, 0], template, m)[1])
+        assert got["residual_correlation"] == pytest.approx(residual, rel=1e-4)
 
 
 def test_folds_stratify_by_label_and_site_and_leave_site_out():
@@ -246,7 +253,7 @@ def test_reports_follow_the_sequence_side_protocol(proof_run):
             "FoldResult", "ScansSummary"} <= kinds
     assert isinstance(items[-1], ScansSummary) and not items[-1].cancelled
     epochs = [i for i in items if isinstance(i, EpochReport)]
-    assert epochs[0].monitor == "correlation" and "correlation" in epochs[0].val_metrics
+    assert epochs[0].monitor == "residual_correlation" and "correlation" in epochs[0].val_metrics
     preview = next(i for i in items if isinstance(i, ReconstructionPreview))
     assert preview.original.shape == SHAPE == preview.reconstruction.shape and preview.mask.dtype == bool
     assert any(isinstance(i, StageReport) and i.stage == "permutation" for i in items)
@@ -284,7 +291,7 @@ def test_code_classifier_accuracy_clearly_above_chance(proof_run):
     assert acc >= 0.75, summary.metrics
     assert summary.permutation["logistic"]["p_value"] <= 0.1
     assert summary.permutation["logistic"]["chance"] < 0.65
-    assert set(summary.metrics) == {"mlp", "logistic", "cnn"}
+    assert set(summary.metrics) == {"mlp", "logistic", "cnn", "site_only"}  # site_only: the site baseline
     for arm in summary.metrics.values():
         assert set(arm) == set(CLASSIFICATION_METRICS) and all(0 <= m <= 1 for m, _ in arm.values())
     assert 0 <= summary.site_predictability["balanced_accuracy"] <= 1 and summary.site_predictability["chance"] == 0.5
@@ -341,7 +348,7 @@ def test_connectivity_route_from_roi_tables(tmp_path):
     summary = items[-1]
     cohort = next(i for i in items if isinstance(i, CohortReport))
     assert cohort.n_features == 12 * 11 // 2
-    assert set(summary.metrics) == {"mlp", "logistic", "logistic_features"}
+    assert set(summary.metrics) == {"mlp", "logistic", "logistic_features", "site_only"}
     assert summary.metrics["logistic_features"]["accuracy"][0] >= 0.75  # the planted coupling difference
     assert summary.metrics["logistic"]["accuracy"][0] > 0.6
     run = load_scans_run(tmp_path / "run")

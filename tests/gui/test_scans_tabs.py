@@ -180,8 +180,11 @@ def test_reconstructions_tab_live_items_then_saved_run(qtbot, trained):
     last_preview = [i for i in items if isinstance(i, ReconstructionPreview)][-1]
     assert f"held-out subject {last_preview.subject}" in tab.heading.text()
     np.testing.assert_array_equal(tab.reconstruction.volume, last_preview.reconstruction)
-    assert tab.folds_table.rowCount() == 2 * 3  # 2 folds x (mlp, logistic, cnn)
+    assert tab.folds_table.rowCount() == 2 * 4  # 2 folds x (mlp, logistic, cnn, site-only baseline)
     assert tab.errors.rowCount() == 12
+    assert [tab.errors.horizontalHeaderItem(c).text() for c in (6, 7)] == ["Template\nr", "Residual\nr"]
+    assert all(0 < tab.errors.item(r, 6).value <= 1 for r in range(12))  # the template baseline, per subject
+    assert "template alone r = " in tab.heading.text()
     with qtbot.waitSignal(tab.sigSubjectShown, timeout=TIMEOUT) as shown:
         tab.show_items(items[-1:])  # the summary: the run folder is read back, the worst subject shown
     worst = tab.errors.item(0, 1).text()
@@ -190,7 +193,11 @@ def test_reconstructions_tab_live_items_then_saved_run(qtbot, trained):
     assert mses == sorted(mses, reverse=True)
     assert tab.folds_table.item(tab.folds_table.rowCount() - 1, 0).text() == "mean ± sd"
     assert "Permutation test" in tab.summary_label.text() and "Site from the codes" in tab.summary_label.text()
-    assert len(tab.roc.items) == 3 and tab.arm_combo.count() == 3
+    text = tab.summary_label.text()
+    assert "<b>template</b> (training mean image) r = " in text and "deviation explained" in text
+    assert "Site only (baseline)" in text and "<b>Chance</b>" in text and "p ≥ 1/(n+1)" in text
+    assert "labels shuffled within each site" in text
+    assert len(tab.roc.items) == 4 and tab.arm_combo.count() == 4
     # clicking another subject reconstructs it with the fold that held it out
     target = tab.errors.item(5, 1).text()
     with qtbot.waitSignal(tab.sigSubjectShown, timeout=TIMEOUT) as shown:

@@ -28,6 +28,8 @@ NORMALISATIONS = ("zscore", "none")
 MAX_GRID_VOXELS = 512**3
 #: Smallest resampling voxel size (mm); finer grids would exceed ``MAX_GRID_VOXELS`` for a whole head.
 MIN_VOXEL_SIZE = 0.1
+#: within-fold harmonisation of the codes by site (fitted on each fold's training subjects only)
+HARMONISATIONS = ("none", "site-centre")
 
 
 @dataclass
@@ -90,7 +92,7 @@ class ScansDataConfig:
 
 #: What each classifier arm of a scans run's results is, in words (CLI and GUI).
 ARM_NAMES = {"mlp": "MLP on codes", "logistic": "Logistic on codes", "cnn": "3-D CNN (no autoencoder)",
-             "logistic_features": "Logistic on connectivity"}
+             "logistic_features": "Logistic on connectivity", "site_only": "Site only (baseline)"}
 
 
 @dataclass
@@ -163,6 +165,12 @@ class ScansCVConfig:
     final_fit : after cross-validation, fit the autoencoder on every subject (the model ``scans reconstruct`` uses)
     logistic_c : inverse regularisation of the logistic regression on the codes; 0 = chosen per fold by an inner
         cross-validation of the training codes
+    harmonise : 'none', or 'site-centre': each fold's codes minus the mean training code of their site (fitted on
+        the fold's training subjects only) before the classifiers and the site check
+
+    With a site column, the permutation test shuffles labels among subjects of the same site only (exchangeability
+    blocks), and a site-only classifier (the diagnosis predicted from the site alone, same folds) is reported as a
+    baseline beside the classifiers.
     """
 
     folds: int = number(5, ge=2, le=10_000)
@@ -171,6 +179,7 @@ class ScansCVConfig:
     permute_mlp: bool = False
     final_fit: bool = True
     logistic_c: float = number(0.0, ge=0, note="0 = chosen by inner cross-validation")
+    harmonise: str = choice("none", HARMONISATIONS)
 
 
 @dataclass
@@ -205,6 +214,16 @@ class ScansConfig(configio.ConfigDocument):
         if 0 < d.voxel_size < MIN_VOXEL_SIZE:
             raise ConfigError(f"data.voxel_size = {d.voxel_size:g} is finer than {MIN_VOXEL_SIZE:g} mm; a whole "
                               f"head on that grid would exceed {MAX_GRID_VOXELS:,} voxels")
+        """Raise ``ConfigError`` naming the first invalid setting."""
+        d, t, c = self.data, self.train, self.cv
+        _choice("data.route", d.route, ROUTES)
+        _choice("data.summary", d.summary, SUMMARIES)
+        _choice("data.normalise", d.normalise, NORMALISATIONS)
+        _choice("cv.harmonise", c.harmonise, HARMONISATIONS)
+        if not (isinstance(d.band_hz, list) and len(d.band_hz) == 2 and 0 <= d.band_hz[0] < d.band_hz[1]):
+            raise ConfigError("data.band_hz must be [low, high] in Hz with 0 <= low < high")
+        if d.voxel_size < 0 or d.max_frames < 0 or not 0 < d.mask_coverage <= 1:
+            raise ConfigError("data.voxel_size and data.max_frames must be >= 0, data.mask_coverage in (0, 1]")
         if not d.subject_column or not d.label_column:
             raise ConfigError("data.subject_column and data.label_column must name columns of the labels table")
 

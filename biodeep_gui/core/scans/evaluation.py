@@ -44,20 +44,53 @@ def masked_correlation(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = N
     return _row_correlation(*_masked_rows(a, b, mask))
 
 
+def template_scores(x: np.ndarray, reconstruction: np.ndarray, template: np.ndarray | None,
+                    mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The two numbers that say whether a reconstruction learned anything beyond the template.
+
+    Parameters
+    ----------
+    x, reconstruction : (N, ...) originals and reconstructions (same units)
+    template : (...) the mean image of the training subjects (one sample's shape), or ``None`` (all zeros: feature
+        vectors already centred on the training mean)
+    mask : bool of shape x.shape[-3:] (volumes) or ``None`` (all values)
+
+    Returns
+    -------
+    template_r : (N,) correlation of the template with each original inside the mask: what a reconstruction that
+        ignores the subject reaches (the baseline to beat); nan for an all-zero template
+    residual_r : (N,) correlation of (reconstruction - template) with (x - template) inside the mask: how much of
+        the subject's own deviation from the template the reconstruction explains
+    """
+    x = np.asarray(x, np.float32)
+    rec = np.asarray(reconstruction, np.float32)
+    if template is None:
+        t = np.zeros(x.shape[1:], np.float32)
+    else:
+        t = np.asarray(template, np.float32).reshape(x.shape[1:])
+    tt = np.broadcast_to(t, x.shape)
+    return masked_correlation(x, tt, mask), masked_correlation(x - t, rec - t, mask)
+
+
 class ReconstructionObjective:
     """The reconstruction objective for ``training.fit`` (the ``Objective`` interface: ``prepare``, ``loss``,
     ``transform``, ``metrics``): mean squared error inside the mask (over all values for feature vectors), outputs
-    used as they are, metrics = voxelwise correlation and MSE inside the mask.
+    used as they are, metrics = voxelwise correlation and MSE inside the mask, and ``residual_correlation``: the
+    correlation of (output - template) with (target - template) inside the mask, the part of each subject's
+    deviation from the template that is explained (with no template given, the template is 0).
 
     mask : (X, Y, Z) bool, or ``None`` for feature vectors
+    template : (X, Y, Z) (or (F,)) the training subjects' mean, or ``None``
     """
 
     task = "reconstruction"
 
-    def __init__(self, mask: np.ndarray | None):
+    def __init__(self, mask: np.ndarray | None, template: np.ndarray | None = None):
         self.mask = None if mask is None else np.asarray(mask, bool)
+        self.template = None if template is None else np.asarray(template, np.float32)
         self._m = None
         self._n = 1.0
+        self._t = None
 
     def prepare(self, device) -> None:
         import torch
@@ -67,6 +100,10 @@ class ReconstructionObjective:
             self._m = torch.as_tensor(self.mask, dtype=torch.float32, device=device)[None, None]
             self._n = float(self.mask.sum())
             self._idx = torch.as_tensor(np.flatnonzero(self.mask.ravel()), device=device)
+        self._t = None
+        if self.template is not None:
+            t = torch.as_tensor(self.template.reshape(1, -1), dtype=torch.float32, device=device)
+            self._t = t if self._idx is None else t.index_select(1, self._idx)
 
     def evaluate(self, model, source, batch_size: int) -> dict[str, float]:
         """Loss, mean per-sample correlation and MSE inside the mask of ``model`` on ``source``, computed on the
@@ -80,6 +117,15 @@ class ReconstructionObjective:
         sq = torch.zeros((), dtype=torch.float64, device=dev)
         corr = torch.zeros((), dtype=torch.float64, device=dev)
         n_corr = torch.zeros((), dtype=torch.float64, device=dev)
+        res = torch.zeros((), dtype=torch.float64, device=dev)
+        n_res = torch.zeros((), dtype=torch.float64, device=dev)
+
+        def row_corr(a, b):
+            a = a - a.double().mean(1, keepdim=True).float()
+            b = b - b.double().mean(1, keepdim=True).float()
+            den = torch.sqrt((a.double() ** 2).sum(1) * (b.double() ** 2).sum(1))
+            ok = den > 0
+            return torch.where(ok, (a.double() * b.double()).sum(1) / torch.where(ok, den, 1), 0).sum(), ok.sum()
         n = n_values = 0
         with torch.inference_mode():
             for x, y in source.batches(batch_size):
@@ -89,17 +135,18 @@ class ReconstructionObjective:
                 if self._idx is not None:
                     a, b = a.index_select(1, self._idx), b.index_select(1, self._idx)
                 sq += ((a - b).double() ** 2).sum()
-                a = a - a.double().mean(1, keepdim=True).float()
-                b = b - b.double().mean(1, keepdim=True).float()
-                den = torch.sqrt((a.double() ** 2).sum(1) * (b.double() ** 2).sum(1))
-                ok = den > 0
-                corr += torch.where(ok, (a.double() * b.double()).sum(1) / torch.where(ok, den, 1), 0).sum()
-                n_corr += ok.sum()
+                c, k = row_corr(a, b)
+                corr, n_corr = corr + c, n_corr + k
+                t = self._t if self._t is not None else torch.zeros((1, a.shape[1]), device=a.device)
+                c, k = row_corr(a - t, b - t)
+                res, n_res = res + c, n_res + k
                 n, n_values = n + len(x), n_values + a.numel()
         if not n:
-            return {"correlation": math.nan, "mse": math.nan, "loss": math.nan}
-        loss, sq, corr, n_corr = (float(v) for v in torch.stack([loss, sq, corr, n_corr]).cpu())
-        return {"correlation": corr / n_corr if n_corr else math.nan, "mse": sq / n_values, "loss": loss / n}
+            return {"correlation": math.nan, "residual_correlation": math.nan, "mse": math.nan, "loss": math.nan}
+        loss, sq, corr, n_corr, res, n_res = (float(v) for v in torch.stack([loss, sq, corr, n_corr, res,
+                                                                            n_res]).cpu())
+        return {"correlation": corr / n_corr if n_corr else math.nan,
+                "residual_correlation": res / n_res if n_res else math.nan, "mse": sq / n_values, "loss": loss / n}
 
     def loss(self, output, target):
         d = (output.float() - target) ** 2
@@ -111,7 +158,11 @@ class ReconstructionObjective:
         return output
 
     def metrics(self, y_true: np.ndarray, transformed: np.ndarray) -> dict[str, float]:
-        return reconstruction_metrics(y_true, transformed, self.mask)
+        out = reconstruction_metrics(y_true, transformed, self.mask)
+        if len(y_true):
+            out["residual_correlation"] = float(np.nanmean(template_scores(y_true, transformed, self.template,
+                                                                           self.mask)[1]))
+        return out
 
 
 def reconstruction_metrics(y_true: np.ndarray, pred: np.ndarray, mask: np.ndarray | None) -> dict[str, float]:

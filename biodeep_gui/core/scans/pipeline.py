@@ -7,15 +7,18 @@ plus ``CohortReport``, ``FoldReport``, ``ReconstructionPreview`` and ``FoldResul
 
 1. ``fit_mask``: brain mask from the training subjects (unless the user gave a mask file);
 2. per-subject intensity normalisation inside that mask (each subject's own mean/std);
-3. ``fit_autoencoder``: the autoencoder (``training.fit``, MSE inside the mask, monitored by the voxelwise
-   correlation on an inner validation split of the training subjects);
-4. codes of every subject from the fold's encoder; ``fit_code_classifiers``: standardisation, an MLP head
-   (``training.fit``) and a logistic-regression baseline, fitted on the training codes;
+3. ``fit_autoencoder``: the template (``fit_template``: the training subjects' mean normalised image) and the
+   autoencoder of each subject's deviation from it (``training.fit``, MSE inside the mask, best epoch by the
+   residual correlation on an inner validation split of the training subjects);
+4. codes of every subject from the fold's encoder (optionally centred per site, ``harmonise_codes``);
+   ``fit_code_classifiers``: standardisation, an MLP head (``training.fit``) and a logistic regression, fitted on
+   the training codes; with two or more sites, the same logistic regression on the site alone (``site_only``);
 5. ``fit_cnn``: the direct 3-D CNN comparison arm on the same split.
 
-Test subjects are only ever encoded, reconstructed and classified. The permutation test reuses each fold's codes
-(the autoencoders never see labels, so they are the same under any relabelling) and refits the classifiers on
-permuted labels. The connectivity route is the same with Fisher-z correlation vectors (standardised per fold) and
+Test subjects are only ever encoded, reconstructed and classified; every reconstruction score comes with the
+template's own score on the same subject (``template_correlation``) and the deviation explained
+(``residual_correlation``). ``permutation_test`` reuses each fold's codes (the autoencoders never see labels, so
+they are the same under any relabelling) and refits the classifiers on labels permuted within sites. The connectivity route is the same with Fisher-z correlation vectors (standardised per fold) and
 a fully-connected denoising autoencoder.
 
 ``load_scans_run`` reads a run folder back: fold and final autoencoders, reconstructions of subjects or new files.
@@ -34,8 +37,13 @@ import numpy as np
 from biodeep_gui.core.scans.batches import FeatureBatches, VolumeBatches
 from biodeep_gui.core.scans.cohort import Cohort, build_cohort
 from biodeep_gui.core.scans.config import ScansConfig
-from biodeep_gui.core.scans.cv import inner_split, make_folds
-from biodeep_gui.core.scans.evaluation import CLASSIFICATION_METRICS, classification_metrics, masked_correlation
+from biodeep_gui.core.scans.cv import inner_split, make_folds, permute_within
+from biodeep_gui.core.scans.evaluation import (
+    CLASSIFICATION_METRICS,
+    classification_metrics,
+    masked_correlation,
+    template_scores,
+)
 from biodeep_gui.core.scans.preprocess import Preprocessor
 from biodeep_gui.core.scans.reports import CohortReport, FoldReport, FoldResult, ReconstructionPreview, ScansSummary
 from biodeep_gui.core.scans.run import _save_fold, _write_run
@@ -46,9 +54,12 @@ from biodeep_gui.core.scans.steps import (
     fit_cnn,
     fit_code_classifiers,
     fit_mask,
+    harmonise_codes,
+    model_template,
     normalisation_stats,
     per_subject_mean,
     reconstruction_scores,
+    site_one_hot,
     site_predictability,
     volume_items,
 )
@@ -59,13 +70,17 @@ from biodeep_gui.core.training.reports import StageReport, history_row
 # the whole run
 # ---------------------------------------------------------------------------------------------------------------
 @dataclass
-class _FoldState:
-    """What the permutation test and the run folder need from a finished fold."""
+class FoldCodes:
+    """What the permutation test needs from a finished fold: its subjects and the codes the classifiers read
+    (after harmonisation, if any; codes never depend on labels, so they are the same under any relabelling)."""
 
     train: np.ndarray
     test: np.ndarray
     z_train: np.ndarray
     z_test: np.ndarray
+
+
+_FoldState = FoldCodes  # the name used before
 
 
 def train_scans(cfg: ScansConfig, out_dir: str | Path, *, should_stop: Callable[[], bool] = lambda: False,
@@ -130,11 +145,15 @@ def train_scans(cfg: ScansConfig, out_dir: str | Path, *, should_stop: Callable[
     arms = ["mlp", "logistic"] + (["cnn"] if volumes_route and cfg.model.cnn_arm else [])
     if not volumes_route:
         arms.append("logistic_features")
+    site_names = sorted(set(sites)) if sites else []
+    if len(site_names) >= 2:
+        arms.append("site_only")  # the baseline: diagnosis from the site alone, same folds
     probs = {a: np.full(n, np.nan) for a in arms}
     fold_of = np.zeros(n, np.int64)
     fold_results: list[FoldResult] = []
     fold_states: list[_FoldState] = []
-    recon = {"correlation": np.full(n, np.nan), "mse": np.full(n, np.nan)}
+    recon = {k: np.full(n, np.nan) for k in ("correlation", "mse", "template_correlation", "template_mse",
+                                               "residual_correlation")}
     history: list[dict[str, Any]] = []
     fold_docs: list[dict[str, Any]] = []
     n_parameters = 0
@@ -182,18 +201,33 @@ def train_scans(cfg: ScansConfig, out_dir: str | Path, *, should_stop: Callable[
             z_items = encode(model, src)
             z = per_subject_mean(z_items, items_all, range(n))
             test_items = items_all[np.isin(items_all[:, 0], test)]
-            corr, mse = reconstruction_scores(model, VolumeBatches(_volumes(prep), mask, stats, test_items,
-                                                                   preload=False).to(device), mask)
-            corr_s = per_subject_mean(corr, test_items, test)
-            mse_s = per_subject_mean(mse, test_items, test)
+            scores = reconstruction_scores(model, VolumeBatches(_volumes(prep), mask, stats, test_items,
+                                                                preload=False).to(device), mask)
+            scores = {key: per_subject_mean(v, test_items, test) for key, v in scores.items()}
         else:
             z = encode(model, FeatureBatches(fold_features).to(device))
-            corr, mse = reconstruction_scores(model, FeatureBatches(fold_features[test]).to(device), None)
-            corr_s, mse_s = corr, mse
+            scores = reconstruction_scores(model, FeatureBatches(fold_features[test]).to(device), None)
+            # features are standardised with the training subjects' mean: in those units the template is 0, and its
+            # baseline is the training mean's correlation with each subject's raw features
+            from biodeep_gui.core.scans.evaluation import masked_correlation as _corr
+
+            scores["template_correlation"] = _corr(features[test], np.broadcast_to(mu, features[test].shape))
+        corr_s, mse_s = scores["correlation"], scores["mse"]
         yield FoldReport(k, len(folds), "classifier", len(train), len(test),
-                         f"Fold {k}: classifiers on the codes (held-out reconstruction r = {np.nanmean(corr_s):.3f})")
-        p = fit_code_classifiers(z[train], y[train], z[test], cfg=cfg, device=device, seed=fold_seed,
+                         f"Fold {k}: classifiers on the codes (held-out reconstruction r = {np.nanmean(corr_s):.3f}, "
+                         f"template r = {np.nanmean(scores['template_correlation']):.3f}, deviation explained "
+                         f"r = {np.nanmean(scores['residual_correlation']):.3f})")
+        z_train, z_test = z[train], z[test]
+        if sites and cfg.cv.harmonise != "none":
+            z_train, z_test = harmonise_codes(z_train, [sites[i] for i in train], z_test, [sites[i] for i in test],
+                                              cfg.cv.harmonise)
+        p = fit_code_classifiers(z_train, y[train], z_test, cfg=cfg, device=device, seed=fold_seed,
                                  should_stop=should_stop)
+        if "site_only" in arms:
+            p["site_only"] = fit_code_classifiers(
+                site_one_hot([sites[i] for i in train], site_names), y[train],
+                site_one_hot([sites[i] for i in test], site_names), cfg=cfg, device=device, seed=fold_seed,
+                arms=("logistic",))["logistic"]
         if not volumes_route:
             p["logistic_features"] = fit_code_classifiers(fold_features[train], y[train], fold_features[test],
                                                           cfg=cfg, device=device, seed=fold_seed,
@@ -214,16 +248,19 @@ def train_scans(cfg: ScansConfig, out_dir: str | Path, *, should_stop: Callable[
                 p["cnn"] = per_subject_mean(cnn_obj.transform(raw)[:, 0], test_items, test)
         for arm, v in p.items():
             probs[arm][test] = v
-        recon["correlation"][test], recon["mse"][test] = corr_s, mse_s
+        for key in recon:
+            recon[key][test] = scores[key]
         fold_of[test] = k
-        site_acc = (site_predictability(z[train], [sites[i] for i in train], z[test], [sites[i] for i in test])
+        site_acc = (site_predictability(z_train, [sites[i] for i in train], z_test, [sites[i] for i in test])
                     if sites else math.nan)
         fr = FoldResult(k, len(folds), [cohort.ids[i] for i in test],
                         {a: classification_metrics(y[test], probs[a][test]) for a in arms
                          if not np.isnan(probs[a][test]).any()},
-                        {cohort.ids[i]: (float(c), float(m)) for i, c, m in zip(test, corr_s, mse_s)}, site_acc)
+                        {cohort.ids[i]: (float(c), float(m)) for i, c, m in zip(test, corr_s, mse_s)}, site_acc,
+                        {cohort.ids[i]: (float(t), float(r)) for i, t, r in
+                         zip(test, scores["template_correlation"], scores["residual_correlation"])})
         fold_results.append(fr)
-        fold_states.append(_FoldState(train, test, z[train], z[test]))
+        fold_states.append(FoldCodes(train, test, z_train, z_test))
         fold_docs.append(_save_fold(out_dir, k, model, mask, cohort, test))
         yield fr
         _write_run(out_dir, cfg, cohort, info, fold_of, fold_docs, history, fold_results, probs, recon, arms,
@@ -236,7 +273,8 @@ def train_scans(cfg: ScansConfig, out_dir: str | Path, *, should_stop: Callable[
         return
     permutation: dict[str, dict[str, float]] = {}
     if cfg.cv.permutations and not cancelled and len(fold_states) == len(folds):
-        permutation = yield from _permutation_test(fold_states, y, cfg, device, should_stop)
+        permutation = yield from permutation_test(fold_states, y, cfg, device, sites=sites or None,
+                                                  should_stop=should_stop)
     final_doc = None
     if cfg.cv.final_fit and not cancelled and not should_stop():
         final_doc = yield from _final_fit(prep, features, cfg, device, history, should_stop, n)
@@ -248,21 +286,40 @@ def train_scans(cfg: ScansConfig, out_dir: str | Path, *, should_stop: Callable[
         vals = [f.site_balanced_accuracy for f in fold_results if not math.isnan(f.site_balanced_accuracy)]
         site = {"balanced_accuracy": float(np.mean(vals)) if vals else math.nan, "chance": 1 / len(set(sites)),
                 "n_sites": float(len(set(sites)))}
-    done = ~np.isnan(recon["correlation"])
-    recon_summary = {"correlation_mean": float(np.mean(recon["correlation"][done])) if done.any() else math.nan,
-                     "correlation_sd": (float(np.std(recon["correlation"][done], ddof=1)) if done.sum() > 1
-                                        else math.nan),
-                     "mse_mean": float(np.mean(recon["mse"][done])) if done.any() else math.nan}
+    recon_summary = summarise_reconstruction(recon)
+    chance = chance_levels(y)
     if site and site["balanced_accuracy"] > site["chance"] + 0.2:
         warnings.append(f"site can be predicted from the codes (balanced accuracy {site['balanced_accuracy']:.2f}, "
                         f"chance {site['chance']:.2f}): the codes carry scanner/site effects")
     _write_run(out_dir, cfg, cohort, info, fold_of, fold_docs, history, fold_results, probs, recon, arms,
                status=status, n_parameters=n_parameters, device=str(device), permutation=permutation,
                site=site, recon_summary=recon_summary, summary_metrics=summary_metrics, final=final_doc,
-               how=how, warnings=warnings, elapsed=time.perf_counter() - t0, roc=roc, confusion=confusion)
+               how=how, warnings=warnings, elapsed=time.perf_counter() - t0, roc=roc, confusion=confusion,
+               chance=chance)
     yield ScansSummary(str(out_dir), d.route, summary_metrics, permutation, site, recon_summary, len(folds),
                        status == "cancelled", time.perf_counter() - t0, str(device), n_parameters, warnings, roc,
-                       confusion, list(cohort.classes))
+                       confusion, list(cohort.classes), chance)
+
+
+def summarise_reconstruction(recon: dict[str, np.ndarray]) -> dict[str, float]:
+    """Mean (and sd) over held-out subjects of every per-subject reconstruction score (nan-safe): correlation,
+    mse, template_correlation, template_mse, residual_correlation -> '<name>_mean' (and '<name>_sd' for the
+    correlations)."""
+    out: dict[str, float] = {}
+    for key, v in recon.items():
+        v = np.asarray(v, float)
+        ok = v[~np.isnan(v)]
+        out[f"{key}_mean"] = float(ok.mean()) if len(ok) else math.nan
+        if "correlation" in key:
+            out[f"{key}_sd"] = float(ok.std(ddof=1)) if len(ok) > 1 else math.nan
+    return out
+
+
+def chance_levels(y: np.ndarray) -> dict[str, float]:
+    """Accuracy of always predicting the larger class, and balanced accuracy / AUROC of any constant guess."""
+    counts = np.bincount(np.asarray(y).astype(int), minlength=2)
+    return {"majority_accuracy": float(counts.max() / max(counts.sum(), 1)), "balanced_accuracy": 0.5,
+            "auroc": 0.5}
 
 
 def pooled_curves(y: np.ndarray, probs: dict[str, np.ndarray]
@@ -322,22 +379,28 @@ def _previewer(model, prep, mask, stats, subject: int, fold: int, cfg: ScansConf
             rec = model(x)[0, 0].float().cpu().numpy()
         model.train(was_training)
         corr = float(masked_correlation(original[None], rec[None], mask)[0])
+        t_r, res_r = template_scores(original[None], rec[None], model_template(model), mask)
         return ReconstructionPreview(fold, report.epoch, prep.cohort.ids[subject], original, rec * mask, mask,
-                                     prep.grid.voxel_size, corr)
+                                     prep.grid.voxel_size, corr, float(t_r[0]), float(res_r[0]))
 
     return on_epoch
 
 
-def _permutation_test(states: list[_FoldState], y: np.ndarray, cfg: ScansConfig, device,
-                      should_stop: Callable[[], bool]):
-    """Chance level and p-value of the code classifiers' cross-validated accuracy.
+def permutation_test(states: Sequence[FoldCodes], y: np.ndarray, cfg: ScansConfig, device="cpu", *,
+                     sites: Sequence[str] | None = None, should_stop: Callable[[], bool] = lambda: False):
+    """Chance level and p-value of the code classifiers' cross-validated accuracy (a generator: yields
+    StageReports, returns arm -> {'accuracy', 'chance', 'null_sd', 'p_value', 'n', 'floor', 'within_site'}).
 
     The folds and their codes are kept (the autoencoders never saw labels); only the labels are permuted and the
-    classifiers refitted. p = (1 + #{permuted accuracy >= observed}) / (1 + permutations).
+    classifiers refitted. With ``sites``, labels are shuffled among subjects of the same site only (exchangeability
+    blocks), so that a classifier that only learned site differences is not called significant when the diagnosis
+    is confounded with the site. p = (1 + #{permuted accuracy >= observed}) / (1 + permutations), so p can never
+    be below its floor 1 / (1 + permutations).
     """
     rng = np.random.default_rng(cfg.train.seed + 1000)
     n_perm = cfg.cv.permutations
     arms = ("logistic", "mlp") if cfg.cv.permute_mlp else ("logistic",)
+    blocks = list(sites) if sites is not None and len(set(sites)) > 1 else None
 
     def cv_accuracy(labels: np.ndarray) -> dict[str, float]:
         accs: dict[str, list[float]] = {a: [] for a in arms}
@@ -350,13 +413,14 @@ def _permutation_test(states: list[_FoldState], y: np.ndarray, cfg: ScansConfig,
 
     observed = cv_accuracy(y)
     null: dict[str, list[float]] = {a: [] for a in arms}
-    yield StageReport("permutation", f"Permutation test: {n_perm} relabellings of the "
+    yield StageReport("permutation", f"Permutation test: {n_perm} relabellings"
+                                     f"{' within each site' if blocks else ''} of the "
                                      f"{' and '.join(arms)} classifier{'s' if len(arms) > 1 else ''} on the codes")
     last = time.perf_counter()
     for i in range(n_perm):
         if should_stop():
             break
-        acc = cv_accuracy(rng.permutation(y))
+        acc = cv_accuracy(permute_within(y, blocks, rng))
         if should_stop():  # classifiers stopped half-way give no valid null sample
             break
         for a in arms:
@@ -369,8 +433,12 @@ def _permutation_test(states: list[_FoldState], y: np.ndarray, cfg: ScansConfig,
         v = np.asarray(null[a])
         if len(v):
             out[a] = {"accuracy": observed[a], "chance": float(v.mean()), "null_sd": float(v.std()),
-                      "p_value": float((1 + (v >= observed[a] - 1e-12).sum()) / (1 + len(v))), "n": float(len(v))}
+                      "p_value": float((1 + (v >= observed[a] - 1e-12).sum()) / (1 + len(v))), "n": float(len(v)),
+                      "floor": 1.0 / (1 + len(v)), "within_site": float(blocks is not None)}
     return out
+
+
+_permutation_test = permutation_test
 
 
 def _final_fit(prep: Preprocessor, features: np.ndarray | None, cfg: ScansConfig, device, history, should_stop, n):
@@ -424,5 +492,6 @@ def _summarise_folds(results: list[FoldResult], arms: Sequence[str]) -> dict[str
 
 def _empty_summary(cfg: ScansConfig, out_dir: Path, t0: float, cancelled: bool) -> ScansSummary:
     return ScansSummary("", cfg.data.route, {}, {}, {}, {}, 0, cancelled, time.perf_counter() - t0, "", 0)
+
 
 

@@ -50,16 +50,24 @@ class ReconstructionPreview:
     mask: np.ndarray
     voxel_size: tuple[float, float, float]
     correlation: float
+    template_correlation: float = math.nan  # the fold's template vs the original (the baseline)
+    residual_correlation: float = math.nan  # (reconstruction - template) vs (original - template)
 
 
 @dataclass
 class FoldResult:
+    """A finished fold. ``deviation``: held-out subject -> (template r, residual r): the correlation of the fold's
+    template (training subjects' mean image) with the original, and of (reconstruction - template) with
+    (original - template), inside the mask. ``metrics`` includes 'site_only' (diagnosis from the site alone) when
+    the cohort has at least two sites."""
+
     fold: int
     n_folds: int
     test_subjects: list[str]
     metrics: dict[str, dict[str, float]]  # arm -> metric -> value
     reconstruction: dict[str, tuple[float, float]]  # held-out subject -> (correlation, mse)
     site_balanced_accuracy: float = math.nan
+    deviation: dict[str, tuple[float, float]] = field(default_factory=dict)  # subject -> (template r, residual r)
 
 
 @dataclass
@@ -67,10 +75,15 @@ class ScansSummary:
     """The end of ``train_scans``.
 
     metrics : arm -> metric -> (mean, sd) over folds; arms: 'mlp' and 'logistic' on the codes, 'cnn' (volumes) or
-        'logistic_features' (connectivity) as the comparison arm
-    permutation : arm -> {'accuracy', 'chance', 'p_value', 'n'}
+        'logistic_features' (connectivity) as the comparison arm, and 'site_only' (the diagnosis predicted from the
+        site alone, same folds: the baseline a classifier must beat when diagnosis and site are confounded)
+    permutation : arm -> {'accuracy', 'chance', 'null_sd', 'p_value', 'n', 'floor' (= 1 / (n + 1), the smallest p
+        possible), 'within_site' (1: labels permuted within sites)}
     site_predictability : {'balanced_accuracy', 'chance', 'n_sites'} (empty without a site column)
-    reconstruction : {'correlation_mean', 'correlation_sd', 'mse_mean'} of held-out subjects
+    reconstruction : of held-out subjects: 'correlation_mean'/'_sd', 'mse_mean', 'template_correlation_mean'/'_sd'
+        (the fold's mean training image as the reconstruction: the baseline), 'template_mse_mean',
+        'residual_correlation_mean'/'_sd' (deviation from the template explained)
+    chance : {'majority_accuracy', 'balanced_accuracy', 'auroc'} of a constant guess
     """
 
     run_dir: str
@@ -88,5 +101,6 @@ class ScansSummary:
     roc: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # arm -> fpr, tpr (pooled out-of-fold)
     confusion: dict[str, list[list[int]]] = field(default_factory=dict)  # arm -> [[TN, FP], [FN, TP]]
     classes: list[str] = field(default_factory=list)  # [negative, positive]
+    chance: dict[str, float] = field(default_factory=dict)
 
 

@@ -20,11 +20,11 @@ from biodeep_gui.core.common.fileio import atomic_write
 from biodeep_gui.core.scans.batches import VolumeBatches
 from biodeep_gui.core.scans.cohort import Cohort, build_cohort
 from biodeep_gui.core.scans.config import SCANS_SCHEMA_VERSION, ScansConfig
-from biodeep_gui.core.scans.evaluation import masked_correlation
+from biodeep_gui.core.scans.evaluation import masked_correlation, template_scores
 from biodeep_gui.core.scans.nifti import Grid
 from biodeep_gui.core.scans.preprocess import Preprocessor
 from biodeep_gui.core.scans.reports import FoldResult
-from biodeep_gui.core.scans.steps import _volumes, normalisation_stats, volume_items
+from biodeep_gui.core.scans.steps import _volumes, model_template, normalisation_stats, volume_items
 from biodeep_gui.core.scans.volumes import subject_stats
 from biodeep_gui.core.training.runs import (
     FOLDS_DIR,
@@ -63,7 +63,7 @@ def _write_run(out_dir: Path, cfg: ScansConfig, cohort: Cohort, info: dict, fold
                history: list, fold_results: list[FoldResult], probs: dict[str, np.ndarray], recon: dict, arms,
                *, status: str, n_parameters: int, device: str, permutation=None, site=None, recon_summary=None,
                summary_metrics=None, final=None, how: str = "", warnings: Sequence[str] = (),
-               elapsed: float = math.nan, roc=None, confusion=None) -> None:
+               elapsed: float = math.nan, roc=None, confusion=None, chance=None) -> None:
     """Write every file of the run folder atomically, ``run.json`` last."""
     out_dir.mkdir(parents=True, exist_ok=True)
     if final is not None:
@@ -72,24 +72,33 @@ def _write_run(out_dir: Path, cfg: ScansConfig, cohort: Cohort, info: dict, fold
     atomic_write(out_dir / HISTORY_FILE, history_csv(history))
     write_tensors(out_dir, PREDICTIONS_FILE, {
         "y_true": cohort.y, "fold": fold_of, **{f"prob_{a}": probs[a] for a in arms},
-        "recon_correlation": recon["correlation"], "recon_mse": recon["mse"]}, dtype=np.float32)
+        **{f"recon_{k}": v for k, v in recon.items()}}, dtype=np.float32)
     flat: dict[str, float] = {}
     for arm, ms in (summary_metrics or {}).items():
         for m, (mean, sd) in ms.items():
             flat[f"{arm}_{m}_mean"], flat[f"{arm}_{m}_sd"] = mean, sd
     for arm, p in (permutation or {}).items():
         flat[f"{arm}_permutation_p"], flat[f"{arm}_chance_accuracy"] = p["p_value"], p["chance"]
+        flat[f"{arm}_permutation_n"], flat[f"{arm}_permutation_floor"] = p["n"], p.get("floor", 1 / (1 + p["n"]))
+        flat[f"{arm}_permutation_within_site"] = p.get("within_site", 0.0)
+    for k, v in (chance or {}).items():
+        flat[f"chance_{k}"] = v
     if site:
         flat["site_balanced_accuracy"], flat["site_chance"] = site["balanced_accuracy"], site["chance"]
     if recon_summary:
         flat.update({f"reconstruction_{k}": v for k, v in recon_summary.items()})
     write_json(out_dir, METRICS_FILE, flat)
     results = {"folds": [{"fold": r.fold, "test_subjects": r.test_subjects, "metrics": r.metrics,
-                          "site_balanced_accuracy": r.site_balanced_accuracy} for r in fold_results],
+                          "site_balanced_accuracy": r.site_balanced_accuracy,
+                          "reconstruction": {sid: {"correlation": c, "mse": m,
+                                                   "template_correlation": r.deviation.get(sid, (math.nan,) * 2)[0],
+                                                   "residual_correlation": r.deviation.get(sid, (math.nan,) * 2)[1]}
+                                             for sid, (c, m) in r.reconstruction.items()}}
+                         for r in fold_results],
                "summary": {a: {m: list(v) for m, v in ms.items()} for a, ms in (summary_metrics or {}).items()},
                "permutation": permutation or {}, "site_predictability": site or {},
                "reconstruction": recon_summary or {}, "cv_scheme": how, "arms": list(arms), "roc": roc or {},
-               "confusion": confusion or {}, "classes": list(cohort.classes)}
+               "confusion": confusion or {}, "classes": list(cohort.classes), "chance": chance or {}}
     write_json(out_dir, RESULTS_FILE, results)
     subjects = [{"id": s.id, "label": s.label, "path": s.path, "site": s.site, "fold": int(f)}
                 for s, f in zip(cohort.subjects, fold_of)]
@@ -116,6 +125,8 @@ class SubjectReconstruction:
     voxel_size: tuple[float, float, float]
     correlation: float
     mse: float
+    template_correlation: float = math.nan  # the fold's template vs the original (the baseline)
+    residual_correlation: float = math.nan  # (reconstruction - template) vs (original - template)
 
 
 @dataclass
@@ -179,6 +190,10 @@ class ScansRun:
             raise RunFolderError(f"{self.path / RUN_FILE}: the model section does not describe a network this "
                                  f"BioDeep can build ({exc})") from None
         state = {k[len("model."):]: torch.from_numpy(v.copy()) for k, v in tensors.items() if k.startswith("model.")}
+        # folders saved before the template existed: template 0 and scale 1 are exactly the plain autoencoder
+        for name in ("template", "deviation_scale"):
+            if name not in state and name in model.state_dict():
+                state[name] = model.state_dict()[name].clone()
         bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
         if bad:
             raise RunFolderError(f"{where}: weights hold NaN or infinite values ({bad[0]}); "
@@ -225,8 +240,10 @@ class ScansRun:
         original, reconstruction = x.mean(axis=0), rec.mean(axis=0)
         corr = float(np.nanmean(masked_correlation(x, rec, mask)))
         mse = float(((x - rec)[:, mask] ** 2).mean())
+        t_r, res_r = template_scores(x, rec, model_template(model), mask)
         return SubjectReconstruction(subject_id, fold, original, reconstruction, (reconstruction - original) * mask,
-                                     mask, prep.grid.voxel_size, corr, mse)
+                                     mask, prep.grid.voxel_size, corr, mse, float(np.nanmean(t_r)),
+                                     float(np.nanmean(res_r)))
 
     def reconstruct_file(self, path: str | Path, out_path: str | Path) -> Path:
         """Reconstruct a new NIfTI file with the final autoencoder and write it with the input's affine and header.

@@ -9,7 +9,7 @@ import numpy as np
 
 from biodeep_gui.core.scans.batches import FeatureBatches, VolumeBatches
 from biodeep_gui.core.scans.config import ScansConfig
-from biodeep_gui.core.scans.evaluation import ReconstructionObjective, masked_correlation
+from biodeep_gui.core.scans.evaluation import ReconstructionObjective, masked_correlation, template_scores
 from biodeep_gui.core.scans.preprocess import Preprocessor
 from biodeep_gui.core.scans.volumes import compute_mask, load_mask, subject_stats
 
@@ -49,26 +49,59 @@ def volume_items(prep: Preprocessor, subjects: Sequence[int]) -> np.ndarray:
     return np.asarray(rows, np.int64).reshape(-1, 2)
 
 
+def fit_template(prep: Preprocessor, subjects: Sequence[int], mask: np.ndarray, stats: np.ndarray | None
+                 ) -> tuple[np.ndarray, float]:
+    """The template of a fold: the mean normalised, masked image of ``subjects`` (the fold's training subjects only;
+    frames are averaged per subject first, so every subject counts once) and the root mean square of their
+    deviations from it inside the mask (the scale the autoencoder's inputs are divided by).
+
+    Returns
+    -------
+    template : (X, Y, Z) float32 (0 outside the mask); scale : float > 0
+    """
+    subjects = [int(i) for i in subjects]
+    items = volume_items(prep, subjects)
+    src = VolumeBatches(_volumes(prep), mask, stats, items, preload=False)
+    per_subject: dict[int, list[np.ndarray]] = {}
+    for k, (s, _f) in enumerate(items):
+        per_subject.setdefault(int(s), []).append(src.item(k))
+    means = [np.mean(v, axis=0, dtype=np.float64) for v in per_subject.values()]
+    template = np.mean(means, axis=0).astype(np.float32) * mask
+    m = np.asarray(mask, bool)
+    sq = [float(((src.item(k)[m] - template[m]) ** 2).mean()) for k in range(len(items))]
+    scale = math.sqrt(float(np.mean(sq))) if sq else 1.0
+    return template, (scale if scale > 1e-8 else 1.0)
+
+
 def fit_autoencoder(model, prep: Preprocessor | None, fit_subjects: np.ndarray, val_subjects: np.ndarray, *,
                     cfg: ScansConfig, device, mask: np.ndarray | None, stats: np.ndarray | None,
                     features: np.ndarray | None = None, should_stop: Callable[[], bool] = lambda: False,
                     on_epoch: Callable[[Any], Any] | None = None) -> Iterator:
     """Train an autoencoder on ``fit_subjects`` (model selection on ``val_subjects``) with ``training.fit``.
 
-    Volumes route: ``prep`` + ``mask`` + ``stats``; connectivity route: ``features`` (N, F) already standardised.
-    Yields fit's BatchReport/EpochReport (and whatever ``on_epoch(report)`` returns, if not None); the generator's
-    return value is fit's ``FitResult`` (the model holds the best weights).
+    Volumes route: ``prep`` + ``mask`` + ``stats``; the model's template (``fit_template``) is fitted here on
+    ``fit_subjects`` and ``val_subjects`` together (the fold's training subjects, never its test subjects), and the
+    best epoch is the one whose reconstructions of ``val_subjects`` explain most of their deviation from the
+    template (``residual_correlation``). Connectivity route: ``features`` (N, F) already standardised with the
+    training subjects' mean, which is then the template (0). Yields fit's BatchReport/EpochReport (and whatever
+    ``on_epoch(report)`` returns, if not None); the generator's return value is fit's ``FitResult`` (the model holds
+    the best weights).
     """
     from biodeep_gui.core.training.loop import EpochReport, FitResult, fit
 
     tcfg = cfg.train.for_autoencoder()
+    template = None
     if features is None:
         assert prep is not None and mask is not None
+        if hasattr(model, "set_template"):
+            template, scale = fit_template(prep, np.concatenate([fit_subjects, val_subjects]), mask, stats)
+            model.set_template(template, scale)
+            tcfg.monitor = "residual_correlation"
         train_src = VolumeBatches(_volumes(prep), mask, stats, volume_items(prep, fit_subjects))
         val_src = VolumeBatches(_volumes(prep), mask, stats, volume_items(prep, val_subjects))
     else:
         train_src, val_src = FeatureBatches(features[fit_subjects]), FeatureBatches(features[val_subjects])
-    objective = ReconstructionObjective(mask if features is None else None)
+    objective = ReconstructionObjective(mask if features is None else None, template)
     result = None
     # validation metrics come from objective.evaluate, on the device (no val_targets needed)
     for item in fit(model, train_src, val_src, objective, tcfg, device=device, val_targets=None,
@@ -118,24 +151,75 @@ def per_subject_mean(values: np.ndarray, items: np.ndarray, subjects: Sequence[i
     return np.stack([values[items[:, 0] == int(s)].mean(axis=0) for s in subjects])
 
 
+def model_template(model) -> np.ndarray | None:
+    """The template a volume autoencoder reconstructs deviations from, (X, Y, Z) float32; ``None`` for networks
+    without one (feature autoencoders work on features centred on the training mean: their template is 0)."""
+    t = getattr(model, "template", None)
+    return None if t is None else t.detach().float().cpu().numpy()[0, 0]
+
+
 def reconstruction_scores(model, source, mask: np.ndarray | None, batch_size: int = 8
-                          ) -> tuple[np.ndarray, np.ndarray]:
-    """Per item correlation and mean squared error inside the mask, streamed batch by batch: two (M,) arrays."""
+                          ) -> dict[str, np.ndarray]:
+    """Per item scores inside the mask, streamed batch by batch: a dict of (M,) arrays.
+
+    correlation, mse : of the reconstruction with the original
+    template_correlation, template_mse : of the model's template with the original (the baseline a reconstruction
+        must beat; nan correlation when the template is all zeros)
+    residual_correlation : of (reconstruction - template) with (original - template): the deviation explained
+    """
     import torch
 
     model.eval()
-    corr, mse = [], []
+    out: dict[str, list[np.ndarray]] = {k: [] for k in ("correlation", "mse", "template_correlation", "template_mse",
+                                                         "residual_correlation")}
     m = None if mask is None else np.asarray(mask, bool)
+    template = model_template(model)
     with torch.inference_mode():
         for x, _ in source.batches(batch_size):
             a = x.float().cpu().numpy()
             b = model(x).float().cpu().numpy()
-            corr.append(masked_correlation(a, b, m))
+            t = np.zeros(a.shape[1:], np.float32) if template is None else template.reshape(a.shape[1:])
+            out["correlation"].append(masked_correlation(a, b, m))
+            tr, rr = template_scores(a, b, t, m)
+            out["template_correlation"].append(tr)
+            out["residual_correlation"].append(rr)
             a2, b2 = a.reshape(len(a), -1), b.reshape(len(b), -1)
+            t2 = np.broadcast_to(t.reshape(1, -1), a2.shape)
             if m is not None:
-                a2, b2 = a2[:, m.ravel()], b2[:, m.ravel()]
-            mse.append(((a2 - b2) ** 2).mean(axis=1))
-    return np.concatenate(corr), np.concatenate(mse)
+                a2, b2, t2 = a2[:, m.ravel()], b2[:, m.ravel()], t2[:, m.ravel()]
+            out["mse"].append(((a2 - b2) ** 2).mean(axis=1))
+            out["template_mse"].append(((a2 - t2) ** 2).mean(axis=1))
+    return {k: np.concatenate(v) if v else np.zeros(0) for k, v in out.items()}
+
+
+def harmonise_codes(z_train: np.ndarray, s_train: Sequence[str], z_test: np.ndarray, s_test: Sequence[str],
+                    how: str) -> tuple[np.ndarray, np.ndarray]:
+    """Within-fold harmonisation of codes by site, fitted on the training subjects only.
+
+    how : 'none' (codes unchanged) or 'site-centre': every code minus the mean training code of its site; a test
+        site absent from training (leave-site-out) is centred on the mean of all training codes instead (nothing is
+        fitted on test subjects). Label-free: the permutation test can reuse harmonised codes.
+    """
+    if how == "none" or not len(s_train):
+        return z_train, z_test
+    if how != "site-centre":
+        raise ValueError(f"unknown harmonisation {how!r}")
+    s_train, s_test = np.asarray(s_train), np.asarray(s_test)
+    overall = z_train.mean(axis=0)
+    means = {s: z_train[s_train == s].mean(axis=0) for s in np.unique(s_train)}
+    a = z_train - np.stack([means[s] for s in s_train])
+    b = z_test - np.stack([means.get(s, overall) for s in s_test]) if len(s_test) else z_test
+    return a.astype(np.float32), np.asarray(b, np.float32)
+
+
+def site_one_hot(sites: Sequence[str], names: Sequence[str]) -> np.ndarray:
+    """(N, len(names)) one-hot site matrix (a site not in ``names`` is a row of zeros)."""
+    idx = {n: j for j, n in enumerate(names)}
+    out = np.zeros((len(sites), len(names)), np.float32)
+    for i, s in enumerate(sites):
+        if s in idx:
+            out[i, idx[s]] = 1.0
+    return out
 
 
 #: Inverse regularisation strengths tried for the logistic regression on the codes (scikit-learn's default grid).

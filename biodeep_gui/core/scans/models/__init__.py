@@ -21,9 +21,13 @@ _CHANNELS = Param("channels", 8, "Feature maps of the first level (doubled at ea
 SCANS_ARCHITECTURES: dict[str, Architecture] = {
     "autoencoder3d": Architecture(
         "autoencoder3d", "3-D autoencoder",
-        "Strided 3-D convolutions compress each volume to a short code; transposed convolutions rebuild it.",
-        (_DEPTH, _CHANNELS,
-         Param("code_size", 64, "Length of the code each scan is compressed to (what the classifier reads).", 2, 4096),
+        "Strided 3-D convolutions compress each volume's deviation from the training subjects' mean image (the "
+        "template) to a short code; transposed convolutions rebuild the deviation, added back to the template.",
+        # Defaults measured on the demo cohort at 6 mm (40 subjects, 5 folds, 30 epochs): two levels and a 16-long
+        # code gave logistic accuracy on the codes 0.90 +- 0.16 and residual correlation 0.69 (PCA oracle with 16
+        # components 0.92); three levels and 16 gave 0.75 / 0.64, three levels and 64 (the old default) 0.575.
+        (Param("depth", 2, "Down-sampling levels; each halves the grid along every axis.", 1, 5), _CHANNELS,
+         Param("code_size", 16, "Length of the code each scan is compressed to (what the classifier reads).", 2, 4096),
          Param("noise_std", 0.1, "Denoising: noise (z-score units) added to the input in training; 0 = off.",
                0.0, 5.0)),
         builder=_scans_net("Autoencoder3D")),

@@ -67,7 +67,17 @@ def _encoder(chans: list[int], batch_norm: bool) -> nn.Sequential:
 
 
 class Autoencoder3D(nn.Module):
-    """3-D convolutional autoencoder with a dense code.
+    """3-D convolutional autoencoder with a dense code, modelling each subject's deviation from a template.
+
+    The network never has to learn what every subject shares: ``set_template`` stores the mean (normalised,
+    masked) image of the fold's training subjects and the typical size of the deviations from it, and the
+    autoencoder encodes and rebuilds only the deviation:
+
+        d = (x - template) / scale;  code = encoder(d);  reconstruction = template + scale * decoder(code)
+
+    The last decoder layer starts at zero, so an untrained network returns the template exactly: training can only
+    start from the template baseline and improve on it. Without ``set_template`` (template 0, scale 1) this is a
+    plain autoencoder, which is what run folders saved before the template existed hold.
 
     (N, 1, X, Y, Z) -> pad to P = ceil(shape / 2^depth) * 2^depth -> encoder: ``depth`` levels of
     [Conv3d k2 s2 -> BN -> LeakyReLU (+ Conv3d k3 -> BN -> LeakyReLU from level 2 on)] with channels c, 2c, 4c, ...
@@ -85,7 +95,7 @@ class Autoencoder3D(nn.Module):
     batch_norm : batch normalisation after each convolution
     """
 
-    def __init__(self, shape: Sequence[int], depth: int = 3, channels: int = 8, code_size: int = 64,
+    def __init__(self, shape: Sequence[int], depth: int = 2, channels: int = 8, code_size: int = 16,
                  noise_std: float = 0.0, batch_norm: bool = True):
         super().__init__()
         if len(shape) != 3:
@@ -106,20 +116,37 @@ class Autoencoder3D(nn.Module):
             dec += _up(chans[i], chans[i - 1] if i > 0 else chans[0], batch_norm)
         self.decoder = nn.Sequential(*dec)
         self.head = nn.Conv3d(chans[0], 1, 1)
+        nn.init.zeros_(self.head.weight)  # the untrained network reconstructs the template
+        nn.init.zeros_(self.head.bias)
         self._bottom_channels = chans[-1]
+        self.register_buffer("template", torch.zeros(1, 1, *self.shape))
+        self.register_buffer("deviation_scale", torch.ones(()))
+
+    def set_template(self, template, scale: float) -> None:
+        """Store the template (X, Y, Z) (the training subjects' mean normalised image) and the deviation scale
+        (root mean square of the training subjects' deviations from it inside the mask; > 0)."""
+        t = torch.as_tensor(template, dtype=torch.float32).reshape(1, 1, *self.shape)
+        self.template.copy_(t.to(self.template.device))
+        self.deviation_scale.fill_(float(scale) if scale and math.isfinite(float(scale)) and scale > 0 else 1.0)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, 1, X, Y, Z) -> (N, code_size)."""
+        """(N, 1, X, Y, Z) volumes -> (N, code_size) codes of their deviations from the template."""
+        x = (x - self.template.to(x.dtype)) / self.deviation_scale.to(x.dtype)
         if self.training and self.noise_std > 0:
             x = x + self.noise_std * torch.randn_like(x)
         h = self.encoder(_pad(x, self.padded))
         return self.to_code(h.flatten(1))
 
-    def decode(self, code: torch.Tensor) -> torch.Tensor:
-        """(N, code_size) -> (N, 1, X, Y, Z)."""
+    def decode_deviation(self, code: torch.Tensor) -> torch.Tensor:
+        """(N, code_size) -> (N, 1, X, Y, Z) the reconstructed deviation from the template (normalised units)."""
         h = F.leaky_relu(self.from_code(code), 0.1).view(len(code), self._bottom_channels, *self.bottom)
         out = self.head(self.decoder(h))
-        return out[:, :, :self.shape[0], :self.shape[1], :self.shape[2]]
+        return out[:, :, :self.shape[0], :self.shape[1], :self.shape[2]] * self.deviation_scale.to(out.dtype)
+
+    def decode(self, code: torch.Tensor) -> torch.Tensor:
+        """(N, code_size) -> (N, 1, X, Y, Z) reconstruction: template + deviation."""
+        dev = self.decode_deviation(code)
+        return self.template.to(dev.dtype) + dev
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 1, X, Y, Z) -> reconstruction (N, 1, X, Y, Z)."""

@@ -38,10 +38,16 @@ from biodeep_gui.gui.widgets.plots import ConfusionMatrixPlot, CurvesPlot
 from biodeep_gui.gui.widgets.slice_viewer import SliceViewer
 from biodeep_gui.gui.workers import TaskRunner
 
-ARM_SHORT = {"mlp": "MLP", "logistic": "Logistic", "cnn": "3-D CNN", "logistic_features": "Logistic (features)"}
+ARM_SHORT = {"mlp": "MLP", "logistic": "Logistic", "cnn": "3-D CNN", "logistic_features": "Logistic (features)",
+             "site_only": "Site only"}
 METRIC_NAMES = {"accuracy": "Accuracy", "balanced_accuracy": "Balanced acc.", "auroc": "AUROC",
                 "sensitivity": "Sensitivity", "specificity": "Specificity"}
-ERROR_COLUMNS = ("Rank", "Subject", "Label", "Fold", "Correlation", "MSE")
+ERROR_COLUMNS = ("Rank", "Subject", "Label", "Fold", "r", "MSE", "Template r", "Residual r")
+ERROR_TIPS = {"r": "Correlation of the reconstruction with the original, inside the brain mask",
+              "Template r": "Correlation of the fold's template (the training subjects' mean image) with the original: "
+                            "what a reconstruction that ignores the subject reaches. The reconstruction must beat it.",
+              "Residual r": "Correlation of (reconstruction − template) with (original − template): how much of this "
+                            "subject's own deviation from the template the autoencoder explains (0 = nothing)."}
 
 
 def _num(v: float, digits: int = 3) -> str:
@@ -100,7 +106,11 @@ class ReconstructionsTab(QWidget):
 
         # per-subject errors
         self.errors = QTableWidget(0, len(ERROR_COLUMNS))
-        self.errors.setHorizontalHeaderLabels(ERROR_COLUMNS)
+        # two-line headers for the long names keep all eight columns in view beside the slice viewers
+        self.errors.setHorizontalHeaderLabels([c.replace(" r", "\nr") for c in ERROR_COLUMNS])
+        for col, name in enumerate(ERROR_COLUMNS):
+            if name in ERROR_TIPS:
+                self.errors.horizontalHeaderItem(col).setToolTip(ERROR_TIPS[name])
         self.errors.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.errors.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.errors.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -159,7 +169,7 @@ class ReconstructionsTab(QWidget):
         split.addWidget(self.side)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
-        split.setSizes([820, 560])
+        split.setSizes([780, 600])
         layout = QVBoxLayout(self)
         layout.addWidget(split)
         self._roc_data: dict = {}
@@ -208,7 +218,9 @@ class ReconstructionsTab(QWidget):
     def show_preview(self, p) -> None:
         """A live reconstruction of a held-out subject (from the worker)."""
         self.heading.setText(f"Fold {p.fold}, epoch {p.epoch}: held-out subject {p.subject}, voxelwise correlation "
-                             f"inside the mask r = {p.correlation:.3f}")
+                             f"inside the mask r = {p.correlation:.3f} (template alone r = "
+                             f"{_num(p.template_correlation)}; deviation from the template explained r = "
+                             f"{_num(p.residual_correlation)})")
         self._show_volumes(p.original, p.reconstruction, (p.reconstruction - p.original) * p.mask, p.voxel_size,
                            p.mask)
 
@@ -216,7 +228,8 @@ class ReconstructionsTab(QWidget):
         for arm, metrics in r.metrics.items():
             self._fold_rows.append((r.fold, arm, metrics))
         self._fill_folds_table(None)
-        rows = [(sid, r.fold, c, m) for sid, (c, m) in r.reconstruction.items()]
+        rows = [(sid, r.fold, c, m, *r.deviation.get(sid, (math.nan, math.nan)))
+                for sid, (c, m) in r.reconstruction.items()]
         self._append_errors(rows, {})
 
     def finish(self, summary) -> None:
@@ -228,7 +241,7 @@ class ReconstructionsTab(QWidget):
             except BioDeepError as exc:
                 self.summary_label.setText(f"The run could not be read back: {exc}")
         self._show_summary(summary.metrics, summary.permutation, summary.site_predictability,
-                           summary.reconstruction, summary.cancelled)
+                           summary.reconstruction, summary.cancelled, summary.chance)
 
     # -- a saved run ----------------------------------------------------------------------------------------------
     def load_run(self, path: str | Path) -> None:
@@ -246,8 +259,11 @@ class ReconstructionsTab(QWidget):
         res = run.results
         pred = run.predictions()
         subjects = run.subjects
-        rows = [(s["id"], int(s["fold"]), float(c), float(m))
-                for s, c, m in zip(subjects, pred["recon_correlation"], pred["recon_mse"]) if s["fold"]]
+        nan = np.full(len(subjects), np.nan)
+        rows = [(s["id"], int(s["fold"]), float(c), float(m), float(t), float(r))
+                for s, c, m, t, r in zip(subjects, pred["recon_correlation"], pred["recon_mse"],
+                                         pred.get("recon_template_correlation", nan),
+                                         pred.get("recon_residual_correlation", nan)) if s["fold"]]
         self.errors.setRowCount(0)
         self._append_errors(rows, {s["id"]: s["label"] for s in subjects})
         self._fold_rows = [(f["fold"], arm, m) for f in res.get("folds", []) for arm, m in f["metrics"].items()]
@@ -269,7 +285,7 @@ class ReconstructionsTab(QWidget):
         self.arm_combo.blockSignals(False)
         self._show_confusion()
         self._show_summary(summary, res.get("permutation", {}), res.get("site_predictability", {}),
-                           res.get("reconstruction", {}), run.status == "cancelled")
+                           res.get("reconstruction", {}), run.status == "cancelled", res.get("chance", {}))
         self.heading.setText(f"Run {run.path.name} ({run.status}): click a subject in the table to see it")
         if self.errors.rowCount() and run.grid is not None:
             self.errors.selectRow(0)
@@ -315,19 +331,22 @@ class ReconstructionsTab(QWidget):
         if self.original.volume is not None and self.original.window() != (lo, hi):
             self.original.set_window(lo, hi, emit=False)
 
-    def _append_errors(self, rows: list[tuple[str, int, float, float]], labels: dict[str, str]) -> None:
+    def _append_errors(self, rows: list[tuple[str, int, float, float, float, float]], labels: dict[str, str]) -> None:
+        """rows: (subject, fold, correlation, MSE, template r, residual r)."""
         existing = []
         for r in range(self.errors.rowCount()):
             existing.append((self.errors.item(r, 1).text(), int(self.errors.item(r, 3).text()),
                              self.errors.item(r, 4).value, self.errors.item(r, 5).value,
+                             self.errors.item(r, 6).value, self.errors.item(r, 7).value,
                              self.errors.item(r, 2).text()))
-        allrows = existing + [(sid, fold, c, m, labels.get(sid, "")) for sid, fold, c, m in rows]
+        allrows = existing + [(sid, fold, c, m, t, res, labels.get(sid, "")) for sid, fold, c, m, t, res in rows]
         allrows.sort(key=lambda t: -t[3] if not math.isnan(t[3]) else math.inf)  # worst (largest MSE) first
         self.errors.setSortingEnabled(False)
         self.errors.setRowCount(len(allrows))
-        for i, (sid, fold, c, m, label) in enumerate(allrows):
+        for i, (sid, fold, c, m, t, res, label) in enumerate(allrows):
             cells = [_NumItem(str(i + 1), i + 1), QTableWidgetItem(sid), QTableWidgetItem(label),
-                     _NumItem(str(fold), fold), _NumItem(_num(c), c), _NumItem(_num(m, 4), m)]
+                     _NumItem(str(fold), fold), _NumItem(_num(c), c), _NumItem(_num(m, 4), m),
+                     _NumItem(_num(t), t), _NumItem(_num(res), res)]
             for col, item in enumerate(cells):
                 self.errors.setItem(i, col, item)
         self.errors.setSortingEnabled(True)
@@ -358,19 +377,35 @@ class ReconstructionsTab(QWidget):
                      else ["negative", "positive"])
             self.confusion.set_matrix(np.asarray(self._confusion_data[arm]), names)
 
-    def _show_summary(self, metrics: dict, permutation: dict, site: dict, recon: dict, cancelled: bool) -> None:
+    def _show_summary(self, metrics: dict, permutation: dict, site: dict, recon: dict, cancelled: bool,
+                      chance: dict | None = None) -> None:
         lines = []
         if recon:
+            t, res = recon.get("template_correlation_mean"), recon.get("residual_correlation_mean")
+            corr = recon.get("correlation_mean")
+            weak = (t is not None and res is not None and corr is not None and not math.isnan(t)
+                    and (corr <= t + 0.005 or res < 0.2))
+            beat = (" <span style='color:#b3261e'>— little better than the template: the autoencoder has learned "
+                    "little beyond the mean image</span>") if weak else ""
             lines.append(f"<b>Held-out reconstruction</b>: r = {_num(recon.get('correlation_mean'))} ± "
-                         f"{_num(recon.get('correlation_sd'))} inside the mask")
+                         f"{_num(recon.get('correlation_sd'))} inside the mask; <b>template</b> (training mean image) "
+                         f"r = {_num(t)}; <b>deviation explained</b> (residual r) = {_num(res)} ± "
+                         f"{_num(recon.get('residual_correlation_sd'))}{beat}")
         order = list(ARM_NAMES)
         for arm, ms in sorted(metrics.items(), key=lambda t: order.index(t[0]) if t[0] in order else 9):
             if "accuracy" in ms:
-                lines.append(f"<b>{ARM_NAMES.get(arm, arm)}</b>: accuracy {_num(ms['accuracy'][0])} ± "
-                             f"{_num(ms['accuracy'][1])}, AUROC {_num(ms.get('auroc', (math.nan,))[0])}")
+                style = " style='color:#5f6368'" if arm == "site_only" else ""
+                lines.append(f"<span{style}><b>{ARM_NAMES.get(arm, arm)}</b>: accuracy {_num(ms['accuracy'][0])} ± "
+                             f"{_num(ms['accuracy'][1])}, AUROC {_num(ms.get('auroc', (math.nan,))[0])}</span>")
+        if chance:
+            lines.append(f"<b>Chance</b>: accuracy {_num(chance.get('majority_accuracy'))} (always the larger class), "
+                         f"balanced accuracy and AUROC {_num(chance.get('balanced_accuracy'))}")
         for arm, p in permutation.items():
+            how = "within each site" if p.get("within_site") else "across all subjects"
+            floor = p.get("floor", 1 / (1 + p["n"]))
             lines.append(f"<b>Permutation test</b> ({ARM_NAMES.get(arm, arm)}): chance {_num(p['chance'])}, "
-                         f"p = {p['p_value']:.3g} ({int(p['n'])} permutations)")
+                         f"p = {p['p_value']:.3g} ({int(p['n'])} permutations, labels shuffled {how}; "
+                         f"p ≥ 1/(n+1) = {floor:.3g})")
         if site:
             warn = site.get("balanced_accuracy", 0) > site.get("chance", 1) + 0.2
             colour = "#b3261e" if warn else "#3c4043"
@@ -392,7 +427,9 @@ class ReconstructionsTab(QWidget):
         rec, prep = result
         self._prep = prep
         self.heading.setText(f"Subject {rec.subject}, reconstructed by the fold-{rec.fold} autoencoder that held it "
-                             f"out: r = {rec.correlation:.3f}, MSE {rec.mse:.4f}")
+                             f"out: r = {rec.correlation:.3f}, MSE {rec.mse:.4f}; template alone r = "
+                             f"{_num(getattr(rec, 'template_correlation', math.nan))}, deviation explained r = "
+                             f"{_num(getattr(rec, 'residual_correlation', math.nan))}")
         self._show_volumes(rec.original, rec.reconstruction, rec.difference, rec.voxel_size, rec.mask)
         self.sigSubjectShown.emit(rec.subject)
         pending = getattr(self, "_pending", None)
