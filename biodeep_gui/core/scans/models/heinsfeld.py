@@ -26,6 +26,18 @@ from torch import nn
 from biodeep_gui.core.scans.models.autoencoder3d import DenoisingAutoencoderMLP
 
 
+class _MaskedDAE(DenoisingAutoencoderMLP):
+    """One denoising layer whose masking noise rescales the kept inputs by 1 / (1 - corruption) (as dropout does),
+    so that clean inputs at evaluation have the scale the layer was trained on (with 70-90 % of the inputs masked,
+    unscaled masking left clean reconstructions several times too large)."""
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and self.corruption > 0:
+            keep = (torch.rand_like(x) >= self.corruption).to(x.dtype)
+            x = x * keep / (1.0 - self.corruption)
+        return self.enc(x)
+
+
 class StackedDenoisingAutoencoder(nn.Module):
     """Two denoising autoencoders stacked: (N, F) -> tanh(1,000) -> tanh(600) = code; decoders mirror them.
 
@@ -34,7 +46,8 @@ class StackedDenoisingAutoencoder(nn.Module):
     n_features : F, e.g. R (R - 1) / 2 Fisher-z correlations of R regions
     hidden : units of the first layer (1,000 in Heinsfeld et al.)
     code_size : units of the second layer, the code (600 in Heinsfeld et al.)
-    corruption, corruption2 : fraction of each layer's inputs zeroed in pretraining (masking noise)
+    corruption, corruption2 : fraction of each layer's inputs zeroed in pretraining (masking noise; the kept ones
+        scaled by 1 / (1 - corruption))
     dropout : dropout after each encoder layer in fine-tuning
     finetune_epochs, finetune_lr : the supervised stage (Adam, full batches, class-weighted loss)
     """
@@ -48,8 +61,8 @@ class StackedDenoisingAutoencoder(nn.Module):
         super().__init__()
         self.n_features, self.code_size = int(n_features), int(code_size)
         self.dropout, self.finetune_epochs, self.finetune_lr = float(dropout), int(finetune_epochs), float(finetune_lr)
-        self.stages = nn.ModuleList([DenoisingAutoencoderMLP(n_features, hidden, corruption),
-                                     DenoisingAutoencoderMLP(hidden, code_size, corruption2)])
+        self.stages = nn.ModuleList([_MaskedDAE(n_features, hidden, corruption),
+                                     _MaskedDAE(hidden, code_size, corruption2)])
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(N, F) -> (N, code_size); masking noise only in training mode."""
