@@ -42,6 +42,10 @@ def add_parsers(subparsers) -> list[str]:
     m.add_argument("--noise", type=float, help="denoising: input noise sd in training (default 0.1; 0 = off)")
     m.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="other autoencoder hyper-parameter, e.g. --param corruption=0.3 (connectivity)")
+    m.add_argument("--network", choices=("connectivity-dae", "heinsfeld-sdae"),
+                   help="connectivity route: connectivity-dae (one denoising layer, default) or heinsfeld-sdae "
+                        "(stacked denoising AEs 1000 -> 600, pretrained layer-wise, then fine-tuned on each fold's "
+                        "training labels; the design of Heinsfeld et al. 2018, not a promise of their ~70 %%)")
     m.add_argument("--no-cnn", action="store_true", help="skip the direct 3-D CNN comparison arm")
     for flag, kind in (("--epochs", int), ("--batch-size", int), ("--lr", float), ("--cnn-epochs", int),
                        ("--head-epochs", int), ("--seed", int), ("--patience", int)):
@@ -87,15 +91,34 @@ def _data_arguments(p: argparse.ArgumentParser, need_out: bool = True) -> None:
     g.add_argument("--positive-label", help="label value counted as positive (default: 1 of 0/1, else the first)")
     g.add_argument("--allow-missing", action="store_true", default=None,
                    help="leave out rows without a file and files without a row instead of stopping")
-    g.add_argument("--summary", choices=("mean", "std", "alff", "frames"), help="how 4-D files become samples")
+    g.add_argument("--summary", choices=("mean", "std", "alff", "frames"),
+                   help="volumes route: how a 4-D file becomes samples; mean = anatomy / scanner (mean image, no "
+                        "functional signal), std, alff, frames")
     g.add_argument("--max-frames", type=int, help="summary frames: at most this many frames per subject")
     g.add_argument("--mask", help="brain mask NIfTI (default: computed per fold from the training subjects)")
     g.add_argument("--no-canonical", action="store_true", default=None, help="do not reorient to RAS")
     g.add_argument("--resample", action="store_true", default=None, help="resample every scan to one grid")
     g.add_argument("--voxel-size", type=float, help="with --resample: isotropic voxel size in mm")
-    g.add_argument("--route", choices=("volumes", "connectivity"), help="volumes (default) or connectivity")
+    g.add_argument("--route", choices=("auto", "volumes", "connectivity"),
+                   help="auto (default): connectivity for 4-D fMRI and ROI tables, volumes for 3-D images; volumes: "
+                        "3-D autoencoder (4-D files reduced by --summary: the mean image is anatomy / scanner); "
+                        "connectivity: Fisher-z correlations between atlas regions")
     g.add_argument("--timeseries", help="connectivity: folder of per-subject ROI time series (.1D/CSV/TSV)")
-    g.add_argument("--atlas", help="connectivity: labels image for ROI time series from 4-D images")
+    f = p.add_argument_group("fMRI connectivity from 4-D images (already preprocessed and registered to MNI152, "
+                             "e.g. fMRIPrep or ABIDE Preprocessed outputs)")
+    f.add_argument("--atlas", help="power2011 (default), dosenbach2010 or seitzman2018 (coordinates shipped with "
+                                   "nilearn, MNI152), a coordinates CSV/TSV (x, y, z in mm), or a labels image")
+    f.add_argument("--sphere-radius", type=float, help="coordinate atlases: sphere radius in mm (default 5)")
+    f.add_argument("--no-detrend", action="store_true", default=None, help="do not detrend the ROI series")
+    f.add_argument("--high-pass", type=float, help="band-pass lower edge in Hz (default 0.01; 0 = off)")
+    f.add_argument("--low-pass", type=float, help="band-pass upper edge in Hz (default 0.1; 0 = off)")
+    f.add_argument("--no-standardize", action="store_true", default=None, help="do not z-score the ROI series")
+    f.add_argument("--tr", type=float, help="repetition time in s (default: each file's header)")
+    f.add_argument("--confounds-column", help="labels-table column naming each subject's confounds CSV/TSV")
+    f.add_argument("--confounds-pattern",
+                   help="confounds table beside each image, e.g. '*_desc-confounds_timeseries.tsv' (fMRIPrep)")
+    f.add_argument("--confounds", help="comma-separated confounds columns to regress out (default: fMRIPrep's "
+                                       "trans_x,trans_y,trans_z,rot_x,rot_y,rot_z,csf,white_matter)")
     g.add_argument("--cache", help="cache folder for preprocessed arrays")
 
 
@@ -110,12 +133,21 @@ def _config(args):
                        ("site_column", "site_column"), ("positive_label", "positive_label"),
                        ("allow_missing", "allow_missing"), ("summary", "summary"), ("max_frames", "max_frames"),
                        ("mask", "mask"), ("resample", "resample"), ("voxel_size", "voxel_size"), ("route", "route"),
-                       ("timeseries", "timeseries"), ("atlas", "atlas"), ("cache", "cache_dir")):
+                       ("timeseries", "timeseries"), ("atlas", "atlas"), ("cache", "cache_dir"),
+                       ("sphere_radius", "sphere_radius"), ("high_pass", "high_pass"), ("low_pass", "low_pass"),
+                       ("tr", "tr"), ("confounds_column", "confounds_column"),
+                       ("confounds_pattern", "confounds_pattern")):
         v = getattr(args, flag, None)
         if v is not None:
             setattr(d, attr, v)
     if getattr(args, "no_canonical", None):
         d.canonicalise = False
+    if getattr(args, "no_detrend", None):
+        d.detrend = False
+    if getattr(args, "no_standardize", None):
+        d.standardize = False
+    if getattr(args, "confounds", None) is not None:
+        d.confounds = [c.strip() for c in args.confounds.split(",") if c.strip()]
     if d.timeseries and getattr(args, "route", None) is None:
         d.route = "connectivity"
     if d.voxel_size and not d.resample:
@@ -138,6 +170,8 @@ def _config(args):
             ae.pop("depth", None), ae.pop("channels", None), ae.pop("noise_std", None)
         if args.no_cnn:
             cfg.model.cnn_arm = False
+        if args.network:
+            cfg.model.connectivity_network = args.network
         t = cfg.train
         for flag in ("epochs", "batch_size", "lr", "cnn_epochs", "head_epochs", "seed", "patience", "device", "amp"):
             v = getattr(args, flag)
@@ -202,6 +236,10 @@ def _demo(args) -> int:
     print(f"Wrote a SYNTHETIC demo cohort ({args.subjects} subjects, grid {'x'.join(map(str, shape))}"
           f"{f', {args.frames} frames' if args.frames else ''}) in {time.perf_counter() - t0:.1f} s:")
     print(f"  images: {demo.images}\n  labels: {demo.table}" + (f"\n  atlas:  {demo.atlas}" if demo.atlas else ""))
+    if demo.atlas:  # 4-D series: the default route is connectivity between the demo atlas's regions
+        print(f"Train it (connectivity between the regions of the demo atlas) with:\n  {demo.command()} "
+              f"--atlas {demo.atlas}")
+        return 0
     print(f"Train it (6-mm grid, a few minutes on a laptop CPU) with:\n  {demo.command()}")
     return 0
 

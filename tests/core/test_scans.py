@@ -117,7 +117,8 @@ def test_reference_subject_is_loaded_unchanged_and_4d_mean_summary(tmp_path):
     twice.set_data_dtype(np.float32)  # the original's int16 would quantise the doubled values
     nib.save(twice, str(images / "b_4d.nii.gz"))
     table = _table(tmp_path / "t.tsv", "subject\tgroup", ["a\t1", "b\t0"])
-    cfg = _cfg(images, table, cache_dir=str(tmp_path / "c"))
+    # 4-D files go to connectivity unless the volumes route (mean image: anatomy / scanner) is asked for
+    cfg = _cfg(images, table, cache_dir=str(tmp_path / "c"), route="volumes")
     cohort = build_cohort(cfg)
     cohort.check()
     assert cohort.classes == ["0", "1"] and list(cohort.y) == [1, 0]

@@ -34,7 +34,7 @@ from biodeep_gui.core.scans.evaluation import (
 from biodeep_gui.core.scans.models import build_scans_model
 from biodeep_gui.core.scans.models.autoencoder3d import Autoencoder3D, CNN3DClassifier
 from biodeep_gui.core.scans.pipeline import train_scans
-from biodeep_gui.core.scans.preprocess import Preprocessor
+from biodeep_gui.core.scans.preprocess import Preprocessor, resolved_config
 from biodeep_gui.core.scans.reports import CohortReport, FoldResult, ReconstructionPreview, ScansSummary
 from biodeep_gui.core.scans.run import load_scans_run
 from biodeep_gui.core.scans.steps import (
@@ -192,7 +192,7 @@ def test_volume_batches_stream_or_preload_the_same_normalised_data(tmp_path):
 def test_frames_become_training_items(tmp_path):
     demo = write_demo_cohort(tmp_path / "d", 4, (8, 10, 8), seed=1, frames=12)
     cfg = _config(demo, tmp_path)
-    cfg.data.summary, cfg.data.max_frames = "frames", 5
+    cfg.data.route, cfg.data.summary, cfg.data.max_frames = "volumes", "frames", 5
     prep = Preprocessor(build_cohort(cfg.data), cfg.data, cfg.data.cache_dir)
     assert prep.load(0).shape == (5, 8, 10, 8)
     items = volume_items(prep, [0, 2])
@@ -299,7 +299,8 @@ def test_code_classifier_accuracy_clearly_above_chance(proof_run):
 
 def test_run_folder_reloads_and_reconstructs(proof_run, tmp_path):
     run = load_scans_run(proof_run["run"])
-    assert run.status == "complete" and run.config == proof_run["cfg"]
+    # the run folder records the route taken ('auto' resolved from the files: 3-D -> volumes)
+    assert run.status == "complete" and run.config == resolved_config(proof_run["cfg"])
     assert (proof_run["run"] / "folds" / "fold3.safetensors").exists()
     metrics = json.loads((proof_run["run"] / "metrics.json").read_text())
     assert metrics["logistic_accuracy_mean"] == pytest.approx(proof_run["items"][-1].metrics["logistic"]["accuracy"][0])
@@ -360,6 +361,7 @@ def test_connectivity_from_4d_images_and_an_atlas(tmp_path):
     demo = write_demo_cohort(tmp_path / "d", 8, (10, 12, 10), seed=2, frames=30)
     cfg = _config(demo, tmp_path)
     cfg.data.route, cfg.data.atlas = "connectivity", str(demo.atlas)
+    cfg.data.high_pass = 0.0  # 30 frames at TR 2 s: too short for a 0.01 Hz high-pass (needs 50)
     cfg.model.autoencoder = {"code_size": 4}
     cfg.train.epochs, cfg.cv.folds, cfg.cv.permutations, cfg.cv.final_fit = 2, 2, 0, False
     items = list(train_scans(cfg, tmp_path / "run"))
@@ -428,7 +430,7 @@ def test_frames_route_with_leave_site_out_and_4d_reconstruction(tmp_path):
     """4-D input with every frame as a training sample, folds = sites, and a 4-D file reconstructed frame by frame."""
     demo = write_demo_cohort(tmp_path / "d", 9, (8, 10, 8), seed=6, frames=10, n_sites=3)
     cfg = _config(demo, tmp_path)
-    cfg.data.summary, cfg.data.max_frames = "frames", 4
+    cfg.data.route, cfg.data.summary, cfg.data.max_frames = "volumes", "frames", 4
     cfg.model.autoencoder = {"depth": 2, "code_size": 8}
     cfg.train.epochs, cfg.train.cnn_epochs, cfg.train.head_epochs, cfg.cv.permutations = 2, 2, 20, 3
     cfg.cv.leave_site_out = True

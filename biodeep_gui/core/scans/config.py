@@ -19,13 +19,31 @@ from biodeep_gui.core.training.config import MAX_BATCH_SIZE, MAX_EPOCHS, SEED_MA
 
 SCANS_SCHEMA_VERSION = 1
 
-ROUTES = ("volumes", "connectivity")
-#: per-subject reduction of a 4-D (fMRI) file: mean, temporal standard deviation, ALFF-style low-frequency
-#: amplitude, or every time frame as an autoencoder training sample
+#: 'auto': connectivity for ROI time-series tables and 4-D (fMRI) images, volumes for 3-D images (decided from the
+#: files when a run starts; the run folder records the route taken)
+ROUTES = ("auto", "volumes", "connectivity")
+#: per-subject reduction of a 4-D (fMRI) file on the volumes route: mean (anatomy / scanner: a temporal mean image
+#: carries no functional signal), temporal standard deviation, ALFF-style low-frequency amplitude, or every time frame
+#: as an autoencoder training sample
 SUMMARIES = ("mean", "std", "alff", "frames")
+#: Coordinate atlases nilearn ships inside its package (read offline; MNI152 coordinates in mm), used with spheres.
+COORD_ATLASES = {"power2011": "Power et al. 2011, 264 regions", "dosenbach2010": "Dosenbach et al. 2010, 160 regions",
+                 "seitzman2018": "Seitzman et al. 2018, 300 regions"}
+DEFAULT_ATLAS = "power2011"
+#: fMRIPrep's names for the six head-motion parameters and the mean CSF and white-matter signals
+DEFAULT_CONFOUNDS = ("trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z", "csf", "white_matter")
+#: connectivity networks: today's one-layer denoising autoencoder, or the Heinsfeld-style stack (+ fine-tuning)
+CONNECTIVITY_NETWORKS = ("connectivity-dae", "heinsfeld-sdae")
+#: how each route / summary is called in the CLI help and the GUI
+ROUTE_LABELS = {"auto": "automatic: connectivity for 4-D fMRI and ROI tables, volumes for 3-D images",
+                "volumes": "volumes: 3-D autoencoder", "connectivity": "connectivity: correlations between regions"}
+SUMMARY_LABELS = {"mean": "anatomy / scanner (mean image)", "std": "temporal standard deviation",
+                  "alff": "ALFF (low-frequency amplitude)", "frames": "every frame as a sample"}
 NORMALISATIONS = ("zscore", "none")
 #: Most voxels a demo or resampled grid may hold: 512**3 float32 voxels are 512 MiB per volume already.
 MAX_GRID_VOXELS = 512**3
+#: file endings ``data.atlas`` may have when it is not a built-in atlas name
+ATLAS_SUFFIXES = (".nii", ".nii.gz", ".csv", ".tsv", ".txt")
 #: Smallest resampling voxel size (mm); finer grids would exceed ``MAX_GRID_VOXELS`` for a whole head.
 MIN_VOXEL_SIZE = 0.1
 #: within-fold harmonisation of the codes by site (fitted on each fold's training subjects only)
@@ -37,10 +55,31 @@ class ScansDataConfig:
     """Where the cohort comes from and how each scan is prepared.
 
     route
-        ``volumes``: one NIfTI per subject in ``images`` (3-D, or 4-D reduced by ``summary``) -> 3-D autoencoder.
-        ``connectivity``: ROI time series -> correlation matrix -> Fisher z -> denoising autoencoder; the series come
-        from per-subject tables in ``timeseries`` (``.1D``/CSV/TSV) or from 4-D images in ``images`` averaged inside
-        each region of the ``atlas`` labels image.
+        ``auto`` (default): ``connectivity`` for ROI tables and 4-D (fMRI) images, ``volumes`` for 3-D images.
+        ``volumes``: one NIfTI per subject in ``images`` (3-D, or 4-D reduced by ``summary``; for fMRI the mean image
+        is anatomy / scanner, not function) -> 3-D autoencoder.
+        ``connectivity``: ROI time series -> cleaning -> correlation matrix -> Fisher z (upper triangle) -> denoising
+        autoencoder; the series come from per-subject tables in ``timeseries`` (``.1D``/CSV/TSV, used as given:
+        ABIDE Preprocessed tables are already filtered) or from 4-D images in ``images`` through nilearn (see
+        ``atlas``). The images must already be preprocessed and registered to MNI152 space (e.g. fMRIPrep, or the
+        ABIDE Preprocessed outputs): nothing here corrects motion or registers scans.
+    atlas
+        Connectivity from 4-D images: a labels image (``.nii``/``.nii.gz``, integer regions, in the images' space;
+        region means with nilearn's ``NiftiLabelsMasker``), a coordinates table (CSV/TSV with ``x``, ``y``, ``z``
+        columns, mm) or a coordinate atlas shipped inside nilearn (``power2011``, ``dosenbach2010``,
+        ``seitzman2018``; MNI152 coordinates), read with ``NiftiSpheresMasker`` (spheres of ``sphere_radius`` mm).
+        Empty: ``power2011``. Spheres outside a scan's field of view give a constant series (correlations 0, noted).
+    detrend, high_pass, low_pass, standardize, tr
+        Signal cleaning of each ROI series with ``nilearn.signal.clean``: linear detrending, Butterworth band-pass
+        ``high_pass``-``low_pass`` Hz (0.01-0.1 by default; 0 = that side off) with the TR from each header (``tr``
+        > 0 overrides it, in s), z-scoring. A series must hold more frames than the filter needs (and at least one
+        period of the high-pass frequency); shorter ones stop with the file named.
+    confounds_column, confounds_pattern, confounds
+        Optional nuisance regression: a per-subject confounds table (CSV/TSV, one row per frame), found by a column
+        of the labels table naming it (relative paths from the table's folder) or by a file-name pattern searched
+        in the folder of the subject's image (e.g. fMRIPrep's ``*_desc-confounds_timeseries.tsv``; with several
+        matches, the one sharing the longest name prefix with the image). ``confounds``: the columns regressed out
+        (default: fMRIPrep's six motion parameters, ``csf`` and ``white_matter``).
     labels
         CSV/TSV table with one row per subject: ``subject_column`` (e.g. ABIDE's ``SUB_ID``), ``label_column``
         (``DX_GROUP``), optionally ``file_column`` (``FILE_ID``: the file name without extension, or its start) and
@@ -61,11 +100,11 @@ class ScansDataConfig:
         Where preprocessed arrays are cached (``.npy``, memory-mapped when read); empty: the user cache folder.
     """
 
-    route: str = choice("volumes", ROUTES)
+    route: str = choice("auto", ROUTES)
     images: str = ""
     labels: str = ""
     timeseries: str = ""
-    atlas: str = ""
+    atlas: str = DEFAULT_ATLAS
     subject_column: str = "SUB_ID"
     label_column: str = "DX_GROUP"
     file_column: str = ""
@@ -84,22 +123,43 @@ class ScansDataConfig:
     resample: bool = False
     voxel_size: float = number(0.0, ge=0, le=100, note="mm; 0 = keep the first subject's grid")
     cache_dir: str = ""
+    # connectivity from 4-D images (see the class docstring)
+    sphere_radius: float = number(5.0, gt=0, le=50, note="mm")
+    detrend: bool = True
+    high_pass: float = number(0.01, ge=0, le=100, note="Hz; 0 = off")
+    low_pass: float = number(0.1, ge=0, le=100, note="Hz; 0 = off")
+    standardize: bool = True
+    tr: float = number(0.0, ge=0, le=100, note="s; 0 = from each header")
+    confounds_column: str = ""
+    confounds_pattern: str = ""
+    confounds: list[str] = field(default_factory=lambda: list(DEFAULT_CONFOUNDS))
 
     def input_files(self) -> list[str]:
         """The table, mask and atlas files this configuration reads (the scans are listed per subject)."""
-        return [p for p in (self.labels, self.mask, self.atlas) if p]
+        atlas = "" if self.builtin_atlas() else self.atlas
+        return [p for p in (self.labels, self.mask, atlas) if p]
+
+    def builtin_atlas(self) -> str:
+        """The name of the coordinate atlas shipped with nilearn that ``atlas`` names ('' for a file)."""
+        name = self.atlas.strip().lower() or DEFAULT_ATLAS
+        return name if name in COORD_ATLASES else ""
 
 
 #: What each classifier arm of a scans run's results is, in words (CLI and GUI).
 ARM_NAMES = {"mlp": "MLP on codes", "logistic": "Logistic on codes", "cnn": "3-D CNN (no autoencoder)",
-             "logistic_features": "Logistic on connectivity", "site_only": "Site only (baseline)"}
+             "logistic_features": "Logistic on connectivity", "site_only": "Site only (baseline)",
+             "sdae": "Stacked denoising AE, fine-tuned (Heinsfeld-style)"}
 
 
 @dataclass
 class ScansModelConfig:
     """Hyper-parameters of each network (see ``models.autoencoder3d.SCANS_ARCHITECTURES``); missing = defaults.
 
-    autoencoder : ``autoencoder3d`` parameters (volumes route) or ``connectivity-dae`` (connectivity route)
+    autoencoder : ``autoencoder3d`` parameters (volumes route) or those of ``connectivity_network``
+    connectivity_network : ``connectivity-dae`` (one denoising layer; default) or ``heinsfeld-sdae`` (stacked
+        denoising autoencoders pretrained layer by layer, then fine-tuned with a softmax head on each fold's
+        training labels: the "Stacked denoising AE, fine-tuned" arm). Heinsfeld et al. 2018 reported ~70 % on ABIDE
+        with such a network; that figure is theirs, on their data, and says nothing about what other data will give.
     head : ``mlp-head`` parameters of the classifier on the codes
     cnn : ``cnn3d`` parameters of the direct 3-D CNN comparison arm (run when ``cnn_arm`` is on)
     """
@@ -108,6 +168,7 @@ class ScansModelConfig:
     head: dict[str, Any] = field(default_factory=dict)
     cnn: dict[str, Any] = field(default_factory=dict)
     cnn_arm: bool = True
+    connectivity_network: str = choice("connectivity-dae", CONNECTIVITY_NETWORKS)
 
 
 @dataclass
@@ -214,21 +275,28 @@ class ScansConfig(configio.ConfigDocument):
         if 0 < d.voxel_size < MIN_VOXEL_SIZE:
             raise ConfigError(f"data.voxel_size = {d.voxel_size:g} is finer than {MIN_VOXEL_SIZE:g} mm; a whole "
                               f"head on that grid would exceed {MAX_GRID_VOXELS:,} voxels")
-        """Raise ``ConfigError`` naming the first invalid setting."""
-        d, t, c = self.data, self.train, self.cv
-        _choice("data.route", d.route, ROUTES)
-        _choice("data.summary", d.summary, SUMMARIES)
-        _choice("data.normalise", d.normalise, NORMALISATIONS)
-        _choice("cv.harmonise", c.harmonise, HARMONISATIONS)
-        if not (isinstance(d.band_hz, list) and len(d.band_hz) == 2 and 0 <= d.band_hz[0] < d.band_hz[1]):
-            raise ConfigError("data.band_hz must be [low, high] in Hz with 0 <= low < high")
-        if d.voxel_size < 0 or d.max_frames < 0 or not 0 < d.mask_coverage <= 1:
-            raise ConfigError("data.voxel_size and data.max_frames must be >= 0, data.mask_coverage in (0, 1]")
         if not d.subject_column or not d.label_column:
             raise ConfigError("data.subject_column and data.label_column must name columns of the labels table")
+        atlas = d.atlas.strip()
+        if atlas and not d.builtin_atlas() and not atlas.lower().endswith(ATLAS_SUFFIXES):
+            raise ConfigError(f"data.atlas = {configio.short(d.atlas)} is neither a coordinate atlas shipped with "
+                              f"nilearn ({', '.join(COORD_ATLASES)}) nor a labels image (.nii, .nii.gz) or a "
+                              f"coordinates table (.csv, .tsv)")
+        if 0 < d.low_pass <= d.high_pass:
+            raise ConfigError(f"data.low_pass = {d.low_pass:g} Hz is not above data.high_pass = {d.high_pass:g} Hz; "
+                              f"a band-pass keeps high_pass < f < low_pass (0 turns a side off)")
+        if d.confounds_column and d.confounds_pattern:
+            raise ConfigError("data.confounds_column and data.confounds_pattern are both set; choose one way to "
+                              "find each subject's confounds table")
+        if (d.confounds_column or d.confounds_pattern) and not d.confounds:
+            raise ConfigError("data.confounds = [] names no column to regress out of the confounds tables")
+        bad = [c for c in d.confounds if not isinstance(c, str) or not c.strip()]
+        if bad:
+            raise ConfigError(f"data.confounds = {configio.short(d.confounds)} holds an empty column name")
 
     def autoencoder_arch(self) -> str:
-        return "autoencoder3d" if self.data.route == "volumes" else "connectivity-dae"
+        """The autoencoder of the (resolved) route: ``autoencoder3d`` for volumes, else the connectivity network."""
+        return "autoencoder3d" if self.data.route == "volumes" else self.model.connectivity_network
 
 
 def migrate_scans(raw: dict[str, Any]) -> dict[str, Any]:

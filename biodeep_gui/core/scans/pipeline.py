@@ -44,7 +44,7 @@ from biodeep_gui.core.scans.evaluation import (
     masked_correlation,
     template_scores,
 )
-from biodeep_gui.core.scans.preprocess import Preprocessor
+from biodeep_gui.core.scans.preprocess import Preprocessor, resolved_config
 from biodeep_gui.core.scans.reports import CohortReport, FoldReport, FoldResult, ReconstructionPreview, ScansSummary
 from biodeep_gui.core.scans.run import _save_fold, _write_run
 from biodeep_gui.core.scans.steps import (
@@ -100,12 +100,14 @@ def train_scans(cfg: ScansConfig, out_dir: str | Path, *, should_stop: Callable[
     import torch
 
     from biodeep_gui.core.scans.models import build_scans_model
+    from biodeep_gui.core.scans.models.heinsfeld import finetune_classifier
     from biodeep_gui.core.training.architecture import count_parameters
     from biodeep_gui.core.training.loop import resolve_device
 
     cfg.validate()
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
+    cfg = resolved_config(cfg, cohort)  # route 'auto' decided from the files (4-D fMRI -> connectivity)
     d = cfg.data
     volumes_route = d.route == "volumes"
     seed = cfg.train.seed
@@ -144,7 +146,7 @@ def train_scans(cfg: ScansConfig, out_dir: str | Path, *, should_stop: Callable[
 
     arms = ["mlp", "logistic"] + (["cnn"] if volumes_route and cfg.model.cnn_arm else [])
     if not volumes_route:
-        arms.append("logistic_features")
+        arms += ["logistic_features"] + (["sdae"] if cfg.autoencoder_arch() == "heinsfeld-sdae" else [])
     site_names = sorted(set(sites)) if sites else []
     if len(site_names) >= 2:
         arms.append("site_only")  # the baseline: diagnosis from the site alone, same folds
@@ -232,6 +234,9 @@ def train_scans(cfg: ScansConfig, out_dir: str | Path, *, should_stop: Callable[
             p["logistic_features"] = fit_code_classifiers(fold_features[train], y[train], fold_features[test],
                                                           cfg=cfg, device=device, seed=fold_seed,
                                                           arms=("logistic",))["logistic"]
+            if "sdae" in arms:  # Heinsfeld-style supervised fine-tuning on this fold's training subjects only
+                p["sdae"] = finetune_classifier(model, fold_features[train], y[train], fold_features[test],
+                                                device=device, seed=fold_seed, should_stop=should_stop)
         if should_stop():  # classifiers stopped half-way: the fold is not recorded
             cancelled = True
             break

@@ -102,6 +102,11 @@ def fit_autoencoder(model, prep: Preprocessor | None, fit_subjects: np.ndarray, 
     else:
         train_src, val_src = FeatureBatches(features[fit_subjects]), FeatureBatches(features[val_subjects])
     objective = ReconstructionObjective(mask if features is None else None, template)
+    if getattr(model, "layerwise", False):  # stacked autoencoders (heinsfeld-sdae): pretrained layer by layer
+        from biodeep_gui.core.scans.models.heinsfeld import fit_layerwise
+
+        return (yield from fit_layerwise(model, train_src, val_src, tcfg, device=device, objective=objective,
+                                         should_stop=should_stop))
     result = None
     # validation metrics come from objective.evaluate, on the device (no val_targets needed)
     for item in fit(model, train_src, val_src, objective, tcfg, device=device, val_targets=None,

@@ -180,6 +180,7 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
     """
     import torch
 
+    from biodeep_gui.core.common import metrics as M
     from biodeep_gui.core.sequences.batches import SequenceBatches
     from biodeep_gui.core.sequences.models import build_model, get_architecture
     from biodeep_gui.core.sequences.run import ModelInfo, load_run, write_run
@@ -193,7 +194,6 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
         predict_outputs,
         resolve_device,
     )
-    from biodeep_gui.core.common import metrics as M
     from biodeep_gui.core.training.runs import CHECKPOINT_FILE, RUN_FILE, provenance, write_checkpoint
 
     cfg.validate()

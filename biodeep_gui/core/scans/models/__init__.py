@@ -1,4 +1,4 @@
-"""Scans architectures: 3-D autoencoder, 3-D CNN, connectivity autoencoder, MLP head (torch imported only to build)."""
+"""Scans architectures: 3-D autoencoder, 3-D CNN, connectivity autoencoders, MLP head (torch imported only to build)."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,11 +7,13 @@ from biodeep_gui.core.training.architecture import Architecture, Param
 
 
 # ---- brain scans (``models.autoencoder3d``; torch is imported only when a network is built) ----------------------
-def _scans_net(cls_name: str):
+def _scans_net(cls_name: str, module: str = "autoencoder3d"):
     def build(size, **kw):
-        from biodeep_gui.core.scans.models import autoencoder3d
-
-        return getattr(autoencoder3d, cls_name)(size, **kw)
+        if module == "heinsfeld":
+            from biodeep_gui.core.scans.models import heinsfeld as mod
+        else:
+            from biodeep_gui.core.scans.models import autoencoder3d as mod
+        return getattr(mod, cls_name)(size, **kw)
     return build
 
 
@@ -43,6 +45,20 @@ SCANS_ARCHITECTURES: dict[str, Architecture] = {
          Param("hidden", 0, "Units of an extra hidden layer on each side; 0 = one layer.", 0, 8192),
          Param("corruption", 0.2, "Fraction of inputs zeroed in training (denoising).", 0.0, 0.9)),
         builder=_scans_net("DenoisingAutoencoderMLP")),
+    "heinsfeld-sdae": Architecture(
+        "heinsfeld-sdae", "Stacked denoising AE (Heinsfeld-style)",
+        "Two denoising autoencoders stacked on the Fisher-z correlations (1,000 then 600 units, as in Heinsfeld et "
+        "al. 2018), pretrained one layer at a time, then the encoders and a softmax output fine-tuned on each fold's "
+        "training labels. The design follows the paper; its ~70 % accuracy on ABIDE is not a prediction for other "
+        "data, which can do better or worse (compare with the logistic regression on connectivity).",
+        (Param("hidden", 1000, "Units of the first denoising layer.", 2, 8192),
+         Param("code_size", 600, "Units of the second layer: the code the classifiers read.", 2, 8192),
+         Param("corruption", 0.7, "Fraction of the connectivity values zeroed when pretraining layer 1.", 0.0, 0.95),
+         Param("corruption2", 0.9, "Fraction of layer-1 codes zeroed when pretraining layer 2.", 0.0, 0.95),
+         Param("dropout", 0.5, "Dropout after each encoder layer in fine-tuning.", 0.0, 0.9),
+         Param("finetune_epochs", 100, "Full-batch epochs of supervised fine-tuning in each fold.", 1, 10_000),
+         Param("finetune_lr", 1e-4, "Learning rate (Adam) of the fine-tuning.", 1e-7, 1.0)),
+        builder=_scans_net("StackedDenoisingAutoencoder", "heinsfeld")),
     "mlp-head": Architecture(
         "mlp-head", "MLP on codes",
         "A small fully-connected classifier reading the autoencoder codes.",

@@ -32,7 +32,7 @@ GUESSES = {"subject": ("SUB_ID", "participant_id", "subject_id", "subject", "ID"
            "label": ("DX_GROUP", "diagnosis", "dx", "label", "group", "class"),
            "file": ("FILE_ID", "file", "filename", "path"),
            "site": ("SITE_ID", "site", "scanner", "centre", "center")}
-SUMMARY_LABELS = {"mean": "Mean over time", "std": "Temporal standard deviation",
+SUMMARY_LABELS = {"mean": "Anatomy / scanner (mean image)", "std": "Temporal standard deviation",
                   "alff": "ALFF (0.01–0.08 Hz amplitude)", "frames": "Every frame as a sample"}
 
 
@@ -78,19 +78,25 @@ class CohortForm(QGroupBox):
         self.summary_combo = QComboBox()
         for key in SUMMARIES:
             self.summary_combo.addItem(SUMMARY_LABELS[key], key)
-        self.summary_combo.setToolTip("How a 4-D (fMRI) file becomes the autoencoder's input; 3-D files are used as "
-                                      "they are")
+        self.summary_combo.setToolTip("Volumes route: how a 4-D (fMRI) file becomes the autoencoder's input; 3-D "
+                                      "files are used as they are. The mean image shows anatomy and the scanner, "
+                                      "not brain function: for function use the connectivity route")
         self.mask_edit = QLineEdit()
         self.mask_edit.setPlaceholderText("computed per fold from the training subjects")
         self.route_combo = QComboBox()
+        self.route_combo.addItem("Automatic: connectivity for 4-D fMRI, volumes for 3-D", "auto")
         self.route_combo.addItem("Volumes: 3-D autoencoder", "volumes")
         self.route_combo.addItem("Connectivity: ROI correlations", "connectivity")
-        self.route_combo.setToolTip("Connectivity: region time series -> correlation matrix -> Fisher z -> "
-                                    "denoising autoencoder, from ROI tables or from 4-D images and an atlas")
+        self.route_combo.setToolTip("Connectivity: region time series (nilearn: detrended, band-passed 0.01-0.1 Hz, "
+                                    "z-scored) -> correlation matrix -> Fisher z -> denoising autoencoder, from ROI "
+                                    "tables or from 4-D images and an atlas. Inputs must already be preprocessed "
+                                    "and registered (e.g. fMRIPrep or the ABIDE Preprocessed outputs); the built-in "
+                                    "atlases assume MNI152 space")
         self.timeseries_edit = QLineEdit()
         self.timeseries_edit.setPlaceholderText("connectivity: folder of ROI time series (.1D/CSV/TSV)")
         self.atlas_edit = QLineEdit()
-        self.atlas_edit.setPlaceholderText("connectivity from 4-D images: labels image")
+        self.atlas_edit.setPlaceholderText("power2011 (default), dosenbach2010, seitzman2018 (MNI152), or a labels "
+                                           "image / x,y,z table")
         self.route_combo.currentIndexChanged.connect(self._on_route)
         cohort_form = QFormLayout()
         cohort_form.addRow("Route", self.route_combo)
@@ -160,7 +166,7 @@ class CohortForm(QGroupBox):
             self.atlas_edit.setText(f)
 
     def _on_route(self) -> None:
-        connectivity = self.route_combo.currentData() == "connectivity"
+        connectivity = self.route_combo.currentData() in ("connectivity", "auto")
         for w in (self.timeseries_row, self.atlas_row):
             w.setEnabled(connectivity)
         self.sigRouteChanged.emit(self.route_combo.currentData())

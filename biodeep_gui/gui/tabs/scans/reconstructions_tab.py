@@ -39,7 +39,7 @@ from biodeep_gui.gui.widgets.slice_viewer import SliceViewer
 from biodeep_gui.gui.workers import TaskRunner
 
 ARM_SHORT = {"mlp": "MLP", "logistic": "Logistic", "cnn": "3-D CNN", "logistic_features": "Logistic (features)",
-             "site_only": "Site only"}
+             "site_only": "Site only", "sdae": "Stacked DAE (Heinsfeld-style)"}
 METRIC_NAMES = {"accuracy": "Accuracy", "balanced_accuracy": "Balanced acc.", "auroc": "AUROC",
                 "sensitivity": "Sensitivity", "specificity": "Specificity"}
 ERROR_COLUMNS = ("Rank", "Subject", "Label", "Fold", "r", "MSE", "Template r", "Residual r")

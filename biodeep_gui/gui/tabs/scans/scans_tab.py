@@ -107,7 +107,10 @@ class ScansTab(QWidget):
         self.out_edit = QLineEdit()
         self.out_edit.setPlaceholderText("default: a new folder under the runs folder")
         note = QLabel("The autoencoder, its training and the cross-validation are set in the <b>Model</b> tab "
-                      "(“Autoencoder → classifier”), with the device; progress and curves show in <b>Training</b>.")
+                      "(“Autoencoder → classifier”), with the device; progress and curves show in <b>Training</b>. "
+                      "fMRI inputs must already be preprocessed and registered (e.g. fMRIPrep or the ABIDE "
+                      "Preprocessed outputs): BioDeep corrects no motion and registers nothing. The connectivity "
+                      "atlases assume MNI152 space.")
         note.setWordWrap(True)
         note.setStyleSheet("color: #5f6368;")
         train_form = QFormLayout()
