@@ -36,7 +36,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Generator
+from typing import Callable, Generator, NamedTuple
 
 import numpy as np
 
@@ -63,14 +63,14 @@ SCORE_KINDS = ("ref_score", "alt_score", "delta", "logit_delta")
 
 _N_CODE = 4
 _ALT_LETTERS = frozenset("ACGTN")
+_SNV_PAIRS = frozenset(r + a for r in "ACGTN" for a in "ACGTN" if r != a)  # plain SNVs, the fast path
 
 
 class VariantError(BioDeepError):
     """The variants cannot be read or scored as asked."""
 
 
-@dataclass(frozen=True)
-class Allele:
+class Allele(NamedTuple):
     """One ALT allele of a VCF record (a multi-allelic record gives several).
 
     chrom, pos : contig and 1-based position as in the VCF
@@ -275,6 +275,9 @@ def read_vcf(path: str | os.PathLike, *, max_indel: int = MAX_INDEL) -> tuple[li
             ref = str(rec.REF).upper()
             alts = [str(a).upper() for a in rec.ALT] or ["."]
             for alt in alts:
+                if ref + alt in _SNV_PAIRS:
+                    alleles.append(Allele(chrom, pos, vid, ref, alt, i))
+                    continue
                 reason = _skip_reason(ref, alt, max_indel)
                 if reason:
                     skipped.append(SkippedVariant(chrom, pos, vid, ref, alt, i, reason))
@@ -423,7 +426,7 @@ def _build_chunk(genome: _Genome, alleles: list[Allele], length: int
             single = lr == 1
             if single.any():
                 got, inside = seg.take(s[single])
-                want = np.array([BYTE_TO_CODE[ord(alleles[i].ref)] for i in idx[single]], np.uint8)
+                want = _encode_allele("".join([alleles[i].ref for i in idx[single]]))
                 ok[idx[single]] = inside & ((got == want) | (want == _N_CODE))
             for j in np.flatnonzero(~single):
                 a = alleles[idx[j]]
@@ -438,9 +441,12 @@ def _build_chunk(genome: _Genome, alleles: list[Allele], length: int
                 rows_same = idx[same]
                 ref_codes[rows_same] = win
                 alt = win.copy()
-                for r, j, o in zip(range(len(rows_same)), rows_same, offs):
-                    a = alleles[j]
-                    alt[r, o:o + len(a.alt)] = _encode_allele(a.alt)
+                one = lr[same] == 1  # SNVs: all their alt bases in one go
+                if one.any():
+                    alt[np.flatnonzero(one), half] = _encode_allele("".join([alleles[j].alt for j in rows_same[one]]))
+                for r in np.flatnonzero(~one):  # MNVs
+                    a = alleles[rows_same[r]]
+                    alt[r, offs[r]:offs[r] + len(a.alt)] = _encode_allele(a.alt)
                 alt_codes[rows_same] = alt
                 clipped[rows_same] = ~inside.all(axis=1)
             for j in np.flatnonzero((lr != la) & ok[idx]):
