@@ -34,7 +34,7 @@ def _index_cache_dir() -> Path:
     return paths.cache_dir() / "genome-index"
 
 
-def _open_genome(genome: str | os.PathLike):
+def open_genome(genome: str | os.PathLike):
     """Open an indexed genome FASTA with pyfaidx, building the .fai in the user's cache folder if the genome's folder
     is read-only."""
     import pyfaidx
@@ -256,7 +256,7 @@ def load_bed(bed: str | os.PathLike, genome: str | os.PathLike, *, width: int = 
     if background_method not in ("shuffle", "flank"):
         raise ConfigError(f"background_method = {background_method!r} is not one of: shuffle, flank")
     check_readable_file(bed, "a BED file")  # before the genome is indexed
-    fa = _open_genome(genome)
+    fa = open_genome(genome)
     try:
         sizes = {name: len(fa[name]) for name in fa.keys()}
         peaks = _read_bed(bed, sizes, width, str(genome))
