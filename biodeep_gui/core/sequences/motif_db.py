@@ -410,7 +410,7 @@ def find_motif(key: str, motifs: Iterable[Motif] | None = None) -> Motif:
     Searches ``motifs`` or, by default, the bundled JASPAR set. With several matches for a base id or name,
     the highest version / first in order is returned. Raises ``KeyError`` when nothing matches.
     """
-    pool = list(_bundled() if motifs is None else motifs)
+    pool = list(_bundled("vertebrates") if motifs is None else motifs)
     for m in pool:
         if m.id == key:
             return m

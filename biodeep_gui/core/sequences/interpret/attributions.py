@@ -162,8 +162,13 @@ def shuffled_references(onehot, n: int, seed: int):
     import torch
     from tangermeme.ersatz import dinucleotide_shuffle
 
-    refs = [dinucleotide_shuffle(onehot[i:i + 1], n=n, random_state=seed, allow_N=True)
-            for i in range(onehot.shape[0])]
+    refs = []
+    for i in range(onehot.shape[0]):
+        try:
+            refs.append(dinucleotide_shuffle(onehot[i:i + 1], n=n, random_state=seed, allow_N=True))
+        except ValueError:  # tangermeme: every shuffle is the sequence itself (e.g. ACGTACGT...)
+            raise InterpretError(f"sequence {i + 1} is too repetitive to shuffle: every dinucleotide shuffle is the "
+                                 "sequence itself, so attributions against shuffled references are undefined") from None
     return torch.cat(refs).float()
 
 
