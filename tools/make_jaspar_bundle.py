@@ -34,6 +34,7 @@ JASPAR base id, e.g. `MA0139.2 CTCF`):
 
 {table}
 
+The default collection, `{release}_CORE_vertebrates.meme`, holds **{vertebrates} position frequency matrices**.
 BioDeep uses them to name the motifs its networks learn (Tomtom-style matching of first-layer filters and of
 motifs discovered from attributions; vertebrates by default, the group chosen with `collection` / `--collection`
 / the collection box) and plants real vertebrate binding sites in its synthetic demo data.
@@ -101,16 +102,18 @@ def main(argv: list[str] | None = None) -> int:
 
     from importlib.metadata import version
 
-    rows = []
+    rows, counts = [], {}
     for taxon in [t.strip() for t in args.taxa.split(",") if t.strip()]:
         motifs = fetch_core(args.release, taxon)
         meme_name = f"{args.release}_CORE_{taxon}.meme"
         meme_path = write_meme(motifs, args.out / meme_name)
         size = meme_path.stat().st_size / 1024
+        counts[taxon] = len(motifs)
         rows.append(f"| {taxon} | `{meme_name}` | {len(motifs)} | {size:.0f} KiB |")
         print(f"{taxon}: {len(motifs)} motifs -> {meme_path} ({size:.0f} KiB)")
     table = "| group | file | matrices | size |\n|---|---|---|---|\n" + "\n".join(rows)
-    readme = README.format(table=table, release=args.release, pyjaspar_version=version("pyjaspar"))
+    readme = README.format(table=table, release=args.release, pyjaspar_version=version("pyjaspar"),
+                           vertebrates=counts.get("vertebrates", "the"))
     (args.out / "README.md").write_text(readme, encoding="utf-8")
     return 0
 

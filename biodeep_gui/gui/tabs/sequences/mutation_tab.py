@@ -2,7 +2,9 @@
 
 Pick a sequence of the data (by id) or paste one, press Compute: the tab's worker runs
 ``core.interpret.mutagenesis.read_sequence`` (every position x every base, gradient x input, first-layer
-activations) and the view shows the heat map, the importance letters and the colour scale.
+activations) and the view shows the heat map, the importance letters and the colour scale. Under the map,
+``attribution_track.AttributionPanel`` computes DeepLIFT/SHAP or integrated-gradients letters of the same sequence
+in its own worker.
 
 Linked views
 ------------
