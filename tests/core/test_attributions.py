@@ -95,7 +95,7 @@ def test_cnn_lstm_falls_back_to_integrated_gradients_and_says_so():
     danq = build_model("cnn-lstm", 60, 1, {"filters": 8, "filter_width": 9, "pool": 6, "rnn_hidden": 8,
                                            "hidden": 8}).eval()
     codes = planted_motif_set(n=4, length=60, seed=3).codes()
-    a = attributions(danq, codes, method="deeplift_shap", n_references=4, steps=16)
+    a = attributions(danq, codes, method="deeplift_shap", n_references=3, steps=8)
     assert a.requested == "deeplift_shap" and a.method == "integrated_gradients"
     assert not a.exact and a.note == LSTM_NOTE and "LSTM" in a.note
     assert np.isfinite(a.hypothetical).all() and a.hypothetical.shape == (4, 60, 4)

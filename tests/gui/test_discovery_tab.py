@@ -1,6 +1,7 @@
 """The "Discovered motifs" widget: patterns listed with logo, seqlet count, best match and p/q; export; the
 collection box; discovery started and cancelled in the worker; a 1280x800 screenshot to look at."""
 import numpy as np
+import pytest
 from PySide6.QtCore import Qt
 
 from tests.gui.conftest import shot
@@ -65,4 +66,25 @@ def test_discovery_runs_in_the_worker_and_cancels(qtbot, planted_ctcf_run):
     with qtbot.waitSignal(tab.runner.sigFailed, timeout=120_000):
         qtbot.mouseClick(tab.cancel_btn, Qt.MouseButton.LeftButton)
     assert not tab.is_busy() and tab.status.text() == "Cancelled." and tab.discover_btn.isEnabled()
+    tab.shutdown()
+
+
+@pytest.mark.slow
+def test_discovery_of_a_real_run_in_the_worker(qtbot, planted_ctcf_run):
+    """All positives of the session's CTCF run through the widget's worker (~1-2 min): CTCF is found and named."""
+    from biodeep_gui.gui.tabs.sequences.discovery_tab import DiscoveryTab
+
+    tab = DiscoveryTab()
+    qtbot.addWidget(tab)
+    tab.resize(1280, 800)
+    tab.show()
+    qtbot.waitExposed(tab)
+    tab.set_run(planted_ctcf_run.run)
+    tab.split.setCurrentIndex(1)  # all positives: the test split is too small for MoDISco
+    with qtbot.waitSignal(tab.sigResult, timeout=600_000):
+        qtbot.mouseClick(tab.discover_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not tab.is_busy(), timeout=10_000)
+    rows = tab.pattern_rows()
+    assert rows and rows[0][4].startswith("CTCF") and float(rows[0][5]) < 1e-8
+    shot(tab, "discovered_motifs_ctcf_run")
     tab.shutdown()

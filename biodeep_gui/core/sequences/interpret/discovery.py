@@ -22,7 +22,7 @@ MoDISco needs enough seqlets: clusters smaller than ``final_min_cluster_size`` a
 (positive or negative seqlets) with fewer than ``min_metacluster_size`` seqlets is not clustered at all. A test
 split of a few dozen positives gives no pattern; the result then says so (``notes``). modisco-lite compiles its
 numba kernels on first use (tens of seconds, cached on disk) and may fork helper processes (Linux) for parts of
-the clustering.
+the clustering. TF-MoDISco runs as one call: a cancel request takes effect when it returns (before matching).
 """
 from __future__ import annotations
 
@@ -123,9 +123,9 @@ def select_sequences(run, data=None, *, split: str = "test", output: int = 0,
     data = load_run_data(run) if data is None else data
     if split == "test":
         subset = prepare_data(run.config, data).test_set
-        where = "test split"
+        where = "the test split"
     else:
-        subset, where = data, "all sequences"
+        subset, where = data, "all the run's sequences"
     y = subset.labels
     task = run.info.task
     if y.size == 0 or y.shape[0] != len(subset):
@@ -142,9 +142,9 @@ def select_sequences(run, data=None, *, split: str = "test", output: int = 0,
         keep, what = np.flatnonzero(y[:, col] >= np.nanquantile(y[:, col], 0.75)), "upper-quartile sequences"
     keep = keep[:max_sequences]
     if keep.size == 0:
-        raise InterpretError(f"the {where} holds no {what} to discover motifs in")
+        raise InterpretError(f"{where} holds no {what} to discover motifs in")
     return (np.asarray(subset.codes[keep]), [subset.ids[i] for i in keep],
-            f"{len(keep)} {what} of the {where}")
+            f"{len(keep)} {what} of {where}")
 
 
 # ------------------------------------------------------------------------------------------------ MoDISco
