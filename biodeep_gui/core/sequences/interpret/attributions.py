@@ -68,7 +68,8 @@ class Attributions:
     output : index of the network output explained
     method : the method used ('deeplift_shap' or 'integrated_gradients')
     requested : the method asked for (differs from ``method`` after a fall-back)
-    exact : False when the method had to be replaced or approximated (see ``note``)
+    exact : False when DeepLIFT/SHAP was asked for but the model has an operation without a DeepLIFT rule (the
+            CNN-LSTM's fused LSTM), so integrated gradients were used instead (see ``note``)
     note : one line for the UI (empty when nothing needs saying)
     outputs : (N,) raw output of each sequence
     reference_outputs : (N,) mean raw output of its references

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from biodeep_gui.gui.workers import TaskRunner
 
 COLUMNS = ("Pattern", "Logo", "Seqlets", "Consensus", "Best match", "p-value", "q-value")
-LOGO_W, LOGO_H = 260, 70
+LOGO_W, LOGO_H = 320, 90
 
 
 class DiscoveryTab(QWidget):
@@ -90,7 +90,7 @@ class DiscoveryTab(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(LOGO_H + 6)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
 
         row = QHBoxLayout()
         for label, w in (("Sequences", self.split), ("Attributions", self.method), ("Match against", self.collection)):
