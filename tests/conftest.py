@@ -90,3 +90,32 @@ def planted_fasta_runs(tmp_path_factory):
     run = load_run(root / "cnn")
     return SimpleNamespace(root=root, cnn_dir=root / "cnn", kmer_dir=root / "kmer", cnn=run,
                            data=load_run_data(run), kmer=load_run(root / "kmer"))
+
+
+@pytest.fixture(scope="session")
+def planted_ctcf_run(tmp_path_factory):
+    """A small CNN (8 filters of 15 bp, 6 epochs; test AUROC ~0.99) trained once per session through the real FASTA
+    loaders on SYNTHETIC data: 600 x 100 bp, half with 1-2 CTCF (MA0139) sites (``synthetic.planted_motif_set``).
+
+    Attributes: ``run`` (the loaded run), ``run_dir``, ``root`` (bound.fa, background.fa), ``set`` (the
+    ``SyntheticSet``, with the planted sites). About 10-15 s on a CPU core; tests only read it."""
+    from types import SimpleNamespace
+
+    from biodeep_gui.core.sequences.config import DataConfig, ModelConfig, RunConfig
+    from biodeep_gui.core.sequences.pipeline import train_run
+    from biodeep_gui.core.sequences.run import load_run
+    from biodeep_gui.core.sequences.synthetic import format_fasta, planted_motif_set
+    from biodeep_gui.core.training.config import TrainConfig
+
+    root = tmp_path_factory.mktemp("planted-ctcf")
+    s = planted_motif_set(n=600, length=100, seed=1, motifs=("MA0139",))
+    pos = [i for i, y in enumerate(s.labels) if y == 1]
+    neg = [i for i, y in enumerate(s.labels) if y == 0]
+    (root / "bound.fa").write_text(format_fasta([s.ids[i] for i in pos], [s.sequences[i] for i in pos]))
+    (root / "background.fa").write_text(format_fasta([s.ids[i] for i in neg], [s.sequences[i] for i in neg]))
+    cfg = RunConfig(DataConfig(fasta=str(root / "bound.fa"), background=str(root / "background.fa")),
+                    ModelConfig("cnn", {"filters": 8, "filter_width": 15}),
+                    TrainConfig(epochs=6, batch_size=32, lr=0.01, patience=0, device="cpu", seed=0), name="ctcf")
+    for _ in train_run(cfg, root / "cnn"):
+        pass
+    return SimpleNamespace(root=root, run_dir=root / "cnn", run=load_run(root / "cnn"), set=s)

@@ -28,7 +28,8 @@ def _optional_subcommands() -> list:
     import importlib
 
     mods = []
-    for name in ("biodeep_gui.cli.interpret", "biodeep_gui.cli.scans", "biodeep_gui.cli.variants"):
+    for name in ("biodeep_gui.cli.interpret", "biodeep_gui.cli.scans", "biodeep_gui.cli.variants",
+                 "biodeep_gui.cli.attribute"):
         try:
             mods.append(importlib.import_module(name))
         except ImportError as exc:

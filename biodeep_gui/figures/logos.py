@@ -202,6 +202,7 @@ class LogoStyle:
     first_position: int = 1  # number shown under column 0
     highlight: tuple[int, int] | None = None  # [start, stop) columns shaded behind the letters
     background: QColor | None = None
+    y_label: str = ""  # the y axis name; default bits / prob. / weight by mode
 
 
 def plot_rect(rect: QRectF, style: LogoStyle) -> QRectF:
@@ -252,12 +253,12 @@ def paint_logo(painter: QPainter, rect: QRectF, matrix: np.ndarray, mode: str = 
         painter.setBrush(QBrush(COLOURS[g.letter]))
         painter.drawPath(glyph_path(g.letter, g.rect, g.flipped))
     if style.axes:
-        _paint_axes(painter, plot, lo, hi, mode, fm, n_cols, start, len(matrix), style.first_position)
+        _paint_axes(painter, plot, lo, hi, mode, fm, n_cols, start, len(matrix), style.first_position, style.y_label)
     painter.restore()
     return plot
 
 
-def _paint_axes(painter, plot, lo, hi, mode, fm, n_cols, start, width, first_position) -> None:
+def _paint_axes(painter, plot, lo, hi, mode, fm, n_cols, start, width, first_position, y_label="") -> None:
     pen = QPen(AXIS_COLOUR)
     pen.setWidthF(1.0)
     painter.setPen(pen)
@@ -273,7 +274,7 @@ def _paint_axes(painter, plot, lo, hi, mode, fm, n_cols, start, width, first_pos
         text = f"{v:g}" if mode != "weights" else f"{v:.2g}"
         w = fm.horizontalAdvance(text)
         painter.drawText(QPointF(plot.left() - 8 - w, y + fm.ascent() / 2 - 1), text)
-    label = {"bits": "bits", "probability": "prob.", "weights": "weight"}[mode]
+    label = y_label or {"bits": "bits", "probability": "prob.", "weights": "weight"}[mode]
     painter.save()
     painter.translate(plot.left() - fm.horizontalAdvance("0.0") - 10, plot.center().y())
     painter.rotate(-90)

@@ -368,23 +368,40 @@ def _counts_to_rows(path: Path, motif, line, record=None, record_id=None) -> np.
 # ---------------------------------------------------------------------------------------------- bundle
 
 
-@functools.lru_cache(maxsize=1)
-def _bundled() -> tuple[Motif, ...]:
+#: Taxonomic groups of the bundled JASPAR CORE collections (one MEME file each in resources/motifs).
+COLLECTIONS = ("vertebrates", "plants", "insects", "nematodes", "fungi", "urochordates")
+
+
+def collection_file(collection: str = "vertebrates") -> str:
+    """File name of a bundled collection, e.g. ``JASPAR2026_CORE_plants.meme``; ``ValueError`` for an unknown one."""
+    if collection not in COLLECTIONS:
+        raise ValueError(f"unknown JASPAR collection {collection!r}; choose one of {', '.join(COLLECTIONS)}")
+    return f"{BUNDLED_JASPAR_RELEASE}_CORE_{collection}.meme"
+
+
+def collection_release(collection: str = "vertebrates") -> str:
+    """The release name recorded with matches: ``JASPAR2026`` (vertebrates) or ``JASPAR2026 CORE plants``."""
+    return BUNDLED_JASPAR_RELEASE if collection == "vertebrates" else f"{BUNDLED_JASPAR_RELEASE} CORE {collection}"
+
+
+@functools.lru_cache(maxsize=len(COLLECTIONS))
+def _bundled(collection: str = "vertebrates") -> tuple[Motif, ...]:
     from biodeep_gui.core.common.resources import resource_path
 
-    path = resource_path("motifs", BUNDLED_JASPAR_FILE)
+    path = resource_path("motifs", collection_file(collection))
     if not path.exists():
         raise InputFileError(path, "the bundled JASPAR motif file is missing; reinstall BioDeep")
-    source = f"{BUNDLED_JASPAR_RELEASE} CORE vertebrates"
+    source = f"{BUNDLED_JASPAR_RELEASE} CORE {collection}"
     return tuple(Motif(m.id, m.name, m.pfm, m.nsites, source) for m in load_motifs(path))
 
 
-def bundled_jaspar() -> list[Motif]:
-    """The bundled JASPAR 2026 CORE vertebrate motifs (latest version of each matrix), read once and cached.
+def bundled_jaspar(collection: str = "vertebrates") -> list[Motif]:
+    """The bundled JASPAR 2026 CORE motifs of one taxonomic group (``COLLECTIONS``; default vertebrates), latest
+    version of each matrix, read once and cached.
 
     Returns a new list each call; the Motif objects themselves are shared and read-only.
     """
-    return list(_bundled())
+    return list(_bundled(collection))
 
 
 def find_motif(key: str, motifs: Iterable[Motif] | None = None) -> Motif:
@@ -393,7 +410,7 @@ def find_motif(key: str, motifs: Iterable[Motif] | None = None) -> Motif:
     Searches ``motifs`` or, by default, the bundled JASPAR set. With several matches for a base id or name,
     the highest version / first in order is returned. Raises ``KeyError`` when nothing matches.
     """
-    pool = list(_bundled() if motifs is None else motifs)
+    pool = list(_bundled("vertebrates") if motifs is None else motifs)
     for m in pool:
         if m.id == key:
             return m

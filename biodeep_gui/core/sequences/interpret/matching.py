@@ -124,16 +124,20 @@ class MatchResult:
 # ----------------------------------------------------------------------------------------------- targets
 
 
-def load_targets(path: str | os.PathLike | None = None) -> tuple[list, str]:
-    """Target motifs and their release name: the bundled JASPAR collection, or every motif of a user file.
+def load_targets(path: str | os.PathLike | None = None, collection: str = "vertebrates") -> tuple[list, str]:
+    """Target motifs and their release name: a bundled JASPAR CORE collection, or every motif of a user file.
 
-    A user file may be MEME, JASPAR or TRANSFAC (read by ``motif_db.load_motifs``; rows not summing to 1 are
-    normalised). Its release name is the file name.
+    ``collection`` is the taxonomic group of the bundled collection (``motif_db.COLLECTIONS``: vertebrates,
+    plants, insects, nematodes, fungi, urochordates). A user file may be MEME, JASPAR or TRANSFAC (read by
+    ``motif_db.load_motifs``; rows not summing to 1 are normalised). Its release name is the file name.
     """
     from biodeep_gui.core.sequences import motif_db
 
     if path is None or str(path) == "":
-        return motif_db.bundled_jaspar(), motif_db.BUNDLED_JASPAR_RELEASE
+        try:
+            return motif_db.bundled_jaspar(collection), motif_db.collection_release(collection)
+        except ValueError as exc:
+            raise InterpretError(str(exc)) from None
     return motif_db.load_motifs(path), Path(path).name
 
 

@@ -2,7 +2,9 @@
 
 Pick a sequence of the data (by id) or paste one, press Compute: the tab's worker runs
 ``core.interpret.mutagenesis.read_sequence`` (every position x every base, gradient x input, first-layer
-activations) and the view shows the heat map, the importance letters and the colour scale.
+activations) and the view shows the heat map, the importance letters and the colour scale. Under the map,
+``attribution_track.AttributionPanel`` computes DeepLIFT/SHAP or integrated-gradients letters of the same sequence
+in its own worker.
 
 Linked views
 ------------
@@ -41,6 +43,7 @@ from PySide6.QtWidgets import (
 
 from biodeep_gui.figures.export import FILE_FILTER
 from biodeep_gui.figures.mutation_maps import save_mutation_map
+from biodeep_gui.gui.tabs.sequences.attribution_track import AttributionPanel
 from biodeep_gui.gui.widgets.heatmap import ColourBar, MutationMapView, TrackLabels
 from biodeep_gui.gui.workers import TaskRunner
 
@@ -114,6 +117,8 @@ class MutationTab(QWidget):
         self.zoom.setMaximumWidth(140)
         self.zoom.setToolTip("Pixels per base")
         self.zoom.valueChanged.connect(lambda v: self.view.set_pixels_per_base(v))
+        self.attribution = AttributionPanel()  # DeepLIFT/SHAP or integrated-gradients letters under the map
+        self.zoom.valueChanged.connect(lambda v: self.attribution.set_pixels_per_base(v))
         self.export_btn = QPushButton("Export…")
         self.export_btn.clicked.connect(self.ask_export)
         self.status = QLabel()
@@ -173,6 +178,8 @@ class MutationTab(QWidget):
         map_row.addWidget(labels, 0, Qt.AlignmentFlag.AlignTop)
         map_row.addWidget(self.scroll, 1)
         lay.addLayout(map_row)
+        self.attribution.follow(self.scroll)
+        lay.addWidget(self.attribution)
         lay.addWidget(self.reading)
         lay.addWidget(spot)
         lay.addWidget(self.status)
@@ -187,6 +194,7 @@ class MutationTab(QWidget):
         same = run is not None and self._run is not None and Path(run.path) == Path(self._run.path)
         self._loading = False
         self._run, self._data = run, data
+        self.attribution.set_run(run if run is not None and _deep(run) else None)
         self._reading, self._sites, self._highlighted = None, None, None
         if not same:
             self._analysis = None  # the Filters tab sends the new run's analysis when it is ready
@@ -282,6 +290,7 @@ class MutationTab(QWidget):
         self.status.setText(f"Mutating every base of {source}…")
         self.runner.call(read_sequence, self._run, codes, output=int(self.output.currentData() or 0),
                          sequence=letters)
+        self.attribution.compute(codes, int(self.output.currentData() or 0))
 
     def highlight_filter(self, i: int) -> None:
         """Shade where filter ``i`` (0-based) fires in the current sequence (and remember it for the next one)."""
@@ -305,9 +314,10 @@ class MutationTab(QWidget):
         return [] if self._sites is None else filters_at(position, self._sites)
 
     def is_busy(self) -> bool:
-        return self.runner.is_running()
+        return self.runner.is_running() or self.attribution.is_busy()
 
     def shutdown(self) -> None:
+        self.attribution.shutdown()
         self.runner.shutdown()
 
     def export(self, path: str | Path) -> Path:
