@@ -194,8 +194,11 @@ def cmd_train(a: argparse.Namespace) -> int:
     from biodeep_gui.core.training.loop import BatchReport, EpochReport
     from biodeep_gui.core.training.reports import StageReport
 
+    from biodeep_gui.core.training.distributed import is_main_process
+
     cfg = config_from_args(a)
-    prog = _Progress(a.quiet)
+    main_rank = is_main_process()  # under torchrun/srun only rank 0 reports
+    prog = _Progress(a.quiet or not main_rank)
     summary = None
     try:
         for item in train_run(cfg, a.out):
@@ -217,7 +220,10 @@ def cmd_train(a: argparse.Namespace) -> int:
         prog.line("interrupted; the last completed epoch is saved in " + a.out)
         return 130
     assert summary is not None
-    tests = {k: v for k, v in summary.metrics.items() if k.startswith("test_")}
+    if not main_rank:
+        return 0
+    # per-task figures of a multi-task run stay in metrics.json; the summary shows their medians and fractions
+    tests = {k: v for k, v in summary.metrics.items() if k.startswith("test_") and not k.startswith("test_task/")}
     print(json.dumps({"run_dir": summary.run_dir, "best_epoch": summary.best_epoch, **tests}, indent=2))
     return 0
 

@@ -108,6 +108,30 @@ def resume_run(run_dir: str | Path, *, data: SequenceSet | None = None,
 def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None = None,
               should_stop: Callable[[], bool] = lambda: False, report_interval: float = 0.1,
               _resume: bool = False) -> Iterator:
+    """Train and save one run; under ``torchrun``/``srun`` data-parallel (see ``training.distributed``).
+
+    Every rank iterates this generator; rank 0 alone writes the run folder (``world_size`` and ``backend`` in
+    its provenance) and gets the final summary with a ``run_dir``. What it yields: see ``_train_run``.
+    """
+    import torch
+
+    from biodeep_gui.core.sequences.models import get_architecture
+    from biodeep_gui.core.training.distributed import init_from_env
+    from biodeep_gui.core.training.loop import resolve_device
+
+    cfg.validate()
+    torch_model = get_architecture(cfg.model.arch).kind == "torch"
+    dist = init_from_env(resolve_device(cfg.train.device) if torch_model else torch.device("cpu"))
+    try:
+        yield from _train_run(cfg, out_dir, dist, data=data, should_stop=should_stop,
+                              report_interval=report_interval, _resume=_resume)
+    finally:
+        dist.close()
+
+
+def _train_run(cfg: RunConfig, out_dir: str | Path, dist, *, data: SequenceSet | None = None,
+               should_stop: Callable[[], bool] = lambda: False, report_interval: float = 0.1,
+               _resume: bool = False) -> Iterator:
     """Train and save one run, yielding StageReport, DataReport, BatchReport, EpochReport and finally RunSummary.
 
     After every epoch the run folder is updated (best weights so far, history, status 'training') together
@@ -118,7 +142,7 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
     """
     import torch
 
-    from biodeep_gui.core.sequences.batches import SequenceBatches
+    from biodeep_gui.core.sequences.batches import source_for
     from biodeep_gui.core.sequences.models import build_model, get_architecture
     from biodeep_gui.core.sequences.run import ModelInfo, load_run, write_run
     from biodeep_gui.core.training.architecture import count_parameters
@@ -129,7 +153,6 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
         fit,
         make_optimizer,
         predict_outputs,
-        resolve_device,
     )
     from biodeep_gui.core.training.runs import CHECKPOINT_FILE, RUN_FILE, provenance, write_checkpoint
 
@@ -140,20 +163,24 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
     t0 = time.perf_counter()
 
     yield StageReport("load", "Reading sequences")
+    if not dist.is_main:
+        dist.barrier()  # rank 0 builds the encoded cache first (when one is used); the others then open it
     prep = prepare_data(cfg, data)
+    if dist.is_main:
+        dist.barrier()
     ss = prep.data
     yield DataReport(len(prep.train), len(prep.val), len(prep.test_set), ss.length, ss.task, ss.n_outputs,
                      ss.label_names, ss.class_names)
     for note in prep.notes:
         yield StageReport("split", note)
-    device = resolve_device(cfg.train.device) if spec.kind == "torch" else torch.device("cpu")
+    device = dist.device
     torch.manual_seed(cfg.train.seed)
     y_train = ss.labels[prep.train]
     objective = Objective.for_labels(ss.task, y_train, ss.n_outputs, cfg.train.class_weighting)
     info = ModelInfo(cfg.model.arch, params, ss.length, ss.n_outputs, ss.task, ss.label_names, ss.class_names,
                           None if objective.target_mean is None else objective.target_mean.tolist(),
                           None if objective.target_std is None else objective.target_std.tolist())
-    prov = provenance(cfg, str(device))
+    prov = {**provenance(cfg, str(device)), **dist.provenance()}
     test = prep.test_set
 
     def finish(tensors, raw_val, raw_test, history, best_epoch, status, fit_res=None) -> RunSummary:
@@ -161,6 +188,14 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
         test_pred = objective.transform(raw_test)
         test_m = objective.metrics(test.labels, test_pred) if len(test) else {}
         metrics = {**{f"test_{k}": v for k, v in test_m.items()}, **{f"val_{k}": v for k, v in val_m.items()}}
+        if len(test) and ss.task == "binary" and test.labels.shape[1] > 1:  # multi-task: per task + summaries
+            from biodeep_gui.core.common.metrics import per_task_metrics
+
+            metrics.update(per_task_metrics(test.labels, test_pred, ss.label_names, prefix="test_"))
+        if not dist.is_main:
+            return RunSummary("", cfg.model.arch, metrics, best_epoch, len(history), status == "cancelled",
+                              bool(fit_res and fit_res.stopped_early), time.perf_counter() - t0, math.nan,
+                              info.n_parameters, str(device))
         write_run(out_dir, cfg, info, tensors, history=history, metrics=metrics, status=status,
                        provenance_info=prov, predictions={"y_true": test.labels, "y_pred": test_pred},
                        extra={"best_epoch": best_epoch, "test_ids_sha": _ids_digest(test.ids)})
@@ -183,8 +218,8 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
     model = build_model(cfg.model.arch, ss.length, ss.n_outputs, params)
     info.n_parameters = count_parameters(model)
     yield StageReport("build", f"{spec.label}: {info.n_parameters:,} parameters, training on {device}")
-    train_src = SequenceBatches(ss.codes[prep.train], objective.scale_targets(y_train))
-    val_src = SequenceBatches(ss.codes[prep.val], objective.scale_targets(ss.labels[prep.val]))
+    train_src = source_for(ss.codes, objective.scale_targets(y_train), rows=prep.train)
+    val_src = source_for(ss.codes, objective.scale_targets(ss.labels[prep.val]), rows=prep.val)
     history: list[dict[str, float]] = []
     result: FitResult | None = None
     best_tensors = None
@@ -193,7 +228,7 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
     resume = None
     if _resume:
         resume, history, best_tensors = _restore(out_dir, model, opt, cfg)
-        prov = load_run(out_dir).provenance
+        prov = {**load_run(out_dir).provenance, **dist.provenance()}
         yield StageReport("resume", f"Resuming after epoch {resume.epochs_done} (best so far: epoch "
                                     f"{resume.best_epoch})")
         for report in resume.history:
@@ -201,11 +236,14 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
     try:
         for item in fit(model, train_src, val_src, objective, cfg.train, device=device,
                         val_targets=ss.labels[prep.val], should_stop=should_stop, report_interval=report_interval,
-                        optimizer=opt, resume=resume):
+                        optimizer=opt, resume=resume, dist=dist):
             if isinstance(item, EpochReport):
                 history.append(history_row(item))
                 if item.is_best or best_tensors is None:
                     best_tensors = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+                if not dist.is_main:
+                    yield item
+                    continue
                 write_run(out_dir, cfg, info, best_tensors, history=history, metrics={}, status="training",
                                provenance_info=prov, extra={"best_epoch": item.best_epoch})
                 write_checkpoint(out_dir, model.state_dict(), opt.state_dict(),
@@ -216,7 +254,7 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
                 continue
             yield item
     except Exception as exc:
-        if (out_dir / RUN_FILE).exists():
+        if dist.is_main and (out_dir / RUN_FILE).exists():
             _mark(out_dir, "failed", str(exc))
         raise
     assert result is not None
@@ -226,12 +264,12 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
         return
     yield StageReport("test", "Evaluating the best epoch on the validation and test sets")
     bs = max(cfg.train.batch_size, 256)
-    raw_val, _ = predict_outputs(model, val_src.to(device), bs)
-    test_src = SequenceBatches(test.codes, np.zeros(len(test), np.float32)).to(device)
-    raw_test, _ = predict_outputs(model, test_src, bs)
+    raw_val, _ = predict_outputs(model, val_src.to(device), bs, dist=dist)
+    test_src = source_for(test.codes, np.zeros(len(test), np.float32)).to(device)
+    raw_test, _ = predict_outputs(model, test_src, bs, dist=dist)
     summary = finish(model.state_dict(), raw_val, raw_test, history, result.best_epoch,
                      "cancelled" if result.cancelled else "complete", result)
-    if not result.cancelled:
+    if not result.cancelled and dist.is_main:
         (out_dir / CHECKPOINT_FILE).unlink(missing_ok=True)
     yield summary
 
