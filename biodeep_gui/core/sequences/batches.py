@@ -106,5 +106,11 @@ class SequenceBatches:
 
 
 def source_for(codes, targets, rows: np.ndarray | None = None) -> SequenceBatches:
-    """A batch source over ``codes[rows]``: a view on a memory-mapped cache (nothing copied), else the rows."""
+    """A batch source over ``codes[rows]``: a view on a memory-mapped cache (nothing copied), else the rows.
+
+    ``codes`` may also be a ``cache.Rows`` view (the subset of a cached set): its rows are composed with ``rows``.
+    """
+    base = getattr(codes, "base", None)
+    if isinstance(base, np.memmap) and hasattr(codes, "rows"):  # a cache.Rows view
+        codes, rows = base, (codes.rows if rows is None else codes.rows[rows])
     return SequenceBatches(codes, targets, rows=rows)
