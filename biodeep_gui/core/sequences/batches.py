@@ -94,7 +94,7 @@ class SequenceBatches:
     def _gather(self, idx) -> tuple[torch.Tensor, torch.Tensor]:
         """One batch of a memory-mapped source: its rows read from the file (in file order), then moved."""
         if isinstance(idx, slice):
-            pos = np.arange(idx.start, idx.stop)
+            pos = np.arange(idx.start, min(idx.stop, len(self)))
         else:
             pos = idx.numpy()
         rows = self.rows[pos]
@@ -102,7 +102,8 @@ class SequenceBatches:
         pos, rows = pos[sort], rows[sort]
         codes = torch.from_numpy(np.asarray(self.codes[rows]))
         self.max_resident_rows = max(self.max_resident_rows, len(rows))
-        return codes.to(self.device, non_blocking=True), self.targets[torch.from_numpy(pos).to(self.targets.device)]
+        take = torch.from_numpy(pos.astype(np.int64)).to(self.targets.device)
+        return codes.to(self.device, non_blocking=True), self.targets[take]
 
 
 def source_for(codes, targets, rows: np.ndarray | None = None) -> SequenceBatches:

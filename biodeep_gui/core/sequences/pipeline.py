@@ -322,4 +322,7 @@ def _mark(out_dir: Path, status: str, error: str) -> None:
 def _ids_digest(ids: list[str]) -> str:
     import hashlib
 
-    return hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
+    h = hashlib.sha256()  # the digest of "\n".join(ids), without building that string (cached sets are big)
+    for k, i in enumerate(ids):
+        h.update(("\n" + i if k else i).encode())
+    return h.hexdigest()[:16]

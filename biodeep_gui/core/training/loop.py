@@ -179,11 +179,12 @@ def batch_indices(n: int, batch_size: int, shuffle: bool = False, generator: tor
             per = -(-n // world)
             lo, hi = min(n, rank * per), min(n, (rank + 1) * per)
         for start in range(lo, hi, batch_size):
-            yield slice(start, min(start + batch_size, hi))
+            yield slice(start, start + batch_size if shard is None else min(start + batch_size, hi))
         return
-    if chunk and chunk < n:
+    if chunk and chunk < n:  # int32 when it fits: the order is the one per-sample array of a streamed epoch
+        dtype = torch.int32 if n < 2**31 else torch.int64
         blocks = torch.randperm(-(-n // chunk), generator=generator).tolist()
-        order = torch.cat([torch.randperm(min(chunk, n - b * chunk), generator=generator) + b * chunk
+        order = torch.cat([torch.randperm(min(chunk, n - b * chunk), generator=generator, dtype=dtype) + b * chunk
                            for b in blocks])
     else:
         order = torch.randperm(n, generator=generator)
