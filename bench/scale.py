@@ -5,7 +5,7 @@ Measured side by side in one run, on whatever machine runs it (the figures are p
 1. samples/s of ``biodeep train`` with 1 process and under ``torchrun --nproc_per_node=2`` (CPU, gloo), same
    config (batch size per process), from the runs' ``history.csv``;
 2. for each size (default 0.5 M, 1 M, 2 M x 200 bp FASTA pairs): a fresh process that imports torch and runs
-   ``train_run`` with ``data.cache = "on"`` (cache build + 1 epoch), its peak anonymous memory (RssAnon sampled
+   ``train_run`` with ``data.cache = "on"`` (cache build + 1 epoch of a small MLP: the data path, not the model, is measured), its peak anonymous memory (RssAnon sampled
    every 10 ms from /proc/self/status), then the slope of the peak in MiB per MiB of FASTA between the sizes;
 3. cache build speed (MB of FASTA per second, both passes and the SHA-256 included) and bytes per base on
    disk (all cache files, ids included).
@@ -59,7 +59,9 @@ def write_pair(folder: Path, n: int, length: int, seed: int = 0, motif: bytes = 
     return paths
 
 
-def config_text(bound: Path, background: Path, *, cache: str, epochs: int, batch: int, filters: int) -> str:
+def config_text(bound: Path, background: Path, *, cache: str, epochs: int, batch: int, filters: int,
+                arch: str = "cnn") -> str:
+    params = (f"{{ filters = {filters}, filter_width = 15 }}" if arch == "cnn" else "{ hidden = 32, layers = 1 }")
     return f'''name = "scale"
 [data]
 kind = "fasta"
@@ -67,8 +69,8 @@ fasta = "{bound}"
 background = "{background}"
 cache = "{cache}"
 [model]
-arch = "cnn"
-params = {{ filters = {filters}, filter_width = 15 }}
+arch = "{arch}"
+params = {params}
 [train]
 epochs = {epochs}
 batch_size = {batch}
@@ -151,7 +153,7 @@ print(json.dumps({"peak_anon": peak[0], "after_import_anon": after_import, "buil
 '''
 
 
-def memory(work: Path, sizes: list[int], length: int) -> list[dict]:
+def memory(work: Path, sizes: list[int], length: int, arch: str = "mlp") -> list[dict]:
     results = []
     for n in sizes:
         folder = work / f"mem{n}"
@@ -161,7 +163,8 @@ def memory(work: Path, sizes: list[int], length: int) -> list[dict]:
         bound, background = write_pair(folder, n, length)
         fasta_bytes = bound.stat().st_size + background.stat().st_size
         cfg = folder / "run.toml"
-        cfg.write_text(config_text(bound, background, cache="on", epochs=1, batch=256, filters=8))
+        cfg.write_text(config_text(bound, background, cache="on", epochs=1, batch=512, filters=8,
+                                   arch=arch))
         home = folder / "home"
         env = {**os.environ, "PYTHONPATH": str(REPO), "BIODEEP_HOME": str(home)}
         proc = subprocess.run([sys.executable, "-c", _CHILD, str(cfg), str(folder / "run")], env=env, cwd=folder,

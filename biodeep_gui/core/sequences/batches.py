@@ -23,12 +23,15 @@ class SequenceBatches:
             and shuffling goes chunk by chunk (``chunk_rows``), so resident anonymous memory stays at one
             batch of codes whatever N is.
     targets : (N, T) float32 (binary / regression) or (N,) int64 class indices (multiclass), one per selected row
-    rows : (N,) int64 row numbers into a memory-mapped ``codes`` (default: all rows); in-memory codes ignore it
+    rows : (N,) int64 row numbers into ``codes`` (default: all rows); a ``cache.Rows`` view is unwrapped into its
+           memory-mapped base and rows
     chunk_rows : memory-mapped sources: rows per shuffling block (blocks in random order, rows shuffled within)
     """
 
     def __init__(self, codes: np.ndarray | torch.Tensor, targets: np.ndarray | torch.Tensor,
                  rows: np.ndarray | None = None, chunk_rows: int = 1 << 16):
+        if isinstance(getattr(codes, "base", None), np.memmap) and hasattr(codes, "rows"):  # a cache.Rows view
+            codes, rows = codes.base, (codes.rows if rows is None else codes.rows[rows])
         self.mapped = isinstance(codes, np.memmap)
         if self.mapped:
             if codes.dtype != np.uint8 or codes.ndim != 2:
@@ -111,7 +114,4 @@ def source_for(codes, targets, rows: np.ndarray | None = None) -> SequenceBatche
 
     ``codes`` may also be a ``cache.Rows`` view (the subset of a cached set): its rows are composed with ``rows``.
     """
-    base = getattr(codes, "base", None)
-    if isinstance(base, np.memmap) and hasattr(codes, "rows"):  # a cache.Rows view
-        codes, rows = base, (codes.rows if rows is None else codes.rows[rows])
     return SequenceBatches(codes, targets, rows=rows)

@@ -24,10 +24,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
 import torch
+
+#: How long a collective may wait for the slowest rank (rank 0 encoding a genome-scale cache, saving a checkpoint).
+TIMEOUT_MINUTES = 120
 
 _RANK_VARS = (("RANK", "SLURM_PROCID"), ("WORLD_SIZE", "SLURM_NTASKS"), ("LOCAL_RANK", "SLURM_LOCALID"))
 
@@ -192,7 +196,9 @@ def init_from_env(device: torch.device, environ: dict[str, str] | None = None) -
         if missing:
             raise ValueError(f"{' and '.join(missing)} not set: start BioDeep with torchrun, or export them in the "
                              "Slurm script (see biodeep_gui.core.training.distributed)")
-        dist.init_process_group(backend, rank=rank, world_size=world, init_method="env://")
+        # generous: the other ranks wait at a barrier while rank 0 builds the encoded cache of a big input
+        dist.init_process_group(backend, rank=rank, world_size=world, init_method="env://",
+                                timeout=timedelta(minutes=TIMEOUT_MINUTES))
         owns = True
     return DistContext(rank, world, local, dist.get_backend(), device, owns)
 

@@ -22,6 +22,10 @@ from biodeep_gui.core.training.config import TrainConfig
 from biodeep_gui.core.training.distributed import DistContext
 
 
+#: In data-parallel training the ranks agree on cancelling every this many batches (one small all-reduce).
+CANCEL_POLL = 16
+
+
 class TrainingError(BioDeepError):
     """Training could not go on (NaN loss, out of memory, ...); the message says what to change."""
 
@@ -275,7 +279,8 @@ def fit(model: nn.Module, train, val, objective: Objective, cfg: TrainConfig, *,
     val_targets : (N_val, ...) targets in their original units, for the validation metrics (unused, may be None,
         when the objective has ``evaluate(model, source, batch_size) -> metrics with 'loss'`` and no ``metric_fn``
         is given: it scores the validation source itself)
-    should_stop : polled before every batch; when it returns True, training ends within one batch
+    should_stop : polled before every batch; when it returns True, training ends within one batch (data-parallel:
+        the ranks agree every ``CANCEL_POLL`` batches, so all stop at the same batch)
     report_interval : seconds between two ``BatchReport``s
     metric_fn : overrides ``objective.metrics`` (e.g. for reconstruction)
     optimizer : built by the caller (``make_optimizer``) when it checkpoints the optimizer state; else made here
@@ -320,7 +325,8 @@ def fit(model: nn.Module, train, val, objective: Objective, cfg: TrainConfig, *,
         seen = 0
         for b, (x, y) in enumerate(train.batches(cfg.batch_size, shuffle=True, generator=gen,
                                                  augment=cfg.rc_augment, **shard), 1):
-            if dist.any(should_stop()) if dist.distributed else should_stop():
+            # data-parallel: every rank asks together each CANCEL_POLL batches (a collective; no host sync per batch)
+            if (dist.any(should_stop()) if (b - 1) % CANCEL_POLL == 0 else False) if dist.distributed else should_stop():
                 cancelled = True
                 break
             try:
