@@ -226,6 +226,9 @@ def open_cache(folder: str | os.PathLike, manifest: dict | None = None) -> Cache
                            class_names=manifest["class_names"], lengths=load("lengths.npy"),
                            sources=list(manifest["sources"]))
     ss.cache_dir = folder
+    from biodeep_gui.core.common.system import bound_heap
+
+    bound_heap()  # a run streaming from disk must not keep its freed batches resident (see bound_heap)
     return ss
 
 
