@@ -244,22 +244,20 @@ def build(cfg, folder: str | os.PathLike, digests: dict[str, str] | None = None)
             raise ConfigError(f"data.task = {cfg.task!r}: a FASTA file with a background file makes a binary "
                               f"task; use task 'auto' or 'binary'")
         info = _stream_fasta_pair(inputs["fasta"], inputs["background"], folder, cfg.length, cfg.length_policy)
-    else:
-        from biodeep_gui.core.sequences import io
+    elif cfg.kind == "fasta":
+        from biodeep_gui.core.sequences.fasta import load_labelled_fasta
 
-        ss = io.load_sequences(_uncached(cfg))
+        ss = load_labelled_fasta(cfg.fasta, length=cfg.length, length_policy=cfg.length_policy, task=cfg.task)
+        info = _write_set(ss, folder)
+    else:
+        from biodeep_gui.core.sequences.tables import load_table
+
+        ss = load_table(cfg.table, cfg.sequence_column, cfg.label_columns, id_column=cfg.id_column, task=cfg.task,
+                        length=cfg.length, length_policy=cfg.length_policy)
         info = _write_set(ss, folder)
     manifest = {"version": CACHE_VERSION, "settings": settings_of(cfg), "inputs": digests, **info}
     atomic_write(folder / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
     return manifest
-
-
-def _uncached(cfg):
-    import copy
-
-    c = copy.copy(cfg)
-    c.cache = "off"
-    return c
 
 
 def _sha(path: str) -> str:
