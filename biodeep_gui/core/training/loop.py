@@ -3,7 +3,9 @@
 The GUI worker and the CLI only relay what ``fit`` yields: ``BatchReport`` (throttled to one per
 ``report_interval`` seconds, so the consumer is never flooded), ``EpochReport`` after each validation pass, and
 a final ``FitResult``. Device placement, the shuffling sampler (``batch_indices``, used by every batch source) and
-the loss all live here, in one place.
+the loss all live here, in one place. Data-parallel training (``torchrun``/``srun``) goes through the same ``fit``:
+it asks the ``training.distributed.DistContext`` it is given for the DDP wrapper, its shard of each epoch and the
+collectives, and is unchanged in a single process.
 """
 from __future__ import annotations
 
