@@ -141,13 +141,20 @@ build_s = time.perf_counter() - t
 folder = ss.cache_dir
 del ss
 t = time.perf_counter()
-summary = [x for x in train_run(cfg, sys.argv[2]) if isinstance(x, RunSummary)][-1]
+from biodeep_gui.core.training.loop import BatchReport
+pre = None  # peak while loading and splitting (before the first batch); then the peak is restarted
+for x in train_run(cfg, sys.argv[2]):
+    if pre is None and isinstance(x, BatchReport):
+        pre, peak[0] = peak[0], 0
+    if isinstance(x, RunSummary):
+        summary = x
 train_s = time.perf_counter() - t
 stop.set()
 time.sleep(0.02)
 size = sum(p.stat().st_size for p in folder.iterdir())
 man = json.loads((folder / "manifest.json").read_text())
-print(json.dumps({"peak_anon": peak[0], "after_import_anon": after_import, "build_s": build_s, "train_s": train_s,
+print(json.dumps({"peak_anon": max(peak[0], pre or 0), "peak_load_split": pre, "peak_train": peak[0],
+                  "after_import_anon": after_import, "build_s": build_s, "train_s": train_s,
                   "cache_bytes": size, "n": man["n"], "length": man["length"],
                   "test_auroc": summary.metrics.get("test_auroc")}))
 '''
@@ -175,7 +182,8 @@ def memory(work: Path, sizes: list[int], length: int, arch: str = "mlp") -> list
         r.update(fasta_bytes=fasta_bytes, sizes_n=n)
         mib = lambda b: b / 2**20  # noqa: E731
         print(f"  {n:>9,} x {length} bp: FASTA {mib(fasta_bytes):7.1f} MiB | peak RssAnon {mib(r['peak_anon']):6.1f} MiB "
-              f"(after import torch: {mib(r['after_import_anon']):.1f}) | cache build {mib(fasta_bytes) / r['build_s']:5.1f} "
+              f"(loading + split {mib(r['peak_load_split'] or 0):.1f}, training + test {mib(r['peak_train']):.1f}; "
+              f"after import torch: {mib(r['after_import_anon']):.1f}) | cache build {mib(fasta_bytes) / r['build_s']:5.1f} "
               f"MiB/s ({r['build_s']:.1f} s) | {r['cache_bytes'] / (r['n'] * r['length']):.3f} bytes/base on disk | "
               f"train {r['train_s']:.0f} s, test AUROC {r['test_auroc']:.3f}  (data written in "
               f"{time.perf_counter() - t - r['build_s'] - r['train_s']:.0f} s)", flush=True)
@@ -186,6 +194,9 @@ def memory(work: Path, sizes: list[int], length: int, arch: str = "mlp") -> list
         slope = (b["peak_anon"] - a["peak_anon"]) / (b["fasta_bytes"] - a["fasta_bytes"])
         print(f"  slope of peak RssAnon: {slope:.3f} MiB per MiB of FASTA between {a['sizes_n']:,} and "
               f"{b['sizes_n']:,} sequences (goal <= 0.15)")
+        for key, what in (("peak_load_split", "loading + split"), ("peak_train", "training + test")):
+            part = (b[key] - a[key]) / (b["fasta_bytes"] - a["fasta_bytes"])
+            print(f"    of which {what}: {part:.3f} MiB per MiB")
     return results
 
 
