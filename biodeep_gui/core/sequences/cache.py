@@ -383,12 +383,18 @@ def _bad_base(path: str, rec0: int, ids: list[str], seqs: Sequence[str]) -> None
 
 def _check_unique_hashed(hashes: np.ndarray, ids: Ids, paths: tuple[str, str], n_first: int) -> None:
     """Refuse an id used twice (in one file or across both), comparing 8-byte hashes first, then the ids."""
-    order = np.argsort(hashes, kind="stable")
-    same = np.flatnonzero(hashes[order][1:] == hashes[order][:-1])
-    for k in same:
-        a, b = int(order[k]), int(order[k + 1])
-        if ids[a] == ids[b]:
-            first, second = min(a, b), max(a, b)
+    sorted_ = np.sort(hashes)  # one copy; positions are looked up only for the (rare) repeated hashes
+    repeated = np.unique(sorted_[1:][sorted_[1:] == sorted_[:-1]])
+    del sorted_
+    for h in repeated:
+        seen: dict[str, int] = {}
+        second = None
+        for x in np.flatnonzero(hashes == h).tolist():  # in record order: the second use is named
+            if ids[x] in seen:
+                second = x
+                break
+            seen[ids[x]] = x
+        if second is not None:
             path = paths[0] if second < n_first else paths[1]
             rec = second + 1 if second < n_first else second - n_first + 1
             raise InputFileError(path, f"id {ids[second]!r} is used twice", record=rec, record_id=ids[second],
