@@ -34,11 +34,16 @@ def test_ordered_shards_are_contiguous_blocks_in_rank_order():
     assert sum(blocks, []) == list(range(11))
 
 
-def test_chunked_shuffle_reads_one_block_at_a_time():
-    order = torch.cat(list(batch_indices(100, 7, True, torch.Generator().manual_seed(1), chunk=25))).tolist()
-    assert sorted(order) == list(range(100))
-    blocks = [order[i:i + 25] for i in range(0, 100, 25)]
-    assert all(len({x // 25 for x in b}) == 1 for b in blocks) and order != sorted(order)
+def test_chunked_shuffle_reads_a_few_blocks_at_a_time_and_mixes_sorted_classes():
+    from biodeep_gui.core.training.loop import CHUNKS_PER_WINDOW
+
+    order = torch.cat(list(batch_indices(1000, 32, True, torch.Generator().manual_seed(1), chunk=10))).tolist()
+    assert sorted(order) == list(range(1000)) and order != sorted(order)
+    window = 10 * CHUNKS_PER_WINDOW
+    for w in range(0, 1000 - 2 * window + 1, window):  # full windows; the last one takes the remainder too
+        part = order[w:w + window]
+        assert len({x // 10 for x in part}) <= CHUNKS_PER_WINDOW  # a few regions of the file at a time
+        assert 0 < sum(x < 500 for x in part) < len(part)  # bound-first files still give mixed batches
 
 
 def test_launch_environment_from_torchrun_or_slurm():

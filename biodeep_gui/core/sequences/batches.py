@@ -25,11 +25,11 @@ class SequenceBatches:
     targets : (N, T) float32 (binary / regression) or (N,) int64 class indices (multiclass), one per selected row
     rows : (N,) int64 row numbers into ``codes`` (default: all rows); a ``cache.Rows`` view is unwrapped into its
            memory-mapped base and rows
-    chunk_rows : memory-mapped sources: rows per shuffling block (blocks in random order, rows shuffled within)
+    chunk_rows : memory-mapped sources: rows per shuffling block (16 random blocks shuffled together at a time)
     """
 
     def __init__(self, codes: np.ndarray | torch.Tensor, targets: np.ndarray | torch.Tensor,
-                 rows: np.ndarray | None = None, chunk_rows: int = 1 << 16):
+                 rows: np.ndarray | None = None, chunk_rows: int = 4096):
         if isinstance(getattr(codes, "base", None), np.memmap) and hasattr(codes, "rows"):  # a cache.Rows view
             codes, rows = codes.base, (codes.rows if rows is None else codes.rows[rows])
         self.mapped = isinstance(codes, np.memmap)

@@ -24,6 +24,8 @@ from biodeep_gui.core.training.config import TrainConfig
 from biodeep_gui.core.training.distributed import DistContext
 
 
+#: Chunked shuffling (memory-mapped sources): blocks drawn at random and shuffled together, see ``batch_indices``.
+CHUNKS_PER_WINDOW = 16
 #: In data-parallel training the ranks agree on cancelling every this many batches (one small all-reduce).
 CANCEL_POLL = 16
 
@@ -175,8 +177,11 @@ def batch_indices(n: int, batch_size: int, shuffle: bool = False, generator: tor
             world_size-th sample from r, as ``torch.utils.data.DistributedSampler`` does, so every rank runs
             the same number of batches. In order: rank r takes the r-th contiguous block (no padding), so
             concatenating the ranks' outputs in rank order restores the sample order.
-    chunk : > 0 with ``shuffle``: shuffle the order of blocks of ``chunk`` consecutive samples, then the samples
-            within each block, so that a memory-mapped source reads one region of its file at a time
+    chunk : > 0 with ``shuffle``: cut the samples into blocks of ``chunk`` consecutive ones, draw the blocks in
+            random order ``CHUNKS_PER_WINDOW`` at a time and shuffle the samples of each such window together, so a
+            memory-mapped source reads a few regions of its file at a time while every batch still mixes samples
+            from all over the file (a FASTA pair is stored bound first, then background: one block alone would
+            give one-class batches)
     """
     if not shuffle:
         lo, hi = 0, n
@@ -187,11 +192,16 @@ def batch_indices(n: int, batch_size: int, shuffle: bool = False, generator: tor
         for start in range(lo, hi, batch_size):
             yield slice(start, start + batch_size if shard is None else min(start + batch_size, hi))
         return
-    if chunk and chunk < n:  # int32 when it fits: the order is the one per-sample array of a streamed epoch
+    if chunk and chunk * CHUNKS_PER_WINDOW < n:  # int32 when it fits: the one per-sample array of a streamed epoch
         dtype = torch.int32 if n < 2**31 else torch.int64
         blocks = torch.randperm(-(-n // chunk), generator=generator).tolist()
-        order = torch.cat([torch.randperm(min(chunk, n - b * chunk), generator=generator, dtype=dtype) + b * chunk
-                           for b in blocks])
+        starts = list(range(0, len(blocks), CHUNKS_PER_WINDOW))[:max(1, len(blocks) // CHUNKS_PER_WINDOW)]
+        parts = []
+        for k, w in enumerate(starts):  # a short last window joins the one before it
+            end = starts[k + 1] if k + 1 < len(starts) else len(blocks)
+            rows = torch.cat([torch.arange(b * chunk, min(n, (b + 1) * chunk), dtype=dtype) for b in blocks[w:end]])
+            parts.append(rows[torch.randperm(len(rows), generator=generator)])
+        order = torch.cat(parts)
     else:
         order = torch.randperm(n, generator=generator)
     if shard is not None:
