@@ -194,14 +194,17 @@ def _fmt_time(s: float) -> str:
 def cmd_train(a: argparse.Namespace) -> int:
     from biodeep_gui.core.common.fileio import check_output_path
     from biodeep_gui.core.sequences.pipeline import DataReport, RunSummary, train_run
+    from biodeep_gui.core.training.distributed import is_main_process
     from biodeep_gui.core.training.loop import BatchReport, EpochReport
     from biodeep_gui.core.training.reports import StageReport
 
     cfg = config_from_args(a)
+    main_rank = is_main_process()  # under torchrun/srun only rank 0 reports
     d = cfg.data
-    check_output_path(a.out, [d.fasta, d.background, d.table, d.bed, d.genome, d.test_file, a.config], "run",
-                      overwrite=a.overwrite)
-    prog = _Progress(a.quiet)
+    if main_rank:  # rank 0 writes the run folder; the other ranks would see it appear
+        check_output_path(a.out, [d.fasta, d.background, d.table, d.bed, d.genome, d.test_file, a.config], "run",
+                          overwrite=a.overwrite)
+    prog = _Progress(a.quiet or not main_rank)
     summary = None
     try:
         for item in train_run(cfg, a.out):
@@ -223,7 +226,10 @@ def cmd_train(a: argparse.Namespace) -> int:
         prog.line("interrupted; the last completed epoch is saved in " + a.out)
         return 130
     assert summary is not None
-    tests = {k: v for k, v in summary.metrics.items() if k.startswith("test_")}
+    if not main_rank:
+        return 0
+    # per-task figures of a multi-task run stay in metrics.json; the summary shows their medians and fractions
+    tests = {k: v for k, v in summary.metrics.items() if k.startswith("test_") and not k.startswith("test_task/")}
     for k, v in tests.items():
         lo, hi = summary.intervals.get(k[5:], (math.nan, math.nan))
         ci = f" (95% CI {lo:.3f} to {hi:.3f})" if math.isfinite(lo) else ""

@@ -34,6 +34,49 @@ def binary_metrics(y_true: np.ndarray, prob: np.ndarray, threshold: float = 0.5)
     return {k: float(np.mean(v)) if v else math.nan for k, v in out.items()}
 
 
+#: Thresholds of the multi-task summaries: the fraction of tasks whose AUROC/AUPRC reaches each.
+TASK_THRESHOLDS = (0.7, 0.8, 0.9)
+
+
+def per_task_metrics(y_true: np.ndarray, prob: np.ndarray, names: list[str] | None = None,
+                     prefix: str = "") -> dict[str, float]:
+    """Per-task AUROC and AUPRC of a multi-task binary problem (DeepSEA/Basset style), with their summaries.
+
+    Parameters
+    ----------
+    y_true : (N, T) 0/1
+    prob : (N, T) predicted probabilities
+    names : (T,) task names (default task0, task1, ...)
+    prefix : put before every key (e.g. 'test_')
+
+    Returns
+    -------
+    flat dict: ``{prefix}auroc_median``, ``{prefix}auroc_frac_ge_0.7`` / ``0.8`` / ``0.9`` (same for auprc),
+    ``{prefix}n_tasks_scored`` (tasks where both classes occur; the others are NaN and left out of the
+    summaries), and per task ``{prefix}task/{name}/auroc`` and ``.../auprc``.
+    """
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    y_true, prob = np.asarray(y_true).reshape(len(y_true), -1), np.asarray(prob).reshape(len(prob), -1)
+    names = list(names) if names and len(names) == y_true.shape[1] else [f"task{t}" for t in range(y_true.shape[1])]
+    per = {"auroc": np.full(y_true.shape[1], np.nan), "auprc": np.full(y_true.shape[1], np.nan)}
+    for t in range(y_true.shape[1]):
+        y, p = y_true[:, t], prob[:, t]
+        if 0 < y.sum() < len(y):
+            per["auroc"][t] = roc_auc_score(y, p)
+            per["auprc"][t] = average_precision_score(y, p)
+    out: dict[str, float] = {f"{prefix}n_tasks_scored": float(np.isfinite(per["auroc"]).sum())}
+    for m, vals in per.items():
+        ok = vals[np.isfinite(vals)]
+        out[f"{prefix}{m}_median"] = float(np.median(ok)) if ok.size else math.nan
+        for th in TASK_THRESHOLDS:
+            out[f"{prefix}{m}_frac_ge_{th:g}"] = float((ok >= th).mean()) if ok.size else math.nan
+    for t, name in enumerate(names):
+        for m in per:
+            out[f"{prefix}task/{name}/{m}"] = float(per[m][t])
+    return out
+
+
 def multiclass_metrics(y_true: np.ndarray, prob: np.ndarray) -> dict[str, float]:
     """Accuracy, macro F1, balanced accuracy and one-vs-rest macro AUROC.
 

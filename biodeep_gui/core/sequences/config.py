@@ -20,6 +20,7 @@ TASKS = ("auto", "binary", "multiclass", "regression")
 DATA_KINDS = ("fasta", "table", "bed")
 LENGTH_POLICIES = ("fit", "strict")
 BACKGROUNDS = ("shuffle", "flank")
+CACHE_MODES = ("auto", "on", "off")  # see biodeep_gui.core.sequences.cache
 #: Longest sequence length (bp) a run may ask for: one-hot inputs of longer windows would not fit in memory.
 MAX_LENGTH = 1_000_000
 
@@ -55,6 +56,8 @@ class DataConfig:
     task: str = choice("auto", TASKS)
     val_fraction: float = number(0.1, ge=0, lt=1)
     test_fraction: float = number(0.1, ge=0, lt=1)
+    # encoded cache on disk (FASTA/table): auto = inputs over 256 MiB, on = always, off = never
+    cache: str = choice("auto", CACHE_MODES)
 
     def input_files(self) -> list[str]:
         """The files this configuration reads, in a stable order."""

@@ -37,8 +37,13 @@ def load_sequences(cfg, *, seed: int = 0) -> SequenceSet:
     ``kind='fasta'``: ``fasta`` + ``background`` -> ``load_fasta_pair``; ``fasta`` alone ->
     ``load_labelled_fasta``. ``kind='table'`` -> ``load_table``. ``kind='bed'`` -> ``load_bed`` (``seed`` seeds
     its background). ``length``, ``length_policy`` and ``task`` are honoured; the test file and the split
-    settings are read by ``load_test_set`` and ``biodeep_gui.core.splits``.
+    settings are read by ``load_test_set`` and ``biodeep_gui.core.splits``. ``cache`` ('auto' | 'on' | 'off')
+    routes FASTA/table inputs through the disk-backed encoded cache (``biodeep_gui.core.sequences.cache``).
     """
+    from biodeep_gui.core.sequences import cache
+
+    if cache.wants_cache(cfg):
+        return cache.load_cached(cfg)
     kind = cfg.kind
     if kind == "fasta":
         if not cfg.fasta:

@@ -170,6 +170,30 @@ def resume_run(run_dir: str | Path, *, data: SequenceSet | None = None,
 def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None = None,
               should_stop: Callable[[], bool] = lambda: False, report_interval: float = 0.1,
               _resume: bool = False) -> Iterator:
+    """Train and save one run; under ``torchrun``/``srun`` data-parallel (see ``training.distributed``).
+
+    Every rank iterates this generator; rank 0 alone writes the run folder (``world_size`` and ``backend`` in
+    its provenance) and gets the final summary with a ``run_dir``. What it yields: see ``_train_run``.
+    """
+    import torch
+
+    from biodeep_gui.core.sequences.models import get_architecture
+    from biodeep_gui.core.training.distributed import init_from_env
+    from biodeep_gui.core.training.loop import resolve_device
+
+    cfg.validate()
+    torch_model = get_architecture(cfg.model.arch).kind == "torch"
+    dist = init_from_env(resolve_device(cfg.train.device) if torch_model else torch.device("cpu"))
+    try:
+        yield from _train_run(cfg, out_dir, dist, data=data, should_stop=should_stop,
+                              report_interval=report_interval, _resume=_resume)
+    finally:
+        dist.close()
+
+
+def _train_run(cfg: RunConfig, out_dir: str | Path, dist, *, data: SequenceSet | None = None,
+               should_stop: Callable[[], bool] = lambda: False, report_interval: float = 0.1,
+               _resume: bool = False) -> Iterator:
     """Train and save one run, yielding StageReport, DataReport, BatchReport, EpochReport and finally RunSummary.
 
     After every epoch the run folder is updated (best weights so far, history, status 'training') together
@@ -181,7 +205,7 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
     import torch
 
     from biodeep_gui.core.common import metrics as M
-    from biodeep_gui.core.sequences.batches import SequenceBatches
+    from biodeep_gui.core.sequences.batches import source_for
     from biodeep_gui.core.sequences.models import build_model, get_architecture
     from biodeep_gui.core.sequences.run import ModelInfo, load_run, write_run
     from biodeep_gui.core.training.architecture import count_parameters
@@ -192,7 +216,6 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
         fit,
         make_optimizer,
         predict_outputs,
-        resolve_device,
     )
     from biodeep_gui.core.training.runs import CHECKPOINT_FILE, RUN_FILE, provenance, write_checkpoint
 
@@ -203,7 +226,11 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
     t0 = time.perf_counter()
 
     yield StageReport("load", "Reading sequences")
+    if not dist.is_main:
+        dist.barrier()  # rank 0 builds the encoded cache first (when one is used); the others then open it
     prep = prepare_data(cfg, data)
+    if dist.is_main:
+        dist.barrier()
     ss = prep.data
     yield DataReport(len(prep.train), len(prep.val), len(prep.test_set), ss.length, ss.task, ss.n_outputs,
                      ss.label_names, ss.class_names)
@@ -217,14 +244,14 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
     split_info = {"holdout_chromosomes": list(prep.holdout), "holdout_default": prep.holdout_default,
                   "notes": list(prep.notes)}
     extra_info: dict = {}
-    device = resolve_device(cfg.train.device) if spec.kind == "torch" else torch.device("cpu")
+    device = dist.device
     torch.manual_seed(cfg.train.seed)
     y_train = ss.labels[prep.train]
     objective = Objective.for_labels(ss.task, y_train, ss.n_outputs, cfg.train.class_weighting)
     info = ModelInfo(cfg.model.arch, params, ss.length, ss.n_outputs, ss.task, ss.label_names, ss.class_names,
                           None if objective.target_mean is None else objective.target_mean.tolist(),
                           None if objective.target_std is None else objective.target_std.tolist())
-    prov = provenance(cfg, str(device))
+    prov = {**provenance(cfg, str(device)), **dist.provenance()}
     test = prep.test_set
 
     def finish(tensors, raw_val, raw_test, history, best_epoch, status, fit_res=None) -> RunSummary:
@@ -232,8 +259,16 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
         test_pred = objective.transform(raw_test)
         test_m = objective.metrics(test.labels, test_pred) if len(test) else {}
         metrics = {**{f"test_{k}": v for k, v in test_m.items()}, **{f"val_{k}": v for k, v in val_m.items()}}
+        if len(test) and ss.task == "binary" and test.labels.shape[1] > 1:  # multi-task: per task + summaries
+            from biodeep_gui.core.common.metrics import per_task_metrics
+
+            metrics.update(per_task_metrics(test.labels, test_pred, ss.label_names, prefix="test_"))
         n_boot = M.N_BOOTSTRAP if len(test) <= 20_000 else 200  # large test sets: narrow intervals, less work
         intervals = M.bootstrap_intervals(ss.task, test.labels, test_pred, n_boot=n_boot, seed=cfg.train.seed)
+        if not dist.is_main:
+            return RunSummary("", cfg.model.arch, metrics, best_epoch, len(history), status == "cancelled",
+                              bool(fit_res and fit_res.stopped_early), time.perf_counter() - t0, math.nan,
+                              info.n_parameters, str(device), history, intervals, len(test))
         out_dir.mkdir(parents=True, exist_ok=True)
         write_training_digest(out_dir, ss.codes[prep.train], ss.codes[prep.val])
         write_run(out_dir, cfg, info, tensors, history=history, metrics=metrics, status=status,
@@ -282,8 +317,8 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
     model = build_model(cfg.model.arch, ss.length, ss.n_outputs, params)
     info.n_parameters = count_parameters(model)
     yield StageReport("build", f"{spec.label}: {info.n_parameters:,} parameters, training on {device}")
-    train_src = SequenceBatches(ss.codes[prep.train], objective.scale_targets(y_train))
-    val_src = SequenceBatches(ss.codes[prep.val], objective.scale_targets(ss.labels[prep.val]))
+    train_src = source_for(ss.codes, objective.scale_targets(y_train), rows=prep.train)
+    val_src = source_for(ss.codes, objective.scale_targets(ss.labels[prep.val]), rows=prep.val)
     history: list[dict[str, float]] = []
     result: FitResult | None = None
     best_tensors = None
@@ -292,7 +327,7 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
     resume = None
     if _resume:
         resume, history, best_tensors = _restore(out_dir, model, opt, cfg)
-        prov = load_run(out_dir).provenance
+        prov = {**load_run(out_dir).provenance, **dist.provenance()}
         yield StageReport("resume", f"Resuming after epoch {resume.epochs_done} (best so far: epoch "
                                     f"{resume.best_epoch})")
         for report in resume.history:
@@ -300,11 +335,14 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
     try:
         for item in fit(model, train_src, val_src, objective, cfg.train, device=device,
                         val_targets=ss.labels[prep.val], should_stop=should_stop, report_interval=report_interval,
-                        optimizer=opt, resume=resume):
+                        optimizer=opt, resume=resume, dist=dist):
             if isinstance(item, EpochReport):
                 history.append(history_row(item))
                 if item.is_best or best_tensors is None:
                     best_tensors = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+                if not dist.is_main:
+                    yield item
+                    continue
                 write_run(out_dir, cfg, info, best_tensors, history=history, metrics={}, status="training",
                           provenance_info=prov, extra={"best_epoch": item.best_epoch, "split": split_info})
                 write_checkpoint(out_dir, model.state_dict(), opt.state_dict(),
@@ -315,7 +353,7 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
                 continue
             yield item
     except Exception as exc:
-        if (out_dir / RUN_FILE).exists():
+        if dist.is_main and (out_dir / RUN_FILE).exists():
             _mark(out_dir, "failed", str(exc))
         raise
     assert result is not None
@@ -325,12 +363,12 @@ def train_run(cfg: RunConfig, out_dir: str | Path, *, data: SequenceSet | None =
         return
     yield StageReport("test", "Evaluating the best epoch on the validation and test sets")
     bs = max(cfg.train.batch_size, 256)
-    raw_val, _ = predict_outputs(model, val_src.to(device), bs)
-    test_src = SequenceBatches(test.codes, np.zeros(len(test), np.float32)).to(device)
-    raw_test, _ = predict_outputs(model, test_src, bs)
+    raw_val, _ = predict_outputs(model, val_src.to(device), bs, dist=dist)
+    test_src = source_for(test.codes, np.zeros(len(test), np.float32)).to(device)
+    raw_test, _ = predict_outputs(model, test_src, bs, dist=dist)
     summary = finish(model.state_dict(), raw_val, raw_test, history, result.best_epoch,
                      "cancelled" if result.cancelled else "complete", result)
-    if not result.cancelled:
+    if not result.cancelled and dist.is_main:
         (out_dir / CHECKPOINT_FILE).unlink(missing_ok=True)
     yield summary
 
@@ -512,4 +550,7 @@ def _mark(out_dir: Path, status: str, error: str) -> None:
 def _ids_digest(ids: list[str]) -> str:
     import hashlib
 
-    return hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
+    h = hashlib.sha256()  # the digest of "\n".join(ids), without building that string (cached sets are big)
+    for k, i in enumerate(ids):
+        h.update(("\n" + i if k else i).encode())
+    return h.hexdigest()[:16]

@@ -3,7 +3,9 @@
 The GUI worker and the CLI only relay what ``fit`` yields: ``BatchReport`` (throttled to one per
 ``report_interval`` seconds, so the consumer is never flooded), ``EpochReport`` after each validation pass, and
 a final ``FitResult``. Device placement, the shuffling sampler (``batch_indices``, used by every batch source) and
-the loss all live here, in one place.
+the loss all live here, in one place. Data-parallel training (``torchrun``/``srun``) goes through the same ``fit``:
+it asks the ``training.distributed.DistContext`` it is given for the DDP wrapper, its shard of each epoch and the
+collectives, and is unchanged in a single process.
 """
 from __future__ import annotations
 
@@ -19,6 +21,12 @@ from torch import nn
 from biodeep_gui.core.common import metrics as M
 from biodeep_gui.core.common.errors import BioDeepError
 from biodeep_gui.core.training.config import TrainConfig
+from biodeep_gui.core.training.distributed import DistContext
+
+#: Chunked shuffling (memory-mapped sources): blocks drawn at random and shuffled together, see ``batch_indices``.
+CHUNKS_PER_WINDOW = 16
+#: In data-parallel training the ranks agree on cancelling every this many batches (one small all-reduce).
+CANCEL_POLL = 16
 
 
 class TrainingError(BioDeepError):
@@ -157,22 +165,62 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 def batch_indices(n: int, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None,
-                  device: torch.device | None = None) -> Iterator[torch.Tensor | slice]:
+                  device: torch.device | None = None, *, shard: tuple[int, int] | None = None,
+                  chunk: int = 0) -> Iterator[torch.Tensor | slice]:
     """The one mini-batch sampler of every batch source: the sample indices of each batch of ``batch_size``.
 
-    shuffle : one ``torch.randperm(n, generator=generator)`` per call (moved to ``device`` when given), yielded as
+    shuffle : one permutation per call (``generator`` seeds it; moved to ``device`` when given), yielded as
               (B,) int64 index tensors; in order: ``slice`` objects (a view, no gather)
+    shard : (rank, world_size) in data-parallel training. Shuffled: the permutation (the same on every rank, from
+            the same seed) is padded by wrapping to a multiple of ``world_size`` and rank r takes every
+            world_size-th sample from r, as ``torch.utils.data.DistributedSampler`` does, so every rank runs
+            the same number of batches. In order: rank r takes the r-th contiguous block (no padding), so
+            concatenating the ranks' outputs in rank order restores the sample order.
+    chunk : > 0 with ``shuffle``: cut the samples into blocks of ``chunk`` consecutive ones, draw the blocks in
+            random order ``CHUNKS_PER_WINDOW`` at a time and shuffle the samples of each such window together, so a
+            memory-mapped source reads a few regions of its file at a time while every batch still mixes samples
+            from all over the file (a FASTA pair is stored bound first, then background: one block alone would
+            give one-class batches)
     """
-    order = torch.randperm(n, generator=generator) if shuffle else None
-    if order is not None and device is not None:
+    if not shuffle:
+        lo, hi = 0, n
+        if shard is not None:
+            rank, world = shard
+            per = -(-n // world)
+            lo, hi = min(n, rank * per), min(n, (rank + 1) * per)
+        for start in range(lo, hi, batch_size):
+            yield slice(start, start + batch_size if shard is None else min(start + batch_size, hi))
+        return
+    if chunk and chunk * CHUNKS_PER_WINDOW < n:  # int32 when it fits: the one per-sample array of a streamed epoch
+        dtype = torch.int32 if n < 2**31 else torch.int64
+        blocks = torch.randperm(-(-n // chunk), generator=generator).tolist()
+        starts = list(range(0, len(blocks), CHUNKS_PER_WINDOW))[:max(1, len(blocks) // CHUNKS_PER_WINDOW)]
+        parts = []
+        for k, w in enumerate(starts):  # a short last window joins the one before it
+            end = starts[k + 1] if k + 1 < len(starts) else len(blocks)
+            rows = torch.cat([torch.arange(b * chunk, min(n, (b + 1) * chunk), dtype=dtype) for b in blocks[w:end]])
+            parts.append(rows[torch.randperm(len(rows), generator=generator)])
+        order = torch.cat(parts)
+    else:
+        order = torch.randperm(n, generator=generator)
+    if shard is not None:
+        rank, world = shard
+        pad = (-n) % world
+        if pad and n:
+            order = torch.cat([order, order[:pad].repeat(-(-pad // n))[:pad]])
+        order = order[rank::world]
+    if device is not None:
         order = order.to(device)
-    for start in range(0, n, batch_size):
-        yield order[start:start + batch_size] if order is not None else slice(start, start + batch_size)
+    for start in range(0, len(order), batch_size):
+        yield order[start:start + batch_size]
 
 
-def predict_outputs(model: nn.Module, source, batch_size: int, objective: Objective | None = None
-                    ) -> tuple[np.ndarray, float]:
+def predict_outputs(model: nn.Module, source, batch_size: int, objective: Objective | None = None,
+                    dist: "DistContext | None" = None) -> tuple[np.ndarray, float]:
     """Raw outputs of ``model`` on every sample of ``source`` in order, and the mean loss when ``objective`` is set.
+
+    With a distributed ``dist`` each rank predicts its contiguous block of ``source`` and the blocks are gathered
+    in order, so every rank gets all N outputs (exact validation metrics) for 1/world_size of the work.
 
     Returns
     -------
@@ -181,14 +229,20 @@ def predict_outputs(model: nn.Module, source, batch_size: int, objective: Object
     """
     model.eval()
     outs, loss_sum, n = [], 0.0, 0
+    batches = (source.batches(batch_size, shard=dist.shard()) if dist is not None and dist.distributed
+               else source.batches(batch_size))
     with torch.inference_mode():
-        for x, y in source.batches(batch_size):
+        for x, y in batches:
             out = model(x)
             if objective is not None:
                 loss_sum += float(objective.loss(out, y)) * len(x)
             n += len(x)
             outs.append(out.float().cpu())
-    return (torch.cat(outs).numpy() if outs else np.zeros((0, 0), np.float32)), (loss_sum / n if n and objective else math.nan)
+    raw = torch.cat(outs).numpy() if outs else np.zeros((0, 0), np.float32)
+    if dist is not None and dist.distributed:
+        raw = dist.gather_rows(raw)
+        loss_sum, n = dist.all_reduce_sum(torch.tensor([loss_sum, float(n)], dtype=torch.float64)).tolist()
+    return raw, (loss_sum / n if n and objective else math.nan)
 
 
 @dataclass
@@ -224,7 +278,7 @@ def fit(model: nn.Module, train, val, objective: Objective, cfg: TrainConfig, *,
         val_targets: np.ndarray | None, should_stop: Callable[[], bool] = lambda: False,
         report_interval: float = 0.1, metric_fn: Callable[[np.ndarray, np.ndarray], dict[str, float]] | None = None,
         optimizer: torch.optim.Optimizer | None = None, resume: "ResumeState | None" = None,
-        ) -> Iterator[BatchReport | EpochReport | FitResult]:
+        dist: DistContext | None = None) -> Iterator[BatchReport | EpochReport | FitResult]:
     """Train ``model`` and yield progress; the last item is a ``FitResult`` with the best weights.
 
     Parameters
@@ -236,7 +290,8 @@ def fit(model: nn.Module, train, val, objective: Objective, cfg: TrainConfig, *,
     val_targets : (N_val, ...) targets in their original units, for the validation metrics (unused, may be None,
         when the objective has ``evaluate(model, source, batch_size) -> metrics with 'loss'`` and no ``metric_fn``
         is given: it scores the validation source itself)
-    should_stop : polled before every batch; when it returns True, training ends within one batch
+    should_stop : polled before every batch; when it returns True, training ends within one batch (data-parallel:
+        the ranks agree every ``CANCEL_POLL`` batches, so all stop at the same batch)
     report_interval : seconds between two ``BatchReport``s
     metric_fn : overrides ``objective.metrics`` (e.g. for reconstruction)
     optimizer : built by the caller (``make_optimizer``) when it checkpoints the optimizer state; else made here
@@ -252,13 +307,16 @@ def fit(model: nn.Module, train, val, objective: Objective, cfg: TrainConfig, *,
     train, val = train.to(device), val.to(device)
     objective.prepare(device)
     opt = optimizer or make_optimizer(model, cfg)
+    dist = dist or DistContext(device=device)
+    net = dist.wrap(model)  # DDP in data-parallel training; gradients all-reduced in backward
+    shard = {"shard": dist.shard()} if dist.distributed else {}
     amp = cfg.amp and device.type == "cuda"
     monitor = M.default_monitor(objective.task) if cfg.monitor == "auto" else cfg.monitor
     higher = M.HIGHER_IS_BETTER.get(monitor, True)
     # an objective that can score a whole source on the device (reconstruction: no volume copied to the host)
     evaluate = getattr(objective, "evaluate", None) if metric_fn is None else None
     metric_fn = metric_fn or objective.metrics
-    n_batches = max(1, math.ceil(len(train) / cfg.batch_size))
+    n_batches = max(1, math.ceil(math.ceil(len(train) / dist.world_size) / cfg.batch_size))
 
     history: list[EpochReport] = list(resume.history) if resume else []
     if resume:
@@ -270,18 +328,21 @@ def fit(model: nn.Module, train, val, objective: Objective, cfg: TrainConfig, *,
     last_report = t0
     first = resume.epochs_done + 1 if resume else 1
     for epoch in range(first, cfg.epochs + 1):
-        torch.manual_seed(cfg.seed * 1_000_003 + epoch)  # dropout / augmentation: same per epoch on resume
-        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
+        # dropout: same per epoch on resume, different per rank
+        torch.manual_seed(cfg.seed * 1_000_003 + epoch + 7919 * dist.rank)
+        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)  # the same permutation on every rank
         model.train()
         loss_sum = torch.zeros((), device=device)
         seen = 0
-        for b, (x, y) in enumerate(train.batches(cfg.batch_size, shuffle=True, generator=gen, augment=cfg.rc_augment), 1):
-            if should_stop():
+        for b, (x, y) in enumerate(train.batches(cfg.batch_size, shuffle=True, generator=gen,
+                                                 augment=cfg.rc_augment, **shard), 1):
+            # data-parallel: every rank asks together each CANCEL_POLL batches (a collective; no host sync per batch)
+            if (dist.any(should_stop()) if (b - 1) % CANCEL_POLL == 0 else False) if dist.distributed else should_stop():
                 cancelled = True
                 break
             try:
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                    out = model(x)
+                    out = net(x)
                 loss = objective.loss(out, y)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -303,6 +364,10 @@ def fit(model: nn.Module, train, val, objective: Objective, cfg: TrainConfig, *,
                 rate = (seen_total + seen) / elapsed
                 yield BatchReport(epoch, b, n_batches, running, rate, elapsed,
                                   elapsed / done * ((cfg.epochs - first + 1) * n_batches - done))
+        if dist.distributed:
+            loss_sum, seen = dist.all_reduce_sum(torch.stack([loss_sum.double(), torch.tensor(
+                float(seen), dtype=torch.float64, device=loss_sum.device)])).tolist()
+            seen = int(seen)
         seen_total += seen
         if cancelled:
             break
@@ -314,7 +379,7 @@ def fit(model: nn.Module, train, val, objective: Objective, cfg: TrainConfig, *,
             if len(val) and not math.isfinite(val_loss):
                 _check_finite(math.nan, epoch, None)
         else:
-            raw, val_loss = predict_outputs(model, val, max(cfg.batch_size, 256), objective)
+            raw, val_loss = predict_outputs(model, val, max(cfg.batch_size, 256), objective, dist)
             if not np.isfinite(raw).all():
                 _check_finite(math.nan, epoch, None)
             vm = metric_fn(val_targets, objective.transform(raw)) if len(raw) else {}
@@ -331,7 +396,8 @@ def fit(model: nn.Module, train, val, objective: Objective, cfg: TrainConfig, *,
                              seen_total / elapsed, elapsed, elapsed / (epoch - first + 1) * (cfg.epochs - epoch))
         history.append(report)
         yield report
-        if cfg.patience and epoch - best_epoch >= cfg.patience:
+        # rank 0 decides; every rank stops at the same epoch
+        if dist.broadcast(bool(cfg.patience and epoch - best_epoch >= cfg.patience)):
             stopped_early = True
             break
     model.load_state_dict(best_state)

@@ -213,9 +213,9 @@ class DiscoveryTab(QWidget):
 
     # -- internals ---------------------------------------------------------------------------------------------
     def _logo_label(self, p) -> QLabel:
-        from biodeep_gui.figures.logos import render_logo
-
         from PySide6.QtCore import QSize
+
+        from biodeep_gui.figures.logos import render_logo
 
         img = render_logo(p.pfm, "bits", QSize(LOGO_W, LOGO_H), scale=1.0)
         label = QLabel()

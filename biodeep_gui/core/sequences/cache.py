@@ -1,0 +1,401 @@
+"""The disk-backed encoded cache: sequences encoded once, memory-mapped by every later run.
+
+A cache folder (one per input files + encoding settings, under ``paths.cache_dir() / "encoded"``) holds
+
+* ``codes.npy``   (N, L) uint8 codes (``biodeep_gui.core.sequences.encoding``), opened as a read-only memmap;
+* ``labels.npy``  (N, T) float32 labels, ``lengths.npy`` (N,) int32 original lengths (memory-mapped too);
+* ``ids.npy``     every id's UTF-8 bytes packed in one uint8 buffer, ``offsets.npy`` (N + 1,) int64 into it;
+* ``manifest.json`` written last: format version, the encoding settings, the SHA-256 of every input file, the
+  shape, task, label and class names. A folder is used only when its manifest matches the inputs and settings
+  of the run; otherwise (an input changed, a build was interrupted) it is rebuilt in place.
+
+On disk this is 1 byte per base + ids + 16 bytes per record (offsets, length, one label), i.e. about 1.1 bytes
+per base for 200-bp records with short ids.
+
+``data.cache`` chooses when it is used: ``auto`` (the default) for FASTA/table inputs larger than
+``AUTO_BYTES`` (256 MiB) in total, where holding everything in RAM starts to hurt and the one-off encoding pays
+for itself on the second run; ``on`` always (FASTA/table); ``off`` never. BED + genome inputs are not cached yet.
+
+A bound + background FASTA pair is streamed into the cache in two passes (count, then encode straight into the
+memory-mapped file), so building needs no more memory than a batch of records. Other inputs (a labelled FASTA,
+a table) are read with the in-memory loaders once and then written; later runs map them.
+
+A run on cached data keeps the codes on disk: ``SequenceBatches`` gathers each batch's rows from the memmap and
+shuffles chunk by chunk (``training.loop.batch_indices(chunk=...)``), subsets are row views (``Rows``) and ids
+are decoded on demand (``Ids``), so resident anonymous memory grows only by the per-record index and label
+arrays (about 20 bytes per record), not with the bases.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from biodeep_gui.core.common.errors import ConfigError, InputFileError
+from biodeep_gui.core.common.fileio import atomic_path, atomic_save_npy, atomic_write, sha256_file
+from biodeep_gui.core.sequences.dataset import SequenceSet
+from biodeep_gui.core.sequences.encoding import BYTE_TO_CODE, INVALID, fit_length
+
+CACHE_VERSION = 1
+CACHE_MODES = ("auto", "on", "off")
+#: ``data.cache = "auto"`` caches FASTA/table inputs larger than this in total.
+AUTO_BYTES = 256 << 20
+MANIFEST = "manifest.json"
+_FILES = ("codes.npy", "labels.npy", "lengths.npy", "ids.npy", "offsets.npy")
+_TRANSLATE = BYTE_TO_CODE.tobytes()
+
+
+def default_root() -> Path:
+    """``<user cache folder>/encoded``."""
+    from biodeep_gui.core.common.paths import cache_dir
+
+    return cache_dir() / "encoded"
+
+
+# ---- views that keep the data on disk ----------------------------------------------------------------------------
+
+class Rows:
+    """Rows ``rows`` of a memory-mapped (N, L) code array, without copying them.
+
+    Behaves enough like an array for the places a subset's codes go: ``shape``, ``len``, ``rows[i]`` /
+    ``rows[a:b]`` / ``rows[index]`` (copies just those rows) and ``np.asarray`` (copies all, for small sets).
+    ``batches.source_for`` turns it into a streaming batch source.
+    """
+
+    def __init__(self, base: np.ndarray, rows: np.ndarray):
+        self.base, self.rows = base, np.asarray(rows, dtype=np.int64)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (len(self.rows), int(self.base.shape[1]))
+
+    dtype = np.dtype(np.uint8)
+    ndim = 2
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index):
+        sel = self.rows[index]
+        return np.asarray(self.base[sel]) if np.ndim(sel) else np.asarray(self.base[int(sel)])
+
+    def __array__(self, dtype=None, copy=None):
+        out = np.asarray(self.base[self.rows])
+        return out if dtype is None else out.astype(dtype)
+
+
+class Ids(Sequence[str]):
+    """Record ids decoded on demand from the packed byte buffer (``ids.npy`` + ``offsets.npy``)."""
+
+    def __init__(self, buffer: np.ndarray, offsets: np.ndarray, rows: np.ndarray | None = None):
+        self.buffer, self.offsets, self.rows = buffer, offsets, rows
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1 if self.rows is None else len(self.rows)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        r = i if self.rows is None else int(self.rows[i])
+        return bytes(self.buffer[self.offsets[r]:self.offsets[r + 1]]).decode("utf-8")
+
+    def __iter__(self) -> Iterator[str]:
+        for i in range(len(self)):
+            yield self[i]
+
+
+class CachedSequenceSet(SequenceSet):
+    """A ``SequenceSet`` whose codes, labels and ids stay in the memory-mapped cache folder."""
+
+    cache_dir: Path | None = None
+
+    def subset(self, index: np.ndarray) -> "CachedSequenceSet":
+        index = np.asarray(index, dtype=np.int64)
+        base = self.codes.base if isinstance(self.codes, Rows) else self.codes
+        rows = self.codes.rows[index] if isinstance(self.codes, Rows) else index
+        ids = self.ids
+        id_rows = rows if isinstance(ids, Ids) else None
+        out = CachedSequenceSet(
+            ids=Ids(ids.buffer, ids.offsets, id_rows) if isinstance(ids, Ids) else [ids[i] for i in index],
+            codes=Rows(base, rows), labels=np.asarray(self.labels[index]), task=self.task,
+            label_names=list(self.label_names), class_names=list(self.class_names),
+            lengths=None if self.lengths is None else np.asarray(self.lengths[index]),
+            groups=None if self.groups is None else self.groups[index], sources=list(self.sources))
+        out.cache_dir = self.cache_dir
+        return out
+
+
+# ---- when and where ------------------------------------------------------------------------------------------------
+
+def _inputs(cfg) -> dict[str, str]:
+    """Role -> path of the files the encoded set is made from."""
+    if cfg.kind == "fasta":
+        return {k: v for k, v in (("fasta", cfg.fasta), ("background", cfg.background)) if v}
+    if cfg.kind == "table":
+        return {"table": cfg.table} if cfg.table else {}
+    return {}
+
+
+def wants_cache(cfg) -> bool:
+    """Whether ``load_sequences`` should go through the cache for this ``DataConfig`` (see the module notes)."""
+    mode = getattr(cfg, "cache", "off")
+    if mode == "off" or cfg.kind not in ("fasta", "table") or not _inputs(cfg):
+        return False
+    if mode == "on":
+        return True
+    try:
+        return sum(os.path.getsize(p) for p in _inputs(cfg).values()) > AUTO_BYTES
+    except OSError:
+        return False  # the loader then names the missing file
+
+
+def settings_of(cfg) -> dict:
+    """The encoding settings a cache folder depends on (besides the input files' content)."""
+    s = {"version": CACHE_VERSION, "kind": cfg.kind, "length": int(cfg.length), "length_policy": cfg.length_policy,
+         "task": cfg.task}
+    if cfg.kind == "table":
+        s.update(sequence_column=cfg.sequence_column, label_columns=list(cfg.label_columns), id_column=cfg.id_column)
+    return s
+
+
+def folder_for(cfg, root: str | os.PathLike | None = None) -> Path:
+    """The cache folder of these inputs (by absolute path) and settings; its manifest says what it holds."""
+    key = {"inputs": {k: str(Path(v).resolve()) for k, v in _inputs(cfg).items()}, "settings": settings_of(cfg)}
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
+    return Path(root or default_root()) / digest
+
+
+# ---- load / build --------------------------------------------------------------------------------------------------
+
+def load_cached(cfg, root: str | os.PathLike | None = None, *, rebuild: bool = False) -> CachedSequenceSet:
+    """The set a ``DataConfig`` describes, from its cache folder; built (or rebuilt) first when needed.
+
+    Parameters
+    ----------
+    cfg : DataConfig of kind 'fasta' or 'table'
+    root : folder holding the cache folders (default ``default_root()``)
+    rebuild : build even when the manifest matches
+
+    Returns
+    -------
+    CachedSequenceSet with memory-mapped codes (N, L) uint8, labels, lengths and lazily decoded ids; its
+    ``cache_dir`` names the folder, and ``cache_hit`` (attribute) says whether it was reused.
+    """
+    inputs = _inputs(cfg)
+    if not inputs:
+        raise ConfigError(f"data.kind = {cfg.kind!r}: the encoded cache takes FASTA or table inputs")
+    folder = folder_for(cfg, root)
+    digests = {role: _sha(path) for role, path in inputs.items()}
+    expected = {"settings": settings_of(cfg), "inputs": digests}
+    manifest = read_manifest(folder)
+    hit = (not rebuild and manifest is not None and manifest.get("settings") == expected["settings"]
+           and manifest.get("inputs") == digests and all((folder / f).exists() for f in _FILES))
+    if not hit:
+        manifest = build(cfg, folder, digests)
+    ss = open_cache(folder, manifest)
+    ss.cache_hit = hit
+    return ss
+
+
+def read_manifest(folder: str | os.PathLike) -> dict | None:
+    """The folder's manifest, or None when it has none (never built, or a build was interrupted) or it is damaged."""
+    try:
+        doc = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) and doc.get("version") == CACHE_VERSION else None
+
+
+def open_cache(folder: str | os.PathLike, manifest: dict | None = None) -> CachedSequenceSet:
+    """Map a built cache folder (read-only)."""
+    folder = Path(folder)
+    manifest = manifest or read_manifest(folder)
+    if manifest is None:
+        raise InputFileError(folder, "is not a complete encoded cache (no valid manifest.json)")
+    load = lambda name: np.load(folder / name, mmap_mode="r", allow_pickle=False)  # noqa: E731
+    ss = CachedSequenceSet(ids=Ids(load("ids.npy"), load("offsets.npy")), codes=load("codes.npy"),
+                           labels=load("labels.npy"), task=manifest["task"], label_names=manifest["label_names"],
+                           class_names=manifest["class_names"], lengths=load("lengths.npy"),
+                           sources=list(manifest["sources"]))
+    ss.cache_dir = folder
+    from biodeep_gui.core.common.system import bound_heap
+
+    bound_heap()  # a run streaming from disk must not keep its freed batches resident (see bound_heap)
+    return ss
+
+
+def build(cfg, folder: str | os.PathLike, digests: dict[str, str] | None = None) -> dict:
+    """Encode the inputs of ``cfg`` into ``folder`` and write its manifest last; returns the manifest."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / MANIFEST).unlink(missing_ok=True)  # the folder is incomplete until the new manifest is written
+    inputs = _inputs(cfg)
+    digests = digests or {role: _sha(p) for role, p in inputs.items()}
+    if cfg.kind == "fasta" and "background" in inputs:
+        if cfg.task not in ("auto", "binary"):
+            raise ConfigError(f"data.task = {cfg.task!r}: a FASTA file with a background file makes a binary "
+                              f"task; use task 'auto' or 'binary'")
+        info = _stream_fasta_pair(inputs["fasta"], inputs["background"], folder, cfg.length, cfg.length_policy)
+    elif cfg.kind == "fasta":
+        from biodeep_gui.core.sequences.fasta import load_labelled_fasta
+
+        ss = load_labelled_fasta(cfg.fasta, length=cfg.length, length_policy=cfg.length_policy, task=cfg.task)
+        info = _write_set(ss, folder)
+    else:
+        from biodeep_gui.core.sequences.tables import load_table
+
+        ss = load_table(cfg.table, cfg.sequence_column, cfg.label_columns, id_column=cfg.id_column, task=cfg.task,
+                        length=cfg.length, length_policy=cfg.length_policy)
+        info = _write_set(ss, folder)
+    manifest = {"version": CACHE_VERSION, "settings": settings_of(cfg), "inputs": digests, **info}
+    atomic_write(folder / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
+    return manifest
+
+
+def _sha(path: str) -> str:
+    try:
+        return sha256_file(path)
+    except FileNotFoundError:
+        raise InputFileError(path, "file not found") from None
+    except OSError as exc:
+        raise InputFileError(path, f"cannot be read ({exc.strerror or exc})") from None
+
+
+def _write_set(ss: SequenceSet, folder: Path) -> dict:
+    """Write an in-memory set into the cache files."""
+    raw = [i.encode("utf-8") for i in ss.ids]
+    offsets = np.zeros(len(raw) + 1, np.int64)
+    np.cumsum([len(r) for r in raw], out=offsets[1:])
+    atomic_save_npy(folder / "codes.npy", np.ascontiguousarray(ss.codes, dtype=np.uint8))
+    atomic_save_npy(folder / "labels.npy", np.asarray(ss.labels, np.float32))
+    lengths = ss.lengths if ss.lengths is not None else np.full(len(ss), ss.length, np.int32)
+    atomic_save_npy(folder / "lengths.npy", np.asarray(lengths, np.int32))
+    atomic_save_npy(folder / "ids.npy", np.frombuffer(b"".join(raw), np.uint8))
+    atomic_save_npy(folder / "offsets.npy", offsets)
+    return {"n": len(ss), "length": ss.length, "task": ss.task, "label_names": list(ss.label_names),
+            "class_names": list(ss.class_names), "sources": list(ss.sources)}
+
+
+# ---- streaming a FASTA pair ----------------------------------------------------------------------------------------
+
+def _scan(path: str) -> tuple[int, int, int, int]:
+    """(records, longest sequence, first record's length, id bytes) of one FASTA/FASTQ file, checking ids."""
+    from biodeep_gui.core.sequences.readers import _fasta_batches
+
+    n = longest = id_bytes = 0
+    first = -1
+    for titles, seqs in _fasta_batches(path, size=4096):
+        for k, (t, s) in enumerate(zip(titles, seqs)):
+            if not t:
+                raise InputFileError(path, "header has no identifier", record=n + k + 1,
+                                     expected="a name right after '>' or '@'")
+            if not s:
+                raise InputFileError(path, "record has an empty sequence", record=n + k + 1,
+                                     record_id=t.split(None, 1)[0], expected="sequence lines after the header")
+        if first < 0:
+            first = len(seqs[0])
+        longest = max(longest, max(map(len, seqs)))
+        id_bytes += sum(len(t.split(None, 1)[0].encode("utf-8")) for t in titles)
+        n += len(titles)
+    return n, longest, first, id_bytes
+
+
+def _stream_fasta_pair(positive: str, background: str, folder: Path, length: int, policy: str) -> dict:
+    """Two passes over bound + background FASTA: count, then encode into memory-mapped files."""
+    from numpy.lib.format import open_memmap
+
+    from biodeep_gui.core.sequences.readers import _fasta_batches
+
+    scans = [_scan(p) for p in (positive, background)]
+    n = scans[0][0] + scans[1][0]
+    if length == 0:
+        length = scans[0][2] if policy == "strict" else max(s[1] for s in scans)
+    id_total = scans[0][3] + scans[1][3]
+    with atomic_path(folder / "codes.npy", ".npy") as t_codes, atomic_path(folder / "ids.npy", ".npy") as t_ids, \
+            atomic_path(folder / "offsets.npy", ".npy") as t_off, atomic_path(folder / "lengths.npy", ".npy") as t_len:
+        codes = open_memmap(t_codes, mode="w+", dtype=np.uint8, shape=(n, length))
+        idbuf = open_memmap(t_ids, mode="w+", dtype=np.uint8, shape=(id_total,))
+        offsets = open_memmap(t_off, mode="w+", dtype=np.int64, shape=(n + 1,))
+        lengths = open_memmap(t_len, mode="w+", dtype=np.int32, shape=(n,))
+        hashes = np.zeros(n, np.int64)
+        row, pos = 0, 0
+        offsets[0] = 0
+        for path in (positive, background):
+            rec = 0
+            for titles, seqs in _fasta_batches(path, size=4096):
+                ids = [t.split(None, 1)[0] for t in titles]
+                raw = [i.encode("utf-8") for i in ids]
+                blob = b"".join(raw)
+                idbuf[pos:pos + len(blob)] = np.frombuffer(blob, np.uint8)
+                offsets[row + 1:row + 1 + len(raw)] = pos + np.cumsum([len(r) for r in raw])
+                pos += len(blob)
+                hashes[row:row + len(ids)] = [hash(i) for i in ids]
+                lens = np.fromiter(map(len, seqs), np.int32, len(seqs))
+                lengths[row:row + len(seqs)] = lens
+                if (lens == length).all():  # the common case: one translate for the whole batch
+                    block = np.frombuffer("".join(seqs).encode("latin-1", "replace").translate(_TRANSLATE),
+                                          np.uint8).reshape(len(seqs), length)
+                    if (block == INVALID).any():
+                        _bad_base(path, rec, ids, seqs)
+                    codes[row:row + len(seqs)] = block
+                else:
+                    for k, s in enumerate(seqs):
+                        c = BYTE_TO_CODE[np.frombuffer(s.encode("latin-1", "replace"), np.uint8)]
+                        if (c == INVALID).any():
+                            _bad_base(path, rec, ids, seqs)
+                        if policy == "strict" and len(c) != length:
+                            raise InputFileError(path, f"sequence of {len(c)} bases where {length} are expected "
+                                                       "(length_policy 'strict')", record=rec + k + 1,
+                                                 record_id=ids[k])
+                        codes[row + k] = fit_length(c, length)
+                row += len(seqs)
+                rec += len(seqs)
+        _check_unique_hashed(hashes, Ids(idbuf, offsets), (positive, background), scans[0][0])
+        for mm in (codes, idbuf, offsets, lengths):
+            mm.flush()
+        del codes, idbuf, offsets, lengths
+    labels = np.zeros((n, 1), np.float32)
+    labels[:scans[0][0]] = 1.0
+    atomic_save_npy(folder / "labels.npy", labels)
+    return {"n": n, "length": int(length), "task": "binary", "label_names": ["bound"],
+            "class_names": ["background", "bound"], "sources": [str(positive), str(background)]}
+
+
+def _bad_base(path: str, rec0: int, ids: list[str], seqs: Sequence[str]) -> None:
+    from biodeep_gui.core.sequences.dataset import _EXPECT_BASES
+
+    for k, s in enumerate(seqs):
+        c = BYTE_TO_CODE[np.frombuffer(s.encode("latin-1", "replace"), np.uint8)]
+        bad = np.flatnonzero(c == INVALID)
+        if bad.size:
+            p = int(bad[0])
+            raise InputFileError(path, f"character {s[p]!r} at position {p + 1} is not a nucleotide code",
+                                 record=rec0 + k + 1, record_id=ids[k], expected=_EXPECT_BASES)
+
+
+def _check_unique_hashed(hashes: np.ndarray, ids: Ids, paths: tuple[str, str], n_first: int) -> None:
+    """Refuse an id used twice (in one file or across both), comparing 8-byte hashes first, then the ids."""
+    sorted_ = np.sort(hashes)  # one copy; positions are looked up only for the (rare) repeated hashes
+    repeated = np.unique(sorted_[1:][sorted_[1:] == sorted_[:-1]])
+    del sorted_
+    for h in repeated:
+        seen: dict[str, int] = {}
+        second = None
+        for x in np.flatnonzero(hashes == h).tolist():  # in record order: the second use is named
+            if ids[x] in seen:
+                second = x
+                break
+            seen[ids[x]] = x
+        if second is not None:
+            path = paths[0] if second < n_first else paths[1]
+            rec = second + 1 if second < n_first else second - n_first + 1
+            raise InputFileError(path, f"id {ids[second]!r} is used twice", record=rec, record_id=ids[second],
+                                 expected="a unique id for every record")
