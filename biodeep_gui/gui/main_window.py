@@ -47,6 +47,9 @@ class MainWindow(QMainWindow):
             ("Mutation map", "What each base of one sequence contributes: in-silico saturation mutagenesis."),
             ("Predict", "Score new sequences with a trained run."),
             ("Compare", "All runs side by side, deep models against baselines."),
+            ("Variants", "Effects of the variants in a VCF on the predicted binding (ref vs alt alleles)."),
+            ("Discovered motifs", "Motifs found from the attributions of the test positives (TF-MoDISco-lite), "
+                                  "matched to JASPAR."),
             ("Scans", "Brain scans: load a NIfTI cohort with its label table, audit it, train autoencoder → "
                       "classifier."),
             ("Reconstructions", "Originals, reconstructions and differences; cross-validated classification."))
@@ -123,10 +126,12 @@ class MainWindow(QMainWindow):
         from biodeep_gui.gui.tabs.scans.reconstructions_tab import ReconstructionsTab
         from biodeep_gui.gui.tabs.scans.scans_tab import ScansTab
         from biodeep_gui.gui.tabs.sequences.compare_tab import CompareTab
+        from biodeep_gui.gui.tabs.sequences.discovery_tab import DiscoveryTab
         from biodeep_gui.gui.tabs.sequences.filters_tab import FiltersTab
         from biodeep_gui.gui.tabs.sequences.mutation_tab import MutationTab
         from biodeep_gui.gui.tabs.sequences.predict_tab import PredictTab
         from biodeep_gui.gui.tabs.sequences.results_tab import ResultsTab
+        from biodeep_gui.gui.tabs.sequences.variants_tab import VariantsTab
         from biodeep_gui.gui.tabs.training_tab import TrainingTab
 
         self.model_tab = ModelTab()
@@ -136,10 +141,13 @@ class MainWindow(QMainWindow):
         self.mutation_tab = MutationTab()
         self.predict_tab = PredictTab()
         self.compare_tab = CompareTab()
+        self.variants_tab = VariantsTab()
+        self.discovery_tab = DiscoveryTab()
         self.scans_tab = ScansTab()
         self.reconstructions_tab = ReconstructionsTab()
         built = (self.model_tab, self.training_tab, self.results_tab, self.filters_tab, self.mutation_tab,
-                 self.predict_tab, self.compare_tab, self.scans_tab, self.reconstructions_tab)
+                 self.predict_tab, self.compare_tab, self.variants_tab, self.discovery_tab, self.scans_tab,
+                 self.reconstructions_tab)
         for i, tab in enumerate(built, start=1):
             self.tabs.widget(i).setWidget(tab)
             if hasattr(tab, "shutdown"):  # the tab's own clean-up; its runners are in the registry already

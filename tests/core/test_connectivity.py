@@ -250,7 +250,7 @@ def test_demo_4d_cohort_end_to_end_with_the_heinsfeld_network(tmp_path, capsys):
     cohort = next(i for i in items if isinstance(i, CohortReport))
     n_regions = len(np.unique(nib.load(str(demo.atlas)).get_fdata())) - 1
     assert cohort.n_features == n_regions * (n_regions - 1) // 2
-    assert set(summary.metrics) == {"mlp", "logistic", "logistic_features", "sdae"}
+    assert set(summary.metrics) == {"mlp", "logistic", "logistic_features", "sdae", "site_only"}
     for arm, metrics in summary.metrics.items():
         mean, sd = metrics["accuracy"]
         assert 0 <= mean <= 1 and np.isfinite(sd), arm  # a cross-validated mean with its spread

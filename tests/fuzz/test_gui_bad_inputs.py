@@ -80,7 +80,7 @@ def _open_and_wait(qtbot, window, cfg: DataConfig) -> str:
 def _shown(window):
     tab = window.sequences_tab
     data, cfg = tab.current_data()
-    return data, cfg, tab.headline.text(), tab.records_model.rowCount()
+    return data, cfg, tab.view.headline.text(), tab.view.records_model.rowCount()
 
 
 def _load_good(qtbot, window, demo) -> tuple:
@@ -155,7 +155,7 @@ def test_a_crafted_run_folder_through_open_run(qtbot, window, tmp_path):
 def test_special_files_through_the_open_paths(qtbot, window, demo_files, tmp_path, monkeypatch):
     """A named pipe or /dev/zero chosen as a sequence file or table (issue 12): refused by name, the window never
     blocks (the table's header is read in the GUI thread), the data loaded before stay shown."""
-    import biodeep_gui.gui.main_window as mw
+    import biodeep_gui.gui.controllers.sequences as mw
 
     if not hasattr(os, "mkfifo"):
         return
@@ -173,11 +173,11 @@ def test_special_files_through_the_open_paths(qtbot, window, demo_files, tmp_pat
         assert _shown(window)[0] is before[0], f"{case}: the sequences loaded before were replaced"
     # the table picker reads the header in the GUI thread: a FIFO is refused there, not opened
     tab = window.sequences_tab
-    tab.table_picker.set_path(str(fifo))
+    tab.form.table_picker.set_path(str(fifo))
     assert "named pipe" in tab.problem_text()
     # File > Open sequences with a FIFO chosen in the dialog
     monkeypatch.setattr(mw.QFileDialog, "getOpenFileNames", staticmethod(lambda *a, **k: ([str(fifo)], "")))
-    window.ask_open_sequences()
+    window.sequences.ask_open_sequences()
     qtbot.waitUntil(lambda: tab.open_button.isEnabled() and not window.data_runner.is_running()
                     and "named pipe" in tab.problem_text(), timeout=TIMEOUT_MS)
     assert _shown(window)[0] is before[0] and window.isVisible()
@@ -191,14 +191,14 @@ def test_scans_training_refuses_a_run_folder_that_would_destroy_files(qtbot, win
 
     from biodeep_gui.core.scans.synthetic import write_demo_cohort
 
-    window._build_tabs()
+    window.build_tabs()
     demo = write_demo_cohort(tmp_path / "demo", 8, (16, 20, 16), seed=0)
     tab = window.scans_tab
-    tab.images_edit.setText(str(demo.images))
-    tab.labels_edit.setText(str(demo.table))
-    tab._fill_columns()
+    tab.form.images_edit.setText(str(demo.images))
+    tab.form.labels_edit.setText(str(demo.table))
+    tab.form.labels_edit.editingFinished.emit()
     with qtbot.waitSignal(tab.load_runner.sigFinished, timeout=TIMEOUT_MS):
-        qtbot.mouseClick(tab.load_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(tab.form.load_button, Qt.MouseButton.LeftButton)
 
     def digest():
         return {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in (tmp_path / "demo").rglob("*")
@@ -212,7 +212,7 @@ def test_scans_training_refuses_a_run_folder_that_would_destroy_files(qtbot, win
     for out, said in ((tmp_path / "demo", "holds the input file"), (demo.images, "is the input"),
                       (demo.table, "is the input"), (run, "is an existing run"), (tmp_path / "demo" / "README.txt",
                                                                                   "existing file")):
-        window.start_scans_training(tab.data_config(), str(out))
+        window.scans.start_training(tab.data_config(), str(out))
         assert not window.scans_runner.is_running()
         texts = [d.text() + " " + getattr(d, "informativeText", lambda: "")() for d in window.open_dialogs()]
         assert any(said in t and "Run folder" in t for t in texts), texts

@@ -513,7 +513,7 @@ def test_gui_table_header_sniffing_refuses_a_fifo_without_blocking(tmp_path):
     """The Sequences tab reads a chosen table's header in the GUI thread: a FIFO is refused, never opened."""
     pytest.importorskip("PySide6")
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from biodeep_gui.gui.tabs.sequences.sequences_tab import read_table_header
+    from biodeep_gui.gui.tabs.sequences.data_files import read_table_header
 
     fifo = tmp_path / "table.csv"
     os.mkfifo(fifo)

@@ -23,8 +23,8 @@ from biodeep_gui.gui.workers import WORKER_NICE, TaskRunner, error_message
 from .conftest import shot
 
 ROOT = Path(__file__).resolve().parents[2]
-TAB_TITLES = ["Sequences", "Model", "Training", "Results", "Filters", "Mutation map", "Predict", "Compare", "Scans",
-              "Reconstructions"]
+TAB_TITLES = ["Sequences", "Model", "Training", "Results", "Filters", "Mutation map", "Predict", "Compare", "Variants",
+              "Discovered motifs", "Scans", "Reconstructions"]
 
 
 # ---- start-up ---------------------------------------------------------------------------------------------------

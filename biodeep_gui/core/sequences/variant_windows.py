@@ -7,15 +7,12 @@ and the vectorised window building for SNVs / MNVs (indels one by one).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
 import numpy as np
 
 from biodeep_gui.core.common.errors import BioDeepError, InputFileError
 from biodeep_gui.core.sequences.encoding import BYTE_TO_CODE, INVALID, PAD_CODE
-
-if TYPE_CHECKING:
-    from biodeep_gui.core.sequences.variants import Allele
 
 #: Variants within this many bases of each other on a contig share one genome read.
 _CLUSTER_SPAN = 1 << 20
@@ -24,6 +21,23 @@ REF_OK, REF_MISMATCH, NO_CONTIG = "ok", "mismatch", "no_contig"
 WINDOW_OK, WINDOW_CLIPPED = "ok", "clipped"
 
 _N_CODE = 4
+
+
+class Allele(NamedTuple):
+    """One ALT allele of a VCF record (a multi-allelic record gives several).
+
+    chrom, pos : contig and 1-based position as in the VCF
+    id : the record's ID ('.' when none)
+    ref, alt : alleles, upper case
+    record : 0-based index of the record in the VCF (alleles of one record share it)
+    """
+
+    chrom: str
+    pos: int
+    id: str
+    ref: str
+    alt: str
+    record: int
 
 
 class VariantError(BioDeepError):

@@ -36,7 +36,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Generator, NamedTuple
+from typing import Callable, Generator
 
 import numpy as np
 
@@ -50,6 +50,7 @@ from biodeep_gui.core.sequences.variant_windows import (  # noqa: F401 (allele_w
     REF_OK,
     WINDOW_CLIPPED,
     WINDOW_OK,
+    Allele,
     VariantError,
     _build_chunk,
     _Genome,
@@ -71,21 +72,6 @@ _ALT_LETTERS = frozenset("ACGTN")
 _SNV_PAIRS = frozenset(r + a for r in "ACGTN" for a in "ACGTN" if r != a)  # plain SNVs, the fast path
 
 
-class Allele(NamedTuple):
-    """One ALT allele of a VCF record (a multi-allelic record gives several).
-
-    chrom, pos : contig and 1-based position as in the VCF
-    id : the record's ID ('.' when none)
-    ref, alt : alleles, upper case
-    record : 0-based index of the record in the VCF (alleles of one record share it)
-    """
-
-    chrom: str
-    pos: int
-    id: str
-    ref: str
-    alt: str
-    record: int
 
 
 @dataclass(frozen=True)

@@ -356,6 +356,8 @@ class SequencesController(QObject):
         w.filters_tab.set_run(run, data)
         w.mutation_tab.set_run(run, data)
         w.predict_tab.set_run(run)
+        w.variants_tab.set_run(run)
+        w.discovery_tab.set_run(run)
 
     def _data_of(self, run: Run | None):
         """The opened sequences if ``run`` was trained on these very files at this length, else None (the

@@ -245,7 +245,9 @@ class ModelTab(QWidget):
             cfg.model.autoencoder = {**kept, "code_size": ae["code_size"]}
         else:
             cfg.model.autoencoder = ae
-        cfg.model.cnn = {**cfg.model.cnn, "depth": ae["depth"], "channels": ae["channels"]}
+        # the CNN arm keeps its own depth (the autoencoder's default is shallower); it shares the channel width
+        cnn_depth = next(q.default for q in SCANS_ARCHITECTURES["cnn3d"].params if q.name == "depth")
+        cfg.model.cnn = {**cfg.model.cnn, "depth": cfg.model.cnn.get("depth", cnn_depth), "channels": ae["channels"]}
         cfg.model.cnn_arm = bool(p["cnn_arm"])
         tr = cfg.train
         tr.epochs, tr.batch_size, tr.lr = int(p["epochs"]), int(p["batch_size"]), float(p["lr"])
