@@ -139,29 +139,16 @@ class Objective:
 
 
 def resolve_device(name: str = "auto") -> torch.device:
-    """'auto' | 'cpu' | 'cuda' | 'cuda:N' | 'mps' -> a usable torch.device, or a ``TrainingError`` saying why not."""
-    from biodeep_gui.core.common.devices import cuda_unavailable_reason
+    """'auto' | 'cpu' | 'cuda' | 'cuda:N' | 'mps' -> a usable torch.device, or a ``TrainingError`` saying why not.
 
-    name = (name or "auto").strip().lower()
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
+    The check is ``core.common.devices.check_device``, the one the command line runs on ``--device``."""
+    from biodeep_gui.core.common.devices import check_device
+    from biodeep_gui.core.common.errors import ConfigError
+
     try:
-        dev = torch.device(name)
-    except RuntimeError:
-        raise TrainingError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps") from None
-    if dev.type == "cuda":
-        reason = cuda_unavailable_reason()
-        if reason:
-            raise TrainingError(f"CUDA device requested but not usable: {reason}")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise TrainingError(f"{name} does not exist: this machine has {torch.cuda.device_count()} CUDA device(s)")
-    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise TrainingError("Apple MPS device requested but not available on this machine")
-    return dev
+        return torch.device(check_device(name, setting="device"))
+    except ConfigError as exc:
+        raise TrainingError(str(exc)) from None
 
 
 def batch_indices(n: int, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None,
