@@ -37,6 +37,7 @@ from biodeep_gui.core.training.runs import (
     WEIGHTS_FILE,
     history_csv,
     kind_of,
+    load_weights,
     provenance,
     read_json_file,
     read_run_doc,
@@ -194,15 +195,7 @@ class ScansRun:
         for name in ("template", "deviation_scale"):
             if name not in state and name in model.state_dict():
                 state[name] = model.state_dict()[name].clone()
-        bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
-        if bad:
-            raise RunFolderError(f"{where}: weights hold NaN or infinite values ({bad[0]}); "
-                                 "the training diverged or the file is damaged")
-        try:
-            model.load_state_dict(state)
-        except RuntimeError as exc:
-            raise RunFolderError(f"{where}: weights do not fit the saved architecture "
-                                 f"({str(exc).splitlines()[0]})") from None
+        load_weights(model, state, where, "the saved architecture")
         extra = {k: v for k, v in tensors.items() if not k.startswith("model.")}
         if grid is not None:
             if "mask" not in extra:

@@ -24,6 +24,7 @@ from biodeep_gui.core.training.runs import (
     _num,
     history_csv,
     kind_of,
+    load_weights,
     read_json_file,
     read_run_doc,
     read_tensors,
@@ -116,15 +117,7 @@ class Run:
 
         model = build_model(self.info.arch, self.info.length, self.info.n_outputs, self.info.params)
         state = {k: torch.from_numpy(v.copy()) for k, v in self.tensors().items()}
-        bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
-        if bad:
-            raise RunFolderError(f"{self.path / WEIGHTS_FILE}: weights hold NaN or infinite values ({bad[0]}); "
-                                 "the training diverged or the file is damaged")
-        try:
-            model.load_state_dict(state)
-        except RuntimeError as exc:
-            raise RunFolderError(f"{self.path / WEIGHTS_FILE}: weights do not fit a {self.info.arch} model "
-                                 f"with these settings ({str(exc).splitlines()[0]})") from None
+        load_weights(model, state, self.path / WEIGHTS_FILE, f"a {self.info.arch} model with these settings")
         return model.eval()
 
     def predict(self, codes: np.ndarray, batch_size: int = 512, device: str = "cpu") -> np.ndarray:

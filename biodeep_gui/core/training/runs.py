@@ -245,3 +245,18 @@ def json_safe(obj: Any) -> Any:
     if isinstance(obj, np.generic):
         return json_safe(obj.item())
     return obj
+
+
+def load_weights(model, state: dict[str, Any], where: Path, what: str) -> None:
+    """Load ``state`` (name -> torch tensor) into ``model``; NaN/inf weights or a mismatch are a ``RunFolderError``
+    naming ``where`` (``what`` says which architecture the weights should fit)."""
+    import torch
+
+    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise RunFolderError(f"{where}: weights hold NaN or infinite values ({bad[0]}); "
+                             "the training diverged or the file is damaged")
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise RunFolderError(f"{where}: weights do not fit {what} ({str(exc).splitlines()[0]})") from None
