@@ -20,6 +20,7 @@ from biodeep_gui.core.common.system import process_memory
 from biodeep_gui.core.runs import run_kind
 from biodeep_gui.core.training.runs import SCANS
 from biodeep_gui.gui.controllers import device_text
+from biodeep_gui.gui.controllers.handoff import HandoffController
 from biodeep_gui.gui.controllers.projects import ProjectsController
 from biodeep_gui.gui.controllers.scans import ScansController
 from biodeep_gui.gui.controllers.sequences import SequencesController
@@ -99,6 +100,7 @@ class MainWindow(QMainWindow):
                                              self.predict_runner)
         self.scans = ScansController(self, self.session, self.scans_runner, self.sequences.runs_folder)
         self.projects = ProjectsController(self, self.session, self.sequences)
+        self.handoff = HandoffController(self, self.session, self.workers.add("follow"), self.sequences.runs_folder)
         self.sequences_tab.sigOpenRequested.connect(self.sequences.open_data)
 
         self._build_menus()
@@ -171,6 +173,7 @@ class MainWindow(QMainWindow):
         self.scans_runner.sigItems.connect(self.reconstructions_tab.show_items)
         self.model_tab.sigDeviceChanged.connect(self.update_device_label)
         self.model_tab.sigInspected.connect(self.update_device_label)
+        self.model_tab.sigInspected.connect(self.handoff.on_inspected)
         self.model_tab.restore_settings(QSettings())
         self._ready = True
         self.update_device_label()
@@ -214,6 +217,9 @@ class MainWindow(QMainWindow):
         self._action(f, "Save project as…", proj.ask_save_project_as, QKeySequence("Ctrl+Shift+S"))
         f.addSeparator()
         self._action(f, "Open run…", seq.ask_open_run, None, "Open the folder of a trained run")
+        self._action(f, "Follow a run folder…", self.handoff.ask_follow, None,
+                     "Watch the curves of a run another process writes (a cluster job on a shared disk), then "
+                     "open its results when it ends")
         self.act_save_run = self._action(f, "Save run as…", seq.ask_save_run_as, None,
                                          "Copy the run shown in Results to a folder of your choice")
         self.act_export = self._action(f, "Export figure…", self.ask_export_figure, QKeySequence("Ctrl+E"),
@@ -232,6 +238,9 @@ class MainWindow(QMainWindow):
             act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self._action(t, "Resume interrupted training…", seq.offer_resume,
                      tip="Go on with a training that a crash, a kill or Stop interrupted, from its last epoch")
+        t.addSeparator()
+        self._action(t, "Run on a cluster…", self.handoff.ask_run_on_cluster,
+                     tip="Export these settings with a ready sbatch script or torchrun command")
 
         h = bar.addMenu("&Help")
         self._action(h, "Open demo data", seq.open_demo,
@@ -299,12 +308,14 @@ class MainWindow(QMainWindow):
             if runner.is_running():
                 self.training_tab.set_stopping()
                 runner.cancel()
+        self.handoff.stop()
 
     def training_busy(self, say: bool = True) -> bool:
         """Whether a training (sequences or scans) runs; if so and ``say``, say so in the status bar."""
-        busy = self.train_runner.is_running() or self.scans_runner.is_running()
+        busy = self.train_runner.is_running() or self.scans_runner.is_running() or self.handoff.runner.is_running()
         if busy and say:
-            self.statusBar().showMessage("A training is running: stop it first (Esc) or wait for it to finish.", 8000)
+            self.statusBar().showMessage("A training is running or followed: stop it first (Esc) or wait for it to "
+                                         "finish.", 8000)
         return busy
 
     def open_run(self, path: str | Path):

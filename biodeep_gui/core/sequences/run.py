@@ -1,8 +1,6 @@
 """Sequence run folders: write one, read it back (no code from the folder is ever executed)."""
 from __future__ import annotations
 
-import csv
-import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +23,7 @@ from biodeep_gui.core.training.runs import (
     history_csv,
     kind_of,
     load_weights,
+    read_history,
     read_json_file,
     read_run_doc,
     read_tensors,
@@ -160,13 +159,7 @@ def load_run(run_dir: str | Path) -> Run:
         raise RunFolderError(f"{rf}: invalid run description ({exc})") from None
     if not run_file(run_dir, WEIGHTS_FILE).exists():
         raise RunFolderError(f"{run_dir}: {WEIGHTS_FILE} is missing; the run was not saved completely")
-    history = []
-    try:
-        if (hf := run_file(run_dir, HISTORY_FILE)).exists():
-            text = hf.read_text(encoding="utf-8")
-            history = [{k: _num(v) for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))]
-    except (UnicodeDecodeError, csv.Error, OSError, AttributeError) as exc:
-        raise RunFolderError(f"{run_dir / HISTORY_FILE}: damaged training history ({exc})") from None
+    history = read_history(run_dir)
     raw = read_json_file(run_dir, METRICS_FILE, "metrics file")
     metrics = {str(k): _num(v) for k, v in raw.items()}
     return Run(run_dir, cfg, info, doc.get("provenance", {}), doc.get("status", "complete"), history, metrics, doc)

@@ -225,6 +225,18 @@ def history_csv(history: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
+def read_history(run_dir: str | Path) -> list[dict[str, Any]]:
+    """The rows of a run folder's ``history.csv`` as numbers (``[]`` when absent); ``RunFolderError`` if damaged."""
+    hf = run_file(run_dir, HISTORY_FILE)
+    if not hf.exists():
+        return []
+    try:
+        text = hf.read_text(encoding="utf-8")
+        return [{k: _num(v) for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))]
+    except (UnicodeDecodeError, csv.Error, OSError, AttributeError) as exc:
+        raise RunFolderError(f"{hf}: damaged training history ({exc})") from None
+
+
 def _num(v: Any) -> Any:
     if v in ("", None):
         return math.nan

@@ -255,6 +255,14 @@ class TrainingTab(QWidget):
         self.run_label.setText(f"<span style='color:#b3261e'><b>Training failed:</b> {_esc(message)}</span>")
         self.log_message(f"ERROR: {message}")
 
+    def end_following(self, text: str) -> None:
+        """Following a run written by another process ended: ``text`` says how (it finished, or you stopped
+        following while it goes on)."""
+        self._end()
+        self.progress.setFormat("Done" if self.progress.value() else "")
+        self.run_label.setText(f"<b>{_esc(text)}</b>")
+        self.log_message(text)
+
     def log_message(self, text: str) -> None:
         self.log.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")
         bar = self.log.verticalScrollBar()
