@@ -293,6 +293,10 @@ def _sequences(rep: RunReport, run, motifs: str, cache_dir: str | None, should_s
         rep.note("metrics", f"95 % intervals: {boot['n_boot']:,} bootstrap resamples of the {boot.get('n_test', '?')} "
                             f"test sequences{', stratified by class' if boot.get('stratified') else ''} "
                             f"(seed {boot.get('seed', 0)}), stored with the run.")
+    elif intervals:
+        rep.note("metrics", "95 % intervals: computed for this report from the saved test predictions (1,000 "
+                            "bootstrap resamples, stratified by class for classification); the run did not store "
+                            "them.")
     val_rows = [[k[len("val_"):], fmt(v)] for k, v in sorted(run.metrics.items()) if k.startswith("val_")]
     if val_rows:
         rep.add("metrics", Table("Validation (the set the epoch was chosen on)", ["metric", "value"], val_rows))

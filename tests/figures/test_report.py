@@ -187,3 +187,20 @@ def test_cli_report_and_its_refusals(qapp, planted_fasta_runs, tmp_path, capsys)
         err = capsys.readouterr().err.strip()
         assert err.startswith("biodeep: error:") and says in err and "\n" not in err, err
     assert not (tmp_path / "x.html").exists() and not (tmp_path / "d.html").exists()
+
+
+@pytest.mark.parametrize("kind", ["cnn", "scans"])
+def test_runs_of_biodeep_0_1_0_still_report(qapp, tmp_path, kind):
+    """Folders written by 0.1.0 (tests/fixtures): no stored intervals (computed from the saved predictions) and
+    inputs that are not there (the sections say so instead of failing)."""
+    from pathlib import Path
+
+    run_dir = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_v0_1_0" / "runs" / kind
+    text = _report(run_dir, tmp_path / "legacy.html", motifs="logos").read_text(encoding="utf-8")
+    _self_contained(text)
+    if kind == "cnn":
+        assert "computed for this report from the saved test predictions" in text
+        assert "Filter motifs could not be computed" in text or 'alt="filter ' in text  # data relative to the cwd
+    else:
+        assert "Reconstruction slices not drawn" in text or 'alt="Subject ' in text
+        assert re.search(r"<h2>\d+\. Classification</h2>", text)
