@@ -449,7 +449,9 @@ def _scans(rep: RunReport, run, should_stop) -> Iterator[str]:
     rows.append(["cross-validation", str(res.get("cv_scheme", ""))])
     rep.add("data", Table("Inputs", ["", ""], rows))
     by_label = Counter(str(s.get("label", "")) for s in subjects)
-    rep.add("data", Table("Class balance", ["class", "subjects"], [[c, fmt(by_label.get(c, 0))] for c in classes]))
+    pos = str(run.doc["cohort"].get("positive_label", ""))
+    rep.add("data", Table("Class balance", ["class", "subjects"],
+                          [[c + (" (positive)" if c == pos else ""), fmt(by_label.get(c, 0))] for c in classes]))
     by_fold = Counter(int(s["fold"]) for s in subjects)
     sites = Counter(str(s.get("site", "")) for s in subjects if s.get("site"))
     rep.add("data", Table("Test subjects per fold", ["fold", "subjects"],

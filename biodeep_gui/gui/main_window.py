@@ -220,8 +220,9 @@ class MainWindow(QMainWindow):
                                          "Copy the run shown in Results to a folder of your choice")
         self.act_export = self._action(f, "Export figure…", self.ask_export_figure, QKeySequence("Ctrl+E"),
                                        "Save the plot of this tab as PNG or SVG")
-        self._action(f, "Export report…", self.reports.ask_export_report, None,
-                     "Write one HTML or PDF report of the run shown: data, settings, curves, metrics, versions")
+        self.reports.attach(f, self._action(f, "Export report…", self.reports.ask_export_report, None,
+                                            "Write one HTML or PDF report of the run shown: data, settings, "
+                                            "curves, metrics, versions"))
         f.addSeparator()
         self._action(f, "Quit", self.close, QKeySequence.StandardKey.Quit)
         f.aboutToShow.connect(self._update_file_menu)

@@ -21,7 +21,12 @@ def test_export_report_of_the_shown_run_through_the_worker(qtbot, window, plante
     assert any("open a run" in d.text() for d in window.open_dialogs())
     window.session.close_dialogs()
 
+    file_menu = window.menuBar().actions()[0].menu()
+    file_menu.aboutToShow.emit()
+    assert not act.isEnabled()  # greyed out while no run is shown
     window.open_run(planted_fasta_runs.kmer_dir)  # a baseline: no Tomtom (it compiles for a minute)
+    file_menu.aboutToShow.emit()
+    assert act.isEnabled()
     assert window.reports.current_run_dir() == planted_fasta_runs.kmer_dir
     out = tmp_path / "kmer-report.html"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "HTML")))

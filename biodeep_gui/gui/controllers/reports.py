@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Slot
-from PySide6.QtWidgets import QFileDialog, QMainWindow
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu
 
 from biodeep_gui.core.common.errors import BioDeepError
 from biodeep_gui.gui.session import Session
@@ -32,10 +33,22 @@ class ReportController(QObject):
     def __init__(self, window: QMainWindow, session: Session):
         super().__init__(window)
         self._w, self.session = window, session
+        self.action: QAction | None = None
         self.runner = window.workers.add("report")
         self.runner.sigItems.connect(self._on_items)
         self.runner.sigFinished.connect(self._on_finished)
         self.runner.sigFailed.connect(self._on_failed)
+
+    def attach(self, menu: QMenu, action: QAction) -> None:
+        """Keep ``action`` (File ▸ Export report…) enabled only while a run is shown and no report is being
+        written; checked each time ``menu`` opens."""
+        self.action = action
+        menu.aboutToShow.connect(self._update_action)
+
+    @Slot()
+    def _update_action(self) -> None:
+        if self.action is not None:
+            self.action.setEnabled(self.current_run_dir() is not None and not self.runner.is_running())
 
     def current_run_dir(self) -> Path | None:
         """The folder of the run the window shows (see the class notes), or None."""
