@@ -1,7 +1,7 @@
 """The run report (``biodeep report``): one self-contained HTML file or a PDF, for sequence and scans runs.
 
-Small real runs: the session's planted-motif CNN and its 3-mer baseline (tests/conftest.py), and a tiny scans run
-trained here (8 SYNTHETIC subjects, 2 folds, 1 epoch, 3 permutations). Filter logos are drawn without Tomtom
+Small real runs: the session's planted-motif CNN and its 3-mer baseline (tests/conftest.py), and the session's tiny scans
+run (tests/conftest.py: 8 SYNTHETIC subjects, 2 folds, 1 epoch, 3 permutations). Filter logos are drawn without Tomtom
 (``motifs='logos'``), which compiles with numba for about a minute on its first call.
 """
 from __future__ import annotations
@@ -16,7 +16,6 @@ import re  # noqa: E402
 from html.parser import HTMLParser  # noqa: E402
 
 import pytest  # noqa: E402
-import torch  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
 
 from biodeep_gui.core.run_report import fmt  # noqa: E402
@@ -64,29 +63,6 @@ def _self_contained(text: str) -> None:
     assert "url(" not in text and "@import" not in text and "http://" not in text and "https://" not in text
 
 
-@pytest.fixture(scope="module")
-def scans_run(tmp_path_factory):
-    from biodeep_gui.core.scans.config import ScansConfig
-    from biodeep_gui.core.scans.pipeline import train_scans
-    from biodeep_gui.core.scans.synthetic import write_demo_cohort
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    tmp = tmp_path_factory.mktemp("report-scans")
-    demo = write_demo_cohort(tmp / "demo", 8, (8, 10, 8), seed=4)
-    cfg = ScansConfig()
-    d = cfg.data
-    d.images, d.labels, d.file_column, d.site_column = str(demo.images), str(demo.table), "FILE_ID", "SITE_ID"
-    d.cache_dir = str(tmp / "cache")
-    cfg.model.autoencoder = {"depth": 1, "channels": 2, "code_size": 4}
-    cfg.model.cnn_arm = False
-    cfg.train.epochs, cfg.train.batch_size, cfg.train.head_epochs = 1, 4, 2
-    cfg.cv.folds, cfg.cv.permutations = 2, 3
-    list(train_scans(cfg, tmp / "run"))
-    torch.set_num_threads(before)
-    return tmp / "run"
-
-
 def test_sequence_report_is_one_self_contained_html_with_the_stored_metrics(qapp, planted_fasta_runs, tmp_path):
     run_dir = planted_fasta_runs.cnn_dir
     out = tmp_path / "report.html"
@@ -124,13 +100,13 @@ def test_a_baseline_run_reports_without_curves_or_filters(qapp, planted_fasta_ru
     assert "<td>cnn</td>" in text  # the deep run on the same test set is listed in the comparison
 
 
-def test_scans_report_has_reconstructions_and_classification(qapp, scans_run, tmp_path):
+def test_scans_report_has_reconstructions_and_classification(qapp, tiny_scans_run, tmp_path):
     out = tmp_path / "scans.html"
-    text = _report(scans_run, out).read_text(encoding="utf-8")
+    text = _report(tiny_scans_run, out).read_text(encoding="utf-8")
     _self_contained(text)
     for title in ("Data", "Training curves", "Reconstructions", "Classification", "Settings", "Versions and inputs"):
         assert re.search(rf"<h2>\d+\. {title}</h2>", text), title
-    res = json.loads((scans_run / "results.json").read_text())
+    res = json.loads((tiny_scans_run / "results.json").read_text())
     rec = res["reconstruction"]
     assert f"{fmt(rec['template_correlation_mean'])} ± {fmt(rec['template_correlation_sd'])}" in text
     assert f"{fmt(rec['residual_correlation_mean'])} ± {fmt(rec['residual_correlation_sd'])}" in text
@@ -146,19 +122,19 @@ def test_scans_report_has_reconstructions_and_classification(qapp, scans_run, tm
     assert slices == min(2, len(res["folds"]) * 4) and len(images) >= slices + 1
 
 
-def test_pdf_has_pages_and_the_figures(qapp, scans_run, tmp_path):
+def test_pdf_has_pages_and_the_figures(qapp, tiny_scans_run, tmp_path):
     out = tmp_path / "scans.pdf"
-    raw = _report(scans_run, out, check_inputs=False).read_bytes()
+    raw = _report(tiny_scans_run, out, check_inputs=False).read_bytes()
     assert raw.startswith(b"%PDF")
     assert len(re.findall(rb"/Type\s*/Page\b", raw)) >= 1
     assert len(re.findall(rb"/Subtype\s*/Image", raw)) >= 3  # curves and the slices of two subjects
 
 
-def test_the_page_renders_for_a_person_to_look_at(qapp, planted_fasta_runs, scans_run):
+def test_the_page_renders_for_a_person_to_look_at(qapp, planted_fasta_runs, tiny_scans_run):
     from biodeep_gui.core.run_report import collect_report
     from biodeep_gui.figures.report import render_page
 
-    for name, run_dir in (("sequences", planted_fasta_runs.cnn_dir), ("scans", scans_run)):
+    for name, run_dir in (("sequences", planted_fasta_runs.cnn_dir), ("scans", tiny_scans_run)):
         img = render_page(drain(collect_report(run_dir, motifs="logos")))
         assert img.width() == 700 and img.height() > 2000
         assert img.save(str(run_dir.parent / f"report_{name}.png"))

@@ -50,3 +50,18 @@ def test_export_report_refuses_a_path_inside_the_run(qtbot, window, planted_fast
     assert not window.reports.export_report(planted_fasta_runs.kmer_dir, bad)
     assert not window.reports.runner.is_running() and not bad.exists()
     assert any("Report file" in d.text() for d in window.open_dialogs())
+
+
+def test_the_report_follows_the_run_in_front(qtbot, window, planted_fasta_runs, tiny_scans_run, tmp_path):
+    """Reconstructions in front: its scans run; Results in front: the sequence run."""
+    window.build_tabs()
+    window.open_run(planted_fasta_runs.kmer_dir)
+    window.open_run(tiny_scans_run)
+    assert window.current_tab() is window.reconstructions_tab
+    assert window.reports.current_run_dir() == tiny_scans_run
+    out = tmp_path / "scans.html"
+    with qtbot.waitSignal(window.reports.runner.sigFinished, timeout=TIMEOUT):
+        assert window.reports.export_report(window.reports.current_run_dir(), out)
+    assert "<h2>3. Reconstructions</h2>" in out.read_text(encoding="utf-8")
+    window.show_tab(window.results_tab)
+    assert window.reports.current_run_dir() == planted_fasta_runs.kmer_dir
