@@ -119,3 +119,32 @@ def planted_ctcf_run(tmp_path_factory):
     for _ in train_run(cfg, root / "cnn"):
         pass
     return SimpleNamespace(root=root, run_dir=root / "cnn", run=load_run(root / "cnn"), set=s)
+
+
+@pytest.fixture(scope="session")
+def tiny_scans_run(tmp_path_factory):
+    """A tiny scans run folder trained once per session (8 SYNTHETIC subjects on an 8 x 10 x 8 grid, 2 folds,
+    1 epoch, no CNN arm, 3 permutations; one torch thread, a few seconds). Tests only read it."""
+    import torch
+
+    from biodeep_gui.core.scans.config import ScansConfig
+    from biodeep_gui.core.scans.pipeline import train_scans
+    from biodeep_gui.core.scans.synthetic import write_demo_cohort
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # small 3-D convolutions spin with two threads on a shared 2-core machine
+    tmp = tmp_path_factory.mktemp("report-scans")
+    demo = write_demo_cohort(tmp / "demo", 8, (8, 10, 8), seed=4)
+    cfg = ScansConfig()
+    d = cfg.data
+    d.images, d.labels, d.file_column, d.site_column = str(demo.images), str(demo.table), "FILE_ID", "SITE_ID"
+    d.cache_dir = str(tmp / "cache")
+    cfg.model.autoencoder = {"depth": 1, "channels": 2, "code_size": 4}
+    cfg.model.cnn_arm = False
+    cfg.train.epochs, cfg.train.batch_size, cfg.train.head_epochs = 1, 4, 2
+    cfg.cv.folds, cfg.cv.permutations = 2, 3
+    try:
+        list(train_scans(cfg, tmp / "run"))
+    finally:
+        torch.set_num_threads(before)
+    return tmp / "run"

@@ -29,7 +29,7 @@ def _optional_subcommands() -> list:
 
     mods = []
     for name in ("biodeep_gui.cli.interpret", "biodeep_gui.cli.scans", "biodeep_gui.cli.variants",
-                 "biodeep_gui.cli.attribute"):
+                 "biodeep_gui.cli.attribute", "biodeep_gui.cli.report"):
         try:
             mods.append(importlib.import_module(name))
         except ImportError as exc:

@@ -3,8 +3,10 @@
 ``logos``          sequence logos (letter heights, glyphs, axes), filter logo files
 ``mutation_maps``  in-silico mutagenesis maps (heat map, importance letters, colour bar)
 ``export``         the one PNG / SVG / PDF writer (``write_figure``), atomic
+``report_plots``   training curves, metric intervals and scan slices for run reports
+``report``         a run report as one self-contained HTML file or a PDF (``write_report``)
 
 Layer rules (import-linter, ``pyproject.toml``): figures import ``core`` and PySide6's QtCore / QtGui / QtSvg,
 never QtWidgets, pyqtgraph, ``gui`` or ``cli``. Drawing needs a Qt application, which the caller creates
-(see ``export``). No slice painter lives here: the scan slice viewer draws with pyqtgraph and writes no files.
+(see ``export``). The app's scan slice viewer draws with pyqtgraph; ``report_plots`` paints the report's slices.
 """

@@ -68,6 +68,20 @@ def write_figure(path: str | Path, size: QSize, draw: Callable[[QPainter], None]
     """
     path = Path(path)
     fmt = figure_format(path, what)
+    try:
+        data = figure_bytes(fmt, size, draw, title=title, description=description, scale=scale, background=background)
+    except OSError as exc:
+        raise OSError(f"{path}: {exc}") from None
+    if not data:
+        raise OSError(f"{path}: the {path.suffix.lstrip('.').upper()} figure came out empty")
+    return atomic_write(path, data)
+
+
+def figure_bytes(fmt: str, size: QSize, draw: Callable[[QPainter], None], *, title: str = "",
+                 description: str = "", scale: float = 2.0, background: QColor | None = WHITE) -> bytes:
+    """``draw`` painted and encoded as ``fmt`` ('png', 'svg' or 'pdf') in memory (``write_figure`` without the
+    file: e.g. a PNG embedded in a report). Parameters as for ``write_figure``; b'' only if Qt encoded nothing.
+    """
     require_application()
     w, h = max(1, int(size.width())), max(1, int(size.height()))
     buf = QByteArray()
@@ -80,7 +94,7 @@ def write_figure(path: str | Path, size: QSize, draw: Callable[[QPainter], None]
         painter.scale(scale, scale)
         _draw(painter, draw)
         if not img.save(dev, "PNG"):
-            raise OSError(f"{path}: the PNG image could not be encoded")
+            raise OSError("the PNG image could not be encoded")
     elif fmt == "svg":
         from PySide6.QtSvg import QSvgGenerator  # QtSvg: loaded only when an SVG is asked for
 
@@ -109,10 +123,7 @@ def write_figure(path: str | Path, size: QSize, draw: Callable[[QPainter], None]
         _draw(painter, draw)
         del writer  # flushes the PDF's trailer into the buffer
     dev.close()
-    data = bytes(buf.data())
-    if not data:
-        raise OSError(f"{path}: the {fmt.upper()} figure came out empty")
-    return atomic_write(path, data)
+    return bytes(buf.data())
 
 
 def _draw(painter: QPainter, draw: Callable[[QPainter], None]) -> None:

@@ -22,6 +22,7 @@ from biodeep_gui.core.training.runs import SCANS
 from biodeep_gui.gui.controllers import device_text
 from biodeep_gui.gui.controllers.handoff import HandoffController
 from biodeep_gui.gui.controllers.projects import ProjectsController
+from biodeep_gui.gui.controllers.reports import ReportController
 from biodeep_gui.gui.controllers.scans import ScansController
 from biodeep_gui.gui.controllers.sequences import SequencesController
 from biodeep_gui.gui.session import APP_NAME, Session
@@ -101,6 +102,7 @@ class MainWindow(QMainWindow):
         self.scans = ScansController(self, self.session, self.scans_runner, self.sequences.runs_folder)
         self.projects = ProjectsController(self, self.session, self.sequences)
         self.handoff = HandoffController(self, self.session, self.workers.add("follow"), self.sequences.runs_folder)
+        self.reports = ReportController(self, self.session)
         self.sequences_tab.sigOpenRequested.connect(self.sequences.open_data)
 
         self._build_menus()
@@ -224,6 +226,9 @@ class MainWindow(QMainWindow):
                                          "Copy the run shown in Results to a folder of your choice")
         self.act_export = self._action(f, "Export figure…", self.ask_export_figure, QKeySequence("Ctrl+E"),
                                        "Save the plot of this tab as PNG or SVG")
+        self.reports.attach(f, self._action(f, "Export report…", self.reports.ask_export_report, None,
+                                            "Write one HTML or PDF report of the run shown: data, settings, "
+                                            "curves, metrics, versions"))
         f.addSeparator()
         self._action(f, "Quit", self.close, QKeySequence.StandardKey.Quit)
         f.aboutToShow.connect(self._update_file_menu)

@@ -2,7 +2,8 @@
 
 - ``sequences``: data loading, training, the runs list (open, save as, show), predicting, resuming;
 - ``scans``: brain-scans training and the Scans tab's cohort;
-- ``projects``: project files (save, open, relocate moved data) and the recent-projects list.
+- ``projects``: project files (save, open, relocate moved data) and the recent-projects list;
+- ``reports``: File ▸ Export report… (one HTML or PDF report of the run shown).
 
 A controller starts core tasks through the window's ``TaskRunner``s and connects their signals to its own
 ``@Slot`` methods, asks the user through the window's ``Session``, and never imports the main window: the window
