@@ -121,3 +121,35 @@ def test_run_without_predictions_and_clear(tab, runs, tmp_path):
     assert tab.metric_text("auroc")  # the metrics file still gives the numbers
     tab.clear()
     assert tab.current_run() is None and tab.body.currentIndex() == 0
+
+
+def test_every_test_metric_has_its_interval_and_calls_follow_the_threshold(qtbot, tab, runs):
+    from biodeep_gui.core.sequences.summary import test_intervals
+
+    run = runs["cnn"]
+    tab.show_run(run)
+    saved = test_intervals(run)
+    assert set(saved) >= {"auroc", "auprc", "accuracy", "f1"}
+    for name, (lo, hi) in saved.items():
+        if tab.metric_text(name):
+            assert tab.metric_text(name, "interval") == f"{lo:.3f} to {hi:.3f}"
+            assert lo <= run.metrics[f"test_{name}"] <= hi
+    p = run.predictions()
+    y, prob = np.asarray(p["y_true"]).reshape(-1), np.asarray(p["y_pred"]).reshape(-1)
+    for threshold in (0.5, 0.9, 0.1):
+        tab.threshold.setValue(threshold)
+        called = prob >= threshold
+        tp, fn = int(np.sum(called & (y == 1))), int(np.sum(~called & (y == 1)))
+        fp, tn = int(np.sum(called & (y == 0))), int(np.sum(~called & (y == 0)))
+        text = tab.calls.text()
+        cells = [int(c.split("<")[0].replace(",", "")) for c in text.split("text-align:right'>")[1:]]
+        assert cells == [tp, fn, fp, tn] and sum(cells) == len(y)
+        assert tab.calls_box.isVisible()
+    tab.show_run(runs["regression"])  # no calls for a regression run
+    assert not tab.calls_box.isVisible()
+    assert tab.metric_text("pearson", "interval") != "—"
+    tab.resize(1024, 640)
+    qtbot.wait(50)
+    tab.show_run(run)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    tab.grab().save(str(SHOTS / "results_tab_intervals_1024.png"))

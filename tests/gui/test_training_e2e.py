@@ -92,6 +92,9 @@ def test_a_whole_session_as_a_user(window, qtbot, demo_files, tmp_path, monkeypa
     auroc = float(text)
     assert 0.7 < auroc <= 1.0  # it learned the planted motifs
     assert auroc == pytest.approx(summary.metrics["test_auroc"], abs=1e-3)
+    lo, hi = summary.intervals["auroc"]  # the end-of-training line quotes the interval with the value
+    assert f"(95 % interval {lo:.3f} to {hi:.3f})" in window.training_tab.run_label.text()
+    assert window.results_tab.metric_text("auroc", "interval") == f"{lo:.3f} to {hi:.3f}"
 
     # ---- a k-mer baseline on the same data, for the comparison ---------------------------------------------------
     window.model_tab.arch_combo.setCurrentIndex(window.model_tab.arch_combo.findData("kmer"))

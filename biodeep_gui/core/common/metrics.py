@@ -161,6 +161,30 @@ def confusion(y_true: np.ndarray, pred_class: np.ndarray, n_classes: int) -> np.
                             labels=list(range(n_classes)))
 
 
+def threshold_counts(y_true: np.ndarray, prob: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
+    """Calls at one threshold of a binary task: ``prob >= threshold`` is called positive.
+
+    Parameters
+    ----------
+    y_true : (N,) 0/1; prob : (N,) predicted probability of class 1
+
+    Returns
+    -------
+    dict with tp, fp, fn, tn (counts) and sensitivity (recall), specificity, precision, accuracy (NaN when
+    undefined, e.g. precision with no positive call)
+    """
+    y = np.asarray(y_true, np.float64).reshape(-1) > 0.5
+    called = np.asarray(prob, np.float64).reshape(-1) >= threshold
+    tp, fp = int(np.sum(called & y)), int(np.sum(called & ~y))
+    fn, tn = int(np.sum(~called & y)), int(np.sum(~called & ~y))
+
+    def ratio(a: int, b: int) -> float:
+        return a / b if b else math.nan
+
+    return {"tp": tp, "fp": fp, "fn": fn, "tn": tn, "sensitivity": ratio(tp, tp + fn),
+            "specificity": ratio(tn, tn + fp), "precision": ratio(tp, tp + fp), "accuracy": ratio(tp + tn, len(y))}
+
+
 # ---- uncertainty: bootstrap over test sequences -----------------------------------------------------------------
 #
 # A test metric on a few hundred sequences is uncertain by several hundredths. ``bootstrap_intervals`` resamples the

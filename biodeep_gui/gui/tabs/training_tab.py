@@ -207,6 +207,9 @@ class TrainingTab(QWidget):
             return
         main = _main_metric(summary.metrics)
         result = f"test {METRIC_LABELS.get(main, main)} {summary.metrics['test_' + main]:.3f}" if main else ""
+        lo, hi = (getattr(summary, "intervals", None) or {}).get(main, (math.nan, math.nan))
+        if result and math.isfinite(lo) and math.isfinite(hi):
+            result += f" (95 % interval {lo:.3f} to {hi:.3f})"
         if summary.cancelled:
             head = f"Stopped by you after {summary.epochs_run} epoch(s); the best epoch ({summary.best_epoch}) was kept"
         elif summary.stopped_early:

@@ -16,6 +16,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QDoubleSpinBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -33,6 +34,7 @@ from safetensors import SafetensorError
 from biodeep_gui.core.common import metrics as M
 from biodeep_gui.core.sequences.models import ARCHITECTURES
 from biodeep_gui.core.sequences.run import Run
+from biodeep_gui.core.sequences.summary import test_intervals
 from biodeep_gui.gui.widgets.plots import (
     AXIS_COLOUR,
     EXPORT_FORMATS,
@@ -122,11 +124,14 @@ class ResultsTab(QWidget):
         self.notice.setStyleSheet("color: #b3261e;")
         self.notice.hide()
 
-        self.metrics_table = QTableWidget(0, 3)
-        self.metrics_table.setHorizontalHeaderLabels(["Metric", "Test", "Validation"])
+        self.metrics_table = QTableWidget(0, 4)
+        self.metrics_table.setHorizontalHeaderLabels(["Metric", "Test", "95 % interval", "Validation"])
         self.metrics_table.horizontalHeaderItem(1).setToolTip("On the held-out test set: never used for training "
                                                               "or for choosing the epoch. Quote these.")
-        self.metrics_table.horizontalHeaderItem(2).setToolTip("On the validation set, which chose the best epoch "
+        self.metrics_table.horizontalHeaderItem(2).setToolTip(
+            "95 % bootstrap interval of the test value: the range it would take on most other test sets of the same "
+            "size (1,000 resamples of the test sequences, within each class). Quote it with the value.")
+        self.metrics_table.horizontalHeaderItem(3).setToolTip("On the validation set, which chose the best epoch "
                                                               "(slightly optimistic).")
         self.metrics_table.verticalHeader().hide()
         self.metrics_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -134,8 +139,30 @@ class ResultsTab(QWidget):
         self.metrics_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.metrics_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.metrics_table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.metrics_table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.metrics_table.setMinimumWidth(250)
         self.metrics_table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(0.0, 1.0)
+        self.threshold.setSingleStep(0.05)
+        self.threshold.setDecimals(2)
+        self.threshold.setValue(0.5)
+        self.threshold.setToolTip("A sequence is called bound when its predicted probability is at least this. "
+                                  "AUROC and AUPRC do not depend on it; the calls below do.")
+        self.calls = QLabel()
+        self.calls.setTextFormat(Qt.TextFormat.RichText)
+        self.calls.setWordWrap(True)
+        self.calls.setToolTip("Test sequences called bound or not at the threshold, against their true label: "
+                              "sensitivity = bound sequences found, specificity = unbound sequences left out.")
+        self.calls_box = QWidget()
+        cl = QVBoxLayout(self.calls_box)
+        cl.setContentsMargins(0, 8, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("<b>Calls at threshold</b>"))
+        row.addWidget(self.threshold)
+        row.addStretch(1)
+        cl.addLayout(row)
+        cl.addWidget(self.calls)
         self.details = QLabel()
         self.details.setTextFormat(Qt.TextFormat.RichText)
         self.details.setWordWrap(True)
@@ -166,6 +193,7 @@ class ResultsTab(QWidget):
         caption.setToolTip("Averaged over the label columns when there are several.")
         ll.addWidget(caption)
         ll.addWidget(self.metrics_table)
+        ll.addWidget(self.calls_box)
         ll.addSpacing(8)
         ll.addWidget(QLabel("<b>About this run</b>"))
         ll.addWidget(self.details)
@@ -194,6 +222,7 @@ class ResultsTab(QWidget):
 
         self.export_button.clicked.connect(self._export_clicked)
         self.output_combo.currentIndexChanged.connect(self._draw)
+        self.threshold.valueChanged.connect(self._draw)
         self.clear()
 
     def _build_plots(self) -> None:
@@ -291,6 +320,7 @@ class ResultsTab(QWidget):
         self._run = None
         self._preds = None
         self.metrics_table.setRowCount(0)
+        self.calls_box.hide()
         self.roc_curve.setData([], [])
         self.pr_curve.setData([], [])
         self.scatter_plot.set_points(np.zeros(0), np.zeros(0))
@@ -303,7 +333,7 @@ class ResultsTab(QWidget):
 
     def metric_text(self, name: str, column: str = "test") -> str:
         """The text shown for a metric (e.g. ``metric_text('auroc')``); '' when the row is absent."""
-        col = {"test": 1, "val": 2, "validation": 2}[column]
+        col = {"test": 1, "interval": 2, "val": 3, "validation": 3}[column]
         for r in range(self.metrics_table.rowCount()):
             if self.metrics_table.item(r, 0).data(Qt.ItemDataRole.UserRole) == name:
                 return self.metrics_table.item(r, col).text()
@@ -326,6 +356,7 @@ class ResultsTab(QWidget):
         self.metrics_table.setRowCount(len(names))
         bold = QFont()
         bold.setBold(True)
+        intervals = test_intervals(run)
         for r, name in enumerate(names):
             label = QTableWidgetItem(METRIC_LABELS.get(name, name))
             label.setData(Qt.ItemDataRole.UserRole, name)
@@ -338,7 +369,14 @@ class ResultsTab(QWidget):
                 item.setToolTip(METRIC_HELP.get(name, ""))
                 if c == 1:
                     item.setFont(bold)
-                self.metrics_table.setItem(r, c, item)
+                self.metrics_table.setItem(r, c if c == 1 else 3, item)
+            lo, hi = intervals.get(name, (math.nan, math.nan))
+            shown = math.isfinite(lo) and math.isfinite(hi)
+            item = QTableWidgetItem(f"{format_metric(lo)} to {format_metric(hi)}" if shown else "—")
+            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            item.setToolTip(self.metrics_table.horizontalHeaderItem(2).toolTip() if shown else
+                            "No interval: the run stored none and its test predictions are not available.")
+            self.metrics_table.setItem(r, 2, item)
         # Fit the table to its rows so the run details sit right under it.
         height = self.metrics_table.horizontalHeader().height() + 2 * self.metrics_table.frameWidth()
         height += sum(self.metrics_table.rowHeight(r) for r in range(len(names)))
@@ -347,6 +385,9 @@ class ResultsTab(QWidget):
             self._show_notice("This run has no test metrics (it was not evaluated: cancelled before the first "
                               "epoch ended, or still training).")
         self.metrics_table.resizeColumnsToContents()
+        # the whole table stays readable: the left pane is at least as wide as its columns
+        self.metrics_table.setMinimumWidth(sum(self.metrics_table.columnWidth(c) for c in range(4))
+                                           + 2 * self.metrics_table.frameWidth())
 
     @staticmethod
     def _details_html(run: Run) -> str:
@@ -381,6 +422,7 @@ class ResultsTab(QWidget):
         if run is None:
             return
         task = run.info.task
+        self.calls_box.hide()  # binary runs show it again
         if not preds or "y_true" not in preds or "y_pred" not in preds or not len(preds["y_true"]):
             self._no_plot("No test predictions were saved with this run, so there is no curve to draw.")
             return
@@ -409,7 +451,21 @@ class ResultsTab(QWidget):
         else:
             self._no_plot(f"No plot for a {task} task.")
 
+    def _show_calls(self, y: np.ndarray, p: np.ndarray) -> None:
+        """The 2 x 2 table of calls at the chosen threshold, from the saved test predictions."""
+        c = M.threshold_counts(y[:, 0], p[:, 0], self.threshold.value())
+        cell = "style='padding:2px 8px; text-align:right'"
+        head = "style='padding:2px 8px; color:#5f6368'"
+        self.calls.setText(
+            f"<table><tr><td></td><td {head}>called bound</td><td {head}>called unbound</td></tr>"
+            f"<tr><td {head}>bound</td><td {cell}>{c['tp']:,}</td><td {cell}>{c['fn']:,}</td></tr>"
+            f"<tr><td {head}>unbound</td><td {cell}>{c['fp']:,}</td><td {cell}>{c['tn']:,}</td></tr></table>"
+            f"Sensitivity {format_metric(c['sensitivity'])} · specificity {format_metric(c['specificity'])} · "
+            f"precision {format_metric(c['precision'])}")
+        self.calls_box.show()
+
     def _draw_binary(self, run: Run, y: np.ndarray, p: np.ndarray) -> None:
+        self._show_calls(y, p)
         m = M.binary_metrics(y, p)
         if not math.isfinite(m["auroc"]):
             self._no_plot("The test set holds only one class for this label, so ROC and precision-recall "
