@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QScrollArea, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
 from biodeep_gui.core.common.errors import BioDeepError
 from biodeep_gui.core.common.system import process_memory
@@ -30,6 +30,7 @@ from biodeep_gui.gui.session import APP_NAME, Session
 from biodeep_gui.gui.tabs.sequences.sequences_tab import SequencesTab
 from biodeep_gui.gui.widgets.domain_switch import DomainSwitch
 from biodeep_gui.gui.widgets.next_step import NextStep
+from biodeep_gui.gui.widgets.tab_page import TabPage
 from biodeep_gui.gui.workers import Runners
 
 #: Seconds a thread may hold the GIL while another waits (Python default 0.005); see MainWindow.__init__.
@@ -73,10 +74,7 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         for title, tip in self.TABS:
             # a scroll area lets the window shrink below a tab's minimum size (small laptop screens)
-            scroll = QScrollArea()
-            scroll.setWidgetResizable(True)
-            scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-            self.tabs.addTab(scroll, title)
+            self.tabs.addTab(TabPage(), title)
             self.tabs.setTabToolTip(self.tabs.count() - 1, tip)
         # the domain switch sits left of the tabs: the science is the first choice, the tabs follow it
         self.domain_switch = DomainSwitch(LABELS, TIPS)

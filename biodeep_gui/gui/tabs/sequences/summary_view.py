@@ -155,8 +155,9 @@ class SummaryView(QStackedWidget):
         self.label_stack = QStackedWidget()
         self.label_stack.addWidget(self.balance_plot)
         self.label_stack.addWidget(self.values_plot)
+        for w in (self.length_plot, self.gc_plot, self.balance_plot, self.values_plot, self.label_stack):
+            w.setMinimumSize(180, 210)  # three plots abreast beside the form in a 1024-pixel window (they ask ~220)
         for w in (self.length_plot, self.gc_plot, self.label_stack):
-            w.setMinimumHeight(210)
             self.plots_box.layout().addWidget(w, 1)
 
     def show_data(self, ss: SequenceSet, cfg: DataConfig, summ: S.SequenceSummary) -> None:
