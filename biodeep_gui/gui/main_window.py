@@ -23,7 +23,7 @@ from biodeep_gui.gui.controllers import device_text
 from biodeep_gui.gui.controllers.projects import ProjectsController
 from biodeep_gui.gui.controllers.scans import ScansController
 from biodeep_gui.gui.controllers.sequences import SequencesController
-from biodeep_gui.gui.sciences import DNA, HINTS, LABELS, TIPS, science_of
+from biodeep_gui.gui.sciences import DNA, FIRST, HINTS, LABELS, TIPS, science_of
 from biodeep_gui.gui.sciences import SCANS as SCANS_SCIENCE
 from biodeep_gui.gui.sciences import TABS as SCIENCE_TABS
 from biodeep_gui.gui.session import APP_NAME, Session
@@ -221,11 +221,13 @@ class MainWindow(QMainWindow):
             return
         self._science = science
         shown = [i for i, (_t, _tip, sciences) in enumerate(SCIENCE_TABS) if science in sciences]
-        current = self.tabs.currentIndex()
-        if current not in shown:  # a hidden tab cannot stay in front: the science's first tab comes
-            self.tabs.setCurrentIndex(shown[0])
+        for i in shown:  # shown first: Qt moves the current tab off a hidden one on its own
+            self.tabs.setTabVisible(i, True)
+        if self.tabs.currentIndex() not in shown:  # the tab where the science starts comes to the front
+            self.tabs.setCurrentIndex(next(i for i in shown if SCIENCE_TABS[i][0] == FIRST[science]))
         for i in range(self.tabs.count()):
-            self.tabs.setTabVisible(i, i in shown)
+            if i not in shown:
+                self.tabs.setTabVisible(i, False)
         self.domain_switch.set_science(science)
         for key, act in self.science_actions.items():
             act.setChecked(key == science)

@@ -17,6 +17,9 @@ TIPS = {DNA: "Sequences → Model → Training → Results and the interpretatio
         SCANS: "Scans → Model → Training → Reconstructions: learn a diagnosis from brain scans (NIfTI) with an "
                "autoencoder → classifier."}
 
+#: Where each science's work starts: the tab shown when the user switches to it from a tab it hides.
+FIRST = {DNA: "Sequences", SCANS: "Scans"}
+
 #: (title, tooltip, sciences) of the window's tabs, in their fixed order (the tab indices never change; a tab
 #: of the other science is hidden, not removed).
 TABS = (("Sequences", "Open the sequences and labels to learn from.", (DNA,)),

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QSettings
+from PySide6.QtCore import QCoreApplication, QEvent, QSettings
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
     QApplication,
@@ -76,6 +76,10 @@ def _new_window():
 
 def _close(w) -> None:
     w.close()
+    # deleted here, in the GUI thread: left to Python's cycle collector, which may run in a worker thread,
+    # the widgets would be deleted from that thread (a crash)
+    w.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     _settle()
 
 
@@ -194,6 +198,8 @@ def _check_every_tab(window, size, state: str) -> list[str]:
     found = []
     for science in (DNA, SCANS):
         window.set_science(science)
+        window.model_tab.refresh(with_devices=False)  # the Model tab describes the network of this science
+        _wait(lambda: not window.is_busy(), "the Model tab's inspection")
         for title in titles(science):
             window.show_tab_titled(title)
             _settle()

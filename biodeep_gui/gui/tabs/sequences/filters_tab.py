@@ -450,7 +450,7 @@ class FiltersTab(QWidget):
             f = c.index
             c.logo.set_matrix(mats[f], mode)
             c.logo.set_title(f"Filter {f + 1}", f"{int(a.motifs.n_sites[f]):,} sites")
-            c.caption.setText(filter_caption(a, f, rank))
+            c.set_caption(filter_caption(a, f, rank))
         if self._current is not None:
             self._show_detail(self._current)
 
