@@ -97,6 +97,7 @@ class SummaryView(QStackedWidget):
         empty = QLabel("No sequences loaded yet.\n\nChoose your files on the left and press Open,\n"
                        "or drop FASTA, CSV/TSV or BED files anywhere on this tab.")
         empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        empty.setWordWrap(True)  # large type: wrapped, not cut, in a narrow window
         empty.setStyleSheet("color: palette(mid); font-size: 13pt;")
         self.addWidget(empty)
 
