@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QScrollArea, QTabWidget, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
 from biodeep_gui.core.common.errors import BioDeepError
 from biodeep_gui.core.common.system import process_memory
@@ -25,8 +25,14 @@ from biodeep_gui.gui.controllers.projects import ProjectsController
 from biodeep_gui.gui.controllers.reports import ReportController
 from biodeep_gui.gui.controllers.scans import ScansController
 from biodeep_gui.gui.controllers.sequences import SequencesController
+from biodeep_gui.gui.sciences import DNA, FIRST, HINTS, LABELS, TIPS, science_of
+from biodeep_gui.gui.sciences import SCANS as SCANS_SCIENCE
+from biodeep_gui.gui.sciences import TABS as SCIENCE_TABS
 from biodeep_gui.gui.session import APP_NAME, Session
 from biodeep_gui.gui.tabs.sequences.sequences_tab import SequencesTab
+from biodeep_gui.gui.widgets.domain_switch import DomainSwitch
+from biodeep_gui.gui.widgets.next_step import NextStep
+from biodeep_gui.gui.widgets.tab_page import TabPage
 from biodeep_gui.gui.workers import Runners
 
 #: Seconds a thread may hold the GIL while another waits (Python default 0.005); see MainWindow.__init__.
@@ -38,23 +44,11 @@ DEFER_FALLBACK_MS = 1500
 
 
 class MainWindow(QMainWindow):
-    """BioDeep's window: Sequences → Model → Training → Results → Filters → Mutation map → Predict → Compare."""
+    """BioDeep's window: the tabs of one science at a time (``gui.sciences``), DNA sequences (Sequences → Model →
+    Training → Results → Filters → …) or brain scans (Scans → Model → Training → Reconstructions)."""
 
-    #: (title, tooltip) of the tabs, in order
-    TABS = (("Sequences", "Open the sequences and labels to learn from."),
-            ("Model", "Choose the network, its settings and the device."),
-            ("Training", "Train and watch the curves."),
-            ("Results", "Test metrics and plots of a run."),
-            ("Filters", "What the first-layer filters of a CNN learned: sequence logos matched to JASPAR."),
-            ("Mutation map", "What each base of one sequence contributes: in-silico saturation mutagenesis."),
-            ("Predict", "Score new sequences with a trained run."),
-            ("Compare", "All runs side by side, deep models against baselines."),
-            ("Variants", "Effects of the variants in a VCF on the predicted binding (ref vs alt alleles)."),
-            ("Discovered motifs", "Motifs found from the attributions of the test positives (TF-MoDISco-lite), "
-                                  "matched to JASPAR."),
-            ("Scans", "Brain scans: load a NIfTI cohort with its label table, audit it, train autoencoder → "
-                      "classifier."),
-            ("Reconstructions", "Originals, reconstructions and differences; cross-validated classification."))
+    #: (title, tooltip) of the tabs, in their fixed order
+    TABS = tuple((title, tip) for title, tip, _sciences in SCIENCE_TABS)
 
     sigReady = Signal()
     _defer_pending = False  # class defaults: Qt sends events while __init__ is still running
@@ -82,12 +76,19 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         for title, tip in self.TABS:
             # a scroll area lets the window shrink below a tab's minimum size (small laptop screens)
-            scroll = QScrollArea()
-            scroll.setWidgetResizable(True)
-            scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-            self.tabs.addTab(scroll, title)
+            self.tabs.addTab(TabPage(), title)
             self.tabs.setTabToolTip(self.tabs.count() - 1, tip)
-        self.setCentralWidget(self.tabs)
+        # the domain switch sits left of the tabs: the science is the first choice, the tabs follow it
+        self.domain_switch = DomainSwitch(LABELS, TIPS)
+        self.tabs.setCornerWidget(self.domain_switch, Qt.Corner.TopLeftCorner)
+        self.next_step = NextStep()
+        central = QWidget()
+        cl = QVBoxLayout(central)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.setSpacing(0)
+        cl.addWidget(self.tabs, 1)
+        cl.addWidget(self.next_step)
+        self.setCentralWidget(central)
         self.sequences_tab = SequencesTab()
         self.tabs.widget(0).setWidget(self.sequences_tab)
 
@@ -105,9 +106,17 @@ class MainWindow(QMainWindow):
         self.reports = ReportController(self, self.session)
         self.sequences_tab.sigOpenRequested.connect(self.sequences.open_data)
 
+        self._science = ""
+        self._dna_arch = "cnn"  # the sequence network the Model tab returns to from brain scans
+        self.domain_switch.sigChanged.connect(self.set_science)
+        self.next_step.sigGo.connect(self.show_tab_titled)
+        self.tabs.currentChanged.connect(self._update_next_step)
+
         self._build_menus()
         self._build_status_bar()
         self.session.restore_geometry()
+        science = self.session.science(DNA)
+        self.set_science(science if science in LABELS else DNA)
         self._defer_pending = defer_tabs  # build the other tabs once the first frame is painted
         if not defer_tabs:
             self.build_tabs()
@@ -177,16 +186,84 @@ class MainWindow(QMainWindow):
         self.model_tab.sigInspected.connect(self.update_device_label)
         self.model_tab.sigInspected.connect(self.handoff.on_inspected)
         self.model_tab.restore_settings(QSettings())
+        if not self.model_tab.is_scans():
+            self._dna_arch = self.model_tab.architecture()
+        self.model_tab.arch_combo.currentIndexChanged.connect(self._model_arch_changed)
         self._ready = True
+        self._sync_model_tab()
         self.update_device_label()
         self.sigReady.emit()
 
     def show_tab(self, tab: QWidget) -> None:
-        """Bring one of the tab widgets (e.g. ``self.results_tab``) to the front."""
+        """Bring one of the tab widgets (e.g. ``self.results_tab``) to the front, in its science."""
         for i in range(self.tabs.count()):
             if self.tabs.widget(i).widget() is tab:
-                self.tabs.setCurrentIndex(i)
+                self._show_index(i)
                 return
+
+    @Slot(str)
+    def show_tab_titled(self, title: str) -> None:
+        """Bring the tab titled ``title`` to the front (the next-step link)."""
+        for i in range(self.tabs.count()):
+            if self.tabs.tabText(i) == title:
+                self._show_index(i)
+                return
+
+    def _show_index(self, i: int) -> None:
+        self.set_science(science_of(self.tabs.tabText(i), self._science))
+        self.tabs.setCurrentIndex(i)
+
+    # ---- the two sciences ------------------------------------------------------------------------------------
+    def science(self) -> str:
+        """The science shown: ``gui.sciences.DNA`` ('dna') or ``SCANS`` ('scans')."""
+        return self._science
+
+    @Slot(str)
+    def set_science(self, science: str) -> None:
+        """Show the tabs of ``science`` only (the tabs keep their indices; the others are hidden), remember the
+        choice, and show its page in the Model tab. Opening data or a run of the other science calls this too."""
+        if science == self._science:
+            return
+        self._science = science
+        shown = [i for i, (_t, _tip, sciences) in enumerate(SCIENCE_TABS) if science in sciences]
+        for i in shown:  # shown first: Qt moves the current tab off a hidden one on its own
+            self.tabs.setTabVisible(i, True)
+        if self.tabs.currentIndex() not in shown:  # the tab where the science starts comes to the front
+            self.tabs.setCurrentIndex(next(i for i in shown if SCIENCE_TABS[i][0] == FIRST[science]))
+        for i in range(self.tabs.count()):
+            if i not in shown:
+                self.tabs.setTabVisible(i, False)
+        self.domain_switch.set_science(science)
+        for key, act in self.science_actions.items():
+            act.setChecked(key == science)
+        self.session.remember_science(science)
+        self._sync_model_tab()
+        self._update_next_step()
+
+    def _sync_model_tab(self) -> None:
+        """The Model tab shows the page of the science in front: the scans pipeline, or the last sequence net."""
+        if not self._ready:
+            return
+        if self._science == SCANS_SCIENCE and not self.model_tab.is_scans():
+            from biodeep_gui.gui.tabs.model_forms import SCANS_ARCH
+
+            self.model_tab.set_architecture(SCANS_ARCH)
+        elif self._science == DNA and self.model_tab.is_scans():
+            self.model_tab.set_architecture(self._dna_arch)
+
+    @Slot()
+    def _model_arch_changed(self, *_) -> None:
+        """A network of the other science was picked in the Model tab: its science comes to the front."""
+        if self.model_tab.is_scans():
+            self.set_science(SCANS_SCIENCE)
+        else:
+            self._dna_arch = self.model_tab.architecture()
+            self.set_science(DNA)
+
+    @Slot()
+    def _update_next_step(self, *_) -> None:
+        text, target = HINTS.get((self._science, self.tabs.tabText(self.tabs.currentIndex())), ("", ""))
+        self.next_step.set_hint(text, target)
 
     def current_tab(self) -> QWidget:
         """The tab widget in front (not its scroll area)."""
@@ -233,6 +310,15 @@ class MainWindow(QMainWindow):
         self._action(f, "Quit", self.close, QKeySequence.StandardKey.Quit)
         f.aboutToShow.connect(self._update_file_menu)
 
+        v = bar.addMenu("&View")
+        self.science_actions = {}
+        for n, (key, label) in enumerate(LABELS.items(), start=1):
+            act = self._action(v, label, self._science_action, QKeySequence(f"Ctrl+Shift+{n}"),
+                               f"Show the tabs for {label.lower()}")
+            act.setCheckable(True)
+            act.setData(key)
+            self.science_actions[key] = act
+
         t = bar.addMenu("&Training")
         self.act_start = self._action(t, "Start training", self.start_training, QKeySequence("Ctrl+R"),
                                       "Train the chosen network on the opened sequences")
@@ -251,6 +337,10 @@ class MainWindow(QMainWindow):
         self._action(h, "Open demo data", seq.open_demo,
                      tip="Write the synthetic demo data set and open its bound and background sequences")
         self._action(h, "About BioDeep", self.session.show_about)
+
+    @Slot()
+    def _science_action(self) -> None:
+        self.set_science(str(self.sender().data()))
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
@@ -331,7 +421,9 @@ class MainWindow(QMainWindow):
             self.session.show_error("Cannot open this run", str(exc))
             return None
         if kind == SCANS:
+            self.set_science(SCANS_SCIENCE)
             return self.scans.open_run(path)
+        self.set_science(DNA)
         return self.sequences.open_run(path)
 
     @Slot()

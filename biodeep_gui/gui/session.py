@@ -99,6 +99,13 @@ class Session(QObject):
             model_tab.save_settings(s)
         s.sync()
 
+    def science(self, default: str) -> str:
+        """The science ('dna' or 'scans', ``gui.sciences``) the window showed last time; ``default`` at first."""
+        return str(QSettings().value("window/science", default))
+
+    def remember_science(self, science: str) -> None:
+        QSettings().setValue("window/science", science)
+
     def folder(self, kind: str, default: Path | None = None) -> str:
         """The folder a file dialog for ``kind`` ('data', 'run', 'project', 'export') starts in."""
         value = QSettings().value(f"folders/{kind}", "")

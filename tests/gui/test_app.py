@@ -24,7 +24,7 @@ from .conftest import shot
 
 ROOT = Path(__file__).resolve().parents[2]
 TAB_TITLES = ["Sequences", "Model", "Training", "Results", "Filters", "Mutation map", "Predict", "Compare", "Variants",
-              "Discovered motifs", "Scans", "Reconstructions"]
+              "Found motifs", "Scans", "Reconstructions"]
 
 
 # ---- start-up ---------------------------------------------------------------------------------------------------
@@ -69,7 +69,7 @@ def test_window_paints_without_importing_torch(tmp_path):
 def test_tabs_menus_and_shortcuts(window):
     assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == TAB_TITLES
     menus = {a.text().replace("&", ""): a.menu() for a in window.menuBar().actions()}
-    assert list(menus) == ["File", "Training", "Help"]
+    assert list(menus) == ["File", "View", "Training", "Help"]
     file_items = [a.text() for a in menus["File"].actions() if a.text()]
     for item in ("Open sequences…", "Open project…", "Recent projects", "Save project", "Save project as…",
                  "Open run…", "Save run as…", "Export figure…", "Quit"):

@@ -76,6 +76,7 @@ class SliceViewer(QWidget):
         f = QFont(self.title.font())
         f.setBold(True)
         self.title.setFont(f)
+        self.title.setWordWrap(True)  # a subject's long title takes two lines rather than widen the viewer
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("k")
         self.graphics.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -151,11 +152,15 @@ class SliceViewer(QWidget):
         window_row.addWidget(self.high)
         window_row.addWidget(self.auto_button)
         window_row.addStretch(1)
-        window_row.addWidget(self.info)
+        # the voxel read-out sits beside the title: in the window row it made the viewer too wide for a
+        # 1024-pixel window with two viewers side by side (Reconstructions)
+        title_row = QHBoxLayout()
+        title_row.addWidget(self.title, 1)
+        title_row.addWidget(self.info)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
-        layout.addWidget(self.title)
+        layout.addLayout(title_row)
         layout.addWidget(self.graphics, 1)
         layout.addLayout(sliders)
         layout.addLayout(window_row)

@@ -97,6 +97,10 @@ class CohortForm(QGroupBox):
         self.atlas_edit = QLineEdit()
         self.atlas_edit.setPlaceholderText("power2011 (default), dosenbach2010, seitzman2018 (MNI152), or a labels "
                                            "image / x,y,z table")
+        for combo in (self.route_combo, self.summary_combo):  # long entries: shown whole in the open list only,
+            # so the form (and the tab) fits a 1024-pixel-wide window
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(18)
         self.route_combo.currentIndexChanged.connect(self._on_route)
         cohort_form = QFormLayout()
         cohort_form.addRow("Route", self.route_combo)

@@ -132,7 +132,9 @@ class ScansTab(QWidget):
         scroll = QScrollArea()
         scroll.setWidget(left)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(360)
+        # as wide as the form needs beside its vertical scrollbar, so it never needs a horizontal one
+        scroll.setMinimumWidth(max(360, left.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
+                                      + 2 * scroll.frameWidth()))
 
         # -- cohort view --
         self.status_label = QLabel("Choose an images folder and a labels table, then Load cohort (or try the demo).")

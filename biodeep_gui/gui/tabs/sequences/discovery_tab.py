@@ -60,6 +60,7 @@ class DiscoveryTab(QWidget):
 
         self.title = QLabel()
         self.title.setStyleSheet("font-size: 14px; font-weight: 600;")
+        self.title.setWordWrap(True)  # the run's name and summary can be long
         self.split = QComboBox()
         self.split.addItem("Test positives", "test")
         self.split.addItem("All positives", "all")
@@ -92,11 +93,13 @@ class DiscoveryTab(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
 
-        row = QHBoxLayout()
+        choices = QHBoxLayout()
         for label, w in (("Sequences", self.split), ("Attributions", self.method), ("Match against", self.collection)):
-            row.addWidget(QLabel(label))
-            row.addWidget(w)
-            row.addSpacing(8)
+            choices.addWidget(QLabel(label))
+            choices.addWidget(w)
+            choices.addSpacing(8)
+        choices.addStretch(1)
+        row = QHBoxLayout()  # the actions on a second row: both rows fit a 1024-pixel-wide window
         row.addWidget(self.discover_btn)
         row.addWidget(self.cancel_btn)
         row.addWidget(self.progress)
@@ -104,6 +107,7 @@ class DiscoveryTab(QWidget):
         row.addWidget(self.export_btn)
         lay = QVBoxLayout(self)
         lay.addWidget(self.title)
+        lay.addLayout(choices)
         lay.addLayout(row)
         lay.addWidget(self.table, 1)
         lay.addWidget(self.status)

@@ -32,6 +32,13 @@ class FilterCard(QFrame):
         lay.addWidget(self.logo)
         lay.addWidget(self.caption)
 
+    def set_caption(self, html: str) -> None:
+        """The caption under the logo, as tall as its lines need at the card's fixed width (the grid does not
+        ask a card's height for its width, and a three-line caption was drawn over the logo)."""
+        self.caption.setText(html)
+        margins = self.layout().contentsMargins()
+        self.caption.setMinimumHeight(self.caption.heightForWidth(CARD_W - margins.left() - margins.right()))
+
     def set_selected(self, on: bool) -> None:
         self.logo.set_selected(on)
 

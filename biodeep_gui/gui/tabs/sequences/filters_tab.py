@@ -21,7 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
@@ -167,6 +167,7 @@ class FiltersTab(QWidget):
         self.scroll.setWidgetResizable(True)
         self.scroll.setWidget(self.grid_host)
         self.scroll.setMinimumWidth(CARD_W + 30)
+        self.scroll.viewport().installEventFilter(self)  # the card grid reflows to the viewport's width
 
         self.detail = FilterDetail()
 
@@ -449,7 +450,7 @@ class FiltersTab(QWidget):
             f = c.index
             c.logo.set_matrix(mats[f], mode)
             c.logo.set_title(f"Filter {f + 1}", f"{int(a.motifs.n_sites[f]):,} sites")
-            c.caption.setText(filter_caption(a, f, rank))
+            c.set_caption(filter_caption(a, f, rank))
         if self._current is not None:
             self._show_detail(self._current)
 
@@ -491,8 +492,11 @@ class FiltersTab(QWidget):
         if self._pending and not self.runner.is_running():
             self.compute()
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        super().resizeEvent(event)
-        cols = max(1, (self.scroll.viewport().width() - 8) // (CARD_W + 6))
-        if self._cards and cols != self._columns:
-            self._relayout()
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt API)
+        # the grid's own viewport, not the tab: it also changes with the splitter, and a tab resized while
+        # hidden lays out its children only when shown, after its own resize event (stale columns)
+        if obj is self.scroll.viewport() and event.type() == QEvent.Type.Resize:
+            cols = max(1, (event.size().width() - 8) // (CARD_W + 6))
+            if self._cards and cols != self._columns:
+                self._relayout()
+        return super().eventFilter(obj, event)

@@ -209,6 +209,7 @@ class ResultsTab(QWidget):
         self.empty = QLabel("No results yet.\n\nTrain a model (Training tab) or open a saved run "
                             "(File ▸ Open run) to see how well it predicts its test sequences.")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)  # large type: wrapped, not cut, in a narrow window
         self.empty.setStyleSheet("color: #5f6368; font-size: 13pt;")
         self.body.addWidget(self.empty)
         page = QWidget()

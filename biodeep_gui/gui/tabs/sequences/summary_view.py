@@ -97,6 +97,7 @@ class SummaryView(QStackedWidget):
         empty = QLabel("No sequences loaded yet.\n\nChoose your files on the left and press Open,\n"
                        "or drop FASTA, CSV/TSV or BED files anywhere on this tab.")
         empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        empty.setWordWrap(True)  # large type: wrapped, not cut, in a narrow window
         empty.setStyleSheet("color: palette(mid); font-size: 13pt;")
         self.addWidget(empty)
 
@@ -155,8 +156,9 @@ class SummaryView(QStackedWidget):
         self.label_stack = QStackedWidget()
         self.label_stack.addWidget(self.balance_plot)
         self.label_stack.addWidget(self.values_plot)
+        for w in (self.length_plot, self.gc_plot, self.balance_plot, self.values_plot, self.label_stack):
+            w.setMinimumSize(180, 210)  # three plots abreast beside the form in a 1024-pixel window (they ask ~220)
         for w in (self.length_plot, self.gc_plot, self.label_stack):
-            w.setMinimumHeight(210)
             self.plots_box.layout().addWidget(w, 1)
 
     def show_data(self, ss: SequenceSet, cfg: DataConfig, summ: S.SequenceSummary) -> None:
