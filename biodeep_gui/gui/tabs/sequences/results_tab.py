@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QStackedWidget,
     QTableWidget,
@@ -199,7 +200,13 @@ class ResultsTab(QWidget):
         ll.addWidget(self.details)
         ll.addStretch(1)
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(left)
+        # the metrics, calls and run details scroll on short screens; the plots keep the height
+        self.left_scroll = QScrollArea()
+        self.left_scroll.setWidgetResizable(True)
+        self.left_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.left_scroll.setWidget(left)
+        splitter.addWidget(self.left_scroll)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([300, 900])
@@ -389,6 +396,8 @@ class ResultsTab(QWidget):
         # the whole table stays readable: the left pane is at least as wide as its columns
         self.metrics_table.setMinimumWidth(sum(self.metrics_table.columnWidth(c) for c in range(4))
                                            + 2 * self.metrics_table.frameWidth())
+        bar = self.left_scroll.verticalScrollBar().sizeHint().width()
+        self.left_scroll.setMinimumWidth(self.left_scroll.widget().minimumSizeHint().width() + bar)
 
     @staticmethod
     def _details_html(run: Run) -> str:
