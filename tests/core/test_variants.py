@@ -314,3 +314,23 @@ def test_the_demo_writes_heldout_sequences_and_a_vcf_its_sites_break_in(setup, t
     breaks = np.array([i.endswith("_break") for i in ids])[snv]
     assert breaks.sum() >= 30
     assert roc_auc_score(breaks, -eff.logit_delta[snv, 0]) >= 0.85
+
+
+def test_the_one_base_shortcut_equals_the_whole_network(setup):
+    """SNV windows scored through the first-layer patch give the full network's outputs, at any position
+    (the edges included) and with N in the windows."""
+    from biodeep_gui.core.sequences.variants import _RawScorer
+
+    _d, run, _case = setup
+    scorer = _RawScorer(run, "cpu")
+    assert scorer.patches_one_base
+    rng = np.random.default_rng(3)
+    ref = rng.integers(0, 4, (64, LENGTH)).astype(np.uint8)
+    ref[5, 10:20] = 4  # N
+    pos = rng.integers(0, LENGTH, 64)
+    pos[:3] = [0, LENGTH - 1, LENGTH // 2]
+    alt = ((ref[np.arange(64), pos] + rng.integers(1, 4, 64)) % 4).astype(np.uint8)
+    mutated = ref.copy()
+    mutated[np.arange(64), pos] = alt
+    r, a = scorer.one_base_pairs(ref, pos, alt)
+    assert np.allclose(r, scorer(ref), atol=1e-5) and np.allclose(a, scorer(mutated), atol=1e-5)
