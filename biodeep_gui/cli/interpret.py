@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from biodeep_gui.core.common.errors import BioDeepError
+from biodeep_gui.core.sequences.motif_db import COLLECTIONS
 
 
 def default_cache_dir() -> Path:
@@ -44,7 +45,9 @@ def add_parsers(subparsers) -> list[str]:
                                   "own data files; with --data the filter influence is not computed)")
     m.add_argument("--sequence-column", default="sequence", help="sequence column of a --data table")
     m.add_argument("--motifs", help="MEME, JASPAR or TRANSFAC file to match against (default: the bundled "
-                                    "JASPAR CORE vertebrates collection)")
+                                    "JASPAR 2026 CORE collection chosen by --collection)")
+    m.add_argument("--collection", default="vertebrates", choices=COLLECTIONS,
+                   help="bundled JASPAR 2026 CORE collection of your organism's group (default vertebrates)")
     m.add_argument("--threshold", type=float, default=0.5,
                    help="site threshold as a fraction of each filter's maximum activation (default 0.5)")
     m.add_argument("--min-sites", type=int, default=10,
@@ -142,7 +145,8 @@ def cmd_motifs(a: argparse.Namespace) -> int:
     out = Path(a.out)
     cache = Path(a.cache_dir) if a.cache_dir else default_cache_dir()
     t0 = time.perf_counter()
-    res = drain(analyse_filters(run_, data, threshold=a.threshold, motifs_file=a.motifs, cache_dir=str(cache),
+    res = drain(analyse_filters(run_, data, threshold=a.threshold, motifs_file=a.motifs, collection=a.collection,
+                                cache_dir=str(cache),
                                 influence=not a.no_influence, max_sequences=a.max_sequences, device=a.device,
                                 top=a.top, min_sites=a.min_sites), _progress_printer())
     fm, mt, infl = res.motifs, res.matches, res.influence

@@ -310,22 +310,9 @@ def cmd_demo(a: argparse.Namespace) -> int:
     from biodeep_gui.core.sequences.synthetic import write_demo
 
     files = write_demo(a.out)
-    files["heldout"] = _write_heldout(a.out)
     for name, path in files.items():
         print(f"{name:>14}: {path}")
     return 0
-
-
-def _write_heldout(out: str, seed: int = 0) -> Path:
-    """``heldout.fa``: labelled sequences drawn like the demo's bound/background ones but from another random
-    stream, so ``biodeep evaluate`` on it measures a model on sequences it never saw (labelled.fa holds the very
-    training sequences)."""
-    from biodeep_gui.core.common.fileio import atomic_write
-    from biodeep_gui.core.sequences.synthetic import format_fasta, planted_motif_set
-
-    held = planted_motif_set(n=500, length=200, seed=seed + 7919, id_prefix="heldout")
-    return atomic_write(Path(out) / "heldout.fa", format_fasta(held.ids, held.sequences,
-                                                               [f"label={y}" for y in held.labels]))
 
 
 def cmd_archs(a: argparse.Namespace) -> int:

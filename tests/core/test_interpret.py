@@ -578,6 +578,20 @@ def test_cli_motifs_with_data_and_user_motifs(planted_fasta_runs, tmp_path):
     assert (out / "matches.tsv").read_text().splitlines()[1].split("\t")[7] == "forty.meme"
 
 
+def test_cli_motifs_against_another_groups_collection(planted_fasta_runs, tmp_path):
+    out = tmp_path / "insects"
+    r = _cli("motifs", planted_fasta_runs.cnn_dir, "--out", out, "--collection", "insects", "--no-influence",
+             "--cache-dir", tmp_path / "cache", "--formats", "png")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["jaspar_release"] == "JASPAR2026 CORE insects"
+    assert summary["n_targets"] == len(bundled_jaspar("insects")) != len(bundled_jaspar())
+    assert {row.split("\t")[7] for row in (out / "matches.tsv").read_text().splitlines()[1:]} == \
+        {"JASPAR2026 CORE insects"}
+    bad = _cli("motifs", planted_fasta_runs.cnn_dir, "--out", tmp_path / "x", "--collection", "bacteria")
+    assert bad.returncode != 0 and "invalid choice: 'bacteria'" in bad.stderr
+
+
 def test_cli_errors_are_one_line(planted_fasta_runs, tmp_path, capsys):
     from biodeep_gui.cli.main import main
 

@@ -282,3 +282,55 @@ def test_cli_end_to_end(setup, tmp_path, capsys):
     rc = main(["variants", str(run.path), "--vcf", str(tmp_path / "nope.vcf"), "--genome", str(case.genome),
                "--out", str(tmp_path / "x.tsv")])
     assert rc == 1 and "VCF file not found" in capsys.readouterr().err
+
+
+def test_the_demo_writes_heldout_sequences_and_a_vcf_its_sites_break_in(setup, tmp_path):
+    """``biodeep demo`` (core write_demo) writes heldout.fa and variants.vcf itself: the VCF reads back with its
+    indels and the multi-allelic record split, matches the demo genome, and its site-breaking SNVs score lower."""
+    from sklearn.metrics import roc_auc_score
+
+    from biodeep_gui.core.sequences.fasta import read_records
+    from biodeep_gui.core.sequences.synthetic import write_demo
+
+    _d, run, _case = setup
+    files = write_demo(tmp_path)
+    held = read_records(files["heldout"])
+    train = {seq for _, seq in read_records(files["labelled"])}
+    assert len(held) == 500 and not train & {seq for _, seq in held}
+    gen = score_variants(run, files["variants"], files["genome"])
+    while True:
+        try:
+            next(gen)
+        except StopIteration as done:
+            eff = done.value
+            break
+    ids = [a.id for a in eff.alleles]
+    assert sum(i.endswith("_del1") for i in ids) == 2 and sum(i.endswith("_ins1") for i in ids) == 2
+    assert len(ids) == len(set(zip(ids, [a.alt for a in eff.alleles])))  # the multi-allelic record gave two alleles
+    assert len([a for a in eff.alleles if a.id == next(i for i in ids if ids.count(i) == 2)]) == 2
+    assert set(eff.ref_check) == {"ok"} and not eff.skipped
+    snv = np.array([i.endswith(("_break", "_ctrl0", "_ctrl1")) and len(a.ref) == len(a.alt) == 1
+                    for i, a in zip(ids, eff.alleles)])
+    breaks = np.array([i.endswith("_break") for i in ids])[snv]
+    assert breaks.sum() >= 30
+    assert roc_auc_score(breaks, -eff.logit_delta[snv, 0]) >= 0.85
+
+
+def test_the_one_base_shortcut_equals_the_whole_network(setup):
+    """SNV windows scored through the first-layer patch give the full network's outputs, at any position
+    (the edges included) and with N in the windows."""
+    from biodeep_gui.core.sequences.variants import _RawScorer
+
+    _d, run, _case = setup
+    scorer = _RawScorer(run, "cpu")
+    assert scorer.patches_one_base
+    rng = np.random.default_rng(3)
+    ref = rng.integers(0, 4, (64, LENGTH)).astype(np.uint8)
+    ref[5, 10:20] = 4  # N
+    pos = rng.integers(0, LENGTH, 64)
+    pos[:3] = [0, LENGTH - 1, LENGTH // 2]
+    alt = ((ref[np.arange(64), pos] + rng.integers(1, 4, 64)) % 4).astype(np.uint8)
+    mutated = ref.copy()
+    mutated[np.arange(64), pos] = alt
+    r, a = scorer.one_base_pairs(ref, pos, alt)
+    assert np.allclose(r, scorer(ref), atol=1e-5) and np.allclose(a, scorer(mutated), atol=1e-5)

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from biodeep_gui.core.sequences.synthetic import format_fasta, genome_with_peaks, planted_motif_set
+from biodeep_gui.core.sequences.synthetic_variants import site_snvs as _site_snvs
+from biodeep_gui.core.sequences.synthetic_variants import vcf_text  # noqa: F401 (the tests import it from here)
 
 LENGTH = 100
-VCF_HEADER = "##fileformat=VCFv4.2\n{contigs}#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
-_COMP = {"A": "T", "C": "G", "G": "C", "T": "A"}
 
 
 def train_tiny_cnn(out: Path, *, seed: int = 0) -> Path:
@@ -60,47 +60,8 @@ def write_genome(out: Path, *, seed: int = 0) -> Case:
 
 
 def site_snvs(case: Case, *, controls_per_peak: int = 2, seed: int = 0) -> tuple[list[tuple], np.ndarray]:
-    """SNVs breaking each planted site (its most informative base -> the motif's least likely base) and control
-    SNVs 25-40 bp from the site's centre in the same peak.
-
-    Returns
-    -------
-    records : (chrom, pos 1-based, id, ref, alt), sorted by position
-    breaks : (N,) bool, True for the site-breaking SNVs (in ``records`` order)
-    """
-    from biodeep_gui.core.sequences.motif_db import find_motif
-
-    rng = np.random.default_rng(seed)
-    recs = []
-    for p in case.peaks:
-        site = p.site
-        chrom = case.chromosomes[p.chrom]
-        pfm = np.asarray(find_motif(site.motif_id).pfm)
-        ic = 2 + (pfm * np.log2(np.clip(pfm, 1e-9, None))).sum(axis=1)
-        j = int(np.argmax(ic))
-        low = "ACGT"[int(np.argmin(pfm[j]))]
-        if site.strand == "+":
-            g0, alt = site.start + j, low
-        else:
-            g0, alt = site.start + site.width - 1 - j, _COMP[low]
-        ref = chrom[g0]
-        if alt != ref:
-            recs.append((p.chrom, g0 + 1, f"{p.name}_break", ref, alt, True))
-        centre = site.start + site.width // 2
-        for c in range(controls_per_peak):
-            d = int(rng.integers(25, 41)) * (1 if c % 2 == 0 else -1)
-            q = centre + d
-            r = chrom[q]
-            a = "ACGT"[("ACGT".index(r) + int(rng.integers(1, 4))) % 4]
-            recs.append((p.chrom, q + 1, f"{p.name}_ctrl{c}", r, a, False))
-    recs.sort(key=lambda r: (r[0], r[1]))
-    return [r[:5] for r in recs], np.array([r[5] for r in recs])
-
-
-def vcf_text(records, contigs: dict[str, int] | None = None) -> str:
-    head = "".join(f"##contig=<ID={c},length={n}>\n" for c, n in (contigs or {}).items())
-    body = "".join(f"{c}\t{p}\t{i}\t{r}\t{a}\t.\t.\t.\n" for c, p, i, r, a in records)
-    return VCF_HEADER.format(contigs=head) + body
+    """Site-breaking and control SNVs of ``case`` (``core.sequences.synthetic_variants.site_snvs``)."""
+    return _site_snvs(case.chromosomes, case.peaks, controls_per_peak=controls_per_peak, seed=seed)
 
 
 def bgzip_and_index(vcf: Path) -> Path:

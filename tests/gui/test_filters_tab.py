@@ -256,3 +256,21 @@ def test_logo_widget_and_files_look_right(qtbot, tmp_path):
         LV.save_logo(KNOWN, tmp_path / "known.gif")
     with pytest.raises(ValueError, match="mode"):
         view.set_mode("height")
+
+
+def test_the_collection_of_another_group_is_matched_and_recorded(qtbot, planted_fasta_runs, tmp_path):
+    from biodeep_gui.core.sequences.motif_db import bundled_jaspar
+
+    tab, a = _analysed_tab(qtbot, planted_fasta_runs.cnn, planted_fasta_runs.data, tmp_path / "cache")
+    assert a.matches.release == "JASPAR2026" and tab.collection() == "vertebrates"
+    row = tab.motif_db.findText("JASPAR 2026 CORE plants")
+    tab.motif_db.setCurrentIndex(row)
+    tab.motif_db.activated.emit(row)
+    assert tab.collection() == "plants"
+    with qtbot.waitSignal(tab.sigAnalysisReady, timeout=600_000) as blocker:
+        qtbot.mouseClick(tab.compute_btn, Qt.MouseButton.LeftButton)
+    plants = blocker.args[0]
+    assert plants.matches.release == "JASPAR2026 CORE plants"
+    assert plants.matches.n_targets == len(bundled_jaspar("plants"))
+    qtbot.waitUntil(lambda: not tab.is_busy(), timeout=10_000)
+    tab.shutdown()

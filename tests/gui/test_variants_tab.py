@@ -94,6 +94,17 @@ def test_variants_tab_scores_a_vcf_and_links_plot_and_table(qtbot, variant_setup
     assert tab.selected_row() == row
     rx, ry = tab.ring.getData()
     assert (rx[0], ry[0]) == pytest.approx(tab.point_position(row))
+    # the selected variant up close: its two windows' mutation maps and the filters it weakens
+    qtbot.waitUntil(lambda: tab.detail.detail() is not None and not tab.detail.is_busy(), timeout=60_000)
+    det = tab.detail.detail()
+    assert det.allele == eff.alleles[row] and len(det.ref_map.codes) == run.info.length
+    forward = drain(score_variants(run, d / "calls.vcf", case.genome, both_strands=False))  # the maps' strand
+    assert det.alt_map.reference - det.ref_map.reference == pytest.approx(forward.logit_delta[row, 0], abs=1e-4)
+    assert det.filters and det.filters[0].change < 0  # a site-breaking SNV: the strongest change is a loss
+    assert tab.detail.ref_view.mutation_map() is det.ref_map and tab.detail.ref_view.highlight()
+    with qtbot.waitSignal(tab.sigFilterClicked) as clicked:
+        tab.detail.filters.linkActivated.emit(f"filter:{det.filters[0].index}")
+    assert clicked.args == [det.filters[0].index]
     # folders remembered for the next file dialogs
     assert QSettings().value("variants/vcf_dir") == str(d) and QSettings().value("variants/genome_file") == str(case.genome)
     path = shot(tab, "variants_tab")

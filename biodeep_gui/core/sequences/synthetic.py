@@ -99,6 +99,7 @@ from biodeep_gui.core.sequences.synthetic_motifs import (
     random_starts,
     resolve_motifs,
 )
+from biodeep_gui.core.sequences.synthetic_variants import demo_vcf
 
 #: NRF1 and EGR1 for the motif-pair task (two CpG-carrying motifs, see the module notes).
 COOPERATIVE_MOTIFS = ("MA0506", "MA0162")
@@ -407,6 +408,11 @@ affinity.csv      id,sequence,affinity,strength - regression on CTCF binding: st
 genome.fa         a small genome: {chrom_desc}
 peaks.bed         {n_peaks} peaks (BED6, 0-based, 200 bp) on genome.fa; a CTCF or SPI1 site sits at each
                   peak's centre; score = site score as a share of the motif's best (0-1000)
+heldout.fa        {n_heldout} labelled sequences made like labelled.fa from another random stream: a model trained
+                  on the files above never saw them (biodeep evaluate RUN heldout.fa)
+variants.vcf      variants against genome.fa in its first {n_vcf_peaks} peaks: for each, an SNV that breaks the
+                  planted site (ID peak_NNNN_break) and two control SNVs 25-40 bp away (_ctrl0, _ctrl1); a 1-bp
+                  deletion and insertion at two sites; one multi-allelic record
 """
 
 
@@ -416,7 +422,7 @@ def write_demo(out_dir: str | PathLike, seed: int = 0) -> dict[str, Path]:
     Returns
     -------
     dict name -> path, names: ``bound``, ``background``, ``labelled``, ``predict_me``, ``cooperative``,
-    ``affinity``, ``genome``, ``peaks``, ``readme``
+    ``affinity``, ``genome``, ``peaks``, ``heldout``, ``variants``, ``readme``
     """
     out = Path(out_dir)
     files: dict[str, Path] = {}
@@ -454,10 +460,18 @@ def write_demo(out_dir: str | PathLike, seed: int = 0) -> dict[str, Path]:
         bed.append(f"{p.chrom}\t{p.start}\t{p.end}\t{p.name}\t{int(round(1000 * min(max(share, 0.0), 1.0)))}\t.\n")
     files["peaks"] = atomic_write(out / "peaks.bed", "".join(bed))
 
+    # labelled like labelled.fa, from another random stream: sequences no demo run was trained on
+    held = planted_motif_set(n=500, length=200, seed=seed + 7919, id_prefix="heldout")
+    files["heldout"] = atomic_write(out / "heldout.fa", format_fasta(held.ids, held.sequences,
+                                                                     [f"label={y}" for y in held.labels]))
+    n_vcf_peaks = 40
+    files["variants"] = atomic_write(out / "variants.vcf", demo_vcf(genome.chromosomes, genome.peaks,
+                                                                    n_peaks=n_vcf_peaks, seed=seed))
+
     chrom_desc = ", ".join(f"{k} ({len(v) / 1000:.0f} kb)" for k, v in genome.chromosomes.items())
     files["readme"] = atomic_write(out / "README.txt", _README.format(
         motif_lines=", ".join(f"{m.id} {m.name}" for m in planted.motifs + coop.motifs),
         seed=seed, gc=HUMAN_GC, cpg=CPG_RATIO, n_pos=len(pos), n_neg=len(neg), n_planted=len(planted),
         length=200, n_predict=len(predict), noise=0.2, chrom_desc=chrom_desc, n_peaks=len(genome.peaks),
-        n_pair=len(coop), pair_length=len(coop.sequences[0])))
+        n_pair=len(coop), pair_length=len(coop.sequences[0]), n_heldout=len(held), n_vcf_peaks=n_vcf_peaks))
     return files

@@ -304,6 +304,52 @@ class _RawScorer:
         self.model = run.model().to(self.device).eval()
         self.table = torch.from_numpy(ONE_HOT_TABLE).to(self.device)
 
+    @property
+    def patches_one_base(self) -> bool:
+        """Whether ``one_base_pairs`` applies: a DeepBind CNN (first conv -> ReLU -> global pooling -> head)."""
+        from biodeep_gui.core.sequences.models.deepbind import DeepBindCNN
+
+        return type(self.model) is DeepBindCNN
+
+    def one_base_pairs(self, ref: np.ndarray, pos: np.ndarray, alt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Raw outputs of windows and of the same windows with one base changed, for a DeepBind CNN.
+
+        The changed window's first-layer output differs from the reference's only in the W columns over the
+        changed base, so it is the reference's plus W x F changes instead of a second convolution (as the
+        mutation map does); the rest of the network runs as usual. Same numbers as ``__call__`` on the changed
+        windows up to float rounding.
+
+        Parameters
+        ----------
+        ref : (m, L) uint8 reference windows; pos : (m,) the changed position in each; alt : (m,) its new code
+
+        Returns
+        -------
+        ref_raw, alt_raw : (m, K) float64
+        """
+        torch, model = self.torch, self.model
+        conv = model.first_conv
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(ref)).to(self.device).long()
+            c_ref = conv(torch.nn.functional.embedding(x, self.table).transpose(1, 2))  # (m, F, L')
+            m, _f, l_out = c_ref.shape
+            p = torch.from_numpy(np.asarray(pos, np.int64)).to(self.device)
+            rows = torch.arange(m, device=self.device)
+            new = self.table[torch.from_numpy(np.asarray(alt, np.int64)).to(self.device)] - self.table[x[rows, p]]
+            weight = conv.weight  # (F, 4, W)
+            width = weight.shape[2]
+            change = torch.einsum("fck,mc->mkf", weight, new)  # (m, W, F)
+            cols = p[:, None] + int(conv.padding[0]) - torch.arange(width, device=self.device)[None, :]
+            ok = (cols >= 0) & (cols < l_out)
+            c_alt = c_ref.clone()
+            c_alt.permute(0, 2, 1).index_put_((rows[:, None].expand(-1, width), cols.clamp(0, l_out - 1)),
+                                              change * ok[..., None], accumulate=True)
+            outs = []
+            for c in (c_ref, c_alt):
+                h = c.relu()
+                outs.append(model.head(torch.cat([h.amax(dim=2), h.mean(dim=2)], dim=1)).float().cpu().numpy())
+        return outs[0].astype(np.float64), outs[1].astype(np.float64)
+
     def __call__(self, codes: np.ndarray) -> np.ndarray:
         """(N, L) uint8 -> (N, K) float64 raw outputs."""
         if self.baseline is not None:
@@ -419,6 +465,44 @@ def score_variants(run, vcf: str | os.PathLike, genome: str | os.PathLike, *, bo
 
 def _score_pairs(scorer, ref_codes, alt_codes, both_strands, batch_size, should_stop):
     """(m, K) raw outputs of the ref and alt windows, each averaged over both strands when asked."""
+    if scorer.model is not None and scorer.patches_one_base and len(ref_codes):
+        one = (ref_codes != alt_codes).sum(axis=1) == 1  # SNVs (at any position): the first-layer shortcut
+        if one.any():
+            r1, a1 = _score_one_base(scorer, ref_codes[one], alt_codes[one], both_strands, batch_size, should_stop)
+            r_out = np.empty((len(ref_codes), r1.shape[1]))
+            a_out = np.empty_like(r_out)
+            r_out[one], a_out[one] = r1, a1
+            if (~one).any():
+                r_out[~one], a_out[~one] = _score_pairs_full(scorer, ref_codes[~one], alt_codes[~one], both_strands,
+                                                             batch_size, should_stop)
+            return r_out, a_out
+    return _score_pairs_full(scorer, ref_codes, alt_codes, both_strands, batch_size, should_stop)
+
+
+def _score_one_base(scorer, ref_codes, alt_codes, both_strands, batch_size, should_stop):
+    """``_score_pairs`` for pairs that differ at one position, through ``scorer.one_base_pairs``."""
+    length = ref_codes.shape[1]
+    pos = np.argmax(ref_codes != alt_codes, axis=1)
+    strands = [(ref_codes, pos, alt_codes[np.arange(len(pos)), pos])]
+    if both_strands:
+        rc_ref, rc_alt = reverse_complement(ref_codes), reverse_complement(alt_codes)
+        rc_pos = length - 1 - pos
+        strands.append((rc_ref, rc_pos, rc_alt[np.arange(len(pos)), rc_pos]))
+    per = max(1, batch_size // 2)  # each window gives two outputs
+    sums = None
+    for ref, p, a in strands:
+        parts = []
+        for s in range(0, len(ref), per):
+            check_stop(should_stop, "the variant scoring")
+            parts.append(scorer.one_base_pairs(ref[s:s + per], p[s:s + per], a[s:s + per]))
+        r, al = np.concatenate([x[0] for x in parts]), np.concatenate([x[1] for x in parts])
+        sums = (r, al) if sums is None else (sums[0] + r, sums[1] + al)
+    k = len(strands)
+    return sums[0] / k, sums[1] / k
+
+
+def _score_pairs_full(scorer, ref_codes, alt_codes, both_strands, batch_size, should_stop):
+    """``_score_pairs`` by running the whole network on every window."""
     m = len(ref_codes)
     parts = [ref_codes, alt_codes]
     if both_strands:

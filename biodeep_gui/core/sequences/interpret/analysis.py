@@ -79,7 +79,7 @@ class FiltersAnalysis:
 
 
 def analyse_filters(run, data=None, *, threshold: float = ACTIVATION_THRESHOLD, motifs_file: str | None = None,
-                    cache_dir: str | None = None, match: bool = True, influence: bool = True,
+                    collection: str = "vertebrates", cache_dir: str | None = None, match: bool = True, influence: bool = True,
                     max_sequences: int = 20000, device: str = "cpu", top: int = 5, min_sites: int = MIN_SITES,
                     should_stop: Callable[[], bool] | None = None) -> Iterator[Progress]:
     """The whole filter analysis of a run, as one generator (returns a ``FiltersAnalysis``).
@@ -90,6 +90,8 @@ def analyse_filters(run, data=None, *, threshold: float = ACTIVATION_THRESHOLD, 
     data : ``SequenceSet`` for the activations and the influence; None reads the run's own data files
     threshold : site threshold as a fraction of each filter's maximum activation (see ``filters``)
     motifs_file : MEME/JASPAR/TRANSFAC file to match against; None: the bundled JASPAR collection
+    collection : which bundled JASPAR 2026 CORE collection (``motif_db.COLLECTIONS``: vertebrates, plants, insects,
+                 nematodes, fungi, urochordates) when no ``motifs_file`` is given
     cache_dir : folder for the Tomtom result cache (None: no cache)
     match, influence : compute the JASPAR matches / the filter influence
     max_sequences : at most this many sequences (a seeded random subset) are scanned for activations
@@ -136,7 +138,7 @@ def analyse_filters(run, data=None, *, threshold: float = ACTIVATION_THRESHOLD, 
                                                               monitor=run.config.train.monitor,
                                                               should_stop=should_stop)
     if match:
-        targets, release = MT.load_targets(motifs_file)
+        targets, release = MT.load_targets(motifs_file, collection)
         result.matches = yield from iter_match_filter_motifs(fm, targets, release=release, min_sites=min_sites,
                                                              cache_dir=cache_dir, top=top, should_stop=should_stop)
         few = result.n_too_few()

@@ -40,11 +40,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from biodeep_gui.core.sequences.motif_db import COLLECTIONS
 from biodeep_gui.gui.tabs.sequences.filter_cards import CARD_W, FilterCard, filter_caption
 from biodeep_gui.gui.tabs.sequences.filter_detail import AlignedLogos, FilterDetail
 from biodeep_gui.gui.workers import TaskRunner
 
-BUNDLED_LABEL = "Bundled JASPAR 2026 CORE vertebrates"
 MOTIF_FILES = "Motif files (*.meme *.txt *.jaspar *.pfm *.transfac *.tf *.dat);;All files (*)"
 SORTS = (("importance", "Importance (loss increase without it)"), ("match", "Best JASPAR match (p-value)"),
          ("index", "Filter number"))
@@ -70,6 +70,7 @@ class FiltersTab(QWidget):
         self._data = None
         self._analysis = None
         self._motifs_file: str | None = None
+        self._collection = "vertebrates"
         self._cache_dir: str | None = None
         self._pending = False  # a run is set but not analysed yet
         self._cards: list[FilterCard] = []
@@ -104,10 +105,12 @@ class FiltersTab(QWidget):
                                   "when it has at least this many sites (10, as in Basset). A motif built from a "
                                   "few windows is noise: filters below this are shown as 'too few sites'.")
         self.motif_db = QComboBox()
-        self.motif_db.addItem(BUNDLED_LABEL)
-        self.motif_db.addItem("Other motif file…")
-        self.motif_db.setToolTip("The known motifs the filters are compared with (Tomtom). A MEME, JASPAR or "
-                                 "TRANSFAC file of your own can be used too.")
+        for c in COLLECTIONS:  # the bundled JASPAR 2026 CORE collections, one per taxonomic group
+            self.motif_db.addItem(f"JASPAR 2026 CORE {c}", ("collection", c))
+        self.motif_db.addItem("Other motif file…", ("pick", ""))
+        self.motif_db.setToolTip("The known motifs the filters are compared with (Tomtom): the JASPAR 2026 CORE "
+                                 "collection of your organism's group, or a MEME, JASPAR or TRANSFAC file of your "
+                                 "own.")
         self.motif_db.activated.connect(self._on_motif_db)
         self.compute_btn = QPushButton("Compute")
         self.compute_btn.setToolTip("Extract the filter motifs, measure their influence and match them to the "
@@ -238,17 +241,30 @@ class FiltersTab(QWidget):
         self._cache_dir = None if path is None else str(path)
 
     def set_motif_file(self, path: str | None) -> None:
-        """Match against this MEME/JASPAR/TRANSFAC file (None: the bundled JASPAR collection)."""
+        """Match against this MEME/JASPAR/TRANSFAC file (None: the chosen bundled JASPAR collection)."""
         self._motifs_file = path or None
+        file_row = next((i for i in range(self.motif_db.count()) if self.motif_db.itemData(i)[0] == "file"), -1)
         if path:
             label = f"File: {Path(path).name}"
-            if self.motif_db.count() > 2:
-                self.motif_db.setItemText(2, label)
-            else:
-                self.motif_db.addItem(label)
-            self.motif_db.setCurrentIndex(2)
+            if file_row < 0:
+                self.motif_db.addItem(label, ("file", path))
+                file_row = self.motif_db.count() - 1
+            self.motif_db.setItemText(file_row, label)
+            self.motif_db.setItemData(file_row, ("file", path))
+            self.motif_db.setCurrentIndex(file_row)
         else:
-            self.motif_db.setCurrentIndex(0)
+            self.set_collection(self._collection)
+
+    def set_collection(self, collection: str) -> None:
+        """Match against the bundled JASPAR 2026 CORE collection of this group (``motif_db.COLLECTIONS``)."""
+        if collection not in COLLECTIONS:
+            raise ValueError(f"unknown JASPAR collection {collection!r}; choose one of {', '.join(COLLECTIONS)}")
+        self._collection, self._motifs_file = collection, None
+        self.motif_db.setCurrentIndex(self.motif_db.findData(("collection", collection)))
+
+    def collection(self) -> str:
+        """The bundled collection matched against when no motif file is chosen."""
+        return self._collection
 
     def compute(self) -> None:
         """(Re)compute the analysis for the current run, threshold and motif collection."""
@@ -268,7 +284,8 @@ class FiltersTab(QWidget):
         self.progress.setValue(0)
         self.status.setText("Starting…")
         self.runner.start(analyse_filters, self._run, self._data, threshold=float(self.threshold.value()),
-                          motifs_file=self._motifs_file, cache_dir=cache, min_sites=int(self.min_sites.value()))
+                          motifs_file=self._motifs_file, collection=self._collection, cache_dir=cache,
+                          min_sites=int(self.min_sites.value()))
 
     def is_busy(self) -> bool:
         return self.runner.is_running()
@@ -464,14 +481,19 @@ class FiltersTab(QWidget):
 
     # -- misc ------------------------------------------------------------------------------------------------------
     def _on_motif_db(self, index: int) -> None:
-        if index == 0:
-            self._motifs_file = None
-        elif index == 1:
+        kind, value = self.motif_db.itemData(index)
+        if kind == "collection":
+            self.set_collection(value)
+        elif kind == "file":
+            self._motifs_file = value
+        else:
             path, _ = QFileDialog.getOpenFileName(self, "Motif file to match against", "", MOTIF_FILES)
             if path:
                 self.set_motif_file(path)
+            elif self._motifs_file:  # cancelled: back to what was chosen before
+                self.motif_db.setCurrentIndex(self.motif_db.findData(("file", self._motifs_file)))
             else:
-                self.motif_db.setCurrentIndex(2 if self._motifs_file and self.motif_db.count() > 2 else 0)
+                self.set_collection(self._collection)
 
     def _show_placeholder(self, text: str) -> None:
         self.placeholder.setText(text)

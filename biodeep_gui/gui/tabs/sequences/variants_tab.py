@@ -7,11 +7,14 @@ The scoring is ``core.sequences.variants.score_variants`` (the code ``biodeep va
 - Score / Cancel, a progress bar and a status line (REF mismatches and missing contigs said in it);
 - a sortable table of the effects (chrom, pos, id, ref, alt, ref_check, window, scores);
 - a scatter of delta along the genome, chromosome after chromosome (alternating colours); clicking a point
-  selects its row, selecting a row rings its point.
+  selects its row, selecting a row rings its point;
+- for the selected variant, the mutation maps of its two windows and the filters it changes most
+  (``VariantDetailPanel``).
 
 Signals
 -------
 sigScored(object) : the ``VariantEffects`` just shown
+sigFilterClicked(int) : a filter the selected variant changes was clicked (0-based), to show it in Filters
 """
 from __future__ import annotations
 
@@ -42,6 +45,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from biodeep_gui.gui.tabs.sequences.variant_detail_panel import VariantDetailPanel
 from biodeep_gui.gui.widgets.plots import AXIS_COLOUR, style_plot
 from biodeep_gui.gui.workers import TaskRunner
 
@@ -115,6 +119,7 @@ class VariantsTab(QWidget):
     """Score a VCF's variants with the current run (see the module docstring)."""
 
     sigScored = Signal(object)
+    sigFilterClicked = Signal(int)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -227,9 +232,17 @@ class VariantsTab(QWidget):
         pl.addLayout(row)
         pl.addWidget(self.plot, 1)
 
+        self.detail = VariantDetailPanel()
+        self.detail.sigFilterClicked.connect(self.sigFilterClicked)
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        bottom.addWidget(self.table)
+        bottom.addWidget(self.detail)
+        bottom.setStretchFactor(0, 3)
+        bottom.setStretchFactor(1, 2)
+        bottom.setChildrenCollapsible(False)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(plot_box)
-        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(bottom)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 3)
 
@@ -315,10 +328,11 @@ class VariantsTab(QWidget):
         self.runner.cancel()
 
     def is_busy(self) -> bool:
-        return self.runner.is_running()
+        return self.runner.is_running() or self.detail.is_busy()
 
     def shutdown(self) -> None:
         self.runner.shutdown()
+        self.detail.shutdown()
 
     def effects(self):
         return self._effects
@@ -387,6 +401,7 @@ class VariantsTab(QWidget):
     # -- display ---------------------------------------------------------------------------------------------
     def _show(self, effects) -> None:
         self._effects = effects
+        self.detail.clear()
         self.model.set_effects(effects)
         # new results come in VCF order; a click on a header sorts them
         self.proxy.sort(-1)
@@ -464,6 +479,21 @@ class VariantsTab(QWidget):
         row = self.selected_row()
         if row is not None:
             self._ring(row)
+            self._show_detail(row)
+
+    def _show_detail(self, row: int) -> None:
+        from biodeep_gui.core.sequences.models import get_architecture
+
+        eff, run = self._effects, self._run
+        if eff is None or run is None:
+            return
+        if eff.ref_check[row] != "ok":
+            self.detail.clear(f"Not scored ({eff.ref_check[row]}): no mutation maps.")
+        elif get_architecture(run.info.arch).kind != "torch":
+            self.detail.clear("Mutation maps need a deep model; this run is a baseline.")
+        else:
+            self.detail.show_variant(run, self.genome_edit.text().strip(), eff.alleles[row],
+                                     max(self.output.currentIndex(), 0), self._device)
 
     def _ring(self, row: int) -> None:
         p = self.point_position(row)
