@@ -175,6 +175,7 @@ class MainWindow(QMainWindow):
         self.filters_tab.sigFilterSelected.connect(self.mutation_tab.highlight_filter)
         self.filters_tab.sigAnalysisReady.connect(self.mutation_tab.set_filter_analysis)
         self.mutation_tab.sigFilterClicked.connect(seq.show_filter)
+        self.variants_tab.sigFilterClicked.connect(seq.show_filter)
         # brain scans: the same Training tab as sequences, one training at a time; the scans runner's items
         # also feed the Reconstructions tab
         self.scans_tab.sigTrainRequested.connect(scans.start_training)
@@ -183,6 +184,7 @@ class MainWindow(QMainWindow):
         self.scans_tab.sigRouteChanged.connect(self.model_tab.set_scans_route)
         self.scans_runner.sigItems.connect(self.reconstructions_tab.show_items)
         self.model_tab.sigDeviceChanged.connect(self.update_device_label)
+        self.model_tab.sigDeviceChanged.connect(self.variants_tab.set_device)  # variants score on the chosen device
         self.model_tab.sigInspected.connect(self.update_device_label)
         self.model_tab.sigInspected.connect(self.handoff.on_inspected)
         self.model_tab.restore_settings(QSettings())

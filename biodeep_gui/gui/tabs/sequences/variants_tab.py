@@ -304,6 +304,7 @@ class VariantsTab(QWidget):
                                 if run is not None else "")
         self._update_buttons()
 
+    @Slot(str)
     def set_device(self, name: str) -> None:
         """The compute device for scoring ('cpu', 'cuda', 'auto', ...)."""
         self._device = name or "cpu"
