@@ -32,7 +32,7 @@ import numpy as np
 from biodeep_gui.core.common.errors import BioDeepError
 from biodeep_gui.core.common.fileio import sha256_file
 from biodeep_gui.core.runs import SCANS, SEQUENCES, open_run
-from biodeep_gui.core.scans.run import ScansRun
+from biodeep_gui.core.scans.run import ScansRun, SubjectReconstruction
 
 #: ``motifs`` choices: Tomtom against JASPAR (first call compiles it, about a minute), logos only, or none.
 MOTIF_MODES = ("match", "logos", "off")
@@ -74,22 +74,6 @@ class Curves:
 
 
 @dataclass
-class Slices:
-    """One reconstructed subject: (X, Y, Z) volumes on the model grid (RAS) and its scores."""
-
-    subject: str
-    fold: int
-    original: np.ndarray
-    reconstruction: np.ndarray
-    difference: np.ndarray
-    mask: np.ndarray
-    voxel_size: tuple[float, float, float]
-    correlation: float
-    template_correlation: float
-    residual_correlation: float
-
-
-@dataclass
 class RunReport:
     """Everything a run report shows; plain data only.
 
@@ -113,7 +97,7 @@ class RunReport:
     curves: list[Curves] = field(default_factory=list)
     filters: Any = None
     shown_filters: list[int] = field(default_factory=list)
-    slices: list[Slices] = field(default_factory=list)
+    slices: list[SubjectReconstruction] = field(default_factory=list)  # scans: subjects drawn as slices
     notes: dict[str, list[str]] = field(default_factory=dict)
 
     def add(self, section: str, table: Table) -> None:
@@ -577,9 +561,7 @@ def _slices(rep: RunReport, run, preds: dict) -> None:
     try:
         prep = run.preprocessor()
         for i in picks:
-            r = run.reconstruct_subject(ids[i], prep)
-            rep.slices.append(Slices(r.subject, r.fold, r.original, r.reconstruction, r.difference, r.mask, r.voxel_size,
-                                     r.correlation, r.template_correlation, r.residual_correlation))
+            rep.slices.append(run.reconstruct_subject(ids[i], prep))
     except (BioDeepError, OSError) as exc:
         rep.note("reconstruction", f"Reconstruction slices not drawn: {exc}")
         return

@@ -14,10 +14,7 @@ import torch
 
 from biodeep_gui.core.common.errors import RunFolderError
 from biodeep_gui.core.runs import open_run, run_kind
-from biodeep_gui.core.scans.config import ScansConfig
-from biodeep_gui.core.scans.pipeline import train_scans
 from biodeep_gui.core.scans.run import ScansRun
-from biodeep_gui.core.scans.synthetic import write_demo_cohort
 from biodeep_gui.core.sequences.config import RunConfig
 from biodeep_gui.core.sequences.pipeline import train_run
 from biodeep_gui.core.sequences.run import Run
@@ -45,19 +42,8 @@ def sequence_run(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def scans_run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("scans")
-    demo = write_demo_cohort(tmp / "demo", 8, (8, 10, 8), seed=4)
-    cfg = ScansConfig()
-    d = cfg.data
-    d.images, d.labels, d.file_column, d.site_column = str(demo.images), str(demo.table), "FILE_ID", "SITE_ID"
-    d.cache_dir = str(tmp / "cache")
-    cfg.model.autoencoder = {"depth": 1, "channels": 2, "code_size": 4}
-    cfg.model.cnn_arm = False
-    cfg.train.epochs, cfg.train.batch_size, cfg.train.head_epochs = 1, 4, 2
-    cfg.cv.folds, cfg.cv.permutations = 2, 0
-    list(train_scans(cfg, tmp / "run"))
-    return tmp / "run"
+def scans_run(tiny_scans_run):
+    return tiny_scans_run  # the session's tiny scans run (tests/conftest.py); tests only read it
 
 
 def test_a_new_sequence_run_says_its_kind_and_opens(sequence_run):
