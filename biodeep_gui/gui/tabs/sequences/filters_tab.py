@@ -40,9 +40,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from biodeep_gui.gui.session import choose_save_path
 from biodeep_gui.gui.tabs.sequences.filter_cards import CARD_W, FilterCard, filter_caption
 from biodeep_gui.gui.tabs.sequences.filter_detail import AlignedLogos, FilterDetail
 from biodeep_gui.gui.workers import TaskRunner
+
+#: what an export writes (filters.meme, matches.tsv, logos/): exporting again into the same folder is allowed
+FILTER_OUTPUTS = (".meme", ".tsv", ".png", ".svg", ".pdf")
 
 BUNDLED_LABEL = "Bundled JASPAR 2026 CORE vertebrates"
 MOTIF_FILES = "Motif files (*.meme *.txt *.jaspar *.pfm *.transfac *.tf *.dat);;All files (*)"
@@ -331,8 +335,10 @@ class FiltersTab(QWidget):
         if selected_only and not filters:
             self.status.setText("Select one or more logos first (Ctrl-click to select several).")
             return
-        folder = QFileDialog.getExistingDirectory(self, "Export the filters to a folder")
-        if not folder:
+        folder = choose_save_path(self, "Export the filters to a folder", kind="folder",
+                                  inputs=[str(self._run.path) if self._run is not None else ""],
+                                  own_suffixes=FILTER_OUTPUTS, refuse=lambda why: self.status.setText(f"Not saved: {why}"))
+        if folder is None:
             return
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
