@@ -260,3 +260,36 @@ def load_weights(model, state: dict[str, Any], where: Path, what: str) -> None:
         model.load_state_dict(state)
     except RuntimeError as exc:
         raise RunFolderError(f"{where}: weights do not fit {what} ({str(exc).splitlines()[0]})") from None
+
+
+def check_weight_shapes(build, state: dict[str, Any], where: Path, what: str, optional: tuple[str, ...] = ()) -> None:
+    """Refuse weights that do not fit the network ``build()`` makes, before that network takes any memory.
+
+    ``build`` runs on torch's meta device (shapes only, no storage), so a run.json that declares a huge input
+    length or grid is refused by comparison with its weights file (whose size is real) instead of allocating what
+    it declares. ``optional``: names the caller may fill in itself when the file lacks them (older folders).
+
+    Raises
+    ------
+    RunFolderError naming ``where`` and the first tensor that does not fit
+    """
+    import torch
+
+    try:
+        with torch.device("meta"):
+            ghost = build()
+    except (NotImplementedError, RuntimeError):  # an operation without a meta kernel: load_weights still checks
+        return
+    # a 0-d tensor (a batch-norm counter) may be stored with shape (1,); load_state_dict takes either
+    expected = {k: tuple(v.shape) or (1,) for k, v in ghost.state_dict().items()}
+    given = {k: tuple(v.shape) or (1,) for k, v in state.items()}
+    missing = [k for k in expected if k not in given and k not in optional]
+    extra = [k for k in given if k not in expected]
+    wrong = [k for k in expected if k in given and expected[k] != given[k]]
+    if missing or extra or wrong:
+        if wrong:
+            k = wrong[0]
+            why = f"{k} has shape {given[k]} in the file, the network needs {expected[k]}"
+        else:
+            why = f"missing {missing[0]}" if missing else f"unexpected {extra[0]}"
+        raise RunFolderError(f"{where}: weights do not fit {what} ({why})")
