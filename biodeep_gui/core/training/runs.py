@@ -96,6 +96,22 @@ def run_file(run_dir: str | Path, name: str) -> Path:
     return path
 
 
+#: Largest JSON file of a run folder read (run.json holds the configuration and a few digests: kilobytes).
+MAX_RUN_JSON_BYTES = 64 * 1024 * 1024
+
+
+def _check_regular(path: Path, what: str) -> None:
+    """The read guard before a run folder's JSON is opened: a FIFO or device named run.json would block the
+    reader forever (the window froze on File > Open run), and a huge file is not a run description."""
+    from biodeep_gui.core.common.errors import InputFileError
+    from biodeep_gui.core.common.fileio import check_readable_file
+
+    try:
+        check_readable_file(path, what, max_bytes=MAX_RUN_JSON_BYTES)
+    except InputFileError as exc:
+        raise RunFolderError(str(exc)) from None
+
+
 def read_run_doc(run_dir: str | Path) -> tuple[Path, dict[str, Any]]:
     """(path of run.json, its content as a table); a ``RunFolderError`` naming the folder for anything else."""
     run_dir = Path(run_dir)
@@ -104,6 +120,7 @@ def read_run_doc(run_dir: str | Path) -> tuple[Path, dict[str, Any]]:
     rf = run_file(run_dir, RUN_FILE)
     if not rf.exists():
         raise RunFolderError(f"{run_dir}: no {RUN_FILE} here; this is not a BioDeep run folder")
+    _check_regular(rf, "a run description (run.json)")
     try:
         doc = json.loads(rf.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError, OSError) as exc:
@@ -126,6 +143,7 @@ def read_json_file(run_dir: str | Path, name: str, what: str) -> dict[str, Any]:
     p = run_file(run_dir, name)
     if not p.exists():
         return {}
+    _check_regular(p, f"a {what} (JSON)")
     try:
         raw = json.loads(p.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError, OSError) as exc:
