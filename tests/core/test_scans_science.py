@@ -348,3 +348,26 @@ def test_every_arm_is_tested_against_the_same_permutations():
     rng = np.random.default_rng(1003)
     expected = np.stack([permute_within(y, sites, rng) for _ in range(7)])
     np.testing.assert_array_equal(draw_permutations(y, sites, 7, 1003), expected)
+
+
+def test_inner_c_search_is_cross_val_scores_choice():
+    """The inner search's plain loop makes the choice scikit-learn's cross_val_score makes (same folds, fits and
+    accuracy), so permutation p-values are those of the slower code it replaced."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.preprocessing import StandardScaler
+
+    from biodeep_gui.core.scans.steps import LOGISTIC_CS, fit_code_classifiers
+
+    cfg = ScansConfig()
+    for seed in range(4):
+        z, y, _sites = _confounded_codes(seed, effect=1.0, n=32)
+        train, test = np.arange(24), np.arange(24, 32)
+        a = StandardScaler().fit(z[train])
+        at, bt = a.transform(z[train]), a.transform(z[test])
+        scores = [cross_val_score(LogisticRegression(C=c, max_iter=5000, class_weight="balanced"), at, y[train],
+                                  cv=StratifiedKFold(4)).mean() for c in LOGISTIC_CS]
+        best = LOGISTIC_CS[int(np.argmax(scores))]
+        expected = LogisticRegression(C=best, max_iter=5000, class_weight="balanced").fit(at, y[train])
+        got = fit_code_classifiers(z[train], y[train], z[test], cfg=cfg, device="cpu", seed=0, arms=("logistic",))
+        np.testing.assert_allclose(got["logistic"], expected.predict_proba(bt)[:, 1], rtol=1e-12)
