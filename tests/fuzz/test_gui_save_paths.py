@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QFileDialog, QWidget  # noqa: E402
 from biodeep_gui.gui.session import choose_save_path  # noqa: E402
 
 # The GUI suite's fixtures: private settings / data folders, a shown window closed at the end, no thread left
-from tests.gui.conftest import _isolated_gui_state, window  # noqa: E402,F401
+from tests.gui.conftest import _isolated_gui_state, shot, window  # noqa: E402,F401
 
 
 def _digest(*paths: Path) -> dict[str, str]:
@@ -135,6 +135,9 @@ def test_predict_export_onto_its_own_input_or_into_the_run_is_refused(qtbot, mon
         with qtbot.assertNotEmitted(tab.sigExported):
             tab._export_clicked()
         assert why in tab.problems.text() and str(target) in tab.problems.text()
+    tab.resize(1000, 600)
+    tab.show()
+    shot(tab, "predict_export_refused")
     assert _digest(fasta, run.path) == before
     good = tmp_path / "scores.csv"
     _answer(monkeypatch, good, "CSV table (*.csv)")

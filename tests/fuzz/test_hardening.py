@@ -288,7 +288,9 @@ _CAPPED_SCRIPT = textwrap.dedent('''
         res["nifti"] = [0, "", 0]
     except BioDeepError as exc:
         res["nifti"] = [1, str(exc), time.perf_counter() - t0]
-    res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM (this process's own peak): ru_maxrss keeps the forking parent's high-water mark across exec
+    from biodeep_gui.core.common.system import process_memory
+    res["peak_rss_mb"] = process_memory("VmHWM") / 2**20
     print(json.dumps(res))
 ''')
 

@@ -96,7 +96,9 @@ _CAPPED = textwrap.dedent('''
             except MemoryError:
                 rc = "MemoryError"
         out[case] = [rc, err.getvalue(), time.perf_counter() - t0]
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM (this process's own peak): ru_maxrss keeps the forking parent's high-water mark across exec
+    from biodeep_gui.core.common.system import process_memory
+    out["peak_rss_mb"] = process_memory("VmHWM") / 2**20
     print(json.dumps(out))
 ''')
 
