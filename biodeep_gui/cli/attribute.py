@@ -100,6 +100,23 @@ def _deep_run(path: str, output: int):
     return run_
 
 
+#: what each command writes into --out: running it again into the same folder is allowed, other files are not
+ATTRIBUTE_OUTPUTS = (".tsv", ".png", ".svg", ".pdf")
+DISCOVER_OUTPUTS = (".meme", ".tsv", ".json", ".html")
+INSILICO_OUTPUTS = (".tsv",)
+
+
+def _check_out_and_device(a: argparse.Namespace, inputs: list, own_suffixes: tuple[str, ...]) -> None:
+    """The one output rule on --out (never an input, a run folder or a folder of other files) and the one device
+    check, before any work starts."""
+    from biodeep_gui.core.common.devices import check_device
+    from biodeep_gui.core.common.fileio import check_output_path
+
+    if getattr(a, "out", None):
+        check_output_path(a.out, inputs, "folder", own_suffixes=own_suffixes)
+    a.device = check_device(a.device)
+
+
 def _progress(p) -> None:
     if sys.stderr.isatty():
         print(f"\r{p.message[:100]:<100}", end="", file=sys.stderr, flush=True)
@@ -116,6 +133,7 @@ def cmd_attribute(a: argparse.Namespace) -> int:
     from biodeep_gui.core.sequences.interpret.mutagenesis import model_input, output_label, sequence_codes
 
     fmts = _formats(a.formats)
+    _check_out_and_device(a, [a.run_dir, a.fasta], ATTRIBUTE_OUTPUTS)
     run_ = _deep_run(a.run_dir, a.output)
     records = [(t.split()[0] if t.split() else f"seq{k + 1}", s) for k, (t, s) in
                enumerate(read_records(a.fasta)[:max(1, a.limit)])]
@@ -139,10 +157,13 @@ def cmd_attribute(a: argparse.Namespace) -> int:
     if _qt_app() is not None:
         from biodeep_gui.figures.attributions import save_attribution_track
 
+        # ids that collide once made file-name safe (x/1 and x_1) get distinct names; index.tsv maps them back
+        stems = export.unique_file_stems(attr.ids, reserved=("index", "attributions"))
+        atomic_write(out / "index.tsv", export.index_tsv(attr.ids, stems, [f".{f}" for f in fmts]))
         for i, rid in enumerate(attr.ids):
             sl = sequence_slice(attr.codes[i])
             for fmt in fmts:
-                save_attribution_track(attr.matrix(i)[sl], out / f"{export.safe_name(rid)}.{fmt}",
+                save_attribution_track(attr.matrix(i)[sl], out / f"{stems[i]}.{fmt}",
                                        title=f"{rid}: {attr.method_name} of the {label}",
                                        subtitle=f"output {attr.outputs[i]:.3g}, references "
                                                 f"{attr.reference_outputs[i]:.3g}")
@@ -167,6 +188,7 @@ def cmd_discover(a: argparse.Namespace) -> int:
         write_patterns_meme,
     )
 
+    _check_out_and_device(a, [a.run_dir, a.motifs], DISCOVER_OUTPUTS)
     run_ = _deep_run(a.run_dir, a.output)
     res = discover(run_, split=a.split, output=a.output - 1, method=a.method, n_references=a.references,
                    max_sequences=a.max_sequences, collection=a.collection, motifs_file=a.motifs,
@@ -209,6 +231,7 @@ def cmd_insilico(a: argparse.Namespace) -> int:
     from biodeep_gui.core.sequences.interpret.mutagenesis import output_label
     from biodeep_gui.core.sequences.interpret.progress import drain
 
+    _check_out_and_device(a, [a.run_dir], INSILICO_OUTPUTS)
     run_ = _deep_run(a.run_dir, a.output)
     if a.backgrounds < 2:
         raise BioDeepError("--backgrounds: at least 2 (the effect is a mean +/- sd over backgrounds)")

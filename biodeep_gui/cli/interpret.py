@@ -258,12 +258,18 @@ def cmd_mutagenesis(a: argparse.Namespace) -> int:
     out = Path(a.out)
     have_qt = _qt_app() is not None
     label = output_label(run_.info, a.output - 1)
-    for rid, seq in records:
+    ids = [rid for rid, _ in records]
+    # ids that collide once made file-name safe (x/1 and x_1) get distinct names; index.tsv maps them back
+    stems = export.unique_file_stems(ids, reserved=("index",)) if a.fasta else ["mutation_map"]
+    suffixes = [".tsv"] + ([f".{f}" for f in fmts] if have_qt else [])
+    from biodeep_gui.core.common.fileio import atomic_write
+
+    atomic_write(out / "index.tsv", export.index_tsv(ids, stems, suffixes))
+    for (rid, seq), stem in zip(records, stems):
         codes = sequence_codes(seq)
         mm = saturation_mutagenesis(model, model_input(codes, run_.info.length), output=a.output - 1,
                                     device=a.device, sequence="".join(seq.split()).upper(),
                                     score=mutation_score(run_.info))
-        stem = export.safe_name(rid) if a.fasta else "mutation_map"
         export.write_mutation_map_tsv(mm, out / f"{stem}.tsv")
         written = [f"{stem}.tsv"]
         if have_qt:

@@ -38,10 +38,35 @@ def _optional_subcommands() -> list:
     return mods
 
 
+def _default_threads() -> int:
+    """The CPUs this process may use, or fewer when OMP_NUM_THREADS asks for fewer (a choice the user made)."""
+    import os
+
+    from biodeep_gui.core.common.system import usable_cpus
+
+    n = usable_cpus()
+    omp = os.environ.get("OMP_NUM_THREADS", "")
+    return min(n, int(omp)) if omp.isdigit() and int(omp) >= 1 else n
+
+
+def _thread_count(text: str) -> int:
+    """``--threads`` value: a whole number >= 1 (argparse prints the message as one line)."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number of threads >= 1")
+    return n
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     p = argparse.ArgumentParser(prog="biodeep", description="Deep learning for DNA sequences and brain scans.")
     p.add_argument("--version", action="version", version=f"BioDeep {__version__}")
     p.add_argument("--debug", action="store_true", help="show full tracebacks")
+    p.add_argument("--threads", type=_thread_count, metavar="N",
+                   help="CPU threads for torch (default: the CPUs this process may use, at most OMP_NUM_THREADS; "
+                        f"{_default_threads()} here)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     t = sub.add_parser("train", help="train a model and save a run folder")
@@ -340,7 +365,15 @@ def main(argv: list[str] | None = None) -> int:
     if not a.command:
         parser.print_help()
         return 2
+    if a.command not in handlers:  # `gui` is routed by __main__ only when it comes first
+        print(f"biodeep: error: {a.command!r} takes no options before it: run `biodeep {a.command} ...`",
+              file=sys.stderr)
+        return 2
     try:
+        from biodeep_gui.core.common.system import limit_threads
+
+        # one place for every verb: torch would otherwise size its pool from all of the machine's cores
+        limit_threads(a.threads or _default_threads())
         return handlers[a.command](a)
     except (BioDeepError, OSError) as exc:
         if a.debug:

@@ -35,11 +35,18 @@ def add_parsers(subparsers) -> list[str]:
     t = sub.add_parser("train", help="cross-validate autoencoder -> classifier and save a run folder")
     t.add_argument("--config", help="TOML/JSON scans configuration (or a scans run's run.json); flags override it")
     _data_arguments(t)
+    from biodeep_gui.core.scans.config import HARMONISATIONS, ScansConfig
+    from biodeep_gui.core.scans.models import SCANS_ARCHITECTURES
+
+    # help defaults read from the config and the architecture specs, so that the two can never disagree
+    ae = {p.name: p.default for p in SCANS_ARCHITECTURES["autoencoder3d"].params}
+    defaults = ScansConfig()
     m = t.add_argument_group("model and training")
-    m.add_argument("--depth", type=int, help="autoencoder down-sampling levels (default 3)")
-    m.add_argument("--channels", type=int, help="channels of the first level (default 8)")
-    m.add_argument("--code-size", type=int, help="length of the code (default 64)")
-    m.add_argument("--noise", type=float, help="denoising: input noise sd in training (default 0.1; 0 = off)")
+    m.add_argument("--depth", type=int, help=f"autoencoder down-sampling levels (default {ae['depth']})")
+    m.add_argument("--channels", type=int, help=f"channels of the first level (default {ae['channels']})")
+    m.add_argument("--code-size", type=int, help=f"length of the code (default {ae['code_size']})")
+    m.add_argument("--noise", type=float,
+                   help=f"denoising: input noise sd in training (default {ae['noise_std']:g}; 0 = off)")
     m.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="other autoencoder hyper-parameter, e.g. --param corruption=0.3 (connectivity)")
     m.add_argument("--network", choices=("connectivity-dae", "heinsfeld-sdae"),
@@ -47,15 +54,25 @@ def add_parsers(subparsers) -> list[str]:
                         "(stacked denoising AEs 1000 -> 600, pretrained layer-wise, then fine-tuned on each fold's "
                         "training labels; the design of Heinsfeld et al. 2018, not a promise of their ~70 %%)")
     m.add_argument("--no-cnn", action="store_true", help="skip the direct 3-D CNN comparison arm")
-    for flag, kind in (("--epochs", int), ("--batch-size", int), ("--lr", float), ("--cnn-epochs", int),
-                       ("--head-epochs", int), ("--seed", int), ("--patience", int)):
-        m.add_argument(flag, type=kind)
+    tr = defaults.train
+    for flag, kind, default in (("--epochs", int, tr.epochs), ("--batch-size", int, tr.batch_size),
+                                ("--lr", float, tr.lr), ("--cnn-epochs", int, tr.cnn_epochs),
+                                ("--head-epochs", int, tr.head_epochs), ("--seed", int, tr.seed),
+                                ("--patience", int, tr.patience)):
+        m.add_argument(flag, type=kind, help=f"(default {default:g})")
     m.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps")
     m.add_argument("--amp", action="store_true", default=None, help="bf16 mixed precision on CUDA")
+    cv = defaults.cv
     c = t.add_argument_group("cross-validation")
-    c.add_argument("--folds", type=int, help="k of stratified k-fold (default 5)")
+    c.add_argument("--folds", type=int, help=f"k of stratified k-fold (default {cv.folds})")
     c.add_argument("--leave-site-out", action="store_true", default=None, help="one fold per site")
-    c.add_argument("--permutations", type=int, help="label permutations for the p-value (default 100; 0 = none)")
+    c.add_argument("--permutations", type=int,
+                   help=f"label permutations for the p-value (default {cv.permutations}; 0 = none); within each "
+                        f"site when the table has a site column")
+    c.add_argument("--harmonise", choices=HARMONISATIONS,
+                   help=f"within-fold harmonisation of the codes by site (default {cv.harmonise}); site-centre: "
+                        f"each code minus the mean training code of its site, fitted on the fold's training "
+                        f"subjects only (needs --site-column)")
     c.add_argument("--no-final-fit", action="store_true", help="skip the final autoencoder on every subject")
     t.add_argument("--name", help="run name")
     t.add_argument("--out", required=True, help="run folder to write (a new or empty folder)")
@@ -177,7 +194,7 @@ def _config(args):
             v = getattr(args, flag)
             if v is not None:
                 setattr(t, flag, v)
-        for flag in ("folds", "leave_site_out", "permutations"):
+        for flag in ("folds", "leave_site_out", "permutations", "harmonise"):
             v = getattr(args, flag)
             if v is not None:
                 setattr(cfg.cv, flag, v)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBo
 
 from biodeep_gui import __version__
 from biodeep_gui.core.common import paths
+from biodeep_gui.core.common.errors import ConfigError
 
 APP_NAME = "BioDeep"
 ORG_NAME = "BioDeep"
@@ -64,6 +65,61 @@ def _torch_cuda_version() -> str:
         return ""
     m = re.search(r"^cuda\s*(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", text, re.M)
     return m.group(1) if m else ""
+
+
+def choose_save_path(parent, title: str, start: str = "", filters: str = "", *, kind: str = "file",
+                     inputs=(), own_suffixes: tuple[str, ...] = (), refuse=None) -> Path | None:
+    """Ask where to write, and apply the one output rule of the CLI (``fileio.check_output_path``) to the answer.
+
+    Every place the window writes a file or folder chosen by the user asks through here, so that a save dialog can
+    never overwrite an input, a file inside a run folder, or a folder of someone else's files.
+
+    Parameters
+    ----------
+    parent : the dialog's parent widget
+    title : the dialog's title, also the setting named in a refusal ("Export predictions 'x.csv' is the input ...")
+    start : the file or folder the dialog starts at
+    filters : 'file' only: name filters; when the user typed no suffix, the chosen filter's first one is added
+    kind : 'file' (a save-file dialog), 'folder' (files written into a chosen folder) or 'run' (a new run folder)
+    inputs : files and folders that this write reads or belongs to (they are never written over)
+    own_suffixes : 'folder' only: what this export writes, so that exporting again into the same folder works
+    refuse : called with the one-line reason when the path is refused (a tab's own message line); without it, a
+        warning box (parented to ``parent``) says it
+
+    Returns
+    -------
+    The accepted path, or None (cancelled or refused: nothing was written).
+    """
+    if kind == "file":
+        path, chosen = QFileDialog.getSaveFileName(parent, title, start, filters)
+        named = chosen if "*." in chosen else filters  # "All files (*)" chosen: the first filter's suffix
+        if path and not Path(path).suffix and "*." in named:
+            path += "." + named.split("*.", 1)[1].split(")", 1)[0].split()[0]
+    elif kind == "run":
+        path, _ = QFileDialog.getSaveFileName(parent, title, start, "Run folder (*)")
+    else:
+        path = QFileDialog.getExistingDirectory(parent, title, start)
+    if not path:
+        return None
+    return check_save_path(parent, path, title, kind=kind, inputs=inputs, own_suffixes=own_suffixes, refuse=refuse)
+
+
+def check_save_path(parent, path: str | Path, title: str, *, kind: str = "file", inputs=(),
+                    own_suffixes: tuple[str, ...] = (), refuse=None) -> Path | None:
+    """``choose_save_path`` without the dialog: the output rule on a path the window chose itself (a new run
+    folder) or received. Returns the path, or None after telling ``refuse`` (or a warning box) why."""
+    from biodeep_gui.core.common.fileio import check_output_path
+
+    try:
+        return check_output_path(path, [i for i in inputs if i], kind, setting=title, own_suffixes=own_suffixes)
+    except ConfigError as exc:
+        if refuse is not None:
+            refuse(str(exc))
+        else:
+            box = QMessageBox(QMessageBox.Icon.Warning, "Not saved", str(exc), QMessageBox.StandardButton.Ok, parent)
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()  # non-blocking: training and redraws go on behind it
+        return None
 
 
 class Session(QObject):
@@ -175,11 +231,10 @@ class Session(QObject):
         from biodeep_gui.gui.widgets.plots import EXPORT_FORMATS
 
         start = str(Path(self.folder("export")) / name)
-        path, chosen = QFileDialog.getSaveFileName(self._window, "Export figure", start, EXPORT_FORMATS)
-        if not path:
+        path = choose_save_path(self._window, "Export figure", start, EXPORT_FORMATS, inputs=self.inputs(),
+                                refuse=self.refuse)
+        if path is None:
             return None
-        if not Path(path).suffix:
-            path += ".svg" if "svg" in chosen.lower() else ".png"
         self.remember_folder("export", Path(path).parent)
         try:
             tab.export_figure(path)
@@ -188,6 +243,29 @@ class Session(QObject):
             return None
         self._window.statusBar().showMessage(f"Figure saved as {path}", 5000)
         return Path(path)
+
+    def inputs(self) -> list[str]:
+        """The files and run folders the window has open (the sequences, the cohort, the run in Results): what no
+        save dialog may write over. Tabs not built yet have nothing open."""
+        w, out = self._window, []
+        seq = getattr(w, "sequences_tab", None)
+        if seq is not None:
+            _data, d = seq.current_data()
+            if d is not None:
+                out += [d.fasta, d.background, d.table, d.bed, d.genome, d.test_file]
+        scans = getattr(w, "scans_tab", None)
+        if scans is not None:
+            d = scans.data_config()
+            out += [d.images, d.labels, d.mask, d.atlas, d.timeseries]
+        results = getattr(w, "results_tab", None)
+        run = results.current_run() if results is not None else None
+        if run is not None:
+            out.append(str(run.path))
+        return [p for p in out if p]
+
+    def refuse(self, message: str) -> None:
+        """Say why a chosen output path was refused (``choose_save_path``'s ``refuse``)."""
+        self.show_error("Not saved", message)
 
     @Slot()
     def _copy_versions(self) -> None:

@@ -26,6 +26,21 @@ def test_attribute_writes_tsv_and_images(planted_ctcf_run, tmp_path, capsys):
     assert "2 sequences, DeepLIFT/SHAP" in capsys.readouterr().out
 
 
+def test_attribute_images_of_colliding_ids_do_not_overwrite_each_other(planted_ctcf_run, tmp_path):
+    pytest.importorskip("PySide6")
+    fa = tmp_path / "clash.fa"
+    s = planted_ctcf_run.set
+    fa.write_text(f">a/1\n{s.sequences[0]}\n>a_1\n{s.sequences[1]}\n>attributions\n{s.sequences[2]}\n")
+    out = tmp_path / "attr"
+    assert _main(["attribute", str(planted_ctcf_run.run_dir), "--fasta", str(fa), "--out", str(out),
+                  "--references", "2"]) == 0
+    rows = [r.split("\t") for r in (out / "index.tsv").read_text().splitlines()[1:]]
+    assert [r[0] for r in rows] == ["a/1", "a_1", "attributions"]
+    pngs = [r[1] for r in rows]
+    assert len(set(pngs)) == 3 and all((out / p).stat().st_size > 1000 for p in pngs)
+    assert (out / "attributions.tsv").read_text().startswith("# method=")  # the table is not a record's image
+
+
 def test_insilico_single_and_spacing(planted_ctcf_run, tmp_path, capsys):
     run_dir = str(planted_ctcf_run.run_dir)
     assert _main(["insilico", run_dir, "--motif", "CTCF", "--backgrounds", "20", "--out", str(tmp_path)]) == 0

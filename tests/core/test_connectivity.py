@@ -255,8 +255,13 @@ def test_demo_4d_cohort_end_to_end_with_the_heinsfeld_network(tmp_path, capsys):
         mean, sd = metrics["accuracy"]
         assert 0 <= mean <= 1 and np.isfinite(sd), arm  # a cross-validated mean with its spread
     assert summary.permutation["logistic"]["n"] == 5 and 0 < summary.permutation["logistic"]["p_value"] <= 1
+    # the fine-tuned arm has its own within-site permutation test (refitted inside each fold)
+    sdae = summary.permutation["sdae"]
+    assert sdae["n"] == 5 and sdae["within_site"] == 1 and sdae["floor"] <= sdae["p_value"] <= 1
+    assert sdae["accuracy"] == pytest.approx(summary.metrics["sdae"]["accuracy"][0])
     text = format_summary(summary)
     assert "Stacked denoising AE, fine-tuned (Heinsfeld-style): accuracy" in text and "Permutation test" in text
+    assert "Permutation test (Stacked denoising AE, fine-tuned (Heinsfeld-style))" in text
     doc = json.loads((tmp_path / "run" / "run.json").read_text())
     assert doc["config"]["data"]["route"] == "connectivity"
     assert doc["config"]["model"]["connectivity_network"] == "heinsfeld-sdae"

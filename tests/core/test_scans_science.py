@@ -294,3 +294,80 @@ def test_site_only_baseline_chance_and_floor_are_reported(tmp_path):
     assert "Site only (baseline): accuracy" in text and "Chance: accuracy 0.500" in text
     assert "labels permuted within each site" in text and "p >= 1/(n+1) = 0.2" in text
     assert load_scans_run(tmp_path / "run").config.cv.harmonise == "site-centre"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the fine-tuned (Heinsfeld-style) arm: permuted within site too, refitted inside each fold
+# ---------------------------------------------------------------------------------------------------------------
+def _sdae_p_value(z, y, sites, seed: int, *, within_site: bool, permutations: int) -> dict:
+    """What ``train_scans`` does for the ``sdae`` arm: fine-tune each fold's (label-free) network on the true
+    labels and on the shared permutations, then ``permutation_test``'s p-value from the fold accuracies."""
+    import torch
+
+    from biodeep_gui.core.scans.cv import draw_permutations, exchangeability_blocks
+    from biodeep_gui.core.scans.models import build_scans_model
+    from biodeep_gui.core.scans.models.heinsfeld import finetune_classifier
+    from biodeep_gui.core.scans.pipeline import PERMUTATION_SEED, _finetune_null
+
+    blocks = exchangeability_blocks(sites) if within_site else None
+    perms = draw_permutations(y, blocks, permutations, seed + PERMUTATION_SEED)
+    folds, _ = make_folds(y, sites, 4, seed=seed)
+    null = np.full((permutations, len(folds)), np.nan)
+    observed = []
+    for k, (tr, te) in enumerate(folds):
+        torch.manual_seed(seed + k)
+        net = build_scans_model("heinsfeld-sdae", z.shape[1], {"hidden": 16, "code_size": 8, "finetune_epochs": 60,
+                                                                "finetune_lr": 1e-2, "dropout": 0.0})
+        prob = finetune_classifier(net, z[tr], y[tr], z[te], device=torch.device("cpu"), seed=seed + k)
+        observed.append(((prob >= 0.5) == y[te]).mean())
+        null[:, k] = _drain(_finetune_null(net, z, tr, te, perms, torch.device("cpu"), seed + k, lambda: False, k + 1,
+                                           len(folds)))
+    cfg = ScansConfig()
+    cfg.cv.permutations, cfg.cv.logistic_c, cfg.train.seed = permutations, 1.0, seed
+    states = [FoldCodes(tr, te, z[tr], z[te]) for tr, te in folds]
+    return _drain(permutation_test(states, y, cfg, "cpu", sites=sites if within_site else None,
+                                   fold_nulls={"sdae": (float(np.mean(observed)), null.mean(axis=1))}))
+
+
+def test_finetuned_arm_site_confounded_null_and_true_effect():
+    z, y, sites = _confounded_codes(0)
+    res = _sdae_p_value(z, y, sites, 0, within_site=True, permutations=19)
+    assert res["sdae"]["accuracy"] > 0.6  # above the 0.5 of this balanced cohort: it learned the site ...
+    assert res["sdae"]["p_value"] > 0.05 and res["sdae"]["within_site"] == 1.0  # ... and is not called significant
+    assert res["sdae"]["n"] == 19 and res["sdae"]["floor"] == pytest.approx(1 / 20)
+    z, y, sites = _confounded_codes(0, effect=2.0)
+    assert _sdae_p_value(z, y, sites, 0, within_site=True, permutations=39)["sdae"]["p_value"] < 0.05
+
+
+def test_every_arm_is_tested_against_the_same_permutations():
+    """``draw_permutations`` is the sequence ``permutation_test`` used before the fine-tuned arm joined it (one
+    generator, ``permute_within`` in order), so the logistic p-values of earlier runs are unchanged."""
+    from biodeep_gui.core.scans.cv import draw_permutations
+
+    z, y, sites = _confounded_codes(3)
+    rng = np.random.default_rng(1003)
+    expected = np.stack([permute_within(y, sites, rng) for _ in range(7)])
+    np.testing.assert_array_equal(draw_permutations(y, sites, 7, 1003), expected)
+
+
+def test_inner_c_search_is_cross_val_scores_choice():
+    """The inner search's plain loop makes the choice scikit-learn's cross_val_score makes (same folds, fits and
+    accuracy), so permutation p-values are those of the slower code it replaced."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.preprocessing import StandardScaler
+
+    from biodeep_gui.core.scans.steps import LOGISTIC_CS, fit_code_classifiers
+
+    cfg = ScansConfig()
+    for seed in range(4):
+        z, y, _sites = _confounded_codes(seed, effect=1.0, n=32)
+        train, test = np.arange(24), np.arange(24, 32)
+        a = StandardScaler().fit(z[train])
+        at, bt = a.transform(z[train]), a.transform(z[test])
+        scores = [cross_val_score(LogisticRegression(C=c, max_iter=5000, class_weight="balanced"), at, y[train],
+                                  cv=StratifiedKFold(4)).mean() for c in LOGISTIC_CS]
+        best = LOGISTIC_CS[int(np.argmax(scores))]
+        expected = LogisticRegression(C=best, max_iter=5000, class_weight="balanced").fit(at, y[train])
+        got = fit_code_classifiers(z[train], y[train], z[test], cfg=cfg, device="cpu", seed=0, arms=("logistic",))
+        np.testing.assert_allclose(got["logistic"], expected.predict_proba(bt)[:, 1], rtol=1e-12)

@@ -219,3 +219,53 @@ def test_scans_training_refuses_a_run_folder_that_would_destroy_files(qtbot, win
         for d in window.open_dialogs():
             d.close()
     assert digest() == before
+
+
+def test_a_fifo_in_the_other_open_dialogs_never_freezes_the_window(qtbot, window, tmp_path, monkeypatch):
+    """A named pipe chosen in File > Open run (as the folder's run.json), File > Open project, the Predict tab's
+    file, the cohort's labels table and the Filters tab's motif file: refused by name, never opened. A watchdog
+    ends the process (a failure, not a hung suite) if any of them blocks the GUI thread on the pipe."""
+    import faulthandler
+
+    from PySide6.QtWidgets import QFileDialog
+
+    if not hasattr(os, "mkfifo"):
+        return
+    window.build_tabs()
+    fifo = tmp_path / "pipe.tsv"
+    os.mkfifo(fifo)
+    run = tmp_path / "run-with-a-pipe"
+    run.mkdir()
+    os.mkfifo(run / "run.json")
+    faulthandler.dump_traceback_later(120, exit=True)
+    try:
+        def said(*needles: str) -> str:
+            qtbot.waitUntil(lambda: bool(window.open_dialogs()), timeout=TIMEOUT_MS)
+            text = " ".join(d.text() for d in window.open_dialogs())
+            for d in window.open_dialogs():
+                d.close()
+            assert all(n in text for n in needles), text
+            return text
+
+        monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(run)))
+        window.sequences.ask_open_run()
+        said("run.json", "named pipe")
+        monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(fifo), "")))
+        window.projects.ask_open_project()
+        said(str(fifo), "pipe (FIFO)")
+
+        predict = window.predict_tab
+        predict.file_picker.set_path(str(fifo))
+        predict._predict_clicked()
+        assert str(fifo) in predict.problems.text() and "not a regular file" in predict.problems.text()
+
+        form = window.scans_tab.form
+        form.labels_edit.setText(str(fifo))
+        form.labels_edit.editingFinished.emit()  # reads the table's first line in the GUI thread: not a pipe
+        assert form.subject_combo.count() == 0 or str(fifo) not in form.subject_combo.itemText(0)
+
+        filters = window.filters_tab
+        filters._on_motif_db(1)  # "Motif file..." chosen: the same stubbed dialog answers the pipe
+        assert window.isVisible()
+    finally:
+        faulthandler.cancel_dump_traceback_later()

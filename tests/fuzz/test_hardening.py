@@ -288,7 +288,9 @@ _CAPPED_SCRIPT = textwrap.dedent('''
         res["nifti"] = [0, "", 0]
     except BioDeepError as exc:
         res["nifti"] = [1, str(exc), time.perf_counter() - t0]
-    res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM (this process's own peak): ru_maxrss keeps the forking parent's high-water mark across exec
+    from biodeep_gui.core.common.system import process_memory
+    res["peak_rss_mb"] = process_memory("VmHWM") / 2**20
     print(json.dumps(res))
 ''')
 
@@ -442,6 +444,11 @@ def _output_cases(world: Path, tmp: Path) -> list[tuple[str, list, str]]:
          str(world / "data")),
         ("mutagenesis --out a run folder", ["mutagenesis", run, "--sequence", "ACGT", "--out", world / "run_kmer"],
          "run_kmer"),
+        ("attribute --out the data folder", ["attribute", run, "--fasta", pos, "--out", world / "data"],
+         str(world / "data")),
+        ("discover --out inside the run", ["discover", run, "--out", run / "patterns"], str(run)),
+        ("insilico --out a run folder", ["insilico", run, "--motif", "CTCF", "--out", world / "run_kmer"],
+         "run_kmer"),
         ("scans reconstruct --out onto the input scan", ["scans", "reconstruct", scans_run, scan, "--out", scan],
          str(scan)),
         ("scans reconstruct --out into the run", ["scans", "reconstruct", scans_run, scan, "--out",
@@ -461,7 +468,40 @@ def test_outputs_never_overwrite_inputs_or_runs(world, tmp_path, capsys):
         line = refused(capsys, argv, named)
         assert "--out" in line, f"{case}: {line}"
         assert digest(world) == before, f"{case}: a file changed"
-    assert len(cases) >= 16
+    assert len(cases) >= 19
+
+
+def test_colliding_ids_get_distinct_reversible_file_names(world, tmp_path, capsys):
+    """``x/1`` and ``x_1`` are both ``x_1`` once file-name safe: neither map overwrites the other, and
+    index.tsv names the file of each id (a FASTA with the same id twice is refused by the reader)."""
+    from biodeep_gui.core.sequences.run import load_run
+
+    seqs = random_seqs(4, load_run(world / "run_cnn").info.length, 21)
+    ids = ["x/1", "x_1", "X_1", "index"]
+    fa = write_fasta(tmp_path / "ids.fa", list(zip(ids, seqs)))
+    out = tmp_path / "ism"
+    assert main(["mutagenesis", str(world / "run_cnn"), "--fasta", str(fa), "--out", str(out),
+                 "--formats", "png"]) == 0
+    rows = [r.split("\t") for r in (out / "index.tsv").read_text().splitlines()]
+    assert rows[0] == ["id", "files"] and [r[0] for r in rows[1:]] == ids
+    tsvs = [r[1].split(",")[0] for r in rows[1:]]
+    assert len({t.lower() for t in tsvs}) == 4 and "index.tsv" not in tsvs  # distinct, even case-insensitively
+    for rid, seq, name in zip(ids, seqs, tsvs):
+        text = (out / name).read_text()
+        body = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
+        assert "".join(ln.split("\t")[1] for ln in body[1:]) == seq, rid  # each file holds its own sequence
+    assert sorted(f.name for f in out.glob("*.tsv")) == sorted([*tsvs, "index.tsv"])
+
+
+def test_unique_file_stems_are_distinct_and_keep_plain_ids():
+    from biodeep_gui.core.sequences.interpret.export import unique_file_stems
+
+    stems = unique_file_stems(["chr1:100-200", "peak_7", "a b", "a_b", "peak_7", "Peak_7"], reserved=("index",))
+    assert stems[0].startswith("chr1_100-200-") and len({s.lower() for s in stems}) == 6
+    assert unique_file_stems(["peak_7", "peak_8"]) == ["peak_7", "peak_8"]  # nothing to disambiguate: unchanged
+    assert unique_file_stems(["index"], reserved=("index",))[0].startswith("index-")
+    again = unique_file_stems(["x/1", "x_1"])
+    assert again == unique_file_stems(["x/1", "x_1"]) and again[0].startswith("x_1-") and again[1].startswith("x_1-")
 
 
 def test_train_overwrite_replaces_an_existing_run_only_when_asked(world, tmp_path, capsys):

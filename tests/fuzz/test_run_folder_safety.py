@@ -204,6 +204,47 @@ def test_zip_of_a_torch_checkpoint_given_as_run_folder(tmp_path):
     assert not marker.exists() and not unpickled(events)
 
 
+# ---- special files inside a run folder ----------------------------------------------------------------------------
+_SPECIAL_SCRIPT = textwrap.dedent('''
+    import contextlib, io, json, sys
+    from biodeep_gui.cli.main import main
+    run, fasta, scan, out = sys.argv[1:5]
+    res = {}
+    for case, argv in {"predict": ["predict", run, fasta, "--out", out + "/p.csv"],
+                       "evaluate": ["evaluate", run, fasta],
+                       "mutagenesis": ["mutagenesis", run, "--sequence", "ACGT", "--out", out + "/m"],
+                       "scans reconstruct": ["scans", "reconstruct", run, scan, "--out", out + "/r.nii"]}.items():
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            res[case] = [main(argv), err.getvalue()]
+    print(json.dumps(res))
+''')
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need a POSIX system")
+@pytest.mark.parametrize("special", ["fifo", "device"])
+def test_a_run_json_that_is_a_pipe_or_a_device_is_refused_without_hanging(tmp_path, special):
+    """Every command that opens a run folder (in a subprocess killed after a timeout: a hang fails the test)."""
+    run = tmp_path / "run"
+    run.mkdir()
+    if special == "fifo":
+        os.mkfifo(run / "run.json")
+    else:
+        (run / "run.json").symlink_to("/dev/zero")  # a link inside the folder's name to a device
+    fasta = tmp_path / "x.fa"
+    fasta.write_text(">a label=1\nACGT\n")
+    scan = REPO / "tests" / "fixtures" / "legacy_v0_1_0" / "data" / "scans" / "images" / \
+        "SITE_A_0050001_func_mean.nii.gz"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, "-c", _SPECIAL_SCRIPT, str(run), str(fasta), str(scan), str(tmp_path)],
+                          capture_output=True, text=True, timeout=120, env=env, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for case, (rc, err) in json.loads(proc.stdout.strip().splitlines()[-1]).items():
+        lines = [ln for ln in err.splitlines() if ln.startswith("biodeep: error:")]
+        assert rc == 1 and len(lines) == 1 and "run.json" in lines[0], f"{case}: {err[-500:]}"
+        assert ("named pipe" in lines[0]) if special == "fifo" else ("device" in lines[0] or "outside" in lines[0])
+
+
 # ---- paths cannot escape the run folder -----------------------------------------------------------------------
 
 def _plant_outside(tmp_path: Path) -> Path:

@@ -78,3 +78,26 @@ def bound_heap(mmap_threshold: int = 256 << 10, arenas: int = 2) -> bool:
         return libc.mallopt(m_mmap_threshold, int(mmap_threshold)) == 1 and libc.mallopt(m_arena_max, int(arenas)) == 1
     except (OSError, AttributeError):
         return False
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask on Linux, else all of the machine's), at least 1.
+
+    A batch job or a container given 4 of a node's 64 cores has an affinity of 4: threads beyond that only wait.
+    """
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # macOS and Windows have no affinity call
+        return max(1, os.cpu_count() or 1)
+
+
+def limit_threads(n: int) -> int:
+    """Make torch's intra-op pool use ``n`` threads (the command line's ``--threads``); returns ``n``.
+
+    torch sizes its pool from the machine's cores, not from the CPUs a job was given, and on a shared or
+    batch-scheduled machine the extra threads spin at their barriers instead of working.
+    """
+    import torch
+
+    torch.set_num_threads(int(n))
+    return int(n)

@@ -290,6 +290,9 @@ class ScansConfig(configio.ConfigDocument):
                               "find each subject's confounds table")
         if (d.confounds_column or d.confounds_pattern) and not d.confounds:
             raise ConfigError("data.confounds = [] names no column to regress out of the confounds tables")
+        if self.cv.harmonise != "none" and not d.site_column:
+            raise ConfigError(f"cv.harmonise = {self.cv.harmonise!r} needs data.site_column: harmonisation is by "
+                              f"site")
         bad = [c for c in d.confounds if not isinstance(c, str) or not c.strip()]
         if bad:
             raise ConfigError(f"data.confounds = {configio.short(d.confounds)} holds an empty column name")

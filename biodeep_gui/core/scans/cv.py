@@ -90,3 +90,26 @@ def permute_within(y: np.ndarray, blocks: Sequence[str] | None, rng: np.random.G
         idx = np.flatnonzero(b == name)
         out[idx] = y[idx[rng.permutation(len(idx))]]
     return out
+
+
+def exchangeability_blocks(sites: Sequence[str] | None) -> list[str] | None:
+    """The blocks labels are permuted within: the sites when there are two or more, else ``None`` (all subjects
+    exchangeable; one site is one block, the same thing)."""
+    return list(sites) if sites is not None and len(set(sites)) > 1 else None
+
+
+def draw_permutations(y: np.ndarray, blocks: Sequence[str] | None, n: int, seed: int) -> np.ndarray:
+    """``n`` relabellings of ``y`` by ``permute_within``, drawn in order from one seeded generator.
+
+    Returns
+    -------
+    (n, N) labels: row i is the i-th permutation. Every arm of a run is tested against the same rows, whether its
+    classifier is refitted in the permutation stage (logistic, MLP) or inside each fold (the fine-tuned
+    Heinsfeld-style network, whose pretrained encoders exist only while their fold runs).
+    """
+    rng = np.random.default_rng(seed)
+    y = np.asarray(y)
+    out = np.empty((max(0, int(n)), len(y)), dtype=y.dtype)
+    for i in range(len(out)):
+        out[i] = permute_within(y, blocks, rng)
+    return out

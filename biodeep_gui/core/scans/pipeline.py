@@ -18,8 +18,10 @@ plus ``CohortReport``, ``FoldReport``, ``ReconstructionPreview`` and ``FoldResul
 Test subjects are only ever encoded, reconstructed and classified; every reconstruction score comes with the
 template's own score on the same subject (``template_correlation``) and the deviation explained
 (``residual_correlation``). ``permutation_test`` reuses each fold's codes (the autoencoders never see labels, so
-they are the same under any relabelling) and refits the classifiers on labels permuted within sites. The connectivity route is the same with Fisher-z correlation vectors (standardised per fold) and
-a fully-connected denoising autoencoder.
+they are the same under any relabelling) and refits the classifiers on labels permuted within sites. The connectivity
+route is the same with Fisher-z correlation vectors (standardised per fold) and a fully-connected denoising
+autoencoder; the Heinsfeld-style network's supervised fine-tuning uses labels, so it is refitted inside each fold on
+the same permutations (``_finetune_null``) and gets its p-value beside the others.
 
 ``load_scans_run`` reads a run folder back: fold and final autoencoders, reconstructions of subjects or new files.
 """
@@ -37,7 +39,7 @@ import numpy as np
 from biodeep_gui.core.scans.batches import FeatureBatches, VolumeBatches
 from biodeep_gui.core.scans.cohort import Cohort, build_cohort
 from biodeep_gui.core.scans.config import ScansConfig
-from biodeep_gui.core.scans.cv import inner_split, make_folds, permute_within
+from biodeep_gui.core.scans.cv import draw_permutations, exchangeability_blocks, inner_split, make_folds
 from biodeep_gui.core.scans.evaluation import (
     CLASSIFICATION_METRICS,
     classification_metrics,
@@ -151,6 +153,11 @@ def train_scans(cfg: ScansConfig, out_dir: str | Path, *, should_stop: Callable[
     if len(site_names) >= 2:
         arms.append("site_only")  # the baseline: diagnosis from the site alone, same folds
     probs = {a: np.full(n, np.nan) for a in arms}
+    # the fine-tuned network's null: its labels are used inside each fold, so it is refitted there on the same
+    # permutations the permutation stage gives the other arms (rows of perms), one column per fold
+    perms = (draw_permutations(y, exchangeability_blocks(sites or None), cfg.cv.permutations,
+                               cfg.train.seed + PERMUTATION_SEED) if "sdae" in arms and cfg.cv.permutations else None)
+    sdae_null = np.full((len(perms), len(folds)), np.nan) if perms is not None else None
     fold_of = np.zeros(n, np.int64)
     fold_results: list[FoldResult] = []
     fold_states: list[_FoldState] = []
@@ -237,6 +244,9 @@ def train_scans(cfg: ScansConfig, out_dir: str | Path, *, should_stop: Callable[
             if "sdae" in arms:  # Heinsfeld-style supervised fine-tuning on this fold's training subjects only
                 p["sdae"] = finetune_classifier(model, fold_features[train], y[train], fold_features[test],
                                                 device=device, seed=fold_seed, should_stop=should_stop)
+                if perms is not None:
+                    sdae_null[:, k - 1] = yield from _finetune_null(model, fold_features, train, test, perms,
+                                                                    device, fold_seed, should_stop, k, len(folds))
         if should_stop():  # classifiers stopped half-way: the fold is not recorded
             cancelled = True
             break
@@ -278,8 +288,12 @@ def train_scans(cfg: ScansConfig, out_dir: str | Path, *, should_stop: Callable[
         return
     permutation: dict[str, dict[str, float]] = {}
     if cfg.cv.permutations and not cancelled and len(fold_states) == len(folds):
+        fold_nulls = {}
+        if sdae_null is not None and not np.isnan(sdae_null).any():
+            observed = float(np.mean([((probs["sdae"][st.test] >= 0.5) == y[st.test]).mean() for st in fold_states]))
+            fold_nulls["sdae"] = (observed, sdae_null.mean(axis=1))
         permutation = yield from permutation_test(fold_states, y, cfg, device, sites=sites or None,
-                                                  should_stop=should_stop)
+                                                  should_stop=should_stop, fold_nulls=fold_nulls)
     final_doc = None
     if cfg.cv.final_fit and not cancelled and not should_stop():
         final_doc = yield from _final_fit(prep, features, cfg, device, history, should_stop, n)
@@ -391,8 +405,41 @@ def _previewer(model, prep, mask, stats, subject: int, fold: int, cfg: ScansConf
     return on_epoch
 
 
+#: offset of the permutation generator's seed from ``train.seed``
+PERMUTATION_SEED = 1000
+
+
+def _finetune_null(model, x: np.ndarray, train: np.ndarray, test: np.ndarray, perms: np.ndarray, device,
+                   seed: int, should_stop: Callable[[], bool], fold: int, n_folds: int):
+    """The fine-tuned (Heinsfeld-style) arm's held-out accuracy in one fold under each permutation (a generator:
+    yields StageReports, returns (P,) accuracies; nan from the first one a cancel interrupted).
+
+    x : (N, F) the fold's standardised connectivity vectors; perms : (P, N) permuted labels. The pretrained encoders
+    never saw labels, so only the supervised fine-tuning is redone, with the same seed as the fit on the true
+    labels: the labels are the one thing that differs.
+    """
+    from biodeep_gui.core.scans.models.heinsfeld import finetune_classifier
+
+    acc = np.full(len(perms), np.nan)
+    last = time.perf_counter()
+    for i, labels in enumerate(perms):
+        if should_stop():
+            break
+        prob = finetune_classifier(model, x[train], labels[train], x[test], device=device, seed=seed,
+                                   should_stop=should_stop)
+        if should_stop():  # a fine-tuning stopped half-way is no null sample
+            break
+        acc[i] = float(((prob >= 0.5) == labels[test]).mean())
+        if time.perf_counter() - last > 2 or i == len(perms) - 1:
+            last = time.perf_counter()
+            yield StageReport("permutation", f"Fold {fold} of {n_folds}: fine-tuning on permuted labels, "
+                                             f"{i + 1} of {len(perms)}")
+    return acc
+
+
 def permutation_test(states: Sequence[FoldCodes], y: np.ndarray, cfg: ScansConfig, device="cpu", *,
-                     sites: Sequence[str] | None = None, should_stop: Callable[[], bool] = lambda: False):
+                     sites: Sequence[str] | None = None, should_stop: Callable[[], bool] = lambda: False,
+                     fold_nulls: dict[str, tuple[float, np.ndarray]] | None = None):
     """Chance level and p-value of the code classifiers' cross-validated accuracy (a generator: yields
     StageReports, returns arm -> {'accuracy', 'chance', 'null_sd', 'p_value', 'n', 'floor', 'within_site'}).
 
@@ -401,11 +448,14 @@ def permutation_test(states: Sequence[FoldCodes], y: np.ndarray, cfg: ScansConfi
     blocks), so that a classifier that only learned site differences is not called significant when the diagnosis
     is confounded with the site. p = (1 + #{permuted accuracy >= observed}) / (1 + permutations), so p can never
     be below its floor 1 / (1 + permutations).
+
+    fold_nulls : arm -> (observed accuracy, (P,) null accuracies) of arms refitted inside the folds on the same
+        permutations (``draw_permutations`` with the same seed); they get the same p-value and record.
     """
-    rng = np.random.default_rng(cfg.train.seed + 1000)
     n_perm = cfg.cv.permutations
     arms = ("logistic", "mlp") if cfg.cv.permute_mlp else ("logistic",)
-    blocks = list(sites) if sites is not None and len(set(sites)) > 1 else None
+    blocks = exchangeability_blocks(sites)
+    perms = draw_permutations(y, blocks, n_perm, cfg.train.seed + PERMUTATION_SEED)
 
     def cv_accuracy(labels: np.ndarray) -> dict[str, float]:
         accs: dict[str, list[float]] = {a: [] for a in arms}
@@ -425,7 +475,7 @@ def permutation_test(states: Sequence[FoldCodes], y: np.ndarray, cfg: ScansConfi
     for i in range(n_perm):
         if should_stop():
             break
-        acc = cv_accuracy(permute_within(y, blocks, rng))
+        acc = cv_accuracy(perms[i])
         if should_stop():  # classifiers stopped half-way give no valid null sample
             break
         for a in arms:
@@ -433,12 +483,13 @@ def permutation_test(states: Sequence[FoldCodes], y: np.ndarray, cfg: ScansConfi
         if time.perf_counter() - last > 2 or i == n_perm - 1:
             last = time.perf_counter()
             yield StageReport("permutation", f"Permutation {i + 1} of {n_perm}")
+    nulls = {a: (observed[a], np.asarray(null[a])) for a in arms}
+    nulls.update(fold_nulls or {})
     out = {}
-    for a in arms:
-        v = np.asarray(null[a])
+    for a, (obs, v) in nulls.items():
         if len(v):
-            out[a] = {"accuracy": observed[a], "chance": float(v.mean()), "null_sd": float(v.std()),
-                      "p_value": float((1 + (v >= observed[a] - 1e-12).sum()) / (1 + len(v))), "n": float(len(v)),
+            out[a] = {"accuracy": obs, "chance": float(v.mean()), "null_sd": float(v.std()),
+                      "p_value": float((1 + (v >= obs - 1e-12).sum()) / (1 + len(v))), "n": float(len(v)),
                       "floor": 1.0 / (1 + len(v)), "within_site": float(blocks is not None)}
     return out
 

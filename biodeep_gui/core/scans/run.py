@@ -35,6 +35,7 @@ from biodeep_gui.core.training.runs import (
     RUN_FILE,
     SCANS,
     WEIGHTS_FILE,
+    check_weight_shapes,
     history_csv,
     kind_of,
     load_weights,
@@ -185,12 +186,15 @@ class ScansRun:
         m = self.doc["model"]
         grid = self.grid
         size = grid.shape if grid is not None else int(m["n_features"])
+        state = {k[len("model."):]: torch.from_numpy(v.copy()) for k, v in tensors.items() if k.startswith("model.")}
         try:
+            # shapes first (meta device): a declared grid or feature count the weights do not have allocates nothing
+            check_weight_shapes(lambda: build_scans_model(m["arch"], size, m["params"]), state, where,
+                                "the saved architecture", optional=("template", "deviation_scale"))
             model = build_scans_model(m["arch"], size, m["params"])
         except (KeyError, TypeError, ValueError, ConfigError) as exc:
             raise RunFolderError(f"{self.path / RUN_FILE}: the model section does not describe a network this "
                                  f"BioDeep can build ({exc})") from None
-        state = {k[len("model."):]: torch.from_numpy(v.copy()) for k, v in tensors.items() if k.startswith("model.")}
         # folders saved before the template existed: template 0 and scale 1 are exactly the plain autoencoder
         for name in ("template", "deviation_scale"):
             if name not in state and name in model.state_dict():

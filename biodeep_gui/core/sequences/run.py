@@ -10,7 +10,7 @@ import numpy as np
 
 from biodeep_gui.core.common.errors import RunFolderError
 from biodeep_gui.core.common.fileio import atomic_write
-from biodeep_gui.core.sequences.config import SCHEMA_VERSION, RunConfig, migrate
+from biodeep_gui.core.sequences.config import MAX_LENGTH, SCHEMA_VERSION, RunConfig, migrate
 from biodeep_gui.core.training.runs import (
     HISTORY_FILE,
     LEGACY_PREDICTIONS_FILE,
@@ -20,6 +20,7 @@ from biodeep_gui.core.training.runs import (
     SEQUENCES,
     WEIGHTS_FILE,
     _num,
+    check_weight_shapes,
     history_csv,
     kind_of,
     load_weights,
@@ -114,9 +115,13 @@ class Run:
 
         from biodeep_gui.core.sequences.models import build_model
 
-        model = build_model(self.info.arch, self.info.length, self.info.n_outputs, self.info.params)
         state = {k: torch.from_numpy(v.copy()) for k, v in self.tensors().items()}
-        load_weights(model, state, self.path / WEIGHTS_FILE, f"a {self.info.arch} model with these settings")
+        what = f"a {self.info.arch} model with these settings"
+        i = self.info
+        check_weight_shapes(lambda: build_model(i.arch, i.length, i.n_outputs, i.params), state,
+                            self.path / WEIGHTS_FILE, what)
+        model = build_model(i.arch, i.length, i.n_outputs, i.params)
+        load_weights(model, state, self.path / WEIGHTS_FILE, what)
         return model.eval()
 
     def predict(self, codes: np.ndarray, batch_size: int = 512, device: str = "cpu") -> np.ndarray:
@@ -179,6 +184,8 @@ def _model_info(raw: Any) -> ModelInfo:
         v = getattr(info, name)
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
             raise ValueError(f"model.{name} = {v!r} is not a positive whole number")
+    if info.length > MAX_LENGTH:  # every prediction pads its inputs to this length
+        raise ValueError(f"model.length = {info.length:,} is more than the {MAX_LENGTH:,} bases a run may read")
     if info.task not in ("binary", "multiclass", "regression"):
         raise ValueError(f"model.task = {info.task!r} is not binary, multiclass or regression")
     if not isinstance(info.params, dict):

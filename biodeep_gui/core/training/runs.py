@@ -96,6 +96,22 @@ def run_file(run_dir: str | Path, name: str) -> Path:
     return path
 
 
+#: Largest JSON file of a run folder read (run.json holds the configuration and a few digests: kilobytes).
+MAX_RUN_JSON_BYTES = 64 * 1024 * 1024
+
+
+def _check_regular(path: Path, what: str) -> None:
+    """The read guard before a run folder's JSON is opened: a FIFO or device named run.json would block the
+    reader forever (the window froze on File > Open run), and a huge file is not a run description."""
+    from biodeep_gui.core.common.errors import InputFileError
+    from biodeep_gui.core.common.fileio import check_readable_file
+
+    try:
+        check_readable_file(path, what, max_bytes=MAX_RUN_JSON_BYTES)
+    except InputFileError as exc:
+        raise RunFolderError(str(exc)) from None
+
+
 def read_run_doc(run_dir: str | Path) -> tuple[Path, dict[str, Any]]:
     """(path of run.json, its content as a table); a ``RunFolderError`` naming the folder for anything else."""
     run_dir = Path(run_dir)
@@ -104,6 +120,7 @@ def read_run_doc(run_dir: str | Path) -> tuple[Path, dict[str, Any]]:
     rf = run_file(run_dir, RUN_FILE)
     if not rf.exists():
         raise RunFolderError(f"{run_dir}: no {RUN_FILE} here; this is not a BioDeep run folder")
+    _check_regular(rf, "a run description (run.json)")
     try:
         doc = json.loads(rf.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError, OSError) as exc:
@@ -126,6 +143,7 @@ def read_json_file(run_dir: str | Path, name: str, what: str) -> dict[str, Any]:
     p = run_file(run_dir, name)
     if not p.exists():
         return {}
+    _check_regular(p, f"a {what} (JSON)")
     try:
         raw = json.loads(p.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError, OSError) as exc:
@@ -272,3 +290,36 @@ def load_weights(model, state: dict[str, Any], where: Path, what: str) -> None:
         model.load_state_dict(state)
     except RuntimeError as exc:
         raise RunFolderError(f"{where}: weights do not fit {what} ({str(exc).splitlines()[0]})") from None
+
+
+def check_weight_shapes(build, state: dict[str, Any], where: Path, what: str, optional: tuple[str, ...] = ()) -> None:
+    """Refuse weights that do not fit the network ``build()`` makes, before that network takes any memory.
+
+    ``build`` runs on torch's meta device (shapes only, no storage), so a run.json that declares a huge input
+    length or grid is refused by comparison with its weights file (whose size is real) instead of allocating what
+    it declares. ``optional``: names the caller may fill in itself when the file lacks them (older folders).
+
+    Raises
+    ------
+    RunFolderError naming ``where`` and the first tensor that does not fit
+    """
+    import torch
+
+    try:
+        with torch.device("meta"):
+            ghost = build()
+    except (NotImplementedError, RuntimeError):  # an operation without a meta kernel: load_weights still checks
+        return
+    # a 0-d tensor (a batch-norm counter) may be stored with shape (1,); load_state_dict takes either
+    expected = {k: tuple(v.shape) or (1,) for k, v in ghost.state_dict().items()}
+    given = {k: tuple(v.shape) or (1,) for k, v in state.items()}
+    missing = [k for k in expected if k not in given and k not in optional]
+    extra = [k for k in given if k not in expected]
+    wrong = [k for k in expected if k in given and expected[k] != given[k]]
+    if missing or extra or wrong:
+        if wrong:
+            k = wrong[0]
+            why = f"{k} has shape {given[k]} in the file, the network needs {expected[k]}"
+        else:
+            why = f"missing {missing[0]}" if missing else f"unexpected {extra[0]}"
+        raise RunFolderError(f"{where}: weights do not fit {what} ({why})")

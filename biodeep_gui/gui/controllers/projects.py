@@ -17,7 +17,7 @@ from biodeep_gui.core.common.errors import BioDeepError
 from biodeep_gui.core.project import PROJECT_SUFFIX, Project, load_project, missing_files, relocate, save_project
 from biodeep_gui.core.sequences.run import load_run
 from biodeep_gui.gui.controllers.sequences import SequencesController
-from biodeep_gui.gui.session import APP_NAME, Session
+from biodeep_gui.gui.session import APP_NAME, Session, choose_save_path
 
 PROJECT_FILTER = f"BioDeep projects (*{PROJECT_SUFFIX} *.json);;All files (*)"
 MAX_RECENT = 8
@@ -81,8 +81,9 @@ class ProjectsController(QObject):
     @Slot()
     def ask_save_project_as(self) -> Path | None:
         start = Path(self.session.folder("project")) / f"{self._project.name.replace(' ', '_')}{PROJECT_SUFFIX}"
-        path, _ = QFileDialog.getSaveFileName(self._w, "Save project", str(start), PROJECT_FILTER)
-        if not path:
+        path = choose_save_path(self._w, "Save project", str(start), PROJECT_FILTER, inputs=self.session.inputs(),
+                                refuse=self.session.refuse)
+        if path is None:
             return None
         self.session.remember_folder("project", Path(path).parent)
         return self.save_project_as(path)

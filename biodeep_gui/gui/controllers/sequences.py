@@ -24,7 +24,7 @@ from biodeep_gui.core.sequences.run import Run, load_run
 from biodeep_gui.core.training.reports import StageReport
 from biodeep_gui.core.training.runs import RUN_FILE
 from biodeep_gui.gui.controllers import device_text
-from biodeep_gui.gui.session import Session
+from biodeep_gui.gui.session import Session, check_save_path, choose_save_path
 from biodeep_gui.gui.workers import TaskRunner
 
 SEQUENCE_FILTER = ("Sequences (*.fa *.fasta *.fna *.fas *.fq *.fastq *.csv *.tsv *.txt *.bed *.narrowPeak *.gz);;"
@@ -241,6 +241,10 @@ class SequencesController(QObject):
             w.show_tab(w.model_tab)
             self.session.show_error("Invalid settings", str(exc))
             return
+        d = cfg.data  # the one output rule of the CLI: never an input, inside a run or a folder of other files
+        if check_save_path(w, out, "Run folder", kind="run", refuse=self.session.refuse,
+                           inputs=[d.fasta, d.background, d.table, d.bed, d.genome, d.test_file]) is None:
+            return
         spec = ARCHITECTURES[arch]
         self.training_device = cfg.train.device if spec.kind == "torch" else "cpu"
         what = (f"{spec.label}, {cfg.train.epochs} epochs, batch {cfg.train.batch_size}, on "
@@ -429,8 +433,9 @@ class SequencesController(QObject):
             self.session.show_error("No run", "Train a model or open a run first.")
             return
         start = str(Path(self.session.folder("run", Path(run.path).parent)) / f"{run.path.name}-copy")
-        path, _ = QFileDialog.getSaveFileName(self._w, "Save run as (a new folder)", start, "Run folder (*)")
-        if path:
+        path = choose_save_path(self._w, "Save run as (a new folder)", start, kind="run",
+                                inputs=[*self.session.inputs(), str(run.path)], refuse=self.session.refuse)
+        if path is not None:
             self.session.remember_folder("run", Path(path).parent)
             self.save_run_as(path)
 

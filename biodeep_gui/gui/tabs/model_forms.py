@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from biodeep_gui.core.scans.config import ScansConfig, ScansCVConfig, ScansTrainConfig
+from biodeep_gui.core.scans.config import HARMONISATIONS, ScansConfig, ScansCVConfig, ScansTrainConfig
 from biodeep_gui.core.scans.models import SCANS_ARCHITECTURES
 from biodeep_gui.core.training.architecture import Param
 
@@ -48,6 +48,9 @@ SCANS_PARAMS = (
           "classifier work on a site it has never seen? Needs a site column."),
     Param("permutations", _CV.permutations, "Label shuffles for the chance level and p-value of the accuracy "
           "(0 = none).", 0, 100_000),
+    Param("harmonise", _CV.harmonise, "Site harmonisation of the codes inside each fold: site-centre subtracts, "
+          "from every code, the mean training code of its site (fitted on the fold's training subjects only). "
+          "Needs a site column.", choices=HARMONISATIONS),
     Param("cnn_arm", ScansConfig().model.cnn_arm, "Also train a 3-D CNN directly on the volumes, to see what the "
           "compression buys with few subjects."),
 )

@@ -256,7 +256,7 @@ class ModelTab(QWidget):
         tr.device = self.device()
         tr.amp = bool(t["amp"]) and tr.device.startswith("cuda")
         cfg.cv.folds, cfg.cv.permutations = int(p["folds"]), int(p["permutations"])
-        cfg.cv.leave_site_out = bool(p["leave_site_out"])
+        cfg.cv.leave_site_out, cfg.cv.harmonise = bool(p["leave_site_out"]), str(p["harmonise"])
         cfg.validate()
         return cfg
 
@@ -267,7 +267,8 @@ class ModelTab(QWidget):
         ae.update({k: v for k, v in cfg.model.autoencoder.items() if k in ae})
         self.set_params(SCANS_ARCH, {**ae, "epochs": cfg.train.epochs, "batch_size": cfg.train.batch_size,
                                      "lr": cfg.train.lr, "folds": cfg.cv.folds, "permutations": cfg.cv.permutations,
-                                     "leave_site_out": cfg.cv.leave_site_out, "cnn_arm": cfg.model.cnn_arm})
+                                     "leave_site_out": cfg.cv.leave_site_out, "cnn_arm": cfg.model.cnn_arm,
+                                     "harmonise": cfg.cv.harmonise})
         for key in SCANS_TRAIN_KEYS:
             set_widget_value(self._train_widgets[key], getattr(cfg.train, key))
         if cfg.train.device and cfg.train.device != "auto":

@@ -133,6 +133,48 @@ def safe_name(text: str) -> str:
     return keep.strip("._") or "unnamed"
 
 
+def unique_file_stems(ids: Sequence[str], reserved: Sequence[str] = ()) -> list[str]:
+    """One file-name stem per id: distinct even when ids collide once made file-name safe, and never a reserved
+    name. ``x/1`` and ``x_1`` would both be ``x_1``: every id that is not already a safe, unique, unreserved name
+    gets ``-`` and 8 hex digits of its SHA-256 appended (``x_1-3f2a9c1e``), and an id given twice gets ``-2``,
+    ``-3`` ... The stems compare case-insensitively (macOS and Windows file systems do). ``index_tsv`` writes the
+    id -> stem table that makes the names reversible.
+
+    Parameters
+    ----------
+    ids : (N,) the records' ids, in order
+    reserved : stems the caller writes itself (``index``, ``attributions`` ...)
+
+    Returns
+    -------
+    (N,) stems, in the order of ``ids``
+    """
+    import hashlib
+    from collections import Counter
+
+    safe = [safe_name(str(i)) for i in ids]
+    counts = Counter(s.lower() for s in safe)
+    taken = {r.lower() for r in reserved}
+    out = []
+    for rid, stem in zip(ids, safe):
+        if stem != rid or counts[stem.lower()] > 1 or stem.lower() in taken:
+            stem = f"{stem}-{hashlib.sha256(str(rid).encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
+        base, n = stem, 2
+        while stem.lower() in taken:  # the same id twice (or a hashed name equal to another id)
+            stem, n = f"{base}-{n}", n + 1
+        taken.add(stem.lower())
+        out.append(stem)
+    return out
+
+
+def index_tsv(ids: Sequence[str], stems: Sequence[str], suffixes: Sequence[str]) -> str:
+    """``index.tsv``: one row per record, its id and the files written for it (``stem + suffix`` each)."""
+    rows = ["id\tfiles"]
+    for rid, stem in zip(ids, stems):
+        rows.append(f"{rid}\t{','.join(stem + s for s in suffixes)}")
+    return "\n".join(rows) + "\n"
+
+
 def logo_file_names(n_filters: int, formats: Sequence[str] = ("png",)) -> dict[str, list[str]]:
     """File names of the filter logos per format: ``logos/filter_01.png`` ... (zero-padded for sorting)."""
     digits = max(2, len(str(n_filters)))

@@ -15,7 +15,6 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -29,6 +28,7 @@ from PySide6.QtWidgets import (
 from biodeep_gui.core.common.metrics import HIGHER_IS_BETTER
 from biodeep_gui.core.sequences import summary as S
 from biodeep_gui.core.sequences.run import Run
+from biodeep_gui.gui.session import choose_save_path
 from biodeep_gui.gui.tabs.sequences.results_tab import METRIC_HELP, METRIC_LABELS, METRIC_ORDER, arch_label
 from biodeep_gui.gui.widgets.plots import EXPORT_FORMATS, CurvesPlot, format_metric, series_colour
 
@@ -469,16 +469,16 @@ class CompareTab(QWidget):
             self.sigRunSelected.emit(run_dir)
 
     def _export_clicked(self) -> None:
-        path, chosen = QFileDialog.getSaveFileName(self, "Export figure", "compare_runs.png", EXPORT_FORMATS)
-        if not path:
+        path = choose_save_path(self, "Export figure", "compare_runs.png", EXPORT_FORMATS, refuse=self._refused)
+        if path is None:
             return
-        if "." not in path.rsplit("/", 1)[-1]:
-            path += ".svg" if "svg" in chosen.lower() else ".png"
         try:
             self.export_figure(path)
         except (OSError, ValueError) as exc:
-            self.verdict.setText(self._verdict_html() + f"<br><span style='color:#b3261e'>The figure could not be "
-                                                        f"saved: {_esc(str(exc))}</span>")
+            self._refused(f"The figure could not be saved: {exc}")
+
+    def _refused(self, message: str) -> None:
+        self.verdict.setText(self._verdict_html() + f"<br><span style='color:#b3261e'>{_esc(message)}</span>")
 
 
 def format_p(p: float) -> str:

@@ -17,7 +17,6 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -29,7 +28,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from biodeep_gui.gui.session import choose_save_path
 from biodeep_gui.gui.workers import TaskRunner
+
+#: what an export writes (patterns.meme, patterns.tsv, report.html): exporting again into the same folder is allowed
+DISCOVERY_OUTPUTS = (".meme", ".tsv", ".html")
 
 COLUMNS = ("Pattern", "Logo", "Seqlets", "Consensus", "Best match", "p-value", "q-value")
 LOGO_W, LOGO_H = 320, 90
@@ -199,8 +202,11 @@ class DiscoveryTab(QWidget):
     def ask_export(self) -> None:
         if self._result is None:
             return
-        folder = QFileDialog.getExistingDirectory(self, "Export the discovered motifs into a folder")
-        if not folder:
+        folder = choose_save_path(self, "Export the discovered motifs into a folder", kind="folder",
+                                  inputs=[str(self._run.path) if self._run is not None else ""],
+                                  own_suffixes=DISCOVERY_OUTPUTS,
+                                  refuse=lambda why: self.status.setText(f"Not saved: {why}"))
+        if folder is None:
             return
         try:
             paths = self.export(folder)

@@ -41,9 +41,13 @@ from PySide6.QtWidgets import (
 )
 
 from biodeep_gui.core.sequences.motif_db import COLLECTIONS
+from biodeep_gui.gui.session import choose_save_path
 from biodeep_gui.gui.tabs.sequences.filter_cards import CARD_W, FilterCard, filter_caption
 from biodeep_gui.gui.tabs.sequences.filter_detail import AlignedLogos, FilterDetail
 from biodeep_gui.gui.workers import TaskRunner
+
+#: what an export writes (filters.meme, matches.tsv, logos/): exporting again into the same folder is allowed
+FILTER_OUTPUTS = (".meme", ".tsv", ".png", ".svg", ".pdf")
 
 MOTIF_FILES = "Motif files (*.meme *.txt *.jaspar *.pfm *.transfac *.tf *.dat);;All files (*)"
 SORTS = (("importance", "Importance (loss increase without it)"), ("match", "Best JASPAR match (p-value)"),
@@ -349,8 +353,10 @@ class FiltersTab(QWidget):
         if selected_only and not filters:
             self.status.setText("Select one or more logos first (Ctrl-click to select several).")
             return
-        folder = QFileDialog.getExistingDirectory(self, "Export the filters to a folder")
-        if not folder:
+        folder = choose_save_path(self, "Export the filters to a folder", kind="folder",
+                                  inputs=[str(self._run.path) if self._run is not None else ""],
+                                  own_suffixes=FILTER_OUTPUTS, refuse=lambda why: self.status.setText(f"Not saved: {why}"))
+        if folder is None:
             return
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:

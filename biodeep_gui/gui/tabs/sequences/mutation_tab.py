@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
     QCompleter,
-    QFileDialog,
     QFrame,
     QGroupBox,
     QHBoxLayout,
@@ -43,6 +42,7 @@ from PySide6.QtWidgets import (
 
 from biodeep_gui.figures.export import FILE_FILTER
 from biodeep_gui.figures.mutation_maps import save_mutation_map
+from biodeep_gui.gui.session import choose_save_path
 from biodeep_gui.gui.tabs.sequences.attribution_track import AttributionPanel
 from biodeep_gui.gui.widgets.heatmap import ColourBar, MutationMapView, TrackLabels
 from biodeep_gui.gui.workers import TaskRunner
@@ -340,11 +340,11 @@ class MutationTab(QWidget):
     def ask_export(self) -> None:
         if self._reading is None:
             return
-        path, chosen = QFileDialog.getSaveFileName(self, "Export the mutation map", "mutation_map.png", EXPORT_FILTER)
-        if not path:
+        path = choose_save_path(self, "Export the mutation map", "mutation_map.png", EXPORT_FILTER,
+                                inputs=[str(self._run.path) if self._run is not None else ""],
+                                refuse=lambda why: self.status.setText(f"Not saved: {why}"))
+        if path is None:
             return
-        if not Path(path).suffix:
-            path += "." + chosen.split("*.")[-1].rstrip(")")
         try:
             self.export(path)
         except (OSError, ValueError) as exc:

@@ -15,7 +15,6 @@ import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -30,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from biodeep_gui.core.common.fileio import atomic_write
 from biodeep_gui.core.sequences.run import Run
+from biodeep_gui.gui.session import choose_save_path
 from biodeep_gui.gui.tabs.sequences.data_files import TEST_FILTER
 from biodeep_gui.gui.tabs.sequences.form_widgets import FilePicker, ProblemsPanel
 from biodeep_gui.gui.tabs.sequences.results_tab import arch_label
@@ -363,11 +363,11 @@ class PredictTab(QWidget):
     def _export_clicked(self) -> None:
         src = Path(self._source) if self._source else None
         start = str(src.with_name(src.stem + "_predictions.csv")) if src else "predictions.csv"
-        path, _ = QFileDialog.getSaveFileName(self, "Export predictions", start, CSV_FILTER)
-        if not path:
+        run = str(self._run.path) if self._run is not None else ""
+        path = choose_save_path(self, "Export predictions", start, CSV_FILTER, inputs=[self._source, run],
+                                refuse=self.problems.show_message)
+        if path is None:
             return
-        if not Path(path).suffix:
-            path += ".csv"
         try:
             written = self.export_csv(path)
         except OSError as exc:

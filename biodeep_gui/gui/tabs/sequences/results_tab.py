@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -36,6 +35,7 @@ from biodeep_gui.core.common import metrics as M
 from biodeep_gui.core.sequences.models import ARCHITECTURES
 from biodeep_gui.core.sequences.run import Run
 from biodeep_gui.core.sequences.summary import test_intervals
+from biodeep_gui.gui.session import choose_save_path
 from biodeep_gui.gui.widgets.plots import (
     AXIS_COLOUR,
     EXPORT_FORMATS,
@@ -509,12 +509,12 @@ class ResultsTab(QWidget):
 
     def _export_clicked(self) -> None:
         run = self._run
-        start = str(Path(run.path) / f"{run.name}_results.png") if run else ""
-        path, chosen = QFileDialog.getSaveFileName(self, "Export figure", start, EXPORT_FORMATS)
-        if not path:
+        # beside the run folder: files inside it are the run's own, written by training only
+        start = str(Path(run.path).parent / f"{run.name}_results.png") if run else ""
+        path = choose_save_path(self, "Export figure", start, EXPORT_FORMATS,
+                                inputs=[str(run.path) if run else ""], refuse=self._show_notice)
+        if path is None:
             return
-        if not Path(path).suffix:
-            path += ".svg" if "svg" in chosen.lower() else ".png"
         try:
             written = self.export_figure(path)
         except (OSError, ValueError) as exc:
