@@ -343,6 +343,36 @@ def test_unusable_devices_are_refused_naming_the_usable_ones(world, tmp_path, ca
     assert digest(world) == before and not any(tmp_path.iterdir())
 
 
+# ---- 3b. numbers that are not settings -----------------------------------------------------------------------
+
+_NUMBERS = [(["--lr", "nan"], "lr"), (["--weight-decay", "-1"], "weight_decay"), (["--seed", "-1"], "seed"),
+            (["--seed", str(2**70)], "seed"), (["--grad-clip", "nan"], "grad_clip"),
+            (["--monitor", "banana"], "monitor"), (["--epochs", "0"], "epochs")]
+
+
+@pytest.mark.parametrize("extra, setting", _NUMBERS, ids=[" ".join(a) for a, _ in _NUMBERS])
+def test_train_refuses_a_setting_out_of_range_before_any_work(world, tmp_path, capsys, extra, setting):
+    data = world / "data"
+    before = digest(data)
+    out = tmp_path / "run"
+    refused(capsys, ["train", "--fasta", data / "pos.fa", "--background", data / "neg.fa", "--arch", "cnn",
+                     "--out", out, "--quiet", *extra], setting)
+    assert not out.exists() and digest(data) == before  # nothing written, inputs untouched
+
+
+@pytest.mark.parametrize("argv, setting", [
+    (["scans", "demo", "--subjects", "-5"], "subjects"),
+    (["scans", "train", "--images", "IMAGES", "--labels", "LABELS", "--file-column", "FILE_ID",
+      "--voxel-size", "nan"], "voxel_size")])
+def test_scans_commands_refuse_numbers_out_of_range(world, tmp_path, capsys, argv, setting):
+    scans = world / "scans_data"
+    table = next(p for p in scans.iterdir() if p.suffix in (".csv", ".tsv"))
+    images = next(p for p in scans.iterdir() if p.is_dir())
+    argv = [{"IMAGES": images, "LABELS": table}.get(a, a) for a in argv] + ["--out", tmp_path / "out"]
+    refused(capsys, argv, setting)
+    assert not (tmp_path / "out").exists()
+
+
 # ---- 4. tables -------------------------------------------------------------------------------------------------
 
 def _table(path: Path, rows: list[str], header: str = "sequence,label", sep: str = ",") -> Path:
