@@ -35,6 +35,7 @@ from biodeep_gui.core.training.runs import (
     RUN_FILE,
     SCANS,
     WEIGHTS_FILE,
+    display_name,
     history_csv,
     kind_of,
     load_weights,
@@ -143,6 +144,11 @@ class ScansRun:
     @property
     def status(self) -> str:
         return self.doc.get("status", "")
+
+    @property
+    def name(self) -> str:
+        """The name the user gave the run, else its folder name."""
+        return display_name(self.doc) or self.path.name
 
     @property
     def subjects(self) -> list[dict[str, Any]]:

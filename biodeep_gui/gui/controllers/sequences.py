@@ -369,6 +369,17 @@ class SequencesController(QObject):
         return data if same_files and data.length == run.info.length else None
 
     @Slot(str)
+    def run_renamed(self, run_dir: str) -> None:
+        """Take the renamed run (reloaded by Compare) into the session; the tabs showing it show its new name."""
+        renamed = [r for r in self._w.compare_tab.runs() if str(r.path) == run_dir]
+        if not renamed:
+            return
+        self._runs = [renamed[0] if str(r.path) == run_dir else r for r in self._runs]
+        shown = self._w.results_tab.current_run()
+        if shown is not None and str(shown.path) == run_dir:
+            self.show_run(renamed[0])
+
+    @Slot(str)
     def show_run_of(self, run_dir: str) -> None:
         """Show the session's run kept in ``run_dir`` (a row picked in Compare)."""
         for run in self._runs:
