@@ -79,6 +79,7 @@ class Predictions:
     columns: list[str]
     path: str
     overlap: dict | None = None  # pipeline.training_overlap: inputs the model was trained / validated on
+    codes: Any = None  # (N, L) uint8 bases as the model read them (for the mutation map of one of them)
 
 
 def predict_task(run: Run, path: str) -> Predictions:
@@ -89,7 +90,7 @@ def predict_task(run: Run, path: str) -> Predictions:
 
     ss = load_unlabelled(path, length=run.info.length)
     return Predictions(list(ss.ids), run.predict(ss.codes), output_columns(run), path,
-                       training_overlap(run, ss.codes))
+                       training_overlap(run, ss.codes), ss.codes)
 
 
 class SequencesController(QObject):
@@ -457,7 +458,15 @@ class SequencesController(QObject):
 
     @Slot(object)
     def _on_predicted(self, p: Predictions) -> None:
-        self._w.predict_tab.show_predictions(p.ids, p.scores, p.columns, p.overlap)
+        self._w.predict_tab.show_predictions(p.ids, p.scores, p.columns, p.overlap, p.codes)
+
+    @Slot(str, str)
+    def open_in_mutation_map(self, record_id: str, bases: str) -> None:
+        """A scored sequence (Predict) opened in the Mutation map tab and mapped right away."""
+        w = self._w
+        w.mutation_tab.set_pasted_sequence(bases)
+        w.show_tab(w.mutation_tab)
+        w.mutation_tab.compute()
 
     @Slot(str, str)
     def _on_predict_failed(self, message: str, details: str) -> None:
