@@ -50,13 +50,6 @@ MIN_VOXEL_SIZE = 0.1
 HARMONISATIONS = ("none", "site-centre")
 
 
-
-def value_units(normalise: str) -> tuple[str, str]:
-    """What a voxel value of a preprocessed volume is measured in: (short unit for a colour bar, explanation)."""
-    if normalise == "zscore":
-        return "z-score", "z-scores: each subject's intensities standardised inside the brain mask"
-    return "intensity", "intensities as stored in the image files (not normalised)"
-
 @dataclass
 class ScansDataConfig:
     """Where the cohort comes from and how each scan is prepared.

@@ -67,7 +67,6 @@ class ScansController(QObject):
             self.session.show_error("Cannot start brain-scan training", str(exc))
             return
         self._cfg = cfg
-        w.reconstructions_tab.normalise = cfg.data.normalise  # the units of the live reconstructions
         self.training_device = cfg.train.device
         folds = "leave-one-site-out" if cfg.cv.leave_site_out else f"{cfg.cv.folds}-fold"
         w.training_tab.begin(out.name, cfg.train.epochs, f"autoencoder → classifier, {folds} cross-validation, "

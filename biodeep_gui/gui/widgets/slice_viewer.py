@@ -116,14 +116,6 @@ class SliceViewer(QWidget):
             self.overlays.append(over)
             self.lines.append((vline, hline))
             self.letters.append(texts)
-        # the colour bar says what a colour means (the window's two ends) and in which units; not interactive:
-        # the window is set by the spin boxes below, linked across viewers
-        self.colour_bar = pg.ColorBarItem(values=(0.0, 1.0), width=14, colorMap=_colormap("gray"), label="",
-                                          interactive=False, colorMapMenu=False, pen=(200, 200, 200))
-        self.colour_bar.axis.setTextPen((220, 220, 220))
-        self.colour_bar.axis.setPen((200, 200, 200))
-        self.graphics.addItem(self.colour_bar, row=0, col=len(VIEWS))
-        self.units = ""
         self.graphics.scene().sigMouseClicked.connect(self._on_click)
 
         self.sliders: list[QSlider] = []
@@ -243,25 +235,12 @@ class SliceViewer(QWidget):
             over.setOpacity(opacity)
         self._redraw()
 
-    def set_units(self, units: str, meaning: str = "") -> None:
-        """The units of the voxel values, written on the colour bar (short, e.g. "z-score"); ``meaning`` says
-        more in the images' tooltip."""
-        self.units = units
-        self.colour_bar.axis.setLabel(units)
-        self.graphics.setToolTip(f"Colour bar: {meaning or units}" if units else "")
-
-    def colour_bar_levels(self) -> tuple[float, float]:
-        """The values at the two ends of the colour bar (the intensity window)."""
-        lo, hi = self.colour_bar.levels()
-        return float(lo), float(hi)
-
     def set_colormap(self, name: str, symmetric: bool = False) -> None:
         """Colour map of the volume itself ('gray', or a pyqtgraph map such as 'CET-D1' for signed differences);
         ``symmetric`` centres the window on 0 (for differences)."""
         cmap = _colormap(name)
         for img in self.images:
             img.setColorMap(cmap)
-        self.colour_bar.setColorMap(cmap)
         self._symmetric = symmetric
         if self.volume is not None:
             self.auto_window()
@@ -291,7 +270,6 @@ class SliceViewer(QWidget):
         self._updating = False
         for img in self.images:
             img.setLevels((low, high))
-        self.colour_bar.setLevels((low, high))
         if emit:
             self.sigWindowChanged.emit(float(low), float(high))
 

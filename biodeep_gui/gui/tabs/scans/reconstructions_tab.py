@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from biodeep_gui.core.common.errors import BioDeepError
 from biodeep_gui.core.common.metrics import permutation_p_text
-from biodeep_gui.core.scans.config import ARM_NAMES, value_units
+from biodeep_gui.core.scans.config import ARM_NAMES
 from biodeep_gui.gui.widgets.plots import ConfusionMatrixPlot, CurvesPlot
 from biodeep_gui.gui.widgets.slice_viewer import SliceViewer
 from biodeep_gui.gui.workers import TaskRunner
@@ -80,7 +80,6 @@ class ReconstructionsTab(QWidget):
         super().__init__(parent)
         self.run = None
         self._prep = None
-        self.normalise = "zscore"  # of the training under way (set by the controller): the colour bars' units
         self._fold_rows: list[tuple[int, str, dict]] = []
         self.recon_runner = TaskRunner(self, name="scans-reconstruct")
         self.recon_runner.sigFinished.connect(self._on_reconstructed)
@@ -313,9 +312,6 @@ class ReconstructionsTab(QWidget):
 
     # -- internals ------------------------------------------------------------------------------------------------
     def _show_volumes(self, original, reconstruction, difference, voxel_size, mask) -> None:
-        unit, meaning = value_units(self.run.config.data.normalise if self.run is not None else self.normalise)
-        for viewer, what in ((self.original, ""), (self.reconstruction, ""), (self.difference, "Δ ")):
-            viewer.set_units(what + unit, meaning)
         window = self.original.window() if self.original.volume is not None else None
         self.original.set_volume(original, voxel_size, mask=mask, window=window)
         self.reconstruction.set_volume(reconstruction, voxel_size, mask=mask, window=self.original.window())

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from biodeep_gui.core.common.errors import BioDeepError
-from biodeep_gui.core.scans.config import ScansDataConfig, value_units
+from biodeep_gui.core.scans.config import ScansDataConfig
 from biodeep_gui.gui.tabs.scans.cohort_form import CohortForm, with_browse
 from biodeep_gui.gui.widgets.slice_viewer import SliceViewer
 from biodeep_gui.gui.workers import TaskRunner
@@ -403,8 +403,6 @@ class ScansTab(QWidget):
         if self.prep is not None and self.cohort is not None and index < len(self.cohort.subjects):
             s = self.cohort.subjects[index]
             self.viewer.title.setText(f"Subject {s.id} (label {s.label}) — as the network sees it before masking")
-            # the cache holds volumes before the per-fold normalisation: file intensities, whatever the setting
-            self.viewer.set_units(*value_units("none"))
             self.viewer.set_volume(vol, self.prep.grid.voxel_size, self.prep.grid.affine)
         if self._pending_view is not None:
             nxt, self._pending_view = self._pending_view, None
