@@ -338,8 +338,6 @@ def _train(args) -> int:
 
 def format_summary(s) -> str:
     """A readable multi-line summary of a ``ScansSummary``."""
-    from biodeep_gui.core.common.metrics import permutation_p_text  # lazily, as every core import of the CLI
-
     lines = [f"Run folder: {s.run_dir or '(nothing saved)'}" + (" (cancelled)" if s.cancelled else ""),
              f"{s.n_folds}-fold cross-validation on {s.device}, {s.elapsed_s:.0f} s"]
     if s.reconstruction:
@@ -366,7 +364,8 @@ def format_summary(s) -> str:
     for arm, p in s.permutation.items():
         how = "labels permuted within each site" if p.get("within_site") else "labels permuted freely"
         lines.append(f"Permutation test ({names.get(arm, arm)}): accuracy {p['accuracy']:.3f}, chance "
-                     f"{p['chance']:.3f}, {permutation_p_text(p['p_value'], p['n'])} ({how})")
+                     f"{p['chance']:.3f}, p = {p['p_value']:.3g} ({int(p['n'])} permutations, {how}; "
+                     f"p >= 1/(n+1) = {p.get('floor', 1 / (1 + p['n'])):.3g})")
     if s.site_predictability:
         sp = s.site_predictability
         lines.append(f"Site predictability from the codes: balanced accuracy {sp['balanced_accuracy']:.3f} "

@@ -199,23 +199,6 @@ N_BOOTSTRAP = 1000
 _BLOCK = 4_000_000  # resampled values per block (resamples x sequences), bounds memory to ~100 MB
 
 
-def permutation_p_text(p_value: float, n: int) -> str:
-    """A permutation p-value stated with its floor, in words: ``"p = 0.048, the smallest possible with 20
-    permutations"`` or ``"p = 0.19 (the smallest possible with 20 permutations is 0.048)"``.
-
-    With ``n`` label shuffles the p-value (1 + hits) / (1 + n) can never fall below 1 / (n + 1): a p at that floor
-    says "no shuffle did as well", not "p is tiny", so the floor is given wherever the p-value is.
-    """
-    n = int(n)
-    if n <= 0 or not math.isfinite(float(p_value)):
-        return "p not computed (no permutations)"
-    floor = 1.0 / (n + 1)
-    word = "permutation" if n == 1 else "permutations"
-    if float(p_value) <= floor * (1 + 1e-9):
-        return f"p = {floor:.2g}, the smallest possible with {n} {word}"
-    return f"p = {float(p_value):.2g} (the smallest possible with {n} {word} is {floor:.2g})"
-
-
 def bootstrap_strata(task: str, y_true: np.ndarray) -> np.ndarray | None:
     """(N,) class of each test sequence for a stratified bootstrap, or None (regression, multi-task)."""
     y = np.asarray(y_true)

@@ -15,12 +15,3 @@ def test_counts_and_rates_at_a_threshold():
     assert c["accuracy"] == 4 / 7
     none = threshold_counts(y, p, 1.0)
     assert none["tp"] == none["fp"] == 0 and math.isnan(none["precision"]) and none["specificity"] == 1
-
-
-def test_permutation_p_states_its_floor():
-    from biodeep_gui.core.common.metrics import permutation_p_text
-
-    assert permutation_p_text(1 / 21, 20) == "p = 0.048, the smallest possible with 20 permutations"
-    assert permutation_p_text(4 / 21, 20) == "p = 0.19 (the smallest possible with 20 permutations is 0.048)"
-    assert permutation_p_text(0.5, 1) == "p = 0.5, the smallest possible with 1 permutation"
-    assert permutation_p_text(float("nan"), 0) == "p not computed (no permutations)"
