@@ -241,6 +241,8 @@ class PredictTab(QWidget):
         self.histogram.addItem(self.threshold_line)
         self.threshold = QDoubleSpinBox()
         self.threshold.setDecimals(3)
+        self.threshold.setRange(0.0, 1.0)
+        self.threshold.setValue(0.5)
         self.threshold.setSingleStep(0.05)
         self.threshold.setToolTip("Sequences scoring at or above this value are counted (drag the red line on the "
                                   "histogram to move it).")
@@ -487,6 +489,9 @@ class PredictTab(QWidget):
     def _draw_histogram(self, *_) -> None:
         counts, edges = self.histogram_counts()
         self.histogram.set_histogram(counts, edges)
+        self.threshold_line.setVisible(bool(len(counts)))
+        if not len(counts):  # nothing scored yet: the axes of a probability, not pyqtgraph's -0.5..0.5
+            self.histogram.getPlotItem().setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)
         name = self.hist_column.currentText()
         self.histogram.set_title(f"Predicted {name}" if name else "Predicted scores")
         self._threshold_changed(self.threshold.value())

@@ -18,10 +18,12 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QStackedWidget,
     QTableWidget,
@@ -198,8 +200,15 @@ class ResultsTab(QWidget):
         ll.addWidget(QLabel("<b>About this run</b>"))
         ll.addWidget(self.details)
         ll.addStretch(1)
+        # metrics, calls at a threshold and the run's details are taller than a 640-pixel window leaves: the
+        # column scrolls vertically rather than cut the details
+        self.left_scroll = QScrollArea()
+        self.left_scroll.setWidget(left)
+        self.left_scroll.setWidgetResizable(True)
+        self.left_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(left)
+        splitter.addWidget(self.left_scroll)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([300, 900])
@@ -389,6 +398,8 @@ class ResultsTab(QWidget):
         # the whole table stays readable: the left pane is at least as wide as its columns
         self.metrics_table.setMinimumWidth(sum(self.metrics_table.columnWidth(c) for c in range(4))
                                            + 2 * self.metrics_table.frameWidth())
+        self.left_scroll.setMinimumWidth(self.left_scroll.widget().minimumSizeHint().width()
+                                         + self.left_scroll.verticalScrollBar().sizeHint().width())
 
     @staticmethod
     def _details_html(run: Run) -> str:
