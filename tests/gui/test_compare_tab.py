@@ -190,3 +190,19 @@ def test_rename_from_the_table_persists_across_reopening(qtbot, tab, runs, tmp_p
     assert not tab.rename_run(str(copy), "two\nlines")
     assert tab.rename_message.isVisible() and "one line" in tab.rename_message.text()
     assert (copy / "run.json").read_bytes() == before
+
+
+def test_rename_in_the_window_reaches_results_and_the_session(qtbot, window, runs, tmp_path):
+    import shutil
+
+    from biodeep_gui.core.sequences.run import load_run
+
+    copy = tmp_path / "cnn_copy"
+    shutil.copytree(runs[0].path, copy)
+    seq = window.sequences
+    seq.open_run(copy)
+    assert window.results_tab.title.text() == "GC-box CNN"
+    assert window.compare_tab.rename_run(str(copy), "first try, 3 epochs")
+    assert window.results_tab.title.text() == "first try, 3 epochs"  # the run shown follows its new name
+    assert [r.name for r in seq.runs() if r.path == copy] == ["first try, 3 epochs"]
+    assert load_run(copy).name == "first try, 3 epochs"  # reopened from disk

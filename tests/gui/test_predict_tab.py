@@ -211,3 +211,21 @@ def test_histogram_threshold_count_and_open_in_mutation_map(qtbot, tab, run, new
     with qtbot.waitSignal(tab.sigOpenInMutationMap) as blocker:
         tab.table.doubleClicked.emit(tab.proxy.index(0, 1))
     assert blocker.args[0] == p.ids[top]
+
+
+def test_open_in_mutation_map_through_the_window(qtbot, window, run, new_fasta):
+    from biodeep_gui.gui.controllers.sequences import predict_task
+
+    window.sequences.add_run(run)
+    p = predict_task(run, str(new_fasta))
+    window.predict_tab.show_predictions(p.ids, p.scores, p.columns, p.overlap, p.codes)
+    window.predict_tab.table.selectRow(2)
+    top = window.predict_tab.model.record(2)
+    qtbot.mouseClick(window.predict_tab.mutation_button, Qt.MouseButton.LeftButton)
+    mt = window.mutation_tab
+    assert mt.pasted.isChecked() and mt.paste.toPlainText() == decode(p.codes[top])
+    assert window.tabs.currentWidget().widget() is mt  # the Mutation map tab is in front
+    # computed once the tab has tried to read the run's own sequences (this run has no data files)
+    qtbot.waitUntil(lambda: mt.reading_result() is not None, timeout=60000)
+    # the map is of that very sequence: its output is the score Predict showed
+    assert mt.reading_result().probability == pytest.approx(float(p.scores[top, 0]), abs=1e-4)

@@ -464,9 +464,8 @@ class SequencesController(QObject):
     def open_in_mutation_map(self, record_id: str, bases: str) -> None:
         """A scored sequence (Predict) opened in the Mutation map tab and mapped right away."""
         w = self._w
-        w.mutation_tab.set_pasted_sequence(bases)
         w.show_tab(w.mutation_tab)
-        w.mutation_tab.compute()
+        w.mutation_tab.map_sequence(bases)
 
     @Slot(str, str)
     def _on_predict_failed(self, message: str, details: str) -> None:
