@@ -170,7 +170,9 @@ class MainWindow(QMainWindow):
         self.training_tab.sigStopRequested.connect(self.stop_training)
         self.train_runner.sigItems.connect(self.training_tab.add_items)
         self.predict_tab.sigPredictRequested.connect(seq.predict_file)
+        self.predict_tab.sigOpenInMutationMap.connect(seq.open_in_mutation_map)
         self.compare_tab.sigRunSelected.connect(seq.show_run_of)
+        self.compare_tab.sigRunRenamed.connect(seq.run_renamed)
         # linked interpretation views: a filter picked in one is shown in the other
         self.filters_tab.sigFilterSelected.connect(self.mutation_tab.highlight_filter)
         self.filters_tab.sigAnalysisReady.connect(self.mutation_tab.set_filter_analysis)

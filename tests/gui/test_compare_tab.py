@@ -160,3 +160,49 @@ def test_runs_on_another_split_are_not_compared(tab, runs, train_gc_box, tmp_pat
     assert _cell(tab, r, "vs best baseline") == "—"
     assert "compared only within their own set" in tab.verdict.text()
     assert tab.export_figure(tmp_path / "curves.svg").read_text().count("<svg") == 1
+
+
+def test_rename_from_the_table_persists_across_reopening(qtbot, tab, runs, tmp_path):
+    import shutil
+
+    from biodeep_gui.core.runs import open_run
+    from biodeep_gui.core.sequences.run import load_run
+
+    copy = tmp_path / "run_copy"
+    shutil.copytree(runs[1].path, copy)  # the session's runs stay untouched
+    tab.set_runs([runs[0], load_run(copy)])
+    row = tab.view_order().index("3-mer baseline")
+    # what the delegate does when the user edits the Run cell (F2 / Rename…) and presses Enter
+    with qtbot.waitSignal(tab.sigRunRenamed) as blocker:
+        tab.proxy.setData(tab.proxy.index(row, 0), "  k-mer, reviewer's pick  ")
+    assert blocker.args == [str(copy)]
+    assert "k-mer, reviewer's pick" in tab.view_order()
+    assert open_run(copy).name == "k-mer, reviewer's pick"  # read back from run.json, not from the table
+    assert (copy / "run.json").exists() and not (tmp_path / "k-mer, reviewer's pick").exists()  # not moved
+    assert not tab.rename_message.isVisible()
+
+    # an empty name gives the run its own name back
+    tab.rename_run(str(copy), "")
+    assert open_run(copy).name == "3-mer baseline"
+
+    # a name on two lines is refused with a message; run.json is unchanged
+    before = (copy / "run.json").read_bytes()
+    assert not tab.rename_run(str(copy), "two\nlines")
+    assert tab.rename_message.isVisible() and "one line" in tab.rename_message.text()
+    assert (copy / "run.json").read_bytes() == before
+
+
+def test_rename_in_the_window_reaches_results_and_the_session(qtbot, window, runs, tmp_path):
+    import shutil
+
+    from biodeep_gui.core.sequences.run import load_run
+
+    copy = tmp_path / "cnn_copy"
+    shutil.copytree(runs[0].path, copy)
+    seq = window.sequences
+    seq.open_run(copy)
+    assert window.results_tab.title.text() == "GC-box CNN"
+    assert window.compare_tab.rename_run(str(copy), "first try, 3 epochs")
+    assert window.results_tab.title.text() == "first try, 3 epochs"  # the run shown follows its new name
+    assert [r.name for r in seq.runs() if r.path == copy] == ["first try, 3 epochs"]
+    assert load_run(copy).name == "first try, 3 epochs"  # reopened from disk

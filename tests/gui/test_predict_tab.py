@@ -171,3 +171,61 @@ def test_sequences_used_in_training_are_warned_about(qtbot, tab, run, new_fasta,
     assert tab.overlap_label.text().startswith("Warning:") and "unknown" in tab.overlap_label.text()
     tab.set_run(None)
     assert not tab.overlap_label.isVisible()
+
+
+def test_histogram_threshold_count_and_open_in_mutation_map(qtbot, tab, run, new_fasta):
+    from biodeep_gui.gui.controllers.sequences import predict_task
+
+    from .conftest import shot
+
+    tab.resize(1280, 800)
+    tab.set_run(run)
+    tab.file_picker.set_path(str(new_fasta))
+    p = predict_task(run, str(new_fasta))
+    assert not tab.mutation_button.isEnabled()
+    tab.show_predictions(p.ids, p.scores, p.columns, p.overlap, p.codes)
+    counts, edges = tab.histogram_counts()
+    assert counts.sum() == 40 and tab.histogram.n_bins() == len(counts)  # every scored sequence is drawn
+    assert float(np.sum(tab.histogram.curve.yData)) == 40
+    assert edges[0] == 0.0 and edges[-1] == 1.0  # probabilities: the whole 0..1 range
+
+    scores = p.scores[:, 0]
+    assert tab.threshold.value() == 0.5
+    assert tab.count_above() == int(np.sum(scores >= 0.5))
+    assert tab.above_label.text().startswith(f"<b>{int(np.sum(scores >= 0.5))}</b> of 40 sequences")
+    tab.threshold.setValue(0.8)
+    assert tab.count_above() == int(np.sum(scores >= 0.8)) and tab.threshold_line.value() == pytest.approx(0.8)
+    tab.threshold_line.setValue(0.25)  # dragging the line moves the spin box and the count
+    assert tab.threshold.value() == pytest.approx(0.25) and tab.count_above() == int(np.sum(scores >= 0.25))
+    # the table and the histogram share the width (no single narrow column)
+    assert shot(tab, "predict_tab_histogram").exists()  # (lays the tab out first)
+    assert tab.table.width() > 450 and tab.histogram.width() > 450
+
+    # the top row opens its own bases (as the model read them) in the Mutation map
+    tab.table.selectRow(0)
+    top = tab.model.record(tab.proxy.mapToSource(tab.proxy.index(0, 0)).row())
+    assert tab.mutation_button.isEnabled()
+    with qtbot.waitSignal(tab.sigOpenInMutationMap) as blocker:
+        qtbot.mouseClick(tab.mutation_button, Qt.MouseButton.LeftButton)
+    assert blocker.args == [p.ids[top], decode(p.codes[top])]
+    with qtbot.waitSignal(tab.sigOpenInMutationMap) as blocker:
+        tab.table.doubleClicked.emit(tab.proxy.index(0, 1))
+    assert blocker.args[0] == p.ids[top]
+
+
+def test_open_in_mutation_map_through_the_window(qtbot, window, run, new_fasta):
+    from biodeep_gui.gui.controllers.sequences import predict_task
+
+    window.sequences.add_run(run)
+    p = predict_task(run, str(new_fasta))
+    window.predict_tab.show_predictions(p.ids, p.scores, p.columns, p.overlap, p.codes)
+    window.predict_tab.table.selectRow(2)
+    top = window.predict_tab.model.record(2)
+    qtbot.mouseClick(window.predict_tab.mutation_button, Qt.MouseButton.LeftButton)
+    mt = window.mutation_tab
+    assert mt.pasted.isChecked() and mt.paste.toPlainText() == decode(p.codes[top])
+    assert window.tabs.currentWidget().widget() is mt  # the Mutation map tab is in front
+    # computed once the tab has tried to read the run's own sequences (this run has no data files)
+    qtbot.waitUntil(lambda: mt.reading_result() is not None, timeout=60000)
+    # the map is of that very sequence: its output is the score Predict showed
+    assert mt.reading_result().probability == pytest.approx(float(p.scores[top, 0]), abs=1e-4)

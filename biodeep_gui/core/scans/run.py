@@ -36,6 +36,7 @@ from biodeep_gui.core.training.runs import (
     SCANS,
     WEIGHTS_FILE,
     check_weight_shapes,
+    display_name,
     history_csv,
     kind_of,
     load_weights,
@@ -144,6 +145,11 @@ class ScansRun:
     @property
     def status(self) -> str:
         return self.doc.get("status", "")
+
+    @property
+    def name(self) -> str:
+        """The name the user gave the run, else its folder name."""
+        return display_name(self.doc) or self.path.name
 
     @property
     def subjects(self) -> list[dict[str, Any]]:

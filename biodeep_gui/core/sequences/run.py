@@ -21,6 +21,7 @@ from biodeep_gui.core.training.runs import (
     WEIGHTS_FILE,
     _num,
     check_weight_shapes,
+    display_name,
     history_csv,
     kind_of,
     load_weights,
@@ -90,7 +91,7 @@ class Run:
 
     @property
     def name(self) -> str:
-        return self.config.name or self.path.name
+        return display_name(self.doc) or self.config.name or self.path.name
 
     def tensors(self) -> dict[str, np.ndarray]:
         return read_tensors(self.path, WEIGHTS_FILE, "weights")

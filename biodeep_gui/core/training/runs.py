@@ -5,7 +5,7 @@ A run folder holds
 - ``run.json``: ``kind`` (``"sequences"`` or ``"scans"``; a run.json without it is a BioDeep 0.1.0 sequence run),
   schema version, the full configuration, the model description, provenance (package versions, seed, device,
   SHA-256 of every input file) and status (``training`` while checkpoints are written each epoch, then
-  ``complete`` or ``cancelled``);
+  ``complete`` or ``cancelled``); optionally ``display_name``, the name a user gave the run (``rename_run``);
 - ``model.safetensors``: weights (deep models) or coefficients (baselines); never a pickle;
 - ``history.csv``: one row per epoch; ``metrics.json``: flat name -> number metrics;
 - ``predictions.safetensors``: held-out targets and predictions, for the ROC/PR curves and scatter plots
@@ -136,6 +136,37 @@ def kind_of(doc: dict[str, Any], where: Path | str = RUN_FILE) -> str:
     if kind not in RUN_KINDS:
         raise RunFolderError(f"{where}: unknown kind of run {kind!r} (expected one of {', '.join(RUN_KINDS)})")
     return kind
+
+
+def display_name(doc: dict[str, Any]) -> str:
+    """The name a user gave the run (``display_name`` in run.json), or "" when it has none or it is not text."""
+    name = doc.get("display_name")
+    return name.strip() if isinstance(name, str) else ""
+
+
+def rename_run(run_dir: str | Path, name: str) -> Path:
+    """Give a run a display name, stored in its run.json (rewritten atomically; the folder is not moved).
+
+    An empty ``name`` removes the display name, so the run shows its folder name again. Every other field of
+    run.json is kept as it was, so runs renamed here still load in the version that wrote them.
+
+    Raises
+    ------
+    RunFolderError : not a run folder, a damaged run.json, a run still training (its trainer rewrites run.json
+        every epoch and would drop the name), or a name with line breaks or over 200 characters
+    """
+    rf, doc = read_run_doc(run_dir)
+    if doc.get("status") == "training":
+        raise RunFolderError(f"{rf}: the run is still training; rename it once it has finished")
+    name = str(name).strip()
+    if len(name) > 200 or any(c in name for c in "\n\r\x00"):
+        raise RunFolderError(f"{rf}: a run name is one line of at most 200 characters")
+    if name:
+        doc["display_name"] = name
+    else:
+        doc.pop("display_name", None)
+    atomic_write(rf, json.dumps(json_safe(doc), indent=2, sort_keys=True))
+    return rf
 
 
 def read_json_file(run_dir: str | Path, name: str, what: str) -> dict[str, Any]:

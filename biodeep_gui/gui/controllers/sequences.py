@@ -79,6 +79,7 @@ class Predictions:
     columns: list[str]
     path: str
     overlap: dict | None = None  # pipeline.training_overlap: inputs the model was trained / validated on
+    codes: Any = None  # (N, L) uint8 bases as the model read them (for the mutation map of one of them)
 
 
 def predict_task(run: Run, path: str) -> Predictions:
@@ -89,7 +90,7 @@ def predict_task(run: Run, path: str) -> Predictions:
 
     ss = load_unlabelled(path, length=run.info.length)
     return Predictions(list(ss.ids), run.predict(ss.codes), output_columns(run), path,
-                       training_overlap(run, ss.codes))
+                       training_overlap(run, ss.codes), ss.codes)
 
 
 class SequencesController(QObject):
@@ -373,6 +374,17 @@ class SequencesController(QObject):
         return data if same_files and data.length == run.info.length else None
 
     @Slot(str)
+    def run_renamed(self, run_dir: str) -> None:
+        """Take the renamed run (reloaded by Compare) into the session; the tabs showing it show its new name."""
+        renamed = [r for r in self._w.compare_tab.runs() if str(r.path) == run_dir]
+        if not renamed:
+            return
+        self._runs = [renamed[0] if str(r.path) == run_dir else r for r in self._runs]
+        shown = self._w.results_tab.current_run()
+        if shown is not None and str(shown.path) == run_dir:
+            self.show_run(renamed[0])
+
+    @Slot(str)
     def show_run_of(self, run_dir: str) -> None:
         """Show the session's run kept in ``run_dir`` (a row picked in Compare)."""
         for run in self._runs:
@@ -451,7 +463,14 @@ class SequencesController(QObject):
 
     @Slot(object)
     def _on_predicted(self, p: Predictions) -> None:
-        self._w.predict_tab.show_predictions(p.ids, p.scores, p.columns, p.overlap)
+        self._w.predict_tab.show_predictions(p.ids, p.scores, p.columns, p.overlap, p.codes)
+
+    @Slot(str, str)
+    def open_in_mutation_map(self, record_id: str, bases: str) -> None:
+        """A scored sequence (Predict) opened in the Mutation map tab and mapped right away."""
+        w = self._w
+        w.show_tab(w.mutation_tab)
+        w.mutation_tab.map_sequence(bases)
 
     @Slot(str, str)
     def _on_predict_failed(self, message: str, details: str) -> None:

@@ -286,7 +286,7 @@ class ReconstructionsTab(QWidget):
         self._show_confusion()
         self._show_summary(summary, res.get("permutation", {}), res.get("site_predictability", {}),
                            res.get("reconstruction", {}), run.status == "cancelled", res.get("chance", {}))
-        self.heading.setText(f"Run {run.path.name} ({run.status}): click a subject in the table to see it")
+        self.heading.setText(f"Run {run.name} ({run.status}): click a subject in the table to see it")
         if self.errors.rowCount() and run.grid is not None:
             self.errors.selectRow(0)
             self.show_subject(self.errors.item(0, 1).text())

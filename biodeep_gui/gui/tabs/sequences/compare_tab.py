@@ -10,8 +10,16 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPixmap
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import QAction, QBrush, QColor, QFont, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -25,9 +33,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from biodeep_gui.core.common.errors import BioDeepError
 from biodeep_gui.core.common.metrics import HIGHER_IS_BETTER
 from biodeep_gui.core.sequences import summary as S
-from biodeep_gui.core.sequences.run import Run
+from biodeep_gui.core.sequences.run import Run, load_run
+from biodeep_gui.core.training.runs import rename_run
 from biodeep_gui.gui.session import choose_save_path
 from biodeep_gui.gui.tabs.sequences.results_tab import METRIC_HELP, METRIC_LABELS, METRIC_ORDER, arch_label
 from biodeep_gui.gui.widgets.plots import EXPORT_FORMATS, CurvesPlot, format_metric, series_colour
@@ -45,6 +55,7 @@ class RunsModel(QAbstractTableModel):
     """
 
     FIXED = ("Run", "Architecture", "Parameters", "Status", "Best epoch")
+    sigRenameRequested = Signal(str, str)  # run folder, new display name (the Run cell was edited)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -101,6 +112,19 @@ class RunsModel(QAbstractTableModel):
             v = run.metrics.get(f"test_{self.metrics[k]}", math.nan)
             return float(v) if isinstance(v, (int, float)) else math.nan
         return c.vs_best_baseline
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        f = super().flags(index)
+        return f | Qt.ItemFlag.ItemIsEditable if index.isValid() and index.column() == 0 else f
+
+    def setData(self, index, value, role: int = Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802 (Qt API)
+        # the file is written by the tab (which can report a refusal); the row changes when the run is reloaded
+        if role != Qt.ItemDataRole.EditRole or not index.isValid() or index.column() != 0:
+            return False
+        run = self.rows[index.row()].run
+        if str(value).strip() != run.name:
+            self.sigRenameRequested.emit(str(run.path), str(value))
+        return False
 
     def _metric_of(self, col: int) -> str | None:
         k = col - len(self.FIXED) - 1
@@ -218,6 +242,7 @@ class CompareTab(QWidget):
     """
 
     sigRunSelected = Signal(str)
+    sigRunRenamed = Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -239,7 +264,18 @@ class CompareTab(QWidget):
         self.table.setSortingEnabled(True)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        # only the Run cell is editable (its display name): F2 or the context menu's Rename…
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.EditKeyPressed)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.rename_action = QAction("Rename…", self.table)
+        self.rename_action.setShortcut(QKeySequence(Qt.Key.Key_F2))
+        self.rename_action.setToolTip("Give the selected run a name of your own (kept in its run.json; the "
+                                      "folder keeps its name)")
+        self.table.addAction(self.rename_action)
+        self.rename_message = QLabel()
+        self.rename_message.setWordWrap(True)
+        self.rename_message.setStyleSheet(f"color: {LOSS_COLOUR.name()};")
+        self.rename_message.hide()
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
@@ -280,11 +316,14 @@ class CompareTab(QWidget):
         lay = QVBoxLayout(self)
         lay.addWidget(self.verdict)
         lay.addWidget(self.empty)
+        lay.addWidget(self.rename_message)
         lay.addWidget(splitter, 1)
 
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.metric_combo.currentIndexChanged.connect(self._draw_curves)
         self.export_button.clicked.connect(self._export_clicked)
+        self.rename_action.triggered.connect(self._rename_clicked)
+        self.model.sigRenameRequested.connect(self.rename_run)
         self.set_runs([])
 
     # ---- public API --------------------------------------------------------------------------------------
@@ -363,6 +402,28 @@ class CompareTab(QWidget):
                     self.plot.set_emphasis(str(c.run.path))
                 return True
         return False
+
+    @Slot(str, str)
+    def rename_run(self, run_dir: str, name: str) -> bool:
+        """Store ``name`` as the display name of the run in ``run_dir`` (run.json; an empty name restores the
+        folder name), reload it in the table and emit ``sigRunRenamed``; a refusal is shown above the table."""
+        try:
+            rename_run(run_dir, name)
+            run = load_run(run_dir)
+        except BioDeepError as exc:
+            self.rename_message.setText(f"Could not rename the run: {exc}")
+            self.rename_message.show()
+            return False
+        self.rename_message.hide()
+        self.set_runs([run if str(r.path) == str(run.path) else r for r in self._runs])
+        self.sigRunRenamed.emit(str(run.path))
+        return True
+
+    @Slot()
+    def _rename_clicked(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if rows:
+            self.table.edit(rows[0].siblingAtColumn(0))
 
     def view_order(self) -> list[str]:
         """Run names from top to bottom as the table shows them now."""

@@ -73,6 +73,7 @@ class MutationTab(QWidget):
         self._highlighted: int | None = None
         self._source = ""  # the id of the sequence shown, or 'pasted sequence'
         self._loading = False  # the worker is reading the run's own sequences
+        self._map_after_loading = False  # a sequence was sent (Predict) while they were being read
         self.runner = TaskRunner(self, name="mutagenesis", priority="normal")
         self.runner.sigFinished.connect(self._on_finished)
         self.runner.sigFailed.connect(self._on_failed)
@@ -192,7 +193,7 @@ class MutationTab(QWidget):
             self.runner.cancel()
             self.runner.join()
         same = run is not None and self._run is not None and Path(run.path) == Path(self._run.path)
-        self._loading = False
+        self._loading = self._map_after_loading = False
         self._run, self._data = run, data
         self.attribution.set_run(run if run is not None and _deep(run) else None)
         self._reading, self._sites, self._highlighted = None, None, None
@@ -256,6 +257,19 @@ class MutationTab(QWidget):
     def set_pasted_sequence(self, text: str) -> None:
         self.paste.setPlainText(text)
         self.pasted.setChecked(True)
+
+    def map_sequence(self, text: str) -> None:
+        """Paste ``text`` and compute its map: now, or once the run's own sequences have been read (one worker)."""
+        self.set_pasted_sequence(text)
+        if self._loading:
+            self._map_after_loading = True
+        else:
+            self.compute()
+
+    def _compute_if_asked(self) -> None:
+        if self._map_after_loading:
+            self._map_after_loading = False
+            self.compute()
 
     def compute(self) -> None:
         """Compute the mutation map of the chosen or pasted sequence in the worker."""
@@ -361,6 +375,7 @@ class MutationTab(QWidget):
             self._set_data(reading)
             self.status.setText("")
             self._update_buttons()
+            self._compute_if_asked()
             return
         self._reading = reading
         mm = reading.mm
@@ -381,6 +396,7 @@ class MutationTab(QWidget):
         if self._loading:
             self._loading = False
             self.status.setText(f"The run's sequences could not be read ({message}); paste a sequence instead.")
+            self._compute_if_asked()
         else:
             self.status.setText(f"Could not compute the mutation map: {message}")
 

@@ -1,4 +1,8 @@
-"""The Predict tab: score new sequences with a trained run and export the scores.
+"""The Predict tab: score new sequences with a trained run, see how the scores spread, export them.
+
+Beside the sortable table: a histogram of one score column with a threshold (a spin box or the line dragged on
+the plot) and how many sequences score at or above it; "Open in Mutation map" (or a double-click on a row) asks
+for the selected sequence's mutation map (``sigOpenInMutationMap``).
 
 The tab never runs a model: "Predict" emits ``sigPredictRequested(path)``; the main window scores the file off the
 GUI thread with the run set by ``set_run`` and hands the scores back through ``show_predictions`` (or
@@ -12,9 +16,12 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
+    QDoubleSpinBox,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -22,17 +29,20 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QSplitter,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from biodeep_gui.core.common.fileio import atomic_write
+from biodeep_gui.core.sequences.encoding import decode
 from biodeep_gui.core.sequences.run import Run
 from biodeep_gui.gui.session import choose_save_path
 from biodeep_gui.gui.tabs.sequences.data_files import TEST_FILTER
 from biodeep_gui.gui.tabs.sequences.form_widgets import FilePicker, ProblemsPanel
 from biodeep_gui.gui.tabs.sequences.results_tab import arch_label
+from biodeep_gui.gui.widgets.plots import HistogramPlot
 
 CSV_FILTER = "CSV table (*.csv);;All files (*)"
 
@@ -138,16 +148,19 @@ class PredictTab(QWidget):
     -------
     sigPredictRequested(str) : the file to score with the run given to ``set_run``
     sigExported(str) : path of a CSV just written
+    sigOpenInMutationMap(str, str) : id and bases of the selected sequence (as the model read it)
     """
 
     sigPredictRequested = Signal(str)
     sigExported = Signal(str)
+    sigOpenInMutationMap = Signal(str, str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self._run: Run | None = None
         self._busy = False
         self._source = ""
+        self._codes: np.ndarray | None = None  # (N, L) codes of the scored sequences, for the mutation map
 
         self.problems = ProblemsPanel()
         model_box = QGroupBox("Model")
@@ -214,21 +227,82 @@ class PredictTab(QWidget):
         self.table.horizontalHeader().setMinimumSectionSize(90)
         self.table.setToolTip("Click a column header to sort; probabilities are between 0 and 1.")
 
+        self.table.horizontalHeader().setStretchLastSection(True)  # the table fills its half of the width
+        self.table.setToolTip("Click a column header to sort; probabilities are between 0 and 1. Double-click a "
+                              "row to open its sequence in the Mutation map tab.")
+        self.mutation_button = QPushButton("Open in Mutation map")
+        self.mutation_button.setToolTip("See how every single-base change of the selected sequence moves its "
+                                        "score (Mutation map tab).")
+
+        self.hist_column = QComboBox()
+        self.hist_column.setToolTip("The score drawn in the histogram and counted against the threshold.")
+        self.histogram = HistogramPlot("Predicted scores", "Score", "Sequences", colour=0)
+        self.threshold_line = pg.InfiniteLine(0.5, angle=90, movable=True, pen=pg.mkPen("#b3261e", width=2))
+        self.histogram.addItem(self.threshold_line)
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setDecimals(3)
+        self.threshold.setRange(0.0, 1.0)
+        self.threshold.setValue(0.5)
+        self.threshold.setSingleStep(0.05)
+        self.threshold.setToolTip("Sequences scoring at or above this value are counted (drag the red line on the "
+                                  "histogram to move it).")
+        self.above_label = QLabel()
+        self.above_label.setWordWrap(True)
+        self.hist_column_label = QLabel("Score:")
+        hist_row = QHBoxLayout()
+        hist_row.addWidget(self.hist_column_label)
+        hist_row.addWidget(self.hist_column)
+        hist_row.addStretch(1)
+        self.hist_column.hide()
+        self.hist_column_label.hide()
+        hist_row.addWidget(QLabel("Threshold:"))
+        hist_row.addWidget(self.threshold)
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addLayout(hist_row)
+        rl.addWidget(self.above_label)
+        rl.addWidget(self.histogram, 1)
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addLayout(tools)
+        ll.addWidget(self.table, 1)
+        row_tools = QHBoxLayout()
+        row_tools.addStretch(1)
+        row_tools.addWidget(self.mutation_button)
+        ll.addLayout(row_tools)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(right)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([1000, 1000])  # halves, whatever the size hints of the table and the plot
+
+        top = QHBoxLayout()  # model and input side by side: the results get the height
+        top.addWidget(model_box, 1)
+        top.addWidget(input_box, 1)
         lay = QVBoxLayout(self)
         lay.addWidget(self.problems)
-        lay.addWidget(model_box)
-        lay.addWidget(input_box)
+        lay.addLayout(top)
         lay.addWidget(self.overlap_label)
-        lay.addLayout(tools)
-        lay.addWidget(self.table, 1)
+        lay.addWidget(self.splitter, 1)
 
         self.predict_button.clicked.connect(self._predict_clicked)
         self.file_picker.sigChanged.connect(self._update_enabled)
         self.file_picker.edit.textChanged.connect(self._update_enabled)
         self.filter_edit.textChanged.connect(self._filter_changed)
         self.export_button.clicked.connect(self._export_clicked)
+        self.mutation_button.clicked.connect(self._open_selected)
+        self.table.doubleClicked.connect(self._open_selected)
+        self.table.selectionModel().selectionChanged.connect(self._update_enabled)
+        self.hist_column.currentIndexChanged.connect(self._draw_histogram)
+        self.threshold.valueChanged.connect(self._threshold_changed)
+        self.threshold_line.sigPositionChanged.connect(self._line_moved)
         self.set_run(None)
         self._show_counts()
+        self._draw_histogram()
 
     # ---- public API --------------------------------------------------------------------------------------
     def set_run(self, run: Run | None) -> None:
@@ -259,22 +333,57 @@ class PredictTab(QWidget):
         return self._run
 
     def show_predictions(self, ids: list[str], scores: np.ndarray, column_names: list[str],
-                         overlap: dict | None = None) -> None:
+                         overlap: dict | None = None, codes: np.ndarray | None = None) -> None:
         """Show (N,) ids with (N, K) scores under K column names, highest first score on top.
 
         ``overlap``: ``pipeline.training_overlap`` of these sequences; a warning is shown when some (or,
         for runs without a digest, possibly some) were used to train or validate the model.
+        ``codes``: (N, L) base codes as the model read them, for "Open in Mutation map" (None: not offered).
         """
         self.set_busy(False)
         self.problems.clear()
         self.show_overlap(overlap)
         self.model.set_scores(ids, scores, column_names)
+        self._codes = None if codes is None or len(codes) != len(ids) else codes
+        self.hist_column.blockSignals(True)
+        self.hist_column.clear()
+        self.hist_column.addItems(list(column_names))
+        self.hist_column.setVisible(len(column_names) > 1)  # one score: nothing to choose
+        self.hist_column_label.setVisible(len(column_names) > 1)
+        self.hist_column.blockSignals(False)
+        self._fit_threshold_range()
         self._source = self.file_picker.path()
         if len(ids):
             self.table.sortByColumn(1, Qt.SortOrder.DescendingOrder)
         self.table.resizeColumnsToContents()
         self.table.setColumnWidth(0, min(max(self.table.columnWidth(0), 120), 320))
         self._show_counts()
+        self._draw_histogram()
+
+    def histogram_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """(B,) counts and (B + 1,) edges of the histogram drawn (the finite scores of the chosen column)."""
+        v = self._column_values()
+        v = v[np.isfinite(v)]
+        if not v.size:
+            return np.zeros(0), np.zeros(0)
+        lo, hi = (0.0, 1.0) if self._probabilities() else (float(v.min()), float(v.max()))
+        if hi <= lo:
+            lo, hi = lo - 0.5, hi + 0.5
+        return np.histogram(v, bins=min(50, max(10, int(np.sqrt(v.size)))), range=(lo, hi))
+
+    def count_above(self) -> int:
+        """Sequences whose chosen score is at or above the threshold (missing scores never count)."""
+        v = self._column_values()
+        return int(np.count_nonzero(np.isfinite(v) & (v >= self.threshold.value())))
+
+    def open_selected(self) -> bool:
+        """Emit ``sigOpenInMutationMap`` for the selected row; False when nothing is selected or no bases."""
+        rows = self.table.selectionModel().selectedRows()
+        if not rows or self._codes is None:
+            return False
+        i = self.model.record(self.proxy.mapToSource(rows[0]).row())
+        self.sigOpenInMutationMap.emit(str(self.model.ids[i]), decode(self._codes[i]))
+        return True
 
     def show_overlap(self, overlap: dict | None) -> None:
         """The warning line about sequences the model was trained on (hidden when ``overlap`` is None)."""
@@ -334,6 +443,12 @@ class PredictTab(QWidget):
         else:
             self.predict_button.setToolTip("Score every sequence of the file with the model above.")
         self.export_button.setEnabled(self.model.rowCount() > 0)
+        can_open = self._codes is not None and bool(self.table.selectionModel().selectedRows())
+        self.mutation_button.setEnabled(can_open)
+        self.mutation_button.setToolTip(
+            "See how every single-base change of the selected sequence moves its score (Mutation map tab)."
+            if can_open else "Select a scored sequence first." if self._codes is not None
+            else "Score a file first.")
 
     def _show_counts(self) -> None:
         n, shown = self.model.rowCount(), self.proxy.rowCount()
@@ -345,6 +460,60 @@ class PredictTab(QWidget):
         else:
             self.summary.setText(f"{shown:,} of {n:,} sequences shown")
         self._update_enabled()
+
+    def _probabilities(self) -> bool:
+        return self._run is None or self._run.info.task != "regression"
+
+    def _column_values(self) -> np.ndarray:
+        k = max(self.hist_column.currentIndex(), 0)
+        sc = self.model.scores
+        return sc[:, k] if sc.ndim == 2 and sc.shape[0] and k < sc.shape[1] else np.zeros(0)
+
+    def _fit_threshold_range(self) -> None:
+        """Probabilities: 0 to 1, 0.5 to start; values (regression): their range, the median to start."""
+        v = self._column_values()
+        v = v[np.isfinite(v)]
+        self.threshold.blockSignals(True)
+        if self._probabilities() or not v.size:
+            self.threshold.setRange(0.0, 1.0)
+            self.threshold.setSingleStep(0.05)
+            if self._probabilities():
+                self.threshold.setValue(0.5)
+        else:
+            lo, hi = float(v.min()), float(v.max())
+            self.threshold.setRange(lo, hi)
+            self.threshold.setSingleStep(max((hi - lo) / 50, 1e-3))
+            self.threshold.setValue(float(np.median(v)))
+        self.threshold.blockSignals(False)
+
+    def _draw_histogram(self, *_) -> None:
+        counts, edges = self.histogram_counts()
+        self.histogram.set_histogram(counts, edges)
+        self.threshold_line.setVisible(bool(len(counts)))
+        if not len(counts):  # nothing scored yet: the axes of a probability, not pyqtgraph's -0.5..0.5
+            self.histogram.getPlotItem().setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)
+        name = self.hist_column.currentText()
+        self.histogram.set_title(f"Predicted {name}" if name else "Predicted scores")
+        self._threshold_changed(self.threshold.value())
+
+    def _threshold_changed(self, value: float) -> None:
+        self.threshold_line.blockSignals(True)
+        self.threshold_line.setValue(value)
+        self.threshold_line.blockSignals(False)
+        v = self._column_values()
+        n = int(np.count_nonzero(np.isfinite(v)))
+        if not n:
+            self.above_label.setText("Score a file to see how its scores spread.")
+            return
+        k = self.count_above()
+        self.above_label.setText(f"<b>{k:,}</b> of {n:,} sequences ({100 * k / n:.1f} %) score "
+                                 f"{self.threshold.value():.3g} or more")
+
+    def _line_moved(self, line) -> None:
+        self.threshold.setValue(float(line.value()))  # clamped to the spin box's range
+
+    def _open_selected(self, *_) -> None:
+        self.open_selected()
 
     def _filter_changed(self, text: str) -> None:
         self.proxy.setFilterFixedString(text.strip())

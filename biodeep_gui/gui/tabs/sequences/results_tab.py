@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDoubleSpinBox,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -199,13 +200,14 @@ class ResultsTab(QWidget):
         ll.addWidget(QLabel("<b>About this run</b>"))
         ll.addWidget(self.details)
         ll.addStretch(1)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        # the metrics, calls and run details scroll on short screens; the plots keep the height
+        # metrics, calls at a threshold and the run's details are taller than a 640-pixel window leaves: the
+        # column scrolls vertically rather than cut the details
         self.left_scroll = QScrollArea()
-        self.left_scroll.setWidgetResizable(True)
-        self.left_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.left_scroll.setWidget(left)
+        self.left_scroll.setWidgetResizable(True)
+        self.left_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.left_scroll)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
