@@ -287,3 +287,16 @@ def test_frozen_command_line_trains_and_matches_jaspar(tmp_path):
     assert "JASPAR2026" in text
     assert (tmp_path / "motifs" / "matches.tsv").read_text(encoding="utf-8").count("\n") >= 2
     assert _snapshot(bundle) == before, "the frozen app wrote into its own install folder"
+
+
+def test_spec_carries_the_variant_and_attribution_libraries(tmp_path):
+    """cyvcf2, tangermeme and modisco-lite are imported inside functions; numba needs their sources frozen."""
+    import importlib.util
+
+    ns = spec_namespace(tmp_path)
+    for name in ("cyvcf2", "tangermeme.deep_lift_shap", "tangermeme.ersatz", "modiscolite.tfmodisco"):
+        assert name in ns["HIDDEN_IMPORTS"]
+        assert importlib.util.find_spec(name) is not None, name  # the names are real modules
+        assert name.split(".")[0] not in ns["EXCLUDES"]
+    assert {"memelite", "tangermeme", "modiscolite"} <= set(ns["NUMBA_SOURCE_PACKAGES"])
+    assert "module_collection_mode" in SPEC.read_text(encoding="utf-8")

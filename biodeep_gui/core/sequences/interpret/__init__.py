@@ -9,6 +9,9 @@ influence     how much each filter matters: change of the validation loss (and m
 matching      Tomtom (memelite, in-process) against the bundled JASPAR or a user motif file, with q-values and a
               result cache
 mutagenesis   in-silico saturation mutagenesis of one sequence and a gradient x input saliency track
+attributions  DeepLIFT/SHAP (tangermeme) and integrated gradients against dinucleotide-shuffled references
+discovery     TF-MoDISco-lite over the attributions of the test positives: patterns, seqlets, JASPAR matches
+insilico      motif insertion into shuffled backgrounds and the spacing scan between two motifs
 analysis      ``analyse_filters``: PFMs + influence + matches of every filter in one call; only filters with at
               least ``min_sites`` (10) sites are matched and can be named
 progress      ``Progress``, ``drain``, ``check_stop``, ``Cancelled``, ``InterpretError``
