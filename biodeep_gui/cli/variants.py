@@ -4,7 +4,7 @@
     biodeep variants runs/cnn --vcf calls.vcf --genome genome.fa --out effects.tsv --no-both-strands --max-indel 20
 
 Writes ``effects.tsv`` (chrom, pos, id, ref, alt, ref_check, window, then ref_score, alt_score, delta and
-logit_delta per model output) and, when some alleles cannot be scored (symbolic, too long...), ``<out>.skipped.tsv``
+logit_delta per model output), with ``--vcf-out`` a copy of the VCF with the same numbers in INFO, and, when some alleles cannot be scored (symbolic, too long...), ``<out>.skipped.tsv``
 with the reason for each. The computation is ``biodeep_gui.core.sequences.variants``, the code the desktop app runs.
 """
 from __future__ import annotations
@@ -27,6 +27,8 @@ def add_parsers(subparsers) -> list[str]:
     v.add_argument("--vcf", required=True, help="VCF file (.vcf, or bgzipped .vcf.gz)")
     v.add_argument("--genome", required=True, help="genome FASTA the VCF was called against (.fa, or bgzipped)")
     v.add_argument("--out", required=True, help="TSV file to write (effects.tsv)")
+    v.add_argument("--vcf-out", default=None,
+                   help="also write a copy of the VCF with the scores in INFO (BIODEEP_* fields, one value per ALT)")
     v.add_argument("--device", default="cpu", help="auto | cpu | cuda | cuda:N | mps (default cpu)")
     v.add_argument("--no-both-strands", dest="both_strands", action="store_false",
                    help="score the forward strand only (default: average both strands)")
@@ -48,6 +50,10 @@ def cmd_variants(a: argparse.Namespace) -> int:
     from biodeep_gui.core.sequences.run import load_run
     from biodeep_gui.core.sequences.variants import score_variants, write_skipped_tsv, write_tsv
 
+    if a.vcf_out:
+        from biodeep_gui.core.common.fileio import check_output_path
+
+        check_output_path(a.vcf_out, [a.vcf, a.genome, a.run_dir, a.out], setting="--vcf-out")
     run_ = load_run(a.run_dir)
     tty = sys.stderr.isatty()
     gen = score_variants(run_, a.vcf, a.genome, both_strands=a.both_strands, max_indel=a.max_indel,
@@ -66,6 +72,11 @@ def cmd_variants(a: argparse.Namespace) -> int:
         sys.stderr.write("\r" + " " * 60 + "\r")
     write_tsv(effects, a.out)
     print(f"wrote {len(effects)} rows to {a.out}: {effects.summary()}")
+    if a.vcf_out:
+        from biodeep_gui.core.sequences.variant_vcf import write_scored_vcf
+
+        write_scored_vcf(effects, a.vcf, a.vcf_out)
+        print(f"wrote the VCF with the scores in INFO to {a.vcf_out}")
     if effects.skipped:
         side = Path(str(a.out) + ".skipped.tsv") if not str(a.out).endswith(".tsv") else \
             Path(str(a.out)[:-4] + ".skipped.tsv")
