@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from biodeep_gui import __version__
+from biodeep_gui.core.common import quick
 from biodeep_gui.core.common.errors import BioDeepError
 
 _ARCHS = ("mlp", "cnn", "cnn-lstm", "linear", "kmer")
@@ -158,7 +159,15 @@ def config_from_args(a: argparse.Namespace):
 
     cfg.model.params = get_architecture(cfg.model.arch).resolve(cfg.model.params)
     cfg.validate()
+    _say_quick(quick.shorten(cfg.train))
     return cfg
+
+
+def _say_quick(capped: list[str], what: str = "") -> None:
+    """Print the ``BIODEEP_QUICK`` notice (a testing aid that shortens commands) when it is set."""
+    text = quick.notice(capped, what)
+    if text:
+        print(text, file=sys.stderr, flush=True)
 
 
 class _Progress:
@@ -311,6 +320,7 @@ def cmd_demo(a: argparse.Namespace) -> int:
 
     files = write_demo(a.out)
     files["heldout"] = _write_heldout(a.out)
+    _say_quick([], "smaller demo data sets")
     for name, path in files.items():
         print(f"{name:>14}: {path}")
     return 0
@@ -323,7 +333,7 @@ def _write_heldout(out: str, seed: int = 0) -> Path:
     from biodeep_gui.core.common.fileio import atomic_write
     from biodeep_gui.core.sequences.synthetic import format_fasta, planted_motif_set
 
-    held = planted_motif_set(n=500, length=200, seed=seed + 7919, id_prefix="heldout")
+    held = planted_motif_set(n=quick.size(500, 150), length=200, seed=seed + 7919, id_prefix="heldout")
     return atomic_write(Path(out) / "heldout.fa", format_fasta(held.ids, held.sequences,
                                                                [f"label={y}" for y in held.labels]))
 
