@@ -176,3 +176,14 @@ def test_every_documented_command_runs_verbatim(tmp_path):
             why = f"exit status {done.returncode}" if done.returncode else f"did not write {', '.join(missing)}"
             failures.append(f"$ {command}\n  {why}\n" + "\n".join("  | " + t for t in tail.splitlines()))
     assert not failures, f"{len(failures)} documented command(s) failed:\n\n" + "\n\n".join(failures)
+
+
+def test_paths_named_in_the_docs_are_in_the_repository():
+    """Every path the README and CONTRIBUTING.md name under one of the repository's top-level folders exists in
+    the repository (the docs never send a reader to a file that is not there)."""
+    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    tops = {name.split("/")[0] for name in listed if "/" in name}
+    named = re.compile(r"(?<![\w./-])((?:%s)/[\w./-]*\w)" % "|".join(re.escape(t) for t in sorted(tops)))
+    missing = [f"{doc}: {path}" for doc in DOCS for path in named.findall((ROOT / doc).read_text(encoding="utf-8"))
+               if not (ROOT / path).exists()]
+    assert not missing, "the docs name files that are not in the repository:\n" + "\n".join(missing)
