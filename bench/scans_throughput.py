@@ -145,8 +145,8 @@ print(base, peak, codes.shape[0])
 
 
 def memory(args) -> None:
-    shape = (61, 73, 61)
-    n = 200
+    shape = (61, 73, 61) if not quick.active() else (16, 19, 16)
+    n = quick.size(200, 16)
     with tempfile.TemporaryDirectory(prefix="biodeep-bench-") as folder:
         distinct, _ = _cohort(8, shape, seed=1)
         rng = np.random.default_rng(0)
