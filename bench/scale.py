@@ -198,6 +198,9 @@ def memory(work: Path, sizes: list[int], length: int, arch: str = "mlp") -> list
         print(f"  slope of peak RssAnon: {slope:.3f} MiB per MiB of FASTA between {a['sizes_n']:,} and "
               f"{b['sizes_n']:,} sequences (goal <= 0.15)")
         for key, what in (("peak_load_split", "loading + split"), ("peak_train", "training + test")):
+            if a[key] is None or b[key] is None:  # the memory sampler saw no sample of a phase this short
+                print(f"    of which {what}: not measured (the phase ended before the first sample)")
+                continue
             part = (b[key] - a[key]) / (b["fasta_bytes"] - a["fasta_bytes"])
             print(f"    of which {what}: {part:.3f} MiB per MiB")
     return results
