@@ -21,10 +21,14 @@ PY = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".biodeep-installed"
 
 
+def installed_stamp() -> str:
+    """What STAMP holds once .venv is installed from this pyproject.toml and constraints.txt (else it reinstalls)."""
+    return "\n".join((ROOT / name).read_text() for name in ("pyproject.toml", "constraints.txt"))
+
+
 def ensure_env() -> None:
     """Create .venv and install the package with its test extras, pinned by constraints.txt."""
-    inputs = [ROOT / "pyproject.toml", ROOT / "constraints.txt"]
-    wanted = "\n".join(p.read_text() for p in inputs)
+    wanted = installed_stamp()
     if STAMP.exists() and STAMP.read_text() == wanted:
         return
     if not PY.exists():

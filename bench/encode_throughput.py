@@ -28,6 +28,8 @@ import time
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from biodeep_gui.core.common import quick  # noqa: E402 (after the path set-up)
 
 
 def write_fasta(path: str, n: int, length: int, seed: int, vary: bool, offset: int) -> None:
@@ -104,10 +106,12 @@ def main() -> None:
         print(json.dumps(child(mode, pos, neg, int(length), bool(int(trace)))))
         return
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--n", type=int, default=1_000_000, help="records in all (half per file)")
+    ap.add_argument("--n", type=int, default=quick.size(1_000_000, 2_000), help="records in all (half per file)")
     ap.add_argument("--length", type=int, default=200)
     ap.add_argument("--skip-naive", action="store_true", help="leave out the read-everything baseline")
     a = ap.parse_args()
+    if quick.active():  # a testing aid (tests/test_readme.py): figures from tiny sizes mean nothing
+        print(quick.notice(what="benchmark sizes reduced"), file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         files = {}
         for vary in (False, True):

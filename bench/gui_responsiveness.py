@@ -35,6 +35,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from biodeep_gui.core.common import quick  # noqa: E402 (after the path set-up)
 
 PROBE_MS = 5
 
@@ -263,14 +264,16 @@ def first_paint(launches: int, data_dir: Path, child: str = FIRST_PAINT_CHILD) -
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--epochs", type=int, default=8, help="epochs per training run (default 8: a run of a few seconds, "
+    ap.add_argument("--epochs", type=int, default=quick.size(8, 1), help="epochs per training run (default 8: a run of a few seconds, "
                     "so start-up and the end-of-run results do not dominate)")
-    ap.add_argument("--load-records", type=int, default=300_000,
+    ap.add_argument("--load-records", type=int, default=quick.size(300_000, 2_000),
                     help="records of the big FASTA pair read with the window up (0: skip; default 300,000)")
-    ap.add_argument("--launches", type=int, default=3, help="fresh processes timed to first paint (0: skip)")
-    ap.add_argument("--rounds", type=int, default=2,
+    ap.add_argument("--launches", type=int, default=quick.size(3, 1), help="fresh processes timed to first paint (0: skip)")
+    ap.add_argument("--rounds", type=int, default=quick.size(2, 1),
                     help="interleaved rounds of the four training runs (reference / GUI x two priorities)")
     a = ap.parse_args(argv)
+    if quick.active():  # a testing aid (tests/test_readme.py): figures from tiny sizes mean nothing
+        print(quick.notice(what="benchmark sizes reduced"), file=sys.stderr, flush=True)
 
     tmp = Path(tempfile.mkdtemp(prefix="biodeep-bench-gui-"))
     os.environ["BIODEEP_HOME"] = str(tmp / "home")

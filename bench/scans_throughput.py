@@ -27,6 +27,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from biodeep_gui.core.common import quick  # noqa: E402 (after the path set-up)
 
 
 def _cohort(n: int, shape: tuple[int, int, int], seed: int = 0) -> np.ndarray:
@@ -144,8 +145,8 @@ print(base, peak, codes.shape[0])
 
 
 def memory(args) -> None:
-    shape = (61, 73, 61)
-    n = 200
+    shape = (61, 73, 61) if not quick.active() else (16, 19, 16)
+    n = quick.size(200, 16)
     with tempfile.TemporaryDirectory(prefix="biodeep-bench-") as folder:
         distinct, _ = _cohort(8, shape, seed=1)
         rng = np.random.default_rng(0)
@@ -165,16 +166,18 @@ def memory(args) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--grid", default="31,37,31")
-    p.add_argument("--subjects", type=int, default=32)
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--grid", default="31,37,31" if not quick.active() else "8,10,8")
+    p.add_argument("--subjects", type=int, default=quick.size(32, 6))
+    p.add_argument("--epochs", type=int, default=quick.size(3, 1))
     p.add_argument("--batch-size", type=int, default=4)
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=quick.size(3, 1))
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--device", default="cpu")
     p.add_argument("--skip-memory", action="store_true")
     p.add_argument("--skip-throughput", action="store_true")
     args = p.parse_args()
+    if quick.active():  # a testing aid (tests/test_readme.py): figures from tiny sizes mean nothing
+        print(quick.notice(what="benchmark sizes reduced"), file=sys.stderr, flush=True)
     if not args.skip_throughput:
         throughput(args)
     if not args.skip_memory:

@@ -12,11 +12,13 @@ Same model, same data, same batch size, one process, measured side by side:
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import numpy as np
 import torch
 
+from biodeep_gui.core.common import quick
 from biodeep_gui.core.sequences.batches import SequenceBatches
 from biodeep_gui.core.sequences.encoding import decode, one_hot_numpy
 from biodeep_gui.core.sequences.models import build_model
@@ -92,11 +94,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--arch", default="cnn")
-    ap.add_argument("--n", type=int, default=20000)
+    ap.add_argument("--n", type=int, default=quick.size(20000, 600))
     ap.add_argument("--length", type=int, default=200)
     ap.add_argument("--batch-size", type=int, default=128)
-    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--epochs", type=int, default=quick.size(2, 1))
     a = ap.parse_args()
+    if quick.active():  # a testing aid (tests/test_readme.py): figures from tiny sizes mean nothing
+        print(quick.notice(what="benchmark sizes reduced"), file=sys.stderr, flush=True)
     device = torch.device(a.device)
     rng = np.random.default_rng(0)
     codes = rng.integers(0, 4, (a.n, a.length)).astype(np.uint8)

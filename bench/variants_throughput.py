@@ -27,6 +27,7 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+from biodeep_gui.core.common import quick  # noqa: E402 (after the path set-up)
 
 
 def make_inputs(folder: str, n: int, length: int, seed: int = 0):
@@ -99,13 +100,15 @@ def plain_loop(model, chroms, snv, length: int, batch_size: int, device) -> np.n
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=20_000, help="number of SNVs (default 20,000)")
+    ap.add_argument("--n", type=int, default=quick.size(20_000, 500), help="number of SNVs (default 20,000)")
     ap.add_argument("--full", action="store_true", help="100,000 SNVs (the issue's figure)")
     ap.add_argument("--length", type=int, default=200, help="model input length (default 200)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--batch-size", type=int, default=512, help="windows per forward pass (default 512)")
-    ap.add_argument("--repeats", type=int, default=2, help="timed runs of each; the best is kept (default 2)")
+    ap.add_argument("--repeats", type=int, default=quick.size(2, 1), help="timed runs of each; the best is kept (default 2)")
     a = ap.parse_args(argv)
+    if quick.active():  # a testing aid (tests/test_readme.py): figures from tiny sizes mean nothing
+        print(quick.notice(what="benchmark sizes reduced"), file=sys.stderr, flush=True)
     n = 100_000 if a.full else a.n
 
     import torch

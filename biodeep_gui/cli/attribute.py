@@ -85,7 +85,23 @@ def run(args: argparse.Namespace) -> int:
     handlers = {"attribute": cmd_attribute, "discover": cmd_discover, "insilico": cmd_insilico}
     if args.command not in handlers:
         raise ValueError(f"cli.attribute does not handle {args.command!r}")
+    _shorten_in_quick_mode(args)
     return handlers[args.command](args)
+
+
+def _shorten_in_quick_mode(args: argparse.Namespace) -> None:
+    """``BIODEEP_QUICK`` (the README test, see core.common.quick): fewer records and backgrounds, and say so."""
+    from biodeep_gui.core.common import quick
+
+    done = []
+    for name, small in (("limit", 8), ("backgrounds", 20)):
+        value = getattr(args, name, None)
+        if value is not None and quick.size(value, small) < value:
+            setattr(args, name, quick.size(value, small))
+            done.append(f"--{name} capped at {small}")
+    text = quick.notice(done)
+    if done and text:
+        print(text, file=sys.stderr, flush=True)
 
 
 def _deep_run(path: str, output: int):

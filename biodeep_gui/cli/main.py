@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from biodeep_gui import __version__
+from biodeep_gui.core.common import quick
 from biodeep_gui.core.common.errors import BioDeepError
 
 _ARCHS = ("mlp", "cnn", "cnn-lstm", "linear", "kmer")
@@ -183,7 +184,15 @@ def config_from_args(a: argparse.Namespace):
 
     cfg.model.params = get_architecture(cfg.model.arch).resolve(cfg.model.params)
     cfg.validate()
+    _say_quick(quick.shorten(cfg.train))
     return cfg
+
+
+def _say_quick(capped: list[str], what: str = "") -> None:
+    """Print the ``BIODEEP_QUICK`` notice (a testing aid that shortens commands) when it is set."""
+    text = quick.notice(capped, what)
+    if text:
+        print(text, file=sys.stderr, flush=True)
 
 
 class _Progress:
@@ -335,6 +344,7 @@ def cmd_demo(a: argparse.Namespace) -> int:
     from biodeep_gui.core.sequences.synthetic import write_demo
 
     files = write_demo(a.out)
+    _say_quick([], "smaller demo data sets")
     for name, path in files.items():
         print(f"{name:>14}: {path}")
     return 0

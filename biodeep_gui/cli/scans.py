@@ -203,6 +203,12 @@ def _config(args):
         if args.name:
             cfg.name = args.name
     cfg.validate()
+    if getattr(args, "scans_command", "") == "train":
+        from biodeep_gui.core.common import quick
+
+        text = quick.notice(quick.shorten(cfg.train, cfg.cv))
+        if text:
+            print(text, file=sys.stderr, flush=True)
     return cfg
 
 
@@ -248,6 +254,11 @@ def _demo(args) -> int:
     from biodeep_gui.core.common.fileio import check_output_path
 
     check_output_path(args.out, [], "folder", own_suffixes=_DEMO_OUTPUTS)
+    from biodeep_gui.core.common import quick
+
+    if quick.size(args.subjects, 16) < args.subjects:  # the README test: a smaller cohort (see core.common.quick)
+        args.subjects = quick.size(args.subjects, 16)
+        print(quick.notice(what=f"{args.subjects} subjects"), file=sys.stderr, flush=True)
     t0 = time.perf_counter()
     demo = write_demo_cohort(args.out, args.subjects, shape, seed=args.seed, frames=args.frames)
     print(f"Wrote a SYNTHETIC demo cohort ({args.subjects} subjects, grid {'x'.join(map(str, shape))}"

@@ -19,6 +19,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from biodeep_gui import __version__
+from biodeep_gui.core.common import quick
 from biodeep_gui.core.common.resources import resource_path
 
 ICON_NAMES = ("biodeep.svg", "biodeep.png", "icon.svg", "icon.png")
@@ -60,7 +61,7 @@ def create_app(argv: Sequence[str] | None = None):
     window = MainWindow(defer_tabs=True)  # the tabs behind the first are built right after the first paint
     window.show()
     if args.demo:
-        QTimer.singleShot(0, window.open_demo)
+        QTimer.singleShot(0, window.sequences.open_demo)
     return app, window, args
 
 
@@ -70,7 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         from biodeep_gui.gui.selftest import run_self_test
 
         return run_self_test()
-    app, window, _ = create_app(argv)
+    app, window, args = create_app(argv)
+    if args.demo and quick.active():  # the README test: open the demo, render it, close (see core.common.quick)
+        from biodeep_gui.gui.selftest import demo_window_check
+
+        return demo_window_check(app, window)
     previous = sys.excepthook
     sys.excepthook = ExceptionDialog(window)
     try:

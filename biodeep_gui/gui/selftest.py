@@ -182,6 +182,36 @@ def _first_window(app, out: Path) -> str:
     return f"first paint {start}{built:.2f} s after MainWindow() was called"
 
 
+def demo_window_check(app, window, timeout_s: float = 120.0) -> int:
+    """``biodeep gui --demo`` under ``BIODEEP_QUICK`` (the README test): wait until the shown ``window`` has
+    opened the demo sequences, render it to ``<user log folder>/selftest/demo_window.png``, close it (joining its
+    threads) and return 0; 1 with a one-line reason when the demo did not open or the image is blank."""
+    from biodeep_gui.core.common import paths, quick
+
+    print(quick.notice(what="the app closes itself once the demo data are open"), file=sys.stderr, flush=True)
+    tab = window.sequences_tab
+    opened = _wait_for(app, lambda: tab.current_data()[0] is not None and not window.data_runner.is_running(),
+                       timeout_s)
+    problem = "" if opened else f"the demo sequences were not open within {timeout_s:.0f} s"
+    if opened:
+        out = paths.log_dir() / "selftest"
+        out.mkdir(parents=True, exist_ok=True)
+        image = window.grab().toImage()
+        path = out / "demo_window.png"
+        ink = _non_white_fraction(image)
+        if not image.save(str(path)):
+            problem = f"{path}: the window image could not be written"
+        elif ink < 0.01:
+            problem = f"the window showing the demo is blank ({ink:.1%} of pixels drawn)"
+        else:
+            print(f"demo open: {len(tab.current_data()[0])} sequences; window rendered to {path}", flush=True)
+    window.close()  # joins the window's worker threads
+    app.processEvents()
+    if problem:
+        print(f"biodeep gui --demo: {problem}", file=sys.stderr, flush=True)
+    return 1 if problem else 0
+
+
 def _demo_data(tmp: Path) -> tuple[dict, object]:
     import numpy as np
 

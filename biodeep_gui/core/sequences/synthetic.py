@@ -77,6 +77,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from biodeep_gui.core.common import quick
 from biodeep_gui.core.common.fileio import atomic_write
 from biodeep_gui.core.sequences.motif_db import Motif, find_motif
 from biodeep_gui.core.sequences.synthetic_background import (
@@ -417,7 +418,8 @@ variants.vcf      variants against genome.fa in its first {n_vcf_peaks} peaks: f
 
 
 def write_demo(out_dir: str | PathLike, seed: int = 0) -> dict[str, Path]:
-    """Write the SYNTHETIC demo files (about 2.7 MB) into ``out_dir``, each atomically.
+    """Write the SYNTHETIC demo files (about 2.7 MB) into ``out_dir``, each atomically (smaller sets under
+    ``BIODEEP_QUICK``, see ``core.common.quick``).
 
     Returns
     -------
@@ -427,7 +429,7 @@ def write_demo(out_dir: str | PathLike, seed: int = 0) -> dict[str, Path]:
     out = Path(out_dir)
     files: dict[str, Path] = {}
 
-    planted = planted_motif_set(n=2000, length=200, seed=seed)
+    planted = planted_motif_set(n=quick.size(2000, 600), length=200, seed=seed)
     pos = [i for i, y in enumerate(planted.labels) if y == 1]
     neg = [i for i, y in enumerate(planted.labels) if y == 0]
     files["bound"] = atomic_write(out / "bound.fa", format_fasta(
@@ -438,15 +440,16 @@ def write_demo(out_dir: str | PathLike, seed: int = 0) -> dict[str, Path]:
         planted.ids, planted.sequences, [f"label={y}" for y in planted.labels]))
 
     # Same recipe as the training set, its own random stream: new sequences, not copies.
-    predict = _planted(seeded_rng(seed, "predict"), 300, 200, planted.motifs, HUMAN_GC, seed, 0.5, 0.6, "query")
+    predict = _planted(seeded_rng(seed, "predict"), quick.size(300, 60), 200, planted.motifs, HUMAN_GC, seed, 0.5,
+                       0.6, "query")
     files["predict_me"] = atomic_write(out / "predict_me.fa", format_fasta(predict.ids, predict.sequences))
 
     # the exclusive pair (either motif, not both); 2,000 x 200 bp is too few to learn it
-    coop = cooperative_pair_set(n=6000, length=100, seed=seed, rule="xor")
+    coop = cooperative_pair_set(n=quick.size(6000, 600), length=100, seed=seed, rule="xor")
     files["cooperative"] = atomic_write(out / "cooperative.csv", _csv_text(
         ["id", "sequence", "label"], zip(coop.ids, coop.sequences, coop.labels.tolist())))
 
-    aff = affinity_set(n=2000, length=200, seed=seed)
+    aff = affinity_set(n=quick.size(2000, 400), length=200, seed=seed)
     files["affinity"] = atomic_write(out / "affinity.csv", _csv_text(
         ["id", "sequence", "affinity", "strength"],
         zip(aff.ids, aff.sequences, (f"{v:.4f}" for v in aff.labels), aff.groups)))
@@ -461,7 +464,7 @@ def write_demo(out_dir: str | PathLike, seed: int = 0) -> dict[str, Path]:
     files["peaks"] = atomic_write(out / "peaks.bed", "".join(bed))
 
     # labelled like labelled.fa, from another random stream: sequences no demo run was trained on
-    held = planted_motif_set(n=500, length=200, seed=seed + 7919, id_prefix="heldout")
+    held = planted_motif_set(n=quick.size(500, 150), length=200, seed=seed + 7919, id_prefix="heldout")
     files["heldout"] = atomic_write(out / "heldout.fa", format_fasta(held.ids, held.sequences,
                                                                      [f"label={y}" for y in held.labels]))
     n_vcf_peaks = 40
