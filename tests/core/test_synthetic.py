@@ -222,7 +222,7 @@ def test_affinity_set_groups_and_target():
 def test_write_demo_files(demo):
     out, files = demo
     assert set(files) == {"bound", "background", "labelled", "predict_me", "cooperative", "affinity", "genome",
-                          "peaks", "readme"}
+                          "peaks", "heldout", "variants", "readme"}
     assert all(p.parent == out and p.exists() for p in files.values())
     assert sum(p.stat().st_size for p in files.values()) < 5 * MB
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp files left
