@@ -151,3 +151,25 @@ rather than diagnoses.</li>
 <h3>Keyboard shortcuts</h3>
 <table>{keys}</table>
 """
+
+
+#: variant-effect columns of effects.tsv (and the Variants table) → glossary term
+VARIANT_TERMS = {"ref_score": "Probability bound", "alt_score": "Probability bound",
+                 "delta": "Variant effect (delta)", "logit_delta": "Variant effect (logit_delta)"}
+
+
+def column_title(column: str) -> str:
+    """What a prediction column of a CSV/TSV file is called on screen: 'p_bound' → 'Probability bound',
+    'p_CTCF' → 'Probability CTCF'; a regression column keeps its label name. The files keep their names."""
+    if column.startswith("p_") and len(column) > 2:
+        return f"Probability {column[2:]}"
+    return column
+
+
+def column_tip(column: str) -> str:
+    """The glossary sentence of a prediction or variant-effect column ('' for one it does not explain)."""
+    kind = next((k for k in sorted(VARIANT_TERMS, key=len, reverse=True)
+                 if column == k or column.startswith(k + "_")), None)
+    if kind is not None:
+        return f"{column}: {GLOSSARY[VARIANT_TERMS[kind]]}"
+    return GLOSSARY["Probability bound"] if column.startswith("p_") else ""

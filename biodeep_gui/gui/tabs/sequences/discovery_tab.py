@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from biodeep_gui.gui.widgets.plots import count_words
 from biodeep_gui.gui.workers import TaskRunner
 
 COLUMNS = ("Pattern", "Logo", "Seqlets", "Consensus", "Best match", "p-value", "q-value")
@@ -167,7 +168,8 @@ class DiscoveryTab(QWidget):
                 self.table.setItem(r, c, item)
             self.table.setCellWidget(r, 1, self._logo_label(p))
         method = {"deeplift_shap": "DeepLIFT/SHAP", "integrated_gradients": "integrated gradients"}[result.method]
-        lines = [f"{len(result.patterns)} pattern(s) from the {method} attributions of {result.which}, matched to "
+        lines = [f"{count_words(len(result.patterns), 'pattern')} from the {method} attributions of {result.which}, "
+                 f"matched to "
                  f"{result.release} ({result.n_targets} motifs); {result.elapsed_s:.0f} s."]
         lines += result.notes
         self.status.setText("\n".join(lines))

@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 
 from biodeep_gui.gui.tabs.sequences.filter_cards import CARD_W, FilterCard, filter_caption
 from biodeep_gui.gui.tabs.sequences.filter_detail import AlignedLogos, FilterDetail
+from biodeep_gui.gui.widgets.plots import count_words
 from biodeep_gui.gui.workers import TaskRunner
 
 BUNDLED_LABEL = "Bundled JASPAR 2026 CORE vertebrates"
@@ -342,8 +343,8 @@ class FiltersTab(QWidget):
             self.status.setText(f"Export failed: {exc}")
         else:
             n = len(filters) if filters else self._analysis.motifs.n_filters
-            self.status.setText(f"Exported {n} filter(s) to {folder}: filters.meme, matches.tsv and logos "
-                                "(PNG, SVG, PDF).")
+            self.status.setText(f"Exported {count_words(n, 'filter')} to {folder}: filters.meme, matches.tsv and "
+                                "logos (PNG, SVG, PDF).")
         finally:
             QGuiApplication.restoreOverrideCursor()
 

@@ -45,6 +45,7 @@ from biodeep_gui.figures.export import FILE_FILTER
 from biodeep_gui.figures.mutation_maps import save_mutation_map
 from biodeep_gui.gui.tabs.sequences.attribution_track import AttributionPanel
 from biodeep_gui.gui.widgets.heatmap import ColourBar, MutationMapView, TrackLabels
+from biodeep_gui.gui.widgets.plots import count_words
 from biodeep_gui.gui.workers import TaskRunner
 
 EXPORT_FILTER = FILE_FILTER + ";;Tab-separated values (*.tsv)"
@@ -407,8 +408,8 @@ class MutationTab(QWidget):
         windows = [(s, e) for s, e, _a in self._sites[i]]
         self.view.set_highlight(windows, self._filter_label(i))
         if windows:
-            self.status.setText(f"{self._filter_label(i)} fires at {len(windows)} place(s) in this sequence "
-                                "(shaded).")
+            self.status.setText(f"{self._filter_label(i)} fires at {count_words(len(windows), 'place')} in this "
+                                "sequence (shaded).")
             self.scroll.ensureVisible(int(self.view.x_of(windows[0][0])), 10, 60, 0)
         else:
             self.status.setText(f"{self._filter_label(i)} does not fire in this sequence.")
