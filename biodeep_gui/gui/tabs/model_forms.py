@@ -53,6 +53,8 @@ SCANS_PARAMS = (
 )
 #: The Training box's settings that apply to the scans pipeline (the others are greyed out for it).
 SCANS_TRAIN_KEYS = {"seed", "amp", "class_weighting", "weight_decay", "patience"}
+#: Of those, the ones whose defaults differ between the pipelines: each page of the Model tab keeps its own.
+PAGE_TRAIN_KEYS = {"class_weighting", "weight_decay", "patience"}
 
 OPTIMIZERS = (("adam", "Adam", "Adaptive learning rates per weight; the usual first choice."),
               ("adamw", "AdamW", "Adam with decoupled weight decay; better regularisation with weight decay > 0."),

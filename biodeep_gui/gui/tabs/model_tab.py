@@ -42,6 +42,7 @@ from biodeep_gui.core.sequences.models import ARCHITECTURES
 from biodeep_gui.core.training.config import TrainConfig
 from biodeep_gui.gui.tabs.model_forms import (
     DEFAULT_GRID,
+    PAGE_TRAIN_KEYS,
     SCANS_ARCH,
     SCANS_LABEL,
     SCANS_PARAMS,
@@ -84,6 +85,12 @@ class ModelTab(QWidget):
         self._length, self._n_outputs, self._data_known = DEFAULT_LENGTH, DEFAULT_OUTPUTS, False
         self._grid, self._grid_known = DEFAULT_GRID, False
         self._scans_base = ScansConfig()  # settings of the scans pipeline that the form does not show
+        # The Training box's early stopping, class weighting and weight decay serve both pages, but the two
+        # pipelines default differently (scans: patience off, classes weighted): each page keeps its own values,
+        # and the box shows the chosen page's. ``_kept[page]`` holds the values of the page not shown.
+        st = self._scans_base.train
+        self._kept = {True: {k: getattr(st, k) for k in PAGE_TRAIN_KEYS}, False: {}}
+        self._shown_scans = False
         self._devices: list[DeviceInfo] | None = None
         self._wanted_device = "cpu"
         self._inspection: ModelInspection | None = None
@@ -134,6 +141,7 @@ class ModelTab(QWidget):
         self.clip_spin, self.class_weight_check, self.rc_check = w["grad_clip"], w["class_weighting"], w["rc_augment"]
         self.seed_spin, self.amp_check = w["seed"], w["amp"]
         train_box = training_box(w)
+        self._train_form = train_box.layout()
         self.batch_spin.valueChanged.connect(self._changed)
         self.set_train_config(TrainConfig())
 
@@ -235,7 +243,7 @@ class ModelTab(QWidget):
         """The brain-scan run configuration: the cohort ``data`` plus the scans page, the seed, class weighting,
         early stopping and mixed precision of the Training box and the device (validated; raises ``ConfigError``)."""
         p = self.params(SCANS_ARCH)
-        t = {k: widget_value(self._train_widgets[k]) for k in SCANS_TRAIN_KEYS}
+        t = {**{k: widget_value(self._train_widgets[k]) for k in SCANS_TRAIN_KEYS}, **self._page_train(True)}
         cfg = ScansConfig.from_dict(self._scans_base.to_dict())
         cfg.data, cfg.name = data, name
         ae = {q.name: p[q.name] for q in SCANS_ARCHITECTURES["autoencoder3d"].params}
@@ -268,8 +276,9 @@ class ModelTab(QWidget):
         self.set_params(SCANS_ARCH, {**ae, "epochs": cfg.train.epochs, "batch_size": cfg.train.batch_size,
                                      "lr": cfg.train.lr, "folds": cfg.cv.folds, "permutations": cfg.cv.permutations,
                                      "leave_site_out": cfg.cv.leave_site_out, "cnn_arm": cfg.model.cnn_arm})
-        for key in SCANS_TRAIN_KEYS:
+        for key in SCANS_TRAIN_KEYS - PAGE_TRAIN_KEYS:
             set_widget_value(self._train_widgets[key], getattr(cfg.train, key))
+        self._set_page_train(True, {k: getattr(cfg.train, k) for k in PAGE_TRAIN_KEYS})
         if cfg.train.device and cfg.train.device != "auto":
             self.set_device(cfg.train.device)
 
@@ -290,13 +299,15 @@ class ModelTab(QWidget):
 
     def train_config(self) -> TrainConfig:
         """Training settings of the form, with the chosen device ('cpu' for the baselines)."""
-        values = {k: widget_value(w) for k, w in self._train_widgets.items()}
+        values = {**{k: widget_value(w) for k, w in self._train_widgets.items()}, **self._page_train(False)}
         values["amp"] = values["amp"] and self.device().startswith("cuda")
         return TrainConfig(**values, device=self.device())
 
     def set_train_config(self, cfg: TrainConfig) -> None:
         for key, w in self._train_widgets.items():
-            set_widget_value(w, getattr(cfg, key))
+            if key not in PAGE_TRAIN_KEYS:
+                set_widget_value(w, getattr(cfg, key))
+        self._set_page_train(False, {k: getattr(cfg, k) for k in PAGE_TRAIN_KEYS})
         if cfg.device and cfg.device != "auto":
             self.set_device(cfg.device)
 
@@ -350,6 +361,7 @@ class ModelTab(QWidget):
         t = dataclasses.asdict(self.train_config())
         t.pop("device")
         s.setValue("train/settings", json.dumps(t))
+        s.setValue("train/scans", json.dumps(self._page_train(True)))
         if self.device_combo.currentData():
             s.setValue("model/device", self.device_combo.currentData())
 
@@ -357,14 +369,17 @@ class ModelTab(QWidget):
         try:
             params = json.loads(str(s.value("model/params", "{}")))
             train = json.loads(str(s.value("train/settings", "{}")))
+            scans_train = json.loads(str(s.value("train/scans", "{}")))
         except json.JSONDecodeError:
-            params, train = {}, {}
+            params, train, scans_train = {}, {}, {}
         for arch, values in (params.items() if isinstance(params, dict) else []):
             if isinstance(values, dict):
                 self.set_params(arch, values)
         if isinstance(train, dict):
             known = {f.name for f in dataclasses.fields(TrainConfig)}
             self.set_train_config(TrainConfig(**{k: v for k, v in train.items() if k in known and k != "device"}))
+        if isinstance(scans_train, dict):
+            self._set_page_train(True, {k: v for k, v in scans_train.items() if k in PAGE_TRAIN_KEYS})
         self.set_device(str(s.value("model/device", "cpu")))
         self.set_architecture(str(s.value("model/arch", "cnn")))
 
@@ -384,8 +399,14 @@ class ModelTab(QWidget):
             self.param_pages.widget(i).setSizePolicy(policy, policy)
         self.summary_label.setText(SCANS_SUMMARY if scans else ARCHITECTURES[name].summary)
         deep = self._deep(name)
+        if scans != self._shown_scans:  # swap the Training box's values to the chosen page's
+            self._kept[self._shown_scans] = self._page_train(self._shown_scans)
+            self._shown_scans = scans
+            self._set_page_train(scans, self._kept[scans])
         for key, w in self._train_widgets.items():
             w.setEnabled(key in SCANS_TRAIN_KEYS if scans else deep or key == "seed")
+            # the scans page has its own epochs, batch size and learning rate: the box hides what does not apply
+            self._train_form.setRowVisible(w, key in SCANS_TRAIN_KEYS or not scans)
         self.device_combo.setEnabled(deep)
         if not deep:
             spec = ARCHITECTURES[name]
@@ -396,6 +417,19 @@ class ModelTab(QWidget):
             self.shape_label.setText("")
         self._update_amp()
         self._changed()
+
+    def _page_train(self, scans: bool) -> dict[str, Any]:
+        """The early-stopping, class-weighting and weight-decay values of the scans (True) or sequence page."""
+        if scans == self._shown_scans:
+            return {k: widget_value(self._train_widgets[k]) for k in PAGE_TRAIN_KEYS}
+        return dict(self._kept[scans])
+
+    def _set_page_train(self, scans: bool, values: dict[str, Any]) -> None:
+        if scans == self._shown_scans:
+            for k, v in values.items():
+                set_widget_value(self._train_widgets[k], v)
+        else:
+            self._kept[scans].update(values)
 
     def _changed(self, *_):
         if self._active:
