@@ -5,11 +5,16 @@ building the real model in the tab's worker thread (``model_inspection.inspect_t
 ``core.training.inspect.inspect_model``) — torch is imported there, never on the GUI thread — and the device list
 from ``core.common.devices.available_devices``. The form fields are generated from the ``Param`` specs of the
 architectures (``model_forms``), so a new architecture or hyper-parameter appears here without GUI code.
+Above the layer list (folded under "Layer details") the network is drawn as blocks in words
+(``core.sequences.models.diagram`` / ``core.scans.models.diagram``, painted by ``figures.architecture``): pure
+Python, redrawn on every edit without the worker.
 
 The last entry, "Autoencoder → classifier (brain scans)", is the scans pipeline: its page holds the 3-D
 autoencoder's hyper-parameters (from ``SCANS_ARCHITECTURES``), its epochs, batch size and learning rate, and the
 cross-validation settings; with the cohort of the Scans tab they make the ``ScansConfig`` that ``scans_config``
-returns. The device picker is the same for both kinds of data.
+returns. The device picker is the same for both kinds of data. The Training box serves both pages, but each
+page keeps its own early stopping, class weighting and weight decay (their defaults differ), and for scans the
+box hides the rows the scans page already has (epochs, batch size, learning rate) or that do not apply.
 """
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QStackedWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -37,8 +43,10 @@ from biodeep_gui.core.common.devices import DeviceInfo
 from biodeep_gui.core.common.errors import ConfigError
 from biodeep_gui.core.scans.config import ScansConfig, ScansDataConfig
 from biodeep_gui.core.scans.models import SCANS_ARCHITECTURES
+from biodeep_gui.core.scans.models.diagram import autoencoder_blocks, connectivity_blocks
 from biodeep_gui.core.sequences.config import DataConfig, ModelConfig, RunConfig
 from biodeep_gui.core.sequences.models import ARCHITECTURES
+from biodeep_gui.core.sequences.models.diagram import sequence_blocks
 from biodeep_gui.core.training.config import TrainConfig
 from biodeep_gui.gui.tabs.model_forms import (
     DEFAULT_GRID,
@@ -62,6 +70,7 @@ from biodeep_gui.gui.tabs.model_inspection import (
     memory_text,
     shape_text,
 )
+from biodeep_gui.gui.widgets.architecture_view import ArchitectureView
 from biodeep_gui.gui.workers import TaskRunner
 
 #: Input length and outputs assumed for the estimates until data are opened (the demo data's shape).
@@ -83,6 +92,8 @@ class ModelTab(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._length, self._n_outputs, self._data_known = DEFAULT_LENGTH, DEFAULT_OUTPUTS, False
+        self._task, self._scans_route = "binary", "auto"
+        self.drawing = ArchitectureView()  # before the form: its first edits redraw it
         self._grid, self._grid_known = DEFAULT_GRID, False
         self._scans_base = ScansConfig()  # settings of the scans pipeline that the form does not show
         # The Training box's early stopping, class weighting and weight decay serve both pages, but the two
@@ -184,9 +195,21 @@ class ModelTab(QWidget):
         self.diagram.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.diagram.setToolTip("The layers of the network as built for your data, with the shape of what each "
                                 "layer passes on (per sequence) and its number of weights.")
+        # the PyTorch layer list is for those who want it: folded away under the drawn network
+        self.details_toggle = QToolButton()
+        self.details_toggle.setText("Layer details")
+        self.details_toggle.setCheckable(True)
+        self.details_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.details_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.details_toggle.setAutoRaise(True)
+        self.details_toggle.toggled.connect(self._toggle_details)
+        self.diagram.setVisible(False)
         ll.addWidget(self.params_label)
         ll.addWidget(self.shape_label)
+        ll.addWidget(self.drawing)
+        ll.addWidget(self.details_toggle)
         ll.addWidget(self.diagram, 1)
+        ll.addStretch(0)
 
         left, right = QVBoxLayout(), QVBoxLayout()
         left.addWidget(arch_box)
@@ -285,6 +308,8 @@ class ModelTab(QWidget):
     def set_scans_route(self, route: str) -> None:
         """'connectivity': grey out what only the 3-D networks use (the code size still applies)."""
         volumes = route != "connectivity"
+        self._scans_route = route
+        self._draw()
         for name in ("depth", "channels", "noise_std", "cnn_arm"):
             self._param_widgets[SCANS_ARCH][name].setEnabled(volumes)
 
@@ -335,9 +360,10 @@ class ModelTab(QWidget):
     def inspection(self) -> ModelInspection | None:
         return self._inspection
 
-    def set_data_shape(self, length: int, n_outputs: int) -> None:
-        """Size the estimates for the opened data: input length L and K outputs."""
+    def set_data_shape(self, length: int, n_outputs: int, task: str = "binary") -> None:
+        """Size the estimates for the opened data: input length L and K outputs of ``task``."""
         self._length, self._n_outputs, self._data_known = int(length), int(n_outputs), True
+        self._task = task
         self._changed()
 
     def refresh(self, with_devices: bool = True) -> None:
@@ -431,7 +457,23 @@ class ModelTab(QWidget):
         else:
             self._kept[scans].update(values)
 
+    def _toggle_details(self, on: bool) -> None:
+        self.details_toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+        self.diagram.setVisible(on)
+
+    def _draw(self) -> None:
+        """The drawn network for the chosen page and the opened data (pure Python: no worker needed)."""
+        name = self.architecture()
+        if name == SCANS_ARCH and self._scans_route == "connectivity":
+            self.drawing.set_blocks(connectivity_blocks(self.params(SCANS_ARCH)["code_size"]))
+        elif name == SCANS_ARCH:
+            self.drawing.set_blocks(autoencoder_blocks(self._grid, self.params(SCANS_ARCH)))
+        else:
+            self.drawing.set_blocks(sequence_blocks(name, self.params(name), self._length, self._n_outputs,
+                                                    self._task))
+
     def _changed(self, *_):
+        self._draw()
         if self._active:
             self._debounce.start()
 
