@@ -4,8 +4,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QLabel
 
+from biodeep_gui.core.common.words import count_words
 from biodeep_gui.gui.glossary import GLOSSARY, column_tip, column_title
-from biodeep_gui.gui.widgets.plots import count_words, decimals_for, format_number
+from biodeep_gui.gui.widgets.plots import decimals_for, format_number
 
 INTERNAL = ("as_closest_canonical", "Route", "4-D summary", "place(s)", "p_bound", "logit of")
 

@@ -23,7 +23,3 @@ class Block:
     size: str
     kind: str = "layer"
 
-
-def count(n: int, noun: str, plural: str = "") -> str:
-    """'1 filter', '32 filters', '1,000 units'."""
-    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"

@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from biodeep_gui.core.common.words import count_words
 from biodeep_gui.core.scans.config import ARM_NAMES
 from biodeep_gui.gui.widgets.curves import METRIC_LABELS, REDRAW_MS, TrainingCurves
-from biodeep_gui.gui.widgets.plots import count_words
 
 LOG_LINES = 5000
 

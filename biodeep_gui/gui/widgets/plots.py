@@ -412,8 +412,3 @@ def decimals_for(span: float, significant: int = 3) -> int:
         return significant
     return max(0, significant - 1 - math.floor(math.log10(span)))
 
-
-def count_words(n: int, noun: str, plural: str = "") -> str:
-    """'1 place', '3 places', '1,200 sites': a count with its noun in the right number (``plural`` when the
-    plural is not noun + 's')."""
-    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"

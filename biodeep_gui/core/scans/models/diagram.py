@@ -8,7 +8,8 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
-from biodeep_gui.core.training.diagram import Block, count
+from biodeep_gui.core.common.words import count_words as count
+from biodeep_gui.core.training.diagram import Block
 
 
 def _grid(shape: Sequence[int]) -> str:

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from biodeep_gui.core.common.words import count_words as count
 from biodeep_gui.core.sequences.models import ARCHITECTURES
-from biodeep_gui.core.training.diagram import Block, count
+from biodeep_gui.core.training.diagram import Block
 
 
 def _output(task: str, n_outputs: int) -> Block:

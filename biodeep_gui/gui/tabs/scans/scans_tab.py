@@ -37,9 +37,9 @@ from PySide6.QtWidgets import (
 )
 
 from biodeep_gui.core.common.errors import BioDeepError
+from biodeep_gui.core.common.words import count_words
 from biodeep_gui.core.scans.config import ScansDataConfig
 from biodeep_gui.gui.tabs.scans.cohort_form import CohortForm, with_browse
-from biodeep_gui.gui.widgets.plots import count_words
 from biodeep_gui.gui.widgets.slice_viewer import SliceViewer
 from biodeep_gui.gui.workers import TaskRunner
 

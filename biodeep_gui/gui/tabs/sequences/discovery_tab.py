@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from biodeep_gui.gui.widgets.plots import count_words
+from biodeep_gui.core.common.words import count_words
 from biodeep_gui.gui.workers import TaskRunner
 
 COLUMNS = ("Pattern", "Logo", "Seqlets", "Consensus", "Best match", "p-value", "q-value")

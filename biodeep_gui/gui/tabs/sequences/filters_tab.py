@@ -40,9 +40,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from biodeep_gui.core.common.words import count_words
 from biodeep_gui.gui.tabs.sequences.filter_cards import CARD_W, FilterCard, filter_caption
 from biodeep_gui.gui.tabs.sequences.filter_detail import AlignedLogos, FilterDetail
-from biodeep_gui.gui.widgets.plots import count_words
 from biodeep_gui.gui.workers import TaskRunner
 
 BUNDLED_LABEL = "Bundled JASPAR 2026 CORE vertebrates"

@@ -41,11 +41,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from biodeep_gui.core.common.words import count_words
 from biodeep_gui.figures.export import FILE_FILTER
 from biodeep_gui.figures.mutation_maps import save_mutation_map
 from biodeep_gui.gui.tabs.sequences.attribution_track import AttributionPanel
 from biodeep_gui.gui.widgets.heatmap import ColourBar, MutationMapView, TrackLabels
-from biodeep_gui.gui.widgets.plots import count_words
 from biodeep_gui.gui.workers import TaskRunner
 
 EXPORT_FILTER = FILE_FILTER + ";;Tab-separated values (*.tsv)"
