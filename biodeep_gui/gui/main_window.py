@@ -25,6 +25,7 @@ from biodeep_gui.gui.controllers.projects import ProjectsController
 from biodeep_gui.gui.controllers.reports import ReportController
 from biodeep_gui.gui.controllers.scans import ScansController
 from biodeep_gui.gui.controllers.sequences import SequencesController
+from biodeep_gui.gui.help_dialogs import HelpDialogs
 from biodeep_gui.gui.sciences import DNA, FIRST, HINTS, LABELS, TIPS, science_of
 from biodeep_gui.gui.sciences import SCANS as SCANS_SCIENCE
 from biodeep_gui.gui.sciences import TABS as SCIENCE_TABS
@@ -337,7 +338,9 @@ class MainWindow(QMainWindow):
         self._action(t, "Run on a cluster…", self.handoff.ask_run_on_cluster,
                      tip="Export these settings with a ready sbatch script or torchrun command")
 
-        h = bar.addMenu("&Help")
+        h, self.help = bar.addMenu("&Help"), HelpDialogs(self)
+        self._action(h, "Guide", self.help.show_guide, QKeySequence.StandardKey.HelpContents, "Steps, tabs, numbers")
+        self._action(h, "Glossary", self.help.show_glossary, None, "Every number and term in one sentence")
         self._action(h, "Open demo data", seq.open_demo,
                      tip="Write the synthetic demo data set and open its bound and background sequences")
         self._action(h, "About BioDeep", self.session.show_about)

@@ -215,8 +215,9 @@ class Session(QObject):
     def show_about(self) -> QMessageBox:
         rows = "".join(f"<tr><td>{k}</td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in versions().items())
         box = QMessageBox(QMessageBox.Icon.Information, f"About {APP_NAME}",
-                          f"<h3>{APP_NAME} {__version__}</h3><p>Deep learning for biologists: train and read "
-                          f"networks on DNA sequences without code.</p><table>{rows}</table>"
+                          f"<h3>{APP_NAME} {__version__}</h3><p>Deep learning for biologists, without code: "
+                          f"networks that learn where a transcription factor binds from DNA sequences, and "
+                          f"networks that learn a diagnosis from brain scans (MRI).</p><table>{rows}</table>"
                           f"<p>Data and runs are kept in {paths.data_dir()}</p>",
                           QMessageBox.StandardButton.Ok, self._window)
         box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

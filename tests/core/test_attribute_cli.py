@@ -45,7 +45,7 @@ def test_insilico_single_and_spacing(planted_ctcf_run, tmp_path, capsys):
     run_dir = str(planted_ctcf_run.run_dir)
     assert _main(["insilico", run_dir, "--motif", "CTCF", "--backgrounds", "20", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "MA0139" in out and "change of the logit of bound +" in out
+    assert "MA0139" in out and "change of the binding score (log-odds) +" in out
     rows = (tmp_path / "effects.tsv").read_text().splitlines()
     assert float(rows[2].split("\t")[4]) > 1.0  # mean change
     assert _main(["insilico", run_dir, "--motif", "CTCF", "--second", "SPI1", "--spacing", "0:20:10",

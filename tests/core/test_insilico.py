@@ -72,7 +72,7 @@ def test_spacing_scan_runs(planted_ctcf_run):
     # both sites and the gap must fit in 100 bp: larger gaps are left out and said so
     assert list(scan.gaps) == [g for g in range(0, 91, 10) if g <= room] and scan.notes
     assert scan.mean.shape == scan.sd.shape == (len(scan.gaps),) and np.isfinite(scan.mean).all()
-    assert scan.first.mean > 1.0 and scan.units == "logit of bound"
+    assert scan.first.mean > 1.0 and scan.units == "binding score (log-odds)"
     assert (scan.mean > 1.0).all()  # the CTCF site keeps raising the output whatever the gap
     assert "gap\tn\tmean_change" in spacing_tsv(scan)
     with pytest.raises(InterpretError):

@@ -416,7 +416,7 @@ def test_mutation_score_and_label_follow_the_task():
     multi = SimpleNamespace(task="multiclass", class_names=["a", "b"], label_names=[])
     binary = SimpleNamespace(task="binary", class_names=["background", "bound"], label_names=["bound"])
     assert MG.mutation_score(multi) == "log_softmax" and MG.output_label(multi, 1) == "log-probability of b"
-    assert MG.mutation_score(binary) == "raw" and MG.output_label(binary, 0) == "logit of bound"
+    assert MG.mutation_score(binary) == "raw" and MG.output_label(binary, 0) == "binding score (log-odds)"
 
 
 def test_mutating_a_planted_site_lowers_the_prediction():
@@ -611,7 +611,7 @@ def test_cli_mutagenesis(planted_fasta_runs, tmp_path):
     r = _cli("mutagenesis", planted_fasta_runs.cnn_dir, "--sequence", seq, "--out", out)
     assert r.returncode == 0, r.stderr
     rows = (out / "mutation_map.tsv").read_text().splitlines()
-    assert len(rows) == 2 + 80 and "logit of bound" in r.stdout
+    assert len(rows) == 2 + 80 and "binding score (log-odds)" in r.stdout
     fasta = tmp_path / "two.fa"
     fasta.write_text(">first one\n" + "ACGTTGCA" * 10 + "\n>second\n" + "TTGACA" * 10 + "\n")
     r = _cli("mutagenesis", planted_fasta_runs.cnn_dir, "--fasta", fasta, "--out", out, "--formats", "png,pdf")

@@ -74,7 +74,7 @@ def test_tabs_menus_and_shortcuts(window):
     for item in ("Open sequences…", "Open project…", "Recent projects", "Save project", "Save project as…",
                  "Open run…", "Save run as…", "Export figure…", "Quit"):
         assert item in file_items
-    assert [a.text() for a in menus["Help"].actions()] == ["Open demo data", "About BioDeep"]
+    assert [a.text() for a in menus["Help"].actions()] == ["Guide", "Glossary", "Open demo data", "About BioDeep"]
     assert window.act_open_seq.shortcut() == QKeySequence(QKeySequence.StandardKey.Open)
     assert window.act_start.shortcut() == QKeySequence("Ctrl+R")
     stops = [s.toString() for s in window.act_stop.shortcuts()]

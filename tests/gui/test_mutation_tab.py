@@ -31,7 +31,7 @@ def test_mutation_map_of_a_data_sequence(qtbot, planted_fasta_runs, tmp_path):
 
     run, data = planted_fasta_runs.cnn, planted_fasta_runs.data
     tab = _tab(qtbot, run, data)
-    assert tab.picker.count() == len(data) and tab.output.currentText() == "logit of bound"
+    assert tab.picker.count() == len(data) and tab.output.currentText() == "binding score (log-odds)"
     i = int(np.flatnonzero(data.labels[:, 0] == 1)[0])
     tab.set_sequence_index(i)
     r = _compute(qtbot, tab)
@@ -40,7 +40,7 @@ def test_mutation_map_of_a_data_sequence(qtbot, planted_fasta_runs, tmp_path):
     np.testing.assert_allclose(r.mm.delta, expected.delta, atol=1e-5)
     assert tab.map_view().mutation_map() is r.mm and r.mm.length == data.length
     assert r.probability == pytest.approx(float(run.predict(data.codes[i:i + 1])[0, 0]), abs=1e-5)
-    assert data.ids[i] in tab.reading.text() and "logit of bound" in tab.reading.text()
+    assert data.ids[i] in tab.reading.text() and "binding score (log-odds)" in tab.reading.text()
     # colours: the strongest drop is blue, the strongest rise red, unchanged cells near-white
     view = tab.map_view()
     assert view.colour_max() == pytest.approx(np.abs(r.mm.delta).max())

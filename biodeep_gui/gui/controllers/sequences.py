@@ -161,7 +161,7 @@ class SequencesController(QObject):
         if not isinstance(result, LoadedData):
             return
         w.sequences_tab.show_data(result.data, result.config, result.summary)
-        w.model_tab.set_data_shape(result.data.length, result.data.n_outputs)
+        w.model_tab.set_data_shape(result.data.length, result.data.n_outputs, result.data.task)
         w.statusBar().showMessage(f"Opened {len(result.data):,} sequences", 5000)
 
     @Slot(str, str)

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QLabel,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 from biodeep_gui.core.scans.config import HARMONISATIONS, ScansConfig, ScansCVConfig, ScansTrainConfig
 from biodeep_gui.core.scans.models import SCANS_ARCHITECTURES
 from biodeep_gui.core.training.architecture import Param
+from biodeep_gui.gui.widgets.number_box import NumberBox
 
 #: The architecture entry of the brain-scan pipeline (not in ``ARCHITECTURES``: it is not a sequence network).
 SCANS_ARCH = "scans"
@@ -56,6 +56,8 @@ SCANS_PARAMS = (
 )
 #: The Training box's settings that apply to the scans pipeline (the others are greyed out for it).
 SCANS_TRAIN_KEYS = {"seed", "amp", "class_weighting", "weight_decay", "patience"}
+#: Of those, the ones whose defaults differ between the pipelines: each page of the Model tab keeps its own.
+PAGE_TRAIN_KEYS = {"class_weighting", "weight_decay", "patience"}
 
 OPTIMIZERS = (("adam", "Adam", "Adaptive learning rates per weight; the usual first choice."),
               ("adamw", "AdamW", "Adam with decoupled weight decay; better regularisation with weight decay > 0."),
@@ -108,7 +110,7 @@ def param_widget(p: Param) -> QWidget:
         w.setRange(int(p.minimum if p.minimum is not None else 0), int(p.maximum if p.maximum is not None else 10**9))
         w.setValue(p.default)
     else:
-        w = QDoubleSpinBox()
+        w = NumberBox()
         lo = p.minimum if p.minimum is not None else 0.0
         hi = p.maximum if p.maximum is not None else 1e9
         wide = lo > 0 and hi / lo > 1e3  # e.g. C from 1e-6 to 1e6: many decimals, steps that scale with the value
@@ -184,7 +186,7 @@ def training_widgets() -> dict[str, QWidget]:
     epochs.setRange(1, 10_000)
     batch = QSpinBox()
     batch.setRange(1, 65_536)
-    lr = QDoubleSpinBox()
+    lr = NumberBox()
     lr.setDecimals(6)
     lr.setRange(1e-6, 10.0)
     lr.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
@@ -192,14 +194,14 @@ def training_widgets() -> dict[str, QWidget]:
     for key, label, tip in OPTIMIZERS:
         optimizer.addItem(label, key)
         optimizer.setItemData(optimizer.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
-    decay = QDoubleSpinBox()
+    decay = NumberBox()
     decay.setDecimals(6)
     decay.setRange(0.0, 1.0)
     decay.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
     patience = QSpinBox()
     patience.setRange(0, 1000)
     patience.setSpecialValueText("off")
-    clip = QDoubleSpinBox()
+    clip = NumberBox()
     clip.setRange(0.0, 1000.0)
     clip.setSpecialValueText("off")
     seed = QSpinBox()

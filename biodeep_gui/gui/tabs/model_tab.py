@@ -5,11 +5,16 @@ building the real model in the tab's worker thread (``model_inspection.inspect_t
 ``core.training.inspect.inspect_model``) — torch is imported there, never on the GUI thread — and the device list
 from ``core.common.devices.available_devices``. The form fields are generated from the ``Param`` specs of the
 architectures (``model_forms``), so a new architecture or hyper-parameter appears here without GUI code.
+Above the layer list (folded under "Layer details") the network is drawn as blocks in words
+(``core.sequences.models.diagram`` / ``core.scans.models.diagram``, painted by ``figures.architecture``): pure
+Python, redrawn on every edit without the worker.
 
 The last entry, "Autoencoder → classifier (brain scans)", is the scans pipeline: its page holds the 3-D
 autoencoder's hyper-parameters (from ``SCANS_ARCHITECTURES``), its epochs, batch size and learning rate, and the
 cross-validation settings; with the cohort of the Scans tab they make the ``ScansConfig`` that ``scans_config``
-returns. The device picker is the same for both kinds of data.
+returns. The device picker is the same for both kinds of data. The Training box serves both pages, but each
+page keeps its own early stopping, class weighting and weight decay (their defaults differ), and for scans the
+box hides the rows the scans page already has (epochs, batch size, learning rate) or that do not apply.
 """
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QStackedWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -37,11 +43,14 @@ from biodeep_gui.core.common.devices import DeviceInfo
 from biodeep_gui.core.common.errors import ConfigError
 from biodeep_gui.core.scans.config import ScansConfig, ScansDataConfig
 from biodeep_gui.core.scans.models import SCANS_ARCHITECTURES
+from biodeep_gui.core.scans.models.diagram import autoencoder_blocks, connectivity_blocks
 from biodeep_gui.core.sequences.config import DataConfig, ModelConfig, RunConfig
 from biodeep_gui.core.sequences.models import ARCHITECTURES
+from biodeep_gui.core.sequences.models.diagram import sequence_blocks
 from biodeep_gui.core.training.config import TrainConfig
 from biodeep_gui.gui.tabs.model_forms import (
     DEFAULT_GRID,
+    PAGE_TRAIN_KEYS,
     SCANS_ARCH,
     SCANS_LABEL,
     SCANS_PARAMS,
@@ -61,6 +70,7 @@ from biodeep_gui.gui.tabs.model_inspection import (
     memory_text,
     shape_text,
 )
+from biodeep_gui.gui.widgets.architecture_view import ArchitectureView
 from biodeep_gui.gui.workers import TaskRunner
 
 #: Input length and outputs assumed for the estimates until data are opened (the demo data's shape).
@@ -82,8 +92,16 @@ class ModelTab(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._length, self._n_outputs, self._data_known = DEFAULT_LENGTH, DEFAULT_OUTPUTS, False
+        self._task, self._scans_route = "binary", "auto"
+        self.drawing = ArchitectureView()  # before the form: its first edits redraw it
         self._grid, self._grid_known = DEFAULT_GRID, False
         self._scans_base = ScansConfig()  # settings of the scans pipeline that the form does not show
+        # The Training box's early stopping, class weighting and weight decay serve both pages, but the two
+        # pipelines default differently (scans: patience off, classes weighted): each page keeps its own values,
+        # and the box shows the chosen page's. ``_kept[page]`` holds the values of the page not shown.
+        st = self._scans_base.train
+        self._kept = {True: {k: getattr(st, k) for k in PAGE_TRAIN_KEYS}, False: {}}
+        self._shown_scans = False
         self._devices: list[DeviceInfo] | None = None
         self._wanted_device = "cpu"
         self._inspection: ModelInspection | None = None
@@ -134,6 +152,7 @@ class ModelTab(QWidget):
         self.clip_spin, self.class_weight_check, self.rc_check = w["grad_clip"], w["class_weighting"], w["rc_augment"]
         self.seed_spin, self.amp_check = w["seed"], w["amp"]
         train_box = training_box(w)
+        self._train_form = train_box.layout()
         self.batch_spin.valueChanged.connect(self._changed)
         self.set_train_config(TrainConfig())
 
@@ -176,9 +195,21 @@ class ModelTab(QWidget):
         self.diagram.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.diagram.setToolTip("The layers of the network as built for your data, with the shape of what each "
                                 "layer passes on (per sequence) and its number of weights.")
+        # the PyTorch layer list is for those who want it: folded away under the drawn network
+        self.details_toggle = QToolButton()
+        self.details_toggle.setText("Layer details")
+        self.details_toggle.setCheckable(True)
+        self.details_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.details_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.details_toggle.setAutoRaise(True)
+        self.details_toggle.toggled.connect(self._toggle_details)
+        self.diagram.setVisible(False)
         ll.addWidget(self.params_label)
         ll.addWidget(self.shape_label)
+        ll.addWidget(self.drawing)
+        ll.addWidget(self.details_toggle)
         ll.addWidget(self.diagram, 1)
+        ll.addStretch(0)
 
         left, right = QVBoxLayout(), QVBoxLayout()
         left.addWidget(arch_box)
@@ -235,7 +266,7 @@ class ModelTab(QWidget):
         """The brain-scan run configuration: the cohort ``data`` plus the scans page, the seed, class weighting,
         early stopping and mixed precision of the Training box and the device (validated; raises ``ConfigError``)."""
         p = self.params(SCANS_ARCH)
-        t = {k: widget_value(self._train_widgets[k]) for k in SCANS_TRAIN_KEYS}
+        t = {**{k: widget_value(self._train_widgets[k]) for k in SCANS_TRAIN_KEYS}, **self._page_train(True)}
         cfg = ScansConfig.from_dict(self._scans_base.to_dict())
         cfg.data, cfg.name = data, name
         ae = {q.name: p[q.name] for q in SCANS_ARCHITECTURES["autoencoder3d"].params}
@@ -269,14 +300,17 @@ class ModelTab(QWidget):
                                      "lr": cfg.train.lr, "folds": cfg.cv.folds, "permutations": cfg.cv.permutations,
                                      "leave_site_out": cfg.cv.leave_site_out, "cnn_arm": cfg.model.cnn_arm,
                                      "harmonise": cfg.cv.harmonise})
-        for key in SCANS_TRAIN_KEYS:
+        for key in SCANS_TRAIN_KEYS - PAGE_TRAIN_KEYS:
             set_widget_value(self._train_widgets[key], getattr(cfg.train, key))
+        self._set_page_train(True, {k: getattr(cfg.train, k) for k in PAGE_TRAIN_KEYS})
         if cfg.train.device and cfg.train.device != "auto":
             self.set_device(cfg.train.device)
 
     def set_scans_route(self, route: str) -> None:
         """'connectivity': grey out what only the 3-D networks use (the code size still applies)."""
         volumes = route != "connectivity"
+        self._scans_route = route
+        self._draw()
         for name in ("depth", "channels", "noise_std", "cnn_arm"):
             self._param_widgets[SCANS_ARCH][name].setEnabled(volumes)
 
@@ -291,13 +325,15 @@ class ModelTab(QWidget):
 
     def train_config(self) -> TrainConfig:
         """Training settings of the form, with the chosen device ('cpu' for the baselines)."""
-        values = {k: widget_value(w) for k, w in self._train_widgets.items()}
+        values = {**{k: widget_value(w) for k, w in self._train_widgets.items()}, **self._page_train(False)}
         values["amp"] = values["amp"] and self.device().startswith("cuda")
         return TrainConfig(**values, device=self.device())
 
     def set_train_config(self, cfg: TrainConfig) -> None:
         for key, w in self._train_widgets.items():
-            set_widget_value(w, getattr(cfg, key))
+            if key not in PAGE_TRAIN_KEYS:
+                set_widget_value(w, getattr(cfg, key))
+        self._set_page_train(False, {k: getattr(cfg, k) for k in PAGE_TRAIN_KEYS})
         if cfg.device and cfg.device != "auto":
             self.set_device(cfg.device)
 
@@ -325,9 +361,10 @@ class ModelTab(QWidget):
     def inspection(self) -> ModelInspection | None:
         return self._inspection
 
-    def set_data_shape(self, length: int, n_outputs: int) -> None:
-        """Size the estimates for the opened data: input length L and K outputs."""
+    def set_data_shape(self, length: int, n_outputs: int, task: str = "binary") -> None:
+        """Size the estimates for the opened data: input length L and K outputs of ``task``."""
         self._length, self._n_outputs, self._data_known = int(length), int(n_outputs), True
+        self._task = task
         self._changed()
 
     def refresh(self, with_devices: bool = True) -> None:
@@ -351,6 +388,7 @@ class ModelTab(QWidget):
         t = dataclasses.asdict(self.train_config())
         t.pop("device")
         s.setValue("train/settings", json.dumps(t))
+        s.setValue("train/scans", json.dumps(self._page_train(True)))
         if self.device_combo.currentData():
             s.setValue("model/device", self.device_combo.currentData())
 
@@ -358,14 +396,17 @@ class ModelTab(QWidget):
         try:
             params = json.loads(str(s.value("model/params", "{}")))
             train = json.loads(str(s.value("train/settings", "{}")))
+            scans_train = json.loads(str(s.value("train/scans", "{}")))
         except json.JSONDecodeError:
-            params, train = {}, {}
+            params, train, scans_train = {}, {}, {}
         for arch, values in (params.items() if isinstance(params, dict) else []):
             if isinstance(values, dict):
                 self.set_params(arch, values)
         if isinstance(train, dict):
             known = {f.name for f in dataclasses.fields(TrainConfig)}
             self.set_train_config(TrainConfig(**{k: v for k, v in train.items() if k in known and k != "device"}))
+        if isinstance(scans_train, dict):
+            self._set_page_train(True, {k: v for k, v in scans_train.items() if k in PAGE_TRAIN_KEYS})
         self.set_device(str(s.value("model/device", "cpu")))
         self.set_architecture(str(s.value("model/arch", "cnn")))
 
@@ -385,8 +426,14 @@ class ModelTab(QWidget):
             self.param_pages.widget(i).setSizePolicy(policy, policy)
         self.summary_label.setText(SCANS_SUMMARY if scans else ARCHITECTURES[name].summary)
         deep = self._deep(name)
+        if scans != self._shown_scans:  # swap the Training box's values to the chosen page's
+            self._kept[self._shown_scans] = self._page_train(self._shown_scans)
+            self._shown_scans = scans
+            self._set_page_train(scans, self._kept[scans])
         for key, w in self._train_widgets.items():
             w.setEnabled(key in SCANS_TRAIN_KEYS if scans else deep or key == "seed")
+            # the scans page has its own epochs, batch size and learning rate: the box hides what does not apply
+            self._train_form.setRowVisible(w, key in SCANS_TRAIN_KEYS or not scans)
         self.device_combo.setEnabled(deep)
         if not deep:
             spec = ARCHITECTURES[name]
@@ -398,7 +445,36 @@ class ModelTab(QWidget):
         self._update_amp()
         self._changed()
 
+    def _page_train(self, scans: bool) -> dict[str, Any]:
+        """The early-stopping, class-weighting and weight-decay values of the scans (True) or sequence page."""
+        if scans == self._shown_scans:
+            return {k: widget_value(self._train_widgets[k]) for k in PAGE_TRAIN_KEYS}
+        return dict(self._kept[scans])
+
+    def _set_page_train(self, scans: bool, values: dict[str, Any]) -> None:
+        if scans == self._shown_scans:
+            for k, v in values.items():
+                set_widget_value(self._train_widgets[k], v)
+        else:
+            self._kept[scans].update(values)
+
+    def _toggle_details(self, on: bool) -> None:
+        self.details_toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+        self.diagram.setVisible(on)
+
+    def _draw(self) -> None:
+        """The drawn network for the chosen page and the opened data (pure Python: no worker needed)."""
+        name = self.architecture()
+        if name == SCANS_ARCH and self._scans_route == "connectivity":
+            self.drawing.set_blocks(connectivity_blocks(self.params(SCANS_ARCH)["code_size"]))
+        elif name == SCANS_ARCH:
+            self.drawing.set_blocks(autoencoder_blocks(self._grid, self.params(SCANS_ARCH)))
+        else:
+            self.drawing.set_blocks(sequence_blocks(name, self.params(name), self._length, self._n_outputs,
+                                                    self._task))
+
     def _changed(self, *_):
+        self._draw()
         if self._active:
             self._debounce.start()
 

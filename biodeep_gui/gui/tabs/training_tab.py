@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from biodeep_gui.core.common.words import count_words
 from biodeep_gui.core.scans.config import ARM_NAMES
 from biodeep_gui.gui.widgets.curves import METRIC_LABELS, REDRAW_MS, TrainingCurves
 
@@ -211,7 +212,8 @@ class TrainingTab(QWidget):
         if result and math.isfinite(lo) and math.isfinite(hi):
             result += f" (95 % interval {lo:.3f} to {hi:.3f})"
         if summary.cancelled:
-            head = f"Stopped by you after {summary.epochs_run} epoch(s); the best epoch ({summary.best_epoch}) was kept"
+            head = (f"Stopped by you after {count_words(summary.epochs_run, 'epoch')}; the best epoch "
+                    f"({summary.best_epoch}) was kept")
         elif summary.stopped_early:
             head = f"Stopped early at epoch {summary.epochs_run}: no improvement; best epoch {summary.best_epoch}"
         elif summary.epochs_run:

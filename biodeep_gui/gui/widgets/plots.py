@@ -393,3 +393,22 @@ def format_metric(value: float, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
     return f"{value:.{digits}f}"
+
+
+def format_number(value: float, decimals: int = 6) -> str:
+    """A setting or reading as a person writes it: at most ``decimals`` decimals and no trailing zeros
+    (0.003, not 0.003000; 5, not 5.000); '—' for missing / undefined (nan)."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    text = f"{value:.{decimals}f}"
+    text = text.rstrip("0").rstrip(".") if "." in text else text
+    return "0" if text in ("-0", "") else text
+
+
+def decimals_for(span: float, significant: int = 3) -> int:
+    """Decimals that show a range of width ``span`` to about ``significant`` digits: 0 for a window of 890
+    intensity units, 2 for a normalised one of 4, 3 for 0.5."""
+    if span is None or not math.isfinite(span) or span <= 0:
+        return significant
+    return max(0, significant - 1 - math.floor(math.log10(span)))
+

@@ -18,7 +18,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
-    QDoubleSpinBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -28,6 +27,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from biodeep_gui.gui.widgets.number_box import NumberBox
+from biodeep_gui.gui.widgets.plots import decimals_for
 
 #: (name, axis fixed by the view, (horizontal axis, vertical axis), edge letters (left, right, bottom, top))
 VIEWS = (("Axial", 2, (0, 1), ("L", "R", "P", "A")),
@@ -132,8 +134,8 @@ class SliceViewer(QWidget):
             self.sliders.append(s)
             self.slider_labels.append(lab)
 
-        self.low = QDoubleSpinBox()
-        self.high = QDoubleSpinBox()
+        self.low = NumberBox()
+        self.high = NumberBox()
         for box, tip in ((self.low, "Intensity shown as black"), (self.high, "Intensity shown as white")):
             box.setRange(-1e9, 1e9)
             box.setDecimals(3)
@@ -265,6 +267,8 @@ class SliceViewer(QWidget):
         if high <= low:
             high = low + 1e-6
         self._updating = True
+        for box in (self.low, self.high):  # about 3 digits of the window's width: 4 to 894, not 3.998 to 893.642
+            box.setDecimals(decimals_for(high - low))
         self.low.setValue(low)
         self.high.setValue(high)
         self._updating = False

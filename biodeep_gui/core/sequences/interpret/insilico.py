@@ -83,7 +83,7 @@ class SpacingScan:
     gaps : (S,) bases between the end of the first site and the start of the second
     effects : per gap, the ``InsertionEffect`` of the pair
     first, second : each motif inserted alone (at the pair's first position and at the mean second position)
-    units : what the raw output is ('logit of bound', ...)
+    units : what the raw output is ('binding score (log-odds)', ...)
     """
 
     first_name: str

@@ -340,8 +340,8 @@ def mutation_score(info) -> str:
 
 
 def output_label(info, k: int = 0) -> str:
-    """What a mutation map of output ``k`` of a run follows, in words: 'logit of bound', 'log-probability of
-    <class>' (multiclass), 'standardised <label>'.
+    """What a mutation map of output ``k`` of a run follows, in words: 'binding score (log-odds)' (label
+    'bound'), '<label> score (log-odds)', 'log-probability of <class>' (multiclass), 'standardised <label>'.
 
     ``info`` is the run's ``runs.ModelInfo``.
     """
@@ -349,8 +349,9 @@ def output_label(info, k: int = 0) -> str:
         names = info.class_names
         return f"log-probability of {names[k] if k < len(names) else f'class {k + 1}'}"
     if info.task == "binary":
-        names = info.label_names
-        return f"logit of {names[k] if k < len(names) else f'output {k + 1}'}"
+        name = info.label_names[k] if k < len(info.label_names) else f"output {k + 1}"
+        # the raw output of a binary model is the log-odds of its label; "bound" is the usual label
+        return "binding score (log-odds)" if name == "bound" else f"{name} score (log-odds)"
     names = info.label_names
     return f"standardised {names[k] if k < len(names) else f'output {k + 1}'}"
 

@@ -78,15 +78,16 @@ class CohortForm(QGroupBox):
         self.summary_combo = QComboBox()
         for key in SUMMARIES:
             self.summary_combo.addItem(SUMMARY_LABELS[key], key)
-        self.summary_combo.setToolTip("Volumes route: how a 4-D (fMRI) file becomes the autoencoder's input; 3-D "
-                                      "files are used as they are. The mean image shows anatomy and the scanner, "
-                                      "not brain function: for function use the connectivity route")
+        self.summary_combo.setToolTip("Whole volumes: how a series of fMRI images over time becomes the one image the "
+                                      "autoencoder reads; single (3-D) images are used as they are. The mean image "
+                                      "shows anatomy and the scanner, not brain function: for function read brain "
+                                      "connectivity (Input)")
         self.mask_edit = QLineEdit()
         self.mask_edit.setPlaceholderText("computed per fold from the training subjects")
         self.route_combo = QComboBox()
-        self.route_combo.addItem("Automatic: connectivity for 4-D fMRI, volumes for 3-D", "auto")
-        self.route_combo.addItem("Volumes: 3-D autoencoder", "volumes")
-        self.route_combo.addItem("Connectivity: ROI correlations", "connectivity")
+        self.route_combo.addItem("Automatic: connectivity for fMRI series, whole volumes for single images", "auto")
+        self.route_combo.addItem("Whole volumes: 3-D autoencoder", "volumes")
+        self.route_combo.addItem("Brain connectivity: correlations between regions", "connectivity")
         self.route_combo.setToolTip("Connectivity: region time series (nilearn: detrended, band-passed 0.01-0.1 Hz, "
                                     "z-scored) -> correlation matrix -> Fisher z -> denoising autoencoder, from ROI "
                                     "tables or from 4-D images and an atlas. Inputs must already be preprocessed "
@@ -103,7 +104,7 @@ class CohortForm(QGroupBox):
             combo.setMinimumContentsLength(18)
         self.route_combo.currentIndexChanged.connect(self._on_route)
         cohort_form = QFormLayout()
-        cohort_form.addRow("Route", self.route_combo)
+        cohort_form.addRow("Input", self.route_combo)
         cohort_form.addRow("Images", with_browse(self.images_edit, self._browse_images))
         self.timeseries_row = with_browse(self.timeseries_edit, self._browse_timeseries)
         self.atlas_row = with_browse(self.atlas_edit, self._browse_atlas)
@@ -114,9 +115,9 @@ class CohortForm(QGroupBox):
         cohort_form.addRow("Label column", self.label_combo)
         cohort_form.addRow("File column", self.file_combo)
         cohort_form.addRow("Site column", self.site_combo)
-        cohort_form.addRow("4-D summary", self.summary_combo)
+        cohort_form.addRow("fMRI over time as", self.summary_combo)
         cohort_form.addRow("Brain mask", with_browse(self.mask_edit, self._browse_mask))
-        self.canonical_check = QCheckBox("Reorient every scan to RAS (as_closest_canonical)")
+        self.canonical_check = QCheckBox("Turn every scan to the standard orientation (RAS)")
         self.canonical_check.setChecked(True)
         self.resample_check = QCheckBox("Resample every scan to one grid")
         self.voxel_spin = QDoubleSpinBox()

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from biodeep_gui.core.common.errors import BioDeepError
 from biodeep_gui.core.scans.config import ARM_NAMES
+from biodeep_gui.gui.glossary import METRIC_HELP, tip
 from biodeep_gui.gui.widgets.plots import ConfusionMatrixPlot, CurvesPlot
 from biodeep_gui.gui.widgets.slice_viewer import SliceViewer
 from biodeep_gui.gui.workers import TaskRunner
@@ -43,11 +44,10 @@ ARM_SHORT = {"mlp": "MLP", "logistic": "Logistic", "cnn": "3-D CNN", "logistic_f
 METRIC_NAMES = {"accuracy": "Accuracy", "balanced_accuracy": "Balanced acc.", "auroc": "AUROC",
                 "sensitivity": "Sensitivity", "specificity": "Specificity"}
 ERROR_COLUMNS = ("Rank", "Subject", "Label", "Fold", "r", "MSE", "Template r", "Residual r")
-ERROR_TIPS = {"r": "Correlation of the reconstruction with the original, inside the brain mask",
-              "Template r": "Correlation of the fold's template (the training subjects' mean image) with the original: "
-                            "what a reconstruction that ignores the subject reaches. The reconstruction must beat it.",
-              "Residual r": "Correlation of (reconstruction − template) with (original − template): how much of this "
-                            "subject's own deviation from the template the autoencoder explains (0 = nothing)."}
+ERROR_TIPS = {"r": tip("Reconstruction r"), "MSE": tip("MSE"), "Template r": tip("Template r"),
+              "Residual r": tip("Residual r")}
+#: the terms the classification summary uses, explained on hover
+SUMMARY_TERMS = ("Reconstruction r", "Template r", "Residual r", "Chance", "Permutation p", "Site-only baseline")
 
 
 def _num(v: float, digits: int = 3) -> str:
@@ -130,8 +130,11 @@ class ReconstructionsTab(QWidget):
         self.summary_label = QLabel("")
         self.summary_label.setWordWrap(True)
         self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary_label.setToolTip("\n".join(f"{t}: {tip(t)}" for t in SUMMARY_TERMS))
         self.folds_table = QTableWidget(0, 2 + len(METRIC_NAMES))
         self.folds_table.setHorizontalHeaderLabels(["Fold", "Classifier", *METRIC_NAMES.values()])
+        for col, key in enumerate(METRIC_NAMES, start=2):
+            self.folds_table.horizontalHeaderItem(col).setToolTip(METRIC_HELP[key])
         self.folds_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.folds_table.verticalHeader().setVisible(False)
         self.folds_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from biodeep_gui.core.common.errors import BioDeepError
+from biodeep_gui.core.common.words import count_words
 from biodeep_gui.core.scans.config import ScansDataConfig
 from biodeep_gui.gui.tabs.scans.cohort_form import CohortForm, with_browse
 from biodeep_gui.gui.widgets.slice_viewer import SliceViewer
@@ -154,7 +155,8 @@ class ScansTab(QWidget):
         self.audit_list.setWordWrap(True)
         self.audit_list.setMaximumHeight(96)
         self.fix_canonical = QPushButton("Reorient all to RAS")
-        self.fix_canonical.setToolTip("Turn on reorientation (nibabel as_closest_canonical) and load again")
+        self.fix_canonical.setToolTip("Turn every scan to the standard orientation (right, anterior, superior: RAS) "
+                                      "and load again")
         self.fix_canonical.clicked.connect(lambda: self.apply_fix("canonicalise"))
         self.fix_resample = QPushButton("Resample to one grid")
         self.fix_resample.setToolTip("Turn on resampling to the first scan's grid and load again")
@@ -317,7 +319,7 @@ class ScansTab(QWidget):
         if self.prep is not None and self.prep.grid is not None:
             text += f"; common grid {self.prep.grid.describe()}"
         if errors:
-            self._show_error(text + f". {len(errors)} problem(s) to fix before training (see the audit).")
+            self._show_error(text + f". {count_words(len(errors), 'problem')} to fix before training (see the audit).")
         else:
             self.status_label.setText(text + ". Preparing the scans…")
         self.progress.setRange(0, max(1, len(cohort.subjects)))

@@ -38,8 +38,9 @@ from biodeep_gui.core.common.metrics import HIGHER_IS_BETTER
 from biodeep_gui.core.sequences import summary as S
 from biodeep_gui.core.sequences.run import Run, load_run
 from biodeep_gui.core.training.runs import rename_run
+from biodeep_gui.gui.glossary import METRIC_HELP
 from biodeep_gui.gui.session import choose_save_path
-from biodeep_gui.gui.tabs.sequences.results_tab import METRIC_HELP, METRIC_LABELS, METRIC_ORDER, arch_label
+from biodeep_gui.gui.tabs.sequences.results_tab import METRIC_LABELS, METRIC_ORDER, arch_label
 from biodeep_gui.gui.widgets.plots import EXPORT_FORMATS, CurvesPlot, format_metric, series_colour
 
 BEST_BACKGROUND = QColor("#e6f4ea")

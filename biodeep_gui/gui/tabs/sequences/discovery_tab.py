@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from biodeep_gui.core.common.words import count_words
 from biodeep_gui.gui.session import choose_save_path
 from biodeep_gui.gui.workers import TaskRunner
 
@@ -170,7 +171,8 @@ class DiscoveryTab(QWidget):
                 self.table.setItem(r, c, item)
             self.table.setCellWidget(r, 1, self._logo_label(p))
         method = {"deeplift_shap": "DeepLIFT/SHAP", "integrated_gradients": "integrated gradients"}[result.method]
-        lines = [f"{len(result.patterns)} pattern(s) from the {method} attributions of {result.which}, matched to "
+        lines = [f"{count_words(len(result.patterns), 'pattern')} from the {method} attributions of {result.which}, "
+                 f"matched to "
                  f"{result.release} ({result.n_targets} motifs); {result.elapsed_s:.0f} s."]
         lines += result.notes
         self.status.setText("\n".join(lines))

@@ -6,6 +6,7 @@ from html import escape
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
+from biodeep_gui.gui.glossary import tip
 from biodeep_gui.gui.widgets.logo_view import LogoView
 
 #: Width of one card in pixels (the grid has as many columns as fit).
@@ -29,6 +30,7 @@ class FilterCard(QFrame):
         self.caption.setWordWrap(True)
         self.caption.setTextFormat(Qt.TextFormat.RichText)
         self.caption.setStyleSheet("font-size: 11px;")
+        self.caption.setToolTip(f"{tip('Influence')}\n{tip('Match p-value')}\n{tip('n_sites')}")
         lay.addWidget(self.logo)
         lay.addWidget(self.caption)
 

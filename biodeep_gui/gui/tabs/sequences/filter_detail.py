@@ -19,6 +19,10 @@ from PySide6.QtWidgets import (
 )
 
 from biodeep_gui.figures.logos import LogoStyle, aligned_match_stack, paint_logo
+from biodeep_gui.gui.glossary import tip
+
+#: column of the match table → the glossary term its header explains on hover
+MATCH_TIPS = {3: "Match p-value", 4: "q-value", 5: "n_sites"}
 
 
 class AlignedLogos(QWidget):
@@ -76,6 +80,9 @@ class FilterDetail(QGroupBox):
         self.match_table = QTableWidget(0, 8)
         self.match_table.setHorizontalHeaderLabels(["#", "JASPAR ID", "Name", "p-value", "q-value", "Filter sites",
                                                     "Offset", "Strand"])
+        for col, term in MATCH_TIPS.items():
+            self.match_table.horizontalHeaderItem(col).setToolTip(tip(term))
+        self.detail_info.setToolTip(f"{tip('n_sites')}\n{tip('Influence')}")
         self.match_table.verticalHeader().setVisible(False)
         self.match_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.match_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

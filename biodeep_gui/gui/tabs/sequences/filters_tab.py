@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from biodeep_gui.core.common.words import count_words
 from biodeep_gui.core.sequences.motif_db import COLLECTIONS
 from biodeep_gui.gui.session import choose_save_path
 from biodeep_gui.gui.tabs.sequences.filter_cards import CARD_W, FilterCard, filter_caption
@@ -365,8 +366,8 @@ class FiltersTab(QWidget):
             self.status.setText(f"Export failed: {exc}")
         else:
             n = len(filters) if filters else self._analysis.motifs.n_filters
-            self.status.setText(f"Exported {n} filter(s) to {folder}: filters.meme, matches.tsv and logos "
-                                "(PNG, SVG, PDF).")
+            self.status.setText(f"Exported {count_words(n, 'filter')} to {folder}: filters.meme, matches.tsv and "
+                                "logos (PNG, SVG, PDF).")
         finally:
             QGuiApplication.restoreOverrideCursor()
 

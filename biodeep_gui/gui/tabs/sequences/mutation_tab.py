@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from biodeep_gui.core.common.words import count_words
 from biodeep_gui.figures.export import FILE_FILTER
 from biodeep_gui.figures.mutation_maps import save_mutation_map
 from biodeep_gui.gui.session import choose_save_path
@@ -423,8 +424,8 @@ class MutationTab(QWidget):
         windows = [(s, e) for s, e, _a in self._sites[i]]
         self.view.set_highlight(windows, self._filter_label(i))
         if windows:
-            self.status.setText(f"{self._filter_label(i)} fires at {len(windows)} place(s) in this sequence "
-                                "(shaded).")
+            self.status.setText(f"{self._filter_label(i)} fires at {count_words(len(windows), 'place')} in this "
+                                "sequence (shaded).")
             self.scroll.ensureVisible(int(self.view.x_of(windows[0][0])), 10, 60, 0)
         else:
             self.status.setText(f"{self._filter_label(i)} does not fire in this sequence.")

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 from biodeep_gui.core.common.fileio import atomic_write
 from biodeep_gui.core.sequences.encoding import decode
 from biodeep_gui.core.sequences.run import Run
+from biodeep_gui.gui.glossary import column_tip, column_title
 from biodeep_gui.gui.session import choose_save_path
 from biodeep_gui.gui.tabs.sequences.data_files import TEST_FILTER
 from biodeep_gui.gui.tabs.sequences.form_widgets import FilePicker, ProblemsPanel
@@ -101,9 +102,10 @@ class ScoresModel(QAbstractTableModel):
         if orientation != Qt.Orientation.Horizontal:
             return str(section + 1) if role == Qt.ItemDataRole.DisplayRole else None
         if role == Qt.ItemDataRole.DisplayRole:
-            return "ID" if section == 0 else self.columns[section - 1]
+            return "ID" if section == 0 else column_title(self.columns[section - 1])
         if role == Qt.ItemDataRole.ToolTipRole:
-            return "Record name from the input file" if section == 0 else "Click to sort by this score"
+            return ("Record name from the input file" if section == 0 else
+                    f"{column_tip(self.columns[section - 1])}\nClick to sort by this score".lstrip())
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:

@@ -36,6 +36,7 @@ from biodeep_gui.core.common import metrics as M
 from biodeep_gui.core.sequences.models import ARCHITECTURES
 from biodeep_gui.core.sequences.run import Run
 from biodeep_gui.core.sequences.summary import test_intervals
+from biodeep_gui.gui.glossary import METRIC_HELP, METRIC_TERMS
 from biodeep_gui.gui.session import choose_save_path
 from biodeep_gui.gui.widgets.plots import (
     AXIS_COLOUR,
@@ -49,24 +50,8 @@ from biodeep_gui.gui.widgets.plots import (
     style_plot,
 )
 
-#: How each metric is named and explained to a biologist.
-METRIC_LABELS = {"auroc": "AUROC", "auprc": "AUPRC", "accuracy": "Accuracy", "f1": "F1",
-                 "balanced_accuracy": "Balanced accuracy", "pearson": "Pearson r", "spearman": "Spearman ρ",
-                 "mse": "MSE", "r2": "R²", "loss": "Loss"}
-METRIC_HELP = {
-    "auroc": "Area under the ROC curve: the chance that a random bound sequence scores above a random unbound "
-             "one. 0.5 = guessing, 1 = perfect.",
-    "auprc": "Area under the precision-recall curve (average precision): how pure the top-scoring sequences "
-             "are. Guessing gives the share of positives; more informative than AUROC when positives are rare.",
-    "accuracy": "Share of sequences whose predicted class is right (threshold 0.5 for binary tasks).",
-    "f1": "Harmonic mean of precision and recall (macro-averaged over classes for multiclass tasks).",
-    "balanced_accuracy": "Accuracy averaged over classes, so a rare class counts as much as a common one.",
-    "pearson": "Pearson correlation of predicted and measured values (linear agreement, -1 to 1).",
-    "spearman": "Spearman rank correlation: do predictions put the sequences in the right order?",
-    "mse": "Mean squared error in the units of the measured values (lower is better).",
-    "r2": "Coefficient of determination: share of the variance explained (1 = perfect, 0 = predicting the mean).",
-    "loss": "The training objective on this set (lower is better).",
-}
+#: How each metric is named (its glossary term) and explained to a biologist: one place, ``gui.glossary``.
+METRIC_LABELS = METRIC_TERMS
 METRIC_ORDER = {"binary": ("auroc", "auprc", "accuracy", "f1"),
                 "multiclass": ("accuracy", "balanced_accuracy", "f1", "auroc"),
                 "regression": ("pearson", "spearman", "r2", "mse")}

@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from biodeep_gui.gui.glossary import column_tip
 from biodeep_gui.gui.tabs.sequences.variant_detail_panel import VariantDetailPanel
 from biodeep_gui.gui.widgets.plots import AXIS_COLOUR, style_plot
 from biodeep_gui.gui.workers import TaskRunner
@@ -93,6 +94,8 @@ class EffectsModel(QAbstractTableModel):
             return self._columns[section] if 0 <= section < len(self._columns) else None
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Vertical:
             return str(section + 1)
+        if role == Qt.ItemDataRole.ToolTipRole and orientation == Qt.Orientation.Horizontal:
+            return column_tip(self._columns[section]) or None if 0 <= section < len(self._columns) else None
         return None
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
