@@ -351,6 +351,7 @@ def format_summary(s) -> str:
         lines.append(f"  deviation from the template explained: residual correlation "
                      f"{r.get('residual_correlation_mean', nan):.3f} ± {r.get('residual_correlation_sd', nan):.3f}")
     from biodeep_gui.core.scans.config import ARM_NAMES as names
+    from biodeep_gui.core.scans.reports import permutation_p_text
 
     for arm, ms in s.metrics.items():
         txt = ", ".join(f"{m.replace('_', ' ')} {mean:.3f} ± {sd:.3f}" for m, (mean, sd) in ms.items())
@@ -364,8 +365,7 @@ def format_summary(s) -> str:
     for arm, p in s.permutation.items():
         how = "labels permuted within each site" if p.get("within_site") else "labels permuted freely"
         lines.append(f"Permutation test ({names.get(arm, arm)}): accuracy {p['accuracy']:.3f}, chance "
-                     f"{p['chance']:.3f}, p = {p['p_value']:.3g} ({int(p['n'])} permutations, {how}; "
-                     f"p >= 1/(n+1) = {p.get('floor', 1 / (1 + p['n'])):.3g})")
+                     f"{p['chance']:.3f}, {permutation_p_text(p['p_value'], int(p['n']))}; {how}")
     if s.site_predictability:
         sp = s.site_predictability
         lines.append(f"Site predictability from the codes: balanced accuracy {sp['balanced_accuracy']:.3f} "

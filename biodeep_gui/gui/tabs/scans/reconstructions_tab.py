@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from biodeep_gui.core.common.errors import BioDeepError
 from biodeep_gui.core.scans.config import ARM_NAMES
+from biodeep_gui.core.scans.reports import permutation_p_text
 from biodeep_gui.gui.widgets.plots import ConfusionMatrixPlot, CurvesPlot
 from biodeep_gui.gui.widgets.slice_viewer import SliceViewer
 from biodeep_gui.gui.workers import TaskRunner
@@ -402,10 +403,8 @@ class ReconstructionsTab(QWidget):
                          f"balanced accuracy and AUROC {_num(chance.get('balanced_accuracy'))}")
         for arm, p in permutation.items():
             how = "within each site" if p.get("within_site") else "across all subjects"
-            floor = p.get("floor", 1 / (1 + p["n"]))
             lines.append(f"<b>Permutation test</b> ({ARM_NAMES.get(arm, arm)}): chance {_num(p['chance'])}, "
-                         f"p = {p['p_value']:.3g} ({int(p['n'])} permutations, labels shuffled {how}; "
-                         f"p ≥ 1/(n+1) = {floor:.3g})")
+                         f"{permutation_p_text(p['p_value'], int(p['n']))}; labels shuffled {how}")
         if site:
             warn = site.get("balanced_accuracy", 0) > site.get("chance", 1) + 0.2
             colour = "#b3261e" if warn else "#3c4043"

@@ -1,0 +1,35 @@
+"""What a finished scans run shows about its own uncertainty: each fold's training curves (a chooser on the
+Training tab), driven through the real widgets on the session's tiny scans run."""
+from __future__ import annotations
+
+import numpy as np
+
+from biodeep_gui.core.scans.reports import phase_curves
+from biodeep_gui.core.training.runs import read_history
+from biodeep_gui.gui.tabs.training_tab import TrainingTab
+from tests.gui.conftest import shot
+
+
+def test_fold_chooser_switches_the_training_curves(qtbot, tiny_scans_run):
+    tab = TrainingTab()
+    qtbot.addWidget(tab)
+    tab.resize(1024, 640)
+    tab.show()
+    assert tab.phase_box.isHidden()  # nothing to choose before a scans run
+    tab.load_phase_curves(tiny_scans_run)
+    expected = phase_curves(read_history(tiny_scans_run))
+    assert not tab.phase_box.isHidden()
+    labels = [tab.phase_combo.itemText(i) for i in range(tab.phase_combo.count())]
+    assert labels == [p.label for p in expected] and "fold 1: autoencoder" in labels and "fold 2: autoencoder" in labels
+    seen = []
+    for i, p in enumerate(expected):
+        tab.phase_combo.setCurrentIndex(i)
+        x, y = tab.curves.train_curve.getData()
+        assert list(x) == [r["epoch"] for r in p.rows]
+        np.testing.assert_allclose(y, [r["train_loss"] for r in p.rows])
+        seen.append(tuple(y))
+    assert len(set(seen)) == len(seen)  # each choice draws its own fold's losses
+    shot(tab, "training_tab_fold_chooser")
+    tab.begin("next", 3)  # a new run: the chooser goes until it ends
+    assert tab.phase_box.isHidden()
+    tab.finish(None)
