@@ -33,3 +33,30 @@ def test_fold_chooser_switches_the_training_curves(qtbot, tiny_scans_run):
     tab.begin("next", 3)  # a new run: the chooser goes until it ends
     assert tab.phase_box.isHidden()
     tab.finish(None)
+
+
+def test_class_names_flow_into_the_reconstructions_confusion_matrix(qtbot, tiny_scans_run, tmp_path):
+    import json
+    import shutil
+
+    from biodeep_gui.gui.tabs.scans.reconstructions_tab import ReconstructionsTab
+
+    run = tmp_path / "named"
+    shutil.copytree(tiny_scans_run, run)
+    doc = json.loads((run / "run.json").read_text())
+    classes = doc["cohort"]["classes"]
+    assert len(classes) == 2
+    doc["config"]["data"]["class_names"] = {classes[0]: "control", classes[1]: "autism"}
+    (run / "run.json").write_text(json.dumps(doc))
+    tab = ReconstructionsTab()
+    qtbot.addWidget(tab)
+    tab.resize(1280, 800)
+    tab.show()
+    with qtbot.waitSignal(tab.sigSubjectShown, timeout=60_000):
+        tab.load_run(run)
+    assert tab.confusion.class_names == ["control (neg.)", "autism (pos.)"]
+    labels = {tab.errors.item(r, 2).text() for r in range(tab.errors.rowCount())}
+    assert labels == {"control", "autism"}
+    tab.side.setCurrentIndex(1)
+    shot(tab, "reconstructions_class_names_1280")
+    tab.shutdown()

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from biodeep_gui.core.common.errors import BioDeepError
-from biodeep_gui.core.scans.config import ARM_NAMES
+from biodeep_gui.core.scans.config import ARM_NAMES, ScansDataConfig
 from biodeep_gui.core.scans.reports import permutation_p_text
 from biodeep_gui.gui.widgets.plots import ConfusionMatrixPlot, CurvesPlot
 from biodeep_gui.gui.widgets.slice_viewer import SliceViewer
@@ -155,7 +155,7 @@ class ReconstructionsTab(QWidget):
         plots = QSplitter(Qt.Orientation.Horizontal)
         plots.addWidget(self.roc)
         plots.addWidget(conf)
-        plots.setSizes([320, 240])
+        plots.setSizes([300, 300])  # the matrix needs room for its class names under the columns
         class_page = QWidget()
         cl = QVBoxLayout(class_page)
         cl.addWidget(self.summary_label)
@@ -176,6 +176,7 @@ class ReconstructionsTab(QWidget):
         self._roc_data: dict = {}
         self._confusion_data: dict = {}
         self._classes: list[str] = []
+        self._data_cfg = ScansDataConfig()  # the shown run's: what each class is called (data.class_names)
 
     # -- live items from train_scans ----------------------------------------------------------------------------
     @Slot(object)
@@ -208,6 +209,7 @@ class ReconstructionsTab(QWidget):
         """A new training: clear the results."""
         self.run = None
         self._prep = None
+        self._data_cfg = ScansDataConfig()
         self._fold_rows.clear()
         self.folds_table.setRowCount(0)
         self.errors.setRowCount(0)
@@ -257,6 +259,7 @@ class ReconstructionsTab(QWidget):
         run = load_scans_run(path)
         self.run = run
         self._prep = None
+        self._data_cfg = run.config.data
         res = run.results
         pred = run.predictions()
         subjects = run.subjects
@@ -266,7 +269,7 @@ class ReconstructionsTab(QWidget):
                                          pred.get("recon_template_correlation", nan),
                                          pred.get("recon_residual_correlation", nan)) if s["fold"]]
         self.errors.setRowCount(0)
-        self._append_errors(rows, {s["id"]: s["label"] for s in subjects})
+        self._append_errors(rows, {s["id"]: self._data_cfg.class_label(s["label"]) for s in subjects})
         self._fold_rows = [(f["fold"], arm, m) for f in res.get("folds", []) for arm, m in f["metrics"].items()]
         summary = {a: {m: tuple(v) for m, v in ms.items()} for a, ms in res.get("summary", {}).items()}
         self._fill_folds_table(summary)
@@ -374,8 +377,9 @@ class ReconstructionsTab(QWidget):
     def _show_confusion(self) -> None:
         arm = self.arm_combo.currentData()
         if arm and arm in self._confusion_data:
-            names = ([f"{self._classes[0]} (neg.)", f"{self._classes[1]} (pos.)"] if len(self._classes) == 2
-                     else ["negative", "positive"])
+            label = self._data_cfg.class_label
+            names = ([f"{label(self._classes[0])} (neg.)", f"{label(self._classes[1])} (pos.)"]
+                     if len(self._classes) == 2 else ["negative", "positive"])
             self.confusion.set_matrix(np.asarray(self._confusion_data[arm]), names)
 
     def _show_summary(self, metrics: dict, permutation: dict, site: dict, recon: dict, cancelled: bool,
