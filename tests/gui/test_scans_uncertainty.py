@@ -60,3 +60,27 @@ def test_class_names_flow_into_the_reconstructions_confusion_matrix(qtbot, tiny_
     tab.side.setCurrentIndex(1)
     shot(tab, "reconstructions_class_names_1280")
     tab.shutdown()
+
+
+def test_every_reconstruction_view_has_a_colour_bar_with_units_following_the_window(qtbot, tiny_scans_run):
+    from biodeep_gui.gui.tabs.scans.reconstructions_tab import ReconstructionsTab
+
+    tab = ReconstructionsTab()
+    qtbot.addWidget(tab)
+    tab.resize(1024, 640)
+    tab.show()
+    with qtbot.waitSignal(tab.sigSubjectShown, timeout=60_000):
+        tab.load_run(tiny_scans_run)
+    for viewer, unit in ((tab.original, "z-score"), (tab.reconstruction, "z-score"), (tab.difference, "Δ z-score")):
+        assert viewer.units == unit and viewer.colour_bar.axis.labelText == unit
+        levels = tuple(float(v) for v in viewer.images[0].getLevels())
+        assert viewer.colour_bar.levels() == levels  # the bar spans the colours the views show
+    lo, hi = tab.difference.window()
+    assert lo == -hi  # a signed difference: the bar is centred on 0
+    tab.original.set_window(-1.0, 2.0)
+    assert tab.original.colour_bar.levels() == (-1.0, 2.0)
+    assert tab.reconstruction.colour_bar.levels() == (-1.0, 2.0)  # the linked window moves its bar too
+    shot(tab, "reconstructions_colour_bars_1024")
+    tab.resize(1280, 800)
+    shot(tab, "reconstructions_colour_bars_1280")
+    tab.shutdown()

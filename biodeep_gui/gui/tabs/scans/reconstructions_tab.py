@@ -177,6 +177,7 @@ class ReconstructionsTab(QWidget):
         self._confusion_data: dict = {}
         self._classes: list[str] = []
         self._data_cfg = ScansDataConfig()  # the shown run's: what each class is called (data.class_names)
+        self._set_units()
 
     # -- live items from train_scans ----------------------------------------------------------------------------
     @Slot(object)
@@ -260,6 +261,7 @@ class ReconstructionsTab(QWidget):
         self.run = run
         self._prep = None
         self._data_cfg = run.config.data
+        self._set_units()
         res = run.results
         pred = run.predictions()
         subjects = run.subjects
@@ -320,6 +322,13 @@ class ReconstructionsTab(QWidget):
         self.reconstruction.set_volume(reconstruction, voxel_size, mask=mask, window=self.original.window())
         self.difference.set_volume(difference, voxel_size, mask=mask)
         self._update_overlay()
+
+    def _set_units(self) -> None:
+        """Colour bar units: the network sees each scan z-scored inside the mask unless normalisation is off."""
+        unit = "z-score" if self._data_cfg.normalise == "zscore" else "scanner units"
+        self.original.set_units(unit)
+        self.reconstruction.set_units(unit)
+        self.difference.set_units(f"Δ {unit}")
 
     def _update_overlay(self) -> None:
         if self.overlay_check.isChecked() and self.difference.volume is not None:
