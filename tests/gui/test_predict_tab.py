@@ -171,3 +171,66 @@ def test_sequences_used_in_training_are_warned_about(qtbot, tab, run, new_fasta,
     assert tab.overlap_label.text().startswith("Warning:") and "unknown" in tab.overlap_label.text()
     tab.set_run(None)
     assert not tab.overlap_label.isVisible()
+
+
+def test_histogram_holds_every_prediction_and_threshold_counts_follow(qtbot, tab, run, new_fasta):
+    from tests.gui.conftest import shot
+
+    tab.set_run(run)
+    ids, scores = _score(run, new_fasta)
+    tab.show_predictions(ids, scores, ["P(bound)"])
+    tab.filter_edit.setText("hit")  # the ID filter narrows the table, not the histogram
+    assert tab.row_count() == 10
+    counts = tab.histogram_counts()
+    assert counts.sum() == 40  # every prediction, once
+    expected, _ = np.histogram(np.asarray(scores, float)[:, 0], bins=np.linspace(0, 1, 41))
+    np.testing.assert_array_equal(counts, expected)
+    assert tab.threshold.value() == 0.5
+    for t in (0.5, 0.9, 0.1):
+        tab.threshold.setValue(t)
+        above = int((np.asarray(scores, float)[:, 0] >= t).sum())
+        assert tab.above_label.text().startswith(f"<b>{above:,}</b> of 40 sequences score ≥ {t:.3g}")
+        assert tab.threshold_line.value() == t
+    for size in ((1280, 800), (1024, 640)):
+        tab.resize(*size)
+        shot(tab, f"predict_histogram_{size[0]}")
+
+
+def test_a_scored_sequence_opens_in_the_mutation_map(qtbot, tab, run, new_fasta):
+    tab.set_run(run)
+    ss = load_unlabelled(new_fasta, length=run.info.length)
+    tab.show_predictions(ss.ids, run.predict(ss.codes), ["P(bound)"], codes=ss.codes)
+    assert not tab.mutation_button.isEnabled()  # nothing selected yet
+    tab.table.selectRow(2)
+    assert tab.mutation_button.isEnabled()
+    name = tab.proxy.index(2, 0).data()
+    i = list(ss.ids).index(name)
+    with qtbot.waitSignal(tab.sigMutationMapRequested, timeout=2000) as blocker:
+        qtbot.mouseClick(tab.mutation_button, Qt.MouseButton.LeftButton)
+    assert blocker.args == [name, decode(ss.codes[i])]
+    index = tab.proxy.index(5, 0)
+    rect = tab.table.visualRect(index)
+    qtbot.mouseClick(tab.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())  # Qt needs the press
+    with qtbot.waitSignal(tab.sigMutationMapRequested, timeout=2000) as blocker:
+        qtbot.mouseDClick(tab.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert blocker.args[0] == index.data()
+    tab.show_predictions(ss.ids, run.predict(ss.codes), ["P(bound)"])  # without the sequences: nothing to open
+    tab.table.selectRow(0)
+    assert not tab.mutation_button.isEnabled() and tab.selected_sequence() is None
+
+
+def test_window_opens_a_predicted_sequence_in_the_mutation_map(qtbot, window, run, new_fasta):
+    window.build_tabs()
+    window.sequences.add_run(run, show=True)
+    ss = load_unlabelled(new_fasta, length=run.info.length)
+    tab = window.predict_tab
+    tab.show_predictions(ss.ids, run.predict(ss.codes), ["P(bound)"], codes=ss.codes)
+    mutation = window.mutation_tab
+    qtbot.waitUntil(lambda: not mutation.is_busy(), timeout=20_000)  # it reads the run's own sequences first
+    tab.table.selectRow(0)
+    name, seq = tab.selected_sequence()
+    qtbot.mouseClick(tab.mutation_button, Qt.MouseButton.LeftButton)
+    assert window.current_tab() is mutation
+    assert mutation.pasted.isChecked() and mutation.paste.toPlainText() == seq
+    qtbot.waitUntil(lambda: not mutation.is_busy(), timeout=20_000)
+    assert mutation.reading_result() is not None, mutation.status.text()
