@@ -415,9 +415,10 @@ class ReconstructionsTab(QWidget):
             lines.append(f"<b>Chance</b>: accuracy {_num(chance.get('majority_accuracy'))} (always the larger class), "
                          f"balanced accuracy and AUROC {_num(chance.get('balanced_accuracy'))}")
         for arm, p in permutation.items():
-            how = "within each site" if p.get("within_site") else "across all subjects"
+            how = "within sites" if p.get("within_site") else "across subjects"
+            # short: the classification page fits 1024 x 640 without cutting this summary
             lines.append(f"<b>Permutation test</b> ({ARM_NAMES.get(arm, arm)}): chance {_num(p['chance'])}, "
-                         f"{permutation_p_text(p['p_value'], int(p['n']))}; labels shuffled {how}")
+                         f"{permutation_p_text(p['p_value'], int(p['n']))}; shuffled {how}")
         if site:
             warn = site.get("balanced_accuracy", 0) > site.get("chance", 1) + 0.2
             colour = "#b3261e" if warn else "#3c4043"
