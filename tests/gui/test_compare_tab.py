@@ -160,38 +160,3 @@ def test_runs_on_another_split_are_not_compared(tab, runs, train_gc_box, tmp_pat
     assert _cell(tab, r, "vs best baseline") == "—"
     assert "compared only within their own set" in tab.verdict.text()
     assert tab.export_figure(tmp_path / "curves.svg").read_text().count("<svg") == 1
-
-
-def test_rename_persists_in_run_json_and_when_the_run_is_reopened(qtbot, tab, runs, tmp_path, monkeypatch):
-    import json
-    import shutil
-
-    from PySide6.QtWidgets import QInputDialog
-
-    from biodeep_gui.core.sequences.run import load_run
-
-    copies = []
-    for r in runs[:2]:  # copies: the session's runs are shared read-only
-        shutil.copytree(r.path, tmp_path / r.path.name)
-        copies.append(load_run(tmp_path / r.path.name))
-    before = json.loads((copies[0].path / "run.json").read_text())
-    tab.set_runs(copies)
-    assert tab.select_run(str(copies[0].path), emit=False)
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("  GC-box CNN,   10 epochs ", True))
-    qtbot.mouseClick(tab.rename_button, Qt.MouseButton.LeftButton)
-    assert "GC-box CNN, 10 epochs" in tab.view_order()
-    assert tab.selected_run_dir() == str(copies[0].path)  # still selected, under its new name
-    after = json.loads((copies[0].path / "run.json").read_text())
-    assert after.pop("display_name") == "GC-box CNN, 10 epochs" and after == before  # nothing else changed
-    reopened = load_run(copies[0].path)  # the folder keeps its name; the new name comes back with the run
-    assert reopened.name == "GC-box CNN, 10 epochs" and reopened.path.name == runs[0].path.name
-    assert not list(copies[0].path.glob("*.tmp*"))  # written atomically, no temporary left
-
-    tab.rename_action.trigger()  # the right-click menu's action asks the same way
-    assert load_run(copies[0].path).name == "GC-box CNN, 10 epochs"
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("two\nlines", True))
-    qtbot.mouseClick(tab.rename_button, Qt.MouseButton.LeftButton)
-    assert tab.notice.isVisible() and "one line" in tab.notice.text()
-    assert load_run(copies[0].path).name == "GC-box CNN, 10 epochs"  # a refused name changes nothing
-    assert tab.rename_selected("")  # empty: the original name again
-    assert load_run(copies[0].path).name == runs[0].name and not tab.notice.isVisible()

@@ -20,7 +20,6 @@ from biodeep_gui.core.training.runs import (
     SEQUENCES,
     WEIGHTS_FILE,
     _num,
-    display_name,
     history_csv,
     kind_of,
     load_weights,
@@ -90,9 +89,7 @@ class Run:
 
     @property
     def name(self) -> str:
-        """The display name given with "Rename…" (``run.json`` ``display_name``), else the configured name, else
-        the folder's."""
-        return display_name(self.doc) or self.config.name or self.path.name
+        return self.config.name or self.path.name
 
     def tensors(self) -> dict[str, np.ndarray]:
         return read_tensors(self.path, WEIGHTS_FILE, "weights")

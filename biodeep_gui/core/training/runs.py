@@ -170,40 +170,6 @@ def write_json(run_dir: str | Path, name: str, doc: Any) -> Path:
     return path
 
 
-#: Longest display name a run may be given (it heads tables and legends).
-MAX_DISPLAY_NAME = 120
-
-
-def rename_run(run_dir: str | Path, display_name: str) -> str:
-    """Give a run folder a display name, stored as ``display_name`` in its ``run.json`` (atomically); the folder is
-    not moved, so paths to it keep working. An empty name removes it (the folder's own name shows again).
-
-    Returns
-    -------
-    the name stored ('' when removed)
-
-    Raises
-    ------
-    RunFolderError : not a readable run folder; ValueError : a name with line breaks or over ``MAX_DISPLAY_NAME``
-    """
-    name = " ".join(str(display_name).split()) if "\n" not in display_name and "\r" not in display_name else None
-    if name is None or len(name) > MAX_DISPLAY_NAME:
-        raise ValueError(f"a run name is one line of at most {MAX_DISPLAY_NAME} characters")
-    _rf, doc = read_run_doc(run_dir)
-    if name:
-        doc["display_name"] = name
-    else:
-        doc.pop("display_name", None)
-    write_json(run_dir, RUN_FILE, doc)
-    return name
-
-
-def display_name(doc: Any) -> str:
-    """A run's display name from its ``run.json`` table ('' when it has none, or not as text)."""
-    v = doc.get("display_name") if isinstance(doc, dict) else None
-    return v.strip() if isinstance(v, str) else ""
-
-
 def _short(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text if len(text) <= 200 else text[:197] + "..."

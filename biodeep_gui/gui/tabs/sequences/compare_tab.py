@@ -11,14 +11,13 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QAction, QBrush, QColor, QFont, QPixmap
+from PySide6.QtGui import QBrush, QColor, QFont, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
-    QInputDialog,
     QLabel,
     QPushButton,
     QSplitter,
@@ -253,16 +252,6 @@ class CompareTab(QWidget):
                                      "validation value).")
         self.export_button = QPushButton("Export figure…")
         self.export_button.setToolTip("Save the curves as a PNG image or an SVG vector figure.")
-        self.rename_button = QPushButton("Rename…")
-        self.rename_button.setToolTip("Give the selected run a name of your own (stored in its run.json; the "
-                                      "folder keeps its name). Also on the table's right-click menu.")
-        self.rename_action = QAction("Rename…", self)
-        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
-        self.table.addAction(self.rename_action)
-        self.notice = QLabel()
-        self.notice.setWordWrap(True)
-        self.notice.setStyleSheet("color: #b3261e;")
-        self.notice.hide()
         self.plot = CurvesPlot("Validation score per epoch", "Epoch", "")
         self.plot.setToolTip("Solid lines: deep models (star: the epoch kept). Dashed lines: baselines, which "
                              "are fitted in one step.")
@@ -271,7 +260,6 @@ class CompareTab(QWidget):
         tools.addWidget(QLabel("Curves:"))
         tools.addWidget(self.metric_combo)
         tools.addStretch(1)
-        tools.addWidget(self.rename_button)
         tools.addWidget(self.export_button)
         bottom = QWidget()
         bl = QVBoxLayout(bottom)
@@ -291,15 +279,12 @@ class CompareTab(QWidget):
         self.empty.setStyleSheet("color: #5f6368;")
         lay = QVBoxLayout(self)
         lay.addWidget(self.verdict)
-        lay.addWidget(self.notice)
         lay.addWidget(self.empty)
         lay.addWidget(splitter, 1)
 
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.metric_combo.currentIndexChanged.connect(self._draw_curves)
         self.export_button.clicked.connect(self._export_clicked)
-        self.rename_button.clicked.connect(self._rename_clicked)
-        self.rename_action.triggered.connect(self._rename_clicked)
         self.set_runs([])
 
     # ---- public API --------------------------------------------------------------------------------------
@@ -378,32 +363,6 @@ class CompareTab(QWidget):
                     self.plot.set_emphasis(str(c.run.path))
                 return True
         return False
-
-    def rename_selected(self, name: str) -> bool:
-        """Store ``name`` as the selected run's display name (its run.json, atomically; '' removes it) and show
-        it; False, with the reason shown, when the run folder cannot be written."""
-        from biodeep_gui.core.common.errors import BioDeepError
-        from biodeep_gui.core.training.runs import rename_run
-
-        run_dir = self.selected_run_dir()
-        run = next((r for r in self._runs if str(r.path) == run_dir), None)
-        if run is None:
-            return False
-        try:
-            stored = rename_run(run.path, name)
-        except (BioDeepError, ValueError, OSError) as exc:
-            self.notice.setText(f"{run.path}: the run could not be renamed ({exc}).")
-            self.notice.show()
-            return False
-        self.notice.hide()
-        # the Run other tabs hold is this one: they show the new name when they next draw it
-        if stored:
-            run.doc["display_name"] = stored
-        else:
-            run.doc.pop("display_name", None)
-        self.set_runs(self._runs)
-        self.select_run(run_dir, emit=False)
-        return True
 
     def view_order(self) -> list[str]:
         """Run names from top to bottom as the table shows them now."""
@@ -508,18 +467,6 @@ class CompareTab(QWidget):
         self.plot.set_emphasis(run_dir or None)
         if run_dir:
             self.sigRunSelected.emit(run_dir)
-
-    def _rename_clicked(self, *_) -> None:
-        run_dir = self.selected_run_dir()
-        run = next((r for r in self._runs if str(r.path) == run_dir), None)
-        if run is None:
-            self.notice.setText("Select a run in the table first, then rename it.")
-            self.notice.show()
-            return
-        name, ok = QInputDialog.getText(self, "Rename run", f"Name shown for {run.path.name} (empty: the folder's "
-                                        "name):", text=run.name)
-        if ok:
-            self.rename_selected(name)
 
     def _export_clicked(self) -> None:
         path, chosen = QFileDialog.getSaveFileName(self, "Export figure", "compare_runs.png", EXPORT_FORMATS)
