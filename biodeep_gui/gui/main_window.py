@@ -170,7 +170,6 @@ class MainWindow(QMainWindow):
         self.training_tab.sigStopRequested.connect(self.stop_training)
         self.train_runner.sigItems.connect(self.training_tab.add_items)
         self.predict_tab.sigPredictRequested.connect(seq.predict_file)
-        self.predict_tab.sigMutationMapRequested.connect(seq.open_in_mutation_map)
         self.compare_tab.sigRunSelected.connect(seq.show_run_of)
         # linked interpretation views: a filter picked in one is shown in the other
         self.filters_tab.sigFilterSelected.connect(self.mutation_tab.highlight_filter)

@@ -79,7 +79,6 @@ class Predictions:
     columns: list[str]
     path: str
     overlap: dict | None = None  # pipeline.training_overlap: inputs the model was trained / validated on
-    codes: Any = None  # (N, L) uint8: the scored sequences, which the Predict tab opens in the Mutation map
 
 
 def predict_task(run: Run, path: str) -> Predictions:
@@ -90,7 +89,7 @@ def predict_task(run: Run, path: str) -> Predictions:
 
     ss = load_unlabelled(path, length=run.info.length)
     return Predictions(list(ss.ids), run.predict(ss.codes), output_columns(run), path,
-                       training_overlap(run, ss.codes), ss.codes)
+                       training_overlap(run, ss.codes))
 
 
 class SequencesController(QObject):
@@ -447,16 +446,7 @@ class SequencesController(QObject):
 
     @Slot(object)
     def _on_predicted(self, p: Predictions) -> None:
-        self._w.predict_tab.show_predictions(p.ids, p.scores, p.columns, p.overlap, p.codes)
-
-    @Slot(str, str)
-    def open_in_mutation_map(self, name: str, sequence: str) -> None:
-        """A scored sequence from the Predict tab: its mutation map, computed with the same run."""
-        tab = self._w.mutation_tab
-        tab.set_pasted_sequence(sequence)
-        self._w.show_tab(tab)
-        self._w.statusBar().showMessage(f"Mutation map of {name}", 5_000)
-        tab.compute()
+        self._w.predict_tab.show_predictions(p.ids, p.scores, p.columns, p.overlap)
 
     @Slot(str, str)
     def _on_predict_failed(self, message: str, details: str) -> None:

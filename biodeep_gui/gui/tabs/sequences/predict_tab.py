@@ -3,7 +3,6 @@
 The tab never runs a model: "Predict" emits ``sigPredictRequested(path)``; the main window scores the file off the
 GUI thread with the run set by ``set_run`` and hands the scores back through ``show_predictions`` (or
 ``show_error``). The table sorts with numpy (a million rows sort in well under a second) and exports atomically.
-Beside it, a histogram of the scores holds every prediction, with a threshold line and the count at or above it.
 """
 from __future__ import annotations
 
@@ -16,8 +15,6 @@ import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QGroupBox,
     QHBoxLayout,
@@ -26,7 +23,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QSplitter,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -34,7 +30,6 @@ from PySide6.QtWidgets import (
 
 from biodeep_gui.core.common.fileio import atomic_write
 from biodeep_gui.core.sequences.run import Run
-from biodeep_gui.core.sequences.summary import histogram
 from biodeep_gui.gui.tabs.sequences.data_files import TEST_FILTER
 from biodeep_gui.gui.tabs.sequences.form_widgets import FilePicker, ProblemsPanel
 from biodeep_gui.gui.tabs.sequences.results_tab import arch_label
@@ -143,19 +138,16 @@ class PredictTab(QWidget):
     -------
     sigPredictRequested(str) : the file to score with the run given to ``set_run``
     sigExported(str) : path of a CSV just written
-    sigMutationMapRequested(str, str) : (id, sequence) of the record to open in the Mutation map tab
     """
 
     sigPredictRequested = Signal(str)
     sigExported = Signal(str)
-    sigMutationMapRequested = Signal(str, str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self._run: Run | None = None
         self._busy = False
         self._source = ""
-        self._codes: np.ndarray | None = None  # (N, L) uint8 codes of the scored records, for the Mutation map
 
         self.problems = ProblemsPanel()
         model_box = QGroupBox("Model")
@@ -205,10 +197,6 @@ class PredictTab(QWidget):
         tools.addWidget(self.summary, 1)
         tools.addWidget(self.filter_edit)
         tools.addWidget(self.export_button)
-        self.mutation_button = QPushButton("Mutation map")
-        self.mutation_button.setToolTip("Open the selected sequence in the Mutation map tab: what every single-base "
-                                        "change does to its score (or double-click a row).")
-        tools.addWidget(self.mutation_button)
 
         self.model = ScoresModel(self)
         self.proxy = ScoresProxy(self)
@@ -226,72 +214,21 @@ class PredictTab(QWidget):
         self.table.horizontalHeader().setMinimumSectionSize(90)
         self.table.setToolTip("Click a column header to sort; probabilities are between 0 and 1.")
 
-        self._build_histogram()
-        table_side = QWidget()
-        tl = QVBoxLayout(table_side)
-        tl.setContentsMargins(0, 0, 0, 0)
-        tl.addLayout(tools)
-        tl.addWidget(self.table, 1)
-        body = QSplitter(Qt.Orientation.Horizontal)  # the window's whole width: scores beside their distribution
-        body.addWidget(table_side)
-        body.addWidget(self.histogram_side)
-        body.setStretchFactor(0, 3)
-        body.setStretchFactor(1, 2)
-        body.setChildrenCollapsible(False)
-        top = QHBoxLayout()
-        top.addWidget(model_box, 1)
-        top.addWidget(input_box, 1)
         lay = QVBoxLayout(self)
         lay.addWidget(self.problems)
-        lay.addLayout(top)
+        lay.addWidget(model_box)
+        lay.addWidget(input_box)
         lay.addWidget(self.overlap_label)
-        lay.addWidget(body, 1)
+        lay.addLayout(tools)
+        lay.addWidget(self.table, 1)
 
         self.predict_button.clicked.connect(self._predict_clicked)
         self.file_picker.sigChanged.connect(self._update_enabled)
         self.file_picker.edit.textChanged.connect(self._update_enabled)
         self.filter_edit.textChanged.connect(self._filter_changed)
         self.export_button.clicked.connect(self._export_clicked)
-        self.mutation_button.clicked.connect(self._mutation_clicked)
-        self.table.doubleClicked.connect(self._mutation_clicked)
-        self.table.selectionModel().selectionChanged.connect(self._update_enabled)
         self.set_run(None)
         self._show_counts()
-
-    def _build_histogram(self) -> None:
-        import pyqtgraph as pg
-
-        from biodeep_gui.gui.widgets.plots import HistogramPlot
-
-        self.histogram = HistogramPlot("Predicted scores", "Score", "Sequences", colour=0)
-        self.histogram.setToolTip("How the scores of every sequence scored are distributed (the ID filter does not "
-                                  "apply). The dashed line is the threshold.")
-        self.histogram.setMinimumSize(260, 220)
-        self.threshold_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#b3261e", width=1.5, style=Qt.PenStyle.DashLine))
-        self.histogram.addItem(self.threshold_line)
-        self.score_combo = QComboBox()
-        self.score_combo.setToolTip("Which score column the histogram and the threshold count use.")
-        self.threshold = QDoubleSpinBox()
-        self.threshold.setDecimals(3)
-        self.threshold.setSingleStep(0.05)
-        self.threshold.setToolTip("Count the sequences whose score is at least this.")
-        self.above_label = QLabel()
-        self.above_label.setWordWrap(True)
-        self.histogram_side = QWidget()
-        hl = QVBoxLayout(self.histogram_side)
-        hl.setContentsMargins(0, 0, 0, 0)
-        row = QHBoxLayout()
-        self.score_label = QLabel("Score")
-        row.addWidget(self.score_label)
-        row.addWidget(self.score_combo, 1)
-        row.addStretch(1)
-        row.addWidget(QLabel("Threshold"))
-        row.addWidget(self.threshold)
-        hl.addLayout(row)
-        hl.addWidget(self.above_label)
-        hl.addWidget(self.histogram, 1)
-        self.score_combo.currentIndexChanged.connect(self._draw_histogram)
-        self.threshold.valueChanged.connect(self._show_above)
 
     # ---- public API --------------------------------------------------------------------------------------
     def set_run(self, run: Run | None) -> None:
@@ -322,9 +259,8 @@ class PredictTab(QWidget):
         return self._run
 
     def show_predictions(self, ids: list[str], scores: np.ndarray, column_names: list[str],
-                         overlap: dict | None = None, codes: np.ndarray | None = None) -> None:
-        """Show (N,) ids with (N, K) scores under K column names, highest first score on top; ``codes`` (N, L)
-        uint8, the scored sequences, let a row open in the Mutation map.
+                         overlap: dict | None = None) -> None:
+        """Show (N,) ids with (N, K) scores under K column names, highest first score on top.
 
         ``overlap``: ``pipeline.training_overlap`` of these sequences; a warning is shown when some (or,
         for runs without a digest, possibly some) were used to train or validate the model.
@@ -333,40 +269,12 @@ class PredictTab(QWidget):
         self.problems.clear()
         self.show_overlap(overlap)
         self.model.set_scores(ids, scores, column_names)
-        self._codes = codes if codes is not None and len(codes) == len(ids) else None
         self._source = self.file_picker.path()
         if len(ids):
             self.table.sortByColumn(1, Qt.SortOrder.DescendingOrder)
         self.table.resizeColumnsToContents()
         self.table.setColumnWidth(0, min(max(self.table.columnWidth(0), 120), 320))
-        self.score_combo.blockSignals(True)
-        self.score_combo.clear()
-        self.score_combo.addItems(list(column_names))
-        self.score_combo.blockSignals(False)
-        for w in (self.score_label, self.score_combo):  # one score column: nothing to choose
-            w.setVisible(len(column_names) > 1)
-        self._draw_histogram(reset_threshold=True)
         self._show_counts()
-
-    def selected_sequence(self) -> tuple[str, str] | None:
-        """(id, sequence) of the row selected now; None without a selection or without the sequences."""
-        from biodeep_gui.core.sequences.encoding import decode
-
-        rows = self.table.selectionModel().selectedRows()
-        if not rows or self._codes is None:
-            return None
-        i = self.model.record(self.proxy.mapToSource(rows[0]).row())
-        return str(self.model.ids[i]), decode(self._codes[i])
-
-    def score_column(self) -> np.ndarray:
-        """(N,) the scores the histogram shows (every prediction, whatever the ID filter)."""
-        k = max(self.score_combo.currentIndex(), 0)
-        return self.model.scores[:, k] if self.model.scores.shape[1] > k else np.zeros(0)
-
-    def histogram_counts(self) -> np.ndarray:
-        """(B,) the counts drawn now."""
-        y = self.histogram.curve.yData
-        return np.zeros(0, np.int64) if y is None else np.asarray(y).round().astype(np.int64)
 
     def show_overlap(self, overlap: dict | None) -> None:
         """The warning line about sequences the model was trained on (hidden when ``overlap`` is None)."""
@@ -417,36 +325,6 @@ class PredictTab(QWidget):
         return self.proxy.rowCount()
 
     # ---- internals ---------------------------------------------------------------------------------------
-    def _draw_histogram(self, *_, reset_threshold: bool = False) -> None:
-        v = self.score_column()
-        finite = v[np.isfinite(v)]
-        probabilities = self._run is not None and self._run.info.task in ("binary", "multiclass")
-        if probabilities:
-            counts, edges = histogram(finite, bins=40, value_range=(0.0, 1.0))
-            lo, hi = 0.0, 1.0
-        else:
-            counts, edges = histogram(finite, bins=40)
-            lo, hi = (float(edges[0]), float(edges[-1])) if counts.size else (0.0, 1.0)
-        self.histogram.set_histogram(counts, edges)
-        self.threshold.blockSignals(True)
-        self.threshold.setRange(min(lo, hi - 1e-9), hi)
-        if reset_threshold or not lo <= self.threshold.value() <= hi:
-            # probabilities: the usual 0.5; values: their median, so about half are above
-            self.threshold.setValue(0.5 if probabilities or not finite.size else float(np.median(finite)))
-        self.threshold.blockSignals(False)
-        self._show_above()
-
-    def _show_above(self, *_) -> None:
-        v = self.score_column()
-        t = self.threshold.value()
-        self.threshold_line.setPos(t)
-        n = int(np.isfinite(v).sum())
-        if not n:
-            self.above_label.setText("")
-            return
-        above = int((v >= t).sum())
-        self.above_label.setText(f"<b>{above:,}</b> of {n:,} sequences score ≥ {t:.3g} ({above / n:.1%})")
-
     def _update_enabled(self, *_):
         self.predict_button.setEnabled(self._run is not None and bool(self.file_picker.path()) and not self._busy)
         if self._run is None:
@@ -456,7 +334,6 @@ class PredictTab(QWidget):
         else:
             self.predict_button.setToolTip("Score every sequence of the file with the model above.")
         self.export_button.setEnabled(self.model.rowCount() > 0)
-        self.mutation_button.setEnabled(self._codes is not None and self.table.selectionModel().hasSelection())
 
     def _show_counts(self) -> None:
         n, shown = self.model.rowCount(), self.proxy.rowCount()
@@ -482,11 +359,6 @@ class PredictTab(QWidget):
             return
         self.problems.clear()
         self.sigPredictRequested.emit(path)
-
-    def _mutation_clicked(self, *_) -> None:
-        chosen = self.selected_sequence()
-        if chosen is not None:
-            self.sigMutationMapRequested.emit(*chosen)
 
     def _export_clicked(self) -> None:
         src = Path(self._source) if self._source else None
