@@ -282,6 +282,12 @@ class ScansConfig(configio.ConfigDocument):
         if lo is None or not 0 <= lo < hi:
             raise ConfigError(f"data.band_hz = {configio.short(d.band_hz)} is not [low, high] in Hz with "
                               f"0 <= low < high")
+        named = [v for v in d.class_names.values() if isinstance(v, str) and v.strip()]
+        if len(named) != len(d.class_names) or any(not str(k).strip() for k in d.class_names):
+            raise ConfigError(f"data.class_names = {configio.short(d.class_names)} is not a table of label value "
+                              f"-> name (text), e.g. {{\"1\" = \"autism\", \"2\" = \"control\"}}")
+        if len({v.strip().lower() for v in named}) != len(named):
+            raise ConfigError(f"data.class_names = {configio.short(d.class_names)} gives two classes the same name")
         if 0 < d.voxel_size < MIN_VOXEL_SIZE:
             raise ConfigError(f"data.voxel_size = {d.voxel_size:g} is finer than {MIN_VOXEL_SIZE:g} mm; a whole "
                               f"head on that grid would exceed {MAX_GRID_VOXELS:,} voxels")
@@ -300,12 +306,6 @@ class ScansConfig(configio.ConfigDocument):
                               "find each subject's confounds table")
         if (d.confounds_column or d.confounds_pattern) and not d.confounds:
             raise ConfigError("data.confounds = [] names no column to regress out of the confounds tables")
-        named = [v for v in d.class_names.values() if isinstance(v, str) and v.strip()]
-        if len(named) != len(d.class_names) or any(not str(k).strip() for k in d.class_names):
-            raise ConfigError(f"data.class_names = {configio.short(d.class_names)} is not a table of label value "
-                              f"-> name (text), e.g. {{\"1\" = \"autism\", \"2\" = \"control\"}}")
-        if len({v.strip().lower() for v in named}) != len(named):
-            raise ConfigError(f"data.class_names = {configio.short(d.class_names)} gives two classes the same name")
         bad = [c for c in d.confounds if not isinstance(c, str) or not c.strip()]
         if bad:
             raise ConfigError(f"data.confounds = {configio.short(d.confounds)} holds an empty column name")
