@@ -106,6 +106,8 @@ def _data_arguments(p: argparse.ArgumentParser, need_out: bool = True) -> None:
     g.add_argument("--file-column", help="column naming each subject's file (e.g. FILE_ID)")
     g.add_argument("--site-column", help="site column (stratification, leave-site-out, site check)")
     g.add_argument("--positive-label", help="label value counted as positive (default: 1 of 0/1, else the first)")
+    g.add_argument("--class-names", help="what each label value is called in the results, e.g. "
+                                         "'1=autism,2=control' (display only)")
     g.add_argument("--allow-missing", action="store_true", default=None,
                    help="leave out rows without a file and files without a row instead of stopping")
     g.add_argument("--summary", choices=("mean", "std", "alff", "frames"),
@@ -163,6 +165,10 @@ def _config(args):
         d.detrend = False
     if getattr(args, "no_standardize", None):
         d.standardize = False
+    if getattr(args, "class_names", None) is not None:
+        from biodeep_gui.core.scans.config import parse_class_names
+
+        d.class_names = parse_class_names(args.class_names, setting="--class-names")
     if getattr(args, "confounds", None) is not None:
         d.confounds = [c.strip() for c in args.confounds.split(",") if c.strip()]
     if d.timeseries and getattr(args, "route", None) is None:
@@ -278,8 +284,8 @@ def _audit(args) -> int:
     cfg = _config(args)
     cohort = build_cohort(cfg.data)
     print(f"{len(cohort)} subjects in {cohort.folder}; classes "
-          + ", ".join(f"{k}: {v}" for k, v in cohort.class_counts().items())
-          + f" (positive: {cohort.positive_label})")
+          + ", ".join(f"{cfg.data.class_label(k)}: {v}" for k, v in cohort.class_counts().items())
+          + f" (positive: {cfg.data.class_label(cohort.positive_label)})")
     if cohort.sites:
         from collections import Counter
 
@@ -336,7 +342,8 @@ def _train(args) -> int:
         elif isinstance(item, StageReport):
             print(f"[{item.stage}] {item.message}")
         elif isinstance(item, CohortReport):
-            print(f"Cohort: {item.n_subjects} subjects ({', '.join(f'{k}: {v}' for k, v in item.class_counts.items())})"
+            counts = ", ".join(f"{d.class_label(k)}: {v}" for k, v in item.class_counts.items())
+            print(f"Cohort: {item.n_subjects} subjects ({counts})"
                   f"{', grid ' + item.grid if item.grid else ''}; {item.n_features:,} features per sample")
             for w in item.warnings:
                 print(f"  warning: {w}")
@@ -360,14 +367,20 @@ def _train(args) -> int:
                   f"(template r = {t:.3f}, deviation explained r = {res:.3f})")
     if summary is None:
         return 1
-    print(format_summary(summary))
+    print(format_summary(summary, d.class_names))
     return 0 if not summary.cancelled else 1
 
 
-def format_summary(s) -> str:
-    """A readable multi-line summary of a ``ScansSummary``."""
+def format_summary(s, class_names: dict[str, str] | None = None) -> str:
+    """A readable multi-line summary of a ``ScansSummary``; ``class_names``: label value -> name (data.class_names)."""
+    from biodeep_gui.core.scans.config import ScansDataConfig
+
+    label = ScansDataConfig(class_names=dict(class_names or {})).class_label
     lines = [f"Run folder: {s.run_dir or '(nothing saved)'}" + (" (cancelled)" if s.cancelled else ""),
              f"{s.n_folds}-fold cross-validation on {s.device}, {s.elapsed_s:.0f} s"]
+    if len(s.classes) == 2:
+        lines.append(f"Classes: {label(s.classes[1])} (positive, label {s.classes[1]}) against {label(s.classes[0])} "
+                     f"(label {s.classes[0]})")
     if s.reconstruction:
         r = s.reconstruction
         nan = math.nan
@@ -379,10 +392,16 @@ def format_summary(s) -> str:
         lines.append(f"  deviation from the template explained: residual correlation "
                      f"{r.get('residual_correlation_mean', nan):.3f} ± {r.get('residual_correlation_sd', nan):.3f}")
     from biodeep_gui.core.scans.config import ARM_NAMES as names
+    from biodeep_gui.core.scans.reports import permutation_p_text
 
     for arm, ms in s.metrics.items():
         txt = ", ".join(f"{m.replace('_', ' ')} {mean:.3f} ± {sd:.3f}" for m, (mean, sd) in ms.items())
         lines.append(f"{names.get(arm, arm)}: {txt}")
+    for arm, m in s.confusion.items():
+        if len(s.classes) == 2 and len(m) == 2:
+            neg, pos = label(s.classes[0]), label(s.classes[1])
+            lines.append(f"Confusion ({names.get(arm, arm)}, out-of-fold, threshold 0.5): true {neg}: {m[0][0]} called "
+                         f"{neg}, {m[0][1]} called {pos}; true {pos}: {m[1][0]} called {neg}, {m[1][1]} called {pos}")
     if s.chance:
         lines.append(f"Chance: accuracy {s.chance['majority_accuracy']:.3f} (always the larger class), balanced "
                      f"accuracy and AUROC {s.chance['balanced_accuracy']:.3f}")
@@ -392,8 +411,7 @@ def format_summary(s) -> str:
     for arm, p in s.permutation.items():
         how = "labels permuted within each site" if p.get("within_site") else "labels permuted freely"
         lines.append(f"Permutation test ({names.get(arm, arm)}): accuracy {p['accuracy']:.3f}, chance "
-                     f"{p['chance']:.3f}, p = {p['p_value']:.3g} ({int(p['n'])} permutations, {how}; "
-                     f"p >= 1/(n+1) = {p.get('floor', 1 / (1 + p['n'])):.3g})")
+                     f"{p['chance']:.3f}, {permutation_p_text(p['p_value'], int(p['n']))}; {how}")
     if s.site_predictability:
         sp = s.site_predictability
         lines.append(f"Site predictability from the codes: balanced accuracy {sp['balanced_accuracy']:.3f} "

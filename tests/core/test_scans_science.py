@@ -292,7 +292,7 @@ def test_site_only_baseline_chance_and_floor_are_reported(tmp_path):
     assert metrics["logistic_permutation_within_site"] == 1.0 and metrics["chance_majority_accuracy"] == 0.5
     text = format_summary(summary)
     assert "Site only (baseline): accuracy" in text and "Chance: accuracy 0.500" in text
-    assert "labels permuted within each site" in text and "p >= 1/(n+1) = 0.2" in text
+    assert "labels permuted within each site" in text and "smallest possible with 4 permutations" in text
     assert load_scans_run(tmp_path / "run").config.cv.harmonise == "site-centre"
 
 

@@ -197,8 +197,9 @@ def test_reconstructions_tab_live_items_then_saved_run(qtbot, trained):
     assert "Permutation test" in tab.summary_label.text() and "Site from the codes" in tab.summary_label.text()
     text = tab.summary_label.text()
     assert "<b>template</b> (training mean image) r = " in text and "deviation explained" in text
-    assert "Site only (baseline)" in text and "<b>Chance</b>" in text and "p ≥ 1/(n+1)" in text
-    assert "labels shuffled within each site" in text
+    assert "Site only (baseline)" in text and "<b>Chance</b>" in text
+    assert "the smallest possible with 5 permutations" in text  # the floor is stated beside p
+    assert "shuffled within sites" in text
     assert len(tab.roc.items) == 4 and tab.arm_combo.count() == 4
     # clicking another subject reconstructs it with the fold that held it out
     target = tab.errors.item(5, 1).text()

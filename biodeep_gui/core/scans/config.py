@@ -88,6 +88,10 @@ class ScansDataConfig:
     positive_label
         The label value counted as "positive" (sensitivity, AUROC); empty: ``1`` for 0/1 labels, otherwise the first
         value in sorted order (ABIDE: ``DX_GROUP`` 1 = autism).
+    class_names
+        What each label value is called on screen and in printed results, e.g. ``{"1": "autism", "2": "control"}``
+        (ABIDE's ``DX_GROUP`` codes); values without a name are shown as they are in the table. Display only: the
+        labels, folds and results do not depend on it.
     allow_missing
         Leave out (with a warning) table rows without a file and files without a row, instead of stopping.
     mask
@@ -110,6 +114,7 @@ class ScansDataConfig:
     file_column: str = ""
     site_column: str = ""
     positive_label: str = ""
+    class_names: dict[str, str] = field(default_factory=dict)
     allow_missing: bool = False
     summary: str = choice("mean", SUMMARIES)
     # summary 'frames': at most this many evenly spaced frames per subject; 0 = all
@@ -133,6 +138,11 @@ class ScansDataConfig:
     confounds_column: str = ""
     confounds_pattern: str = ""
     confounds: list[str] = field(default_factory=lambda: list(DEFAULT_CONFOUNDS))
+
+    def class_label(self, value: str) -> str:
+        """What label value ``value`` (as in the table, e.g. '1') is called: its name, else the value itself."""
+        name = str(self.class_names.get(str(value), "")).strip()
+        return name or str(value)
 
     def input_files(self) -> list[str]:
         """The table, mask and atlas files this configuration reads (the scans are listed per subject)."""
@@ -272,6 +282,12 @@ class ScansConfig(configio.ConfigDocument):
         if lo is None or not 0 <= lo < hi:
             raise ConfigError(f"data.band_hz = {configio.short(d.band_hz)} is not [low, high] in Hz with "
                               f"0 <= low < high")
+        named = [v for v in d.class_names.values() if isinstance(v, str) and v.strip()]
+        if len(named) != len(d.class_names) or any(not str(k).strip() for k in d.class_names):
+            raise ConfigError(f"data.class_names = {configio.short(d.class_names)} is not a table of label value "
+                              f"-> name (text), e.g. {{\"1\" = \"autism\", \"2\" = \"control\"}}")
+        if len({v.strip().lower() for v in named}) != len(named):
+            raise ConfigError(f"data.class_names = {configio.short(d.class_names)} gives two classes the same name")
         if 0 < d.voxel_size < MIN_VOXEL_SIZE:
             raise ConfigError(f"data.voxel_size = {d.voxel_size:g} is finer than {MIN_VOXEL_SIZE:g} mm; a whole "
                               f"head on that grid would exceed {MAX_GRID_VOXELS:,} voxels")
@@ -307,3 +323,28 @@ def migrate_scans(raw: dict[str, Any]) -> dict[str, Any]:
     raw = configio.migrate(raw, SCANS_SCHEMA_VERSION, what="scans configuration")
     raw.pop("kind", None)
     return raw
+
+
+def parse_class_names(text: str, setting: str = "Class names") -> dict[str, str]:
+    """Class names as a person types them, ``"1=autism, 2=control"`` -> ``{"1": "autism", "2": "control"}``.
+
+    Raises
+    ------
+    ConfigError : an entry is not VALUE=NAME, or a value is named twice
+    """
+    out: dict[str, str] = {}
+    for part in (p.strip() for p in text.replace(";", ",").split(",")):
+        if not part:
+            continue
+        value, sep, name = part.partition("=")
+        if not sep or not value.strip() or not name.strip():
+            raise ConfigError(f"{setting}: {part!r} is not VALUE=NAME (e.g. 1=autism, 2=control)")
+        if value.strip() in out:
+            raise ConfigError(f"{setting}: label value {value.strip()!r} is named twice")
+        out[value.strip()] = name.strip()
+    return out
+
+
+def format_class_names(names: dict[str, str]) -> str:
+    """The text ``parse_class_names`` reads back: ``"1=autism, 2=control"``."""
+    return ", ".join(f"{k}={v}" for k, v in names.items())

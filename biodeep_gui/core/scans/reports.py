@@ -104,3 +104,71 @@ class ScansSummary:
     chance: dict[str, float] = field(default_factory=dict)
 
 
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# reading a finished run's history and results back for display
+# ---------------------------------------------------------------------------------------------------------------
+#: What each phase of a scans run's ``history.csv`` is called on screen.
+PHASE_NAMES = {"autoencoder": "autoencoder", "cnn": "3-D CNN", "final": "final fit"}
+#: The validation metric each phase's curve shows, first one present wins.
+PHASE_MONITORS = ("correlation", "auroc", "accuracy")
+
+
+@dataclass
+class PhaseCurves:
+    """The epochs of one fold's phase (or of the final fit), as ``history.csv`` holds them.
+
+    label : what a chooser shows, e.g. 'fold 2: 3-D CNN' or 'final fit'
+    fold : the fold (0 = the final fit on every subject)
+    phase : 'autoencoder', 'cnn' or 'final'
+    monitor : the validation metric to draw ('correlation', 'auroc', ...; '' when the rows hold none)
+    best_epoch : the epoch whose weights were kept (0 when unknown)
+    rows : the history rows, in epoch order (keys 'epoch', 'train_loss', 'val_loss', 'val_<metric>', ...)
+    """
+
+    label: str
+    fold: int
+    phase: str
+    monitor: str
+    best_epoch: int
+    rows: list[dict]
+
+
+def phase_curves(history: list[dict]) -> list[PhaseCurves]:
+    """Split a scans run's ``history.csv`` rows (``core.training.runs.read_history``) by fold and phase.
+
+    Returns
+    -------
+    one ``PhaseCurves`` per (fold, phase), in the order the run trained them; [] for a history without 'fold'
+    and 'phase' columns (a sequence run's).
+    """
+    groups: dict[tuple[int, str], list[dict]] = {}
+    for row in history:
+        fold, phase = row.get("fold"), row.get("phase")
+        if not isinstance(fold, float) or not math.isfinite(fold) or not isinstance(phase, str):
+            continue
+        groups.setdefault((int(fold), phase), []).append(row)
+    out = []
+    for (fold, phase), rows in groups.items():
+        name = PHASE_NAMES.get(phase, phase)
+        monitor = next((m for m in PHASE_MONITORS
+                        if any(math.isfinite(r.get(f"val_{m}", math.nan)) for r in rows
+                               if isinstance(r.get(f"val_{m}"), float))), "")
+        # the last epoch marked best is the one kept (is_best marks every improvement)
+        best = [int(r["epoch"]) for r in rows if r.get("is_best") == 1.0 and isinstance(r.get("epoch"), float)]
+        out.append(PhaseCurves(name if phase == "final" else f"fold {fold}: {name}", fold, phase, monitor,
+                               best[-1] if best else 0, rows))
+    return out
+
+
+def permutation_p_text(p_value: float, n: int) -> str:
+    """A permutation p-value with its floor stated, e.g. 'p = 0.048, the smallest possible with 20 permutations'.
+
+    With n label shuffles the p-value (1 + shuffles at least as good) / (n + 1) can never fall below 1 / (n + 1):
+    a reader must know whether a small p is the floor (more permutations could make it smaller) or not.
+    """
+    floor = 1.0 / (n + 1)
+    if math.isfinite(p_value) and p_value <= floor * (1 + 1e-9):
+        return f"p = {p_value:.3g}, the smallest possible with {n} permutations"
+    return f"p = {p_value:.3g} (the smallest possible with {n} permutations is {floor:.3g})"

@@ -12,9 +12,10 @@ import math
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QFontDatabase, QKeySequence
 from PySide6.QtWidgets import (
+    QComboBox,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from biodeep_gui.core.common.errors import BioDeepError
 from biodeep_gui.core.common.words import count_words
 from biodeep_gui.core.scans.config import ARM_NAMES
 from biodeep_gui.gui.widgets.curves import METRIC_LABELS, REDRAW_MS, TrainingCurves
@@ -106,8 +108,26 @@ class TrainingTab(QWidget):
         self.log.setMaximumBlockCount(LOG_LINES)
         self.log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.log.setPlaceholderText("Messages of the run appear here.")
+        # after a scans run: which fold's phase the curves show (each phase started them afresh while live)
+        self.phase_combo = QComboBox()
+        self.phase_combo.setToolTip("A scans run trains an autoencoder (and a 3-D CNN) in every fold, then a final "
+                                    "fit on every subject: choose whose training curves to see.")
+        self.phase_combo.currentIndexChanged.connect(self._phase_chosen)
+        self.phase_box = QWidget()
+        pb = QHBoxLayout(self.phase_box)
+        pb.setContentsMargins(0, 0, 0, 0)
+        pb.addWidget(QLabel("Curves of"))
+        pb.addWidget(self.phase_combo)
+        pb.addStretch(1)
+        self.phase_box.hide()
+        self._phases: list = []
+        curves_box = QWidget()
+        cb = QVBoxLayout(curves_box)
+        cb.setContentsMargins(0, 0, 0, 0)
+        cb.addWidget(self.phase_box)
+        cb.addWidget(self.curves, 1)
         splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.curves)
+        splitter.addWidget(curves_box)
         splitter.addWidget(self.log)
         splitter.setStretchFactor(0, 4)
         splitter.setStretchFactor(1, 1)
@@ -135,6 +155,7 @@ class TrainingTab(QWidget):
         self._last_batch = self._last_epoch = None
         self._epochs_total = epochs
         self._started_at = time.monotonic()
+        self.show_phase_curves([])
         self.curves.reset(monitor=None, epochs=epochs)  # the metric's name comes with the first epoch
         self.progress.setRange(0, 0)  # busy until the first batch report (loading, splitting, building)
         self.progress.setFormat("Preparing…")
@@ -252,6 +273,35 @@ class TrainingTab(QWidget):
         self.log_message(text)
         if summary.run_dir:
             self.log_message(f"Saved in {summary.run_dir}")
+            self.load_phase_curves(summary.run_dir)
+
+    def load_phase_curves(self, run_dir: str | Path) -> None:
+        """Read a scans run's ``history.csv`` back and offer each fold's phases in the curves chooser."""
+        from biodeep_gui.core.scans.reports import phase_curves
+        from biodeep_gui.core.training.runs import read_history
+
+        try:
+            self.show_phase_curves(phase_curves(read_history(run_dir)))
+        except BioDeepError as exc:
+            self.log_message(f"The training curves could not be read back: {exc}")
+
+    def show_phase_curves(self, phases: list) -> None:
+        """Offer ``core.scans.reports.PhaseCurves`` in the chooser and draw the first ([]: hide the chooser)."""
+        self._phases = list(phases)
+        self.phase_combo.blockSignals(True)
+        self.phase_combo.clear()
+        self.phase_combo.addItems([p.label for p in self._phases])
+        self.phase_combo.blockSignals(False)
+        self.phase_box.setVisible(bool(self._phases))
+        if self._phases:
+            self._phase_chosen(0)
+
+    @Slot(int)
+    def _phase_chosen(self, index: int) -> None:
+        if 0 <= index < len(self._phases):
+            p = self._phases[index]
+            self.curves.set_history(p.rows, p.monitor, p.best_epoch)
+            self.curves.fit_view()
 
     def fail(self, message: str) -> None:
         """The run failed: the message goes in the log and in a dialog; the tab is ready for another run."""

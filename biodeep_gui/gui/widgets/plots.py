@@ -342,11 +342,13 @@ class ConfusionMatrixPlot(PlotPanel):
         self.getPlotItem().showGrid(x=False, y=False)
         self._texts: list[pg.TextItem] = []
         self.matrix = np.zeros((0, 0), np.int64)
+        self.class_names: list[str] = []
 
     def set_matrix(self, counts: np.ndarray, class_names: list[str]) -> None:
         """Show a (C, C) matrix of counts; rows are true classes, columns predicted, named by ``class_names``."""
         counts = np.asarray(counts)
         self.matrix = counts
+        self.class_names = list(class_names[:counts.shape[0]])  # as the axes name them
         for t in self._texts:
             self.removeItem(t)
         self._texts.clear()

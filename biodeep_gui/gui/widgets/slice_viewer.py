@@ -7,7 +7,8 @@ and the axis letters at the view edges say so. Voxels are drawn at their physica
 Each view is one ``pg.ImageItem`` (plus an optional overlay ``ImageItem`` for an error map), created once and
 updated with ``setImage`` (pyqtgraph's create-once pattern). Clicking a view moves the crosshair; the three
 sliders move the slices; two spin boxes set the intensity window. ``link`` joins viewers so that one crosshair
-moves several (original, reconstruction, difference).
+moves several (original, reconstruction, difference). A colour bar beside the views shows the window's values
+and their units (``set_units``).
 """
 from __future__ import annotations
 
@@ -118,6 +119,13 @@ class SliceViewer(QWidget):
             self.overlays.append(over)
             self.lines.append((vline, hline))
             self.letters.append(texts)
+        # what a colour means, in the volume's units: follows the window and the colour map, never edits them
+        self.colour_bar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=_colormap("gray"), width=12, interactive=False,
+                                          colorMapMenu=False, pen=(200, 200, 200))
+        self.colour_bar.axis.setTextPen((220, 220, 220))
+        self.colour_bar.axis.enableAutoSIPrefix(False)  # 'z-score (x0.001)' with ticks of 500 misreads a z-score
+        self.graphics.addItem(self.colour_bar, row=0, col=len(VIEWS))
+        self.units = ""
         self.graphics.scene().sigMouseClicked.connect(self._on_click)
 
         self.sliders: list[QSlider] = []
@@ -243,6 +251,7 @@ class SliceViewer(QWidget):
         cmap = _colormap(name)
         for img in self.images:
             img.setColorMap(cmap)
+        self.colour_bar.setColorMap(cmap)
         self._symmetric = symmetric
         if self.volume is not None:
             self.auto_window()
@@ -260,6 +269,11 @@ class SliceViewer(QWidget):
         if emit:
             self._emit_position()
 
+    def set_units(self, units: str) -> None:
+        """Label the colour bar with the volume's units (e.g. 'z-score', 'Δ z-score', 'scanner units')."""
+        self.units = units
+        self.colour_bar.axis.setLabel(units, color="#dddddd")
+
     def crosshair(self) -> tuple[int, int, int]:
         return tuple(self.position)  # type: ignore[return-value]
 
@@ -274,6 +288,7 @@ class SliceViewer(QWidget):
         self._updating = False
         for img in self.images:
             img.setLevels((low, high))
+        self.colour_bar.setLevels((low, high))
         if emit:
             self.sigWindowChanged.emit(float(low), float(high))
 

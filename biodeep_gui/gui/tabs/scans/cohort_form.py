@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from biodeep_gui.core.common.errors import BioDeepError
-from biodeep_gui.core.scans.config import SUMMARIES, ScansDataConfig
+from biodeep_gui.core.scans.config import SUMMARIES, ScansDataConfig, format_class_names, parse_class_names
 
 NONE_COLUMN = "(none)"
 #: first matching column name (case-insensitive) is pre-selected for each role
@@ -57,7 +57,8 @@ class CohortForm(QGroupBox):
     Signals
     -------
     sigRouteChanged(str) : 'volumes' or 'connectivity' was chosen
-    sigProblem(str) : the label table could not be read (the message says why)
+    sigProblem(str) : the label table could not be read, or the class names are not VALUE=NAME (the message says
+                      which)
     """
 
     sigRouteChanged = Signal(str)
@@ -75,6 +76,13 @@ class CohortForm(QGroupBox):
         for combo in (self.subject_combo, self.label_combo, self.file_combo, self.site_combo):
             combo.setEditable(True)
             combo.setMinimumContentsLength(10)
+        self.class_names_edit = QLineEdit()
+        self.class_names_edit.setPlaceholderText("e.g. 1=autism, 2=control")
+        self.class_names_edit.setToolTip("What each value of the label column is called in the results (confusion "
+                                         "matrix, subject tables, printed results). Display only: training does "
+                                         "not depend on it.")
+        self.class_names_edit.editingFinished.connect(self._class_names_edited)
+        self._class_names: dict[str, str] = {}
         self.summary_combo = QComboBox()
         for key in SUMMARIES:
             self.summary_combo.addItem(SUMMARY_LABELS[key], key)
@@ -113,6 +121,7 @@ class CohortForm(QGroupBox):
         cohort_form.addRow("Labels table", with_browse(self.labels_edit, self._browse_labels))
         cohort_form.addRow("Subject column", self.subject_combo)
         cohort_form.addRow("Label column", self.label_combo)
+        cohort_form.addRow("Class names", self.class_names_edit)
         cohort_form.addRow("File column", self.file_combo)
         cohort_form.addRow("Site column", self.site_combo)
         cohort_form.addRow("fMRI over time as", self.summary_combo)
@@ -215,6 +224,7 @@ class CohortForm(QGroupBox):
             subject_column=self._column(self.subject_combo) or "SUB_ID",
             label_column=self._column(self.label_combo) or "DX_GROUP", file_column=self._column(self.file_combo),
             site_column=self._column(self.site_combo), summary=self.summary_combo.currentData(),
+            class_names=dict(self._class_names),
             mask=self.mask_edit.text().strip(), canonicalise=self.canonical_check.isChecked(),
             resample=self.resample_check.isChecked(), voxel_size=float(self.voxel_spin.value()))
 
@@ -230,11 +240,29 @@ class CohortForm(QGroupBox):
                              (self.file_combo, d.file_column or NONE_COLUMN),
                              (self.site_combo, d.site_column or NONE_COLUMN)):
             combo.setCurrentText(value)
+        self.set_class_names(d.class_names)
         self.summary_combo.setCurrentIndex(max(0, self.summary_combo.findData(d.summary)))
         self.mask_edit.setText(d.mask)
         self.canonical_check.setChecked(d.canonicalise)
         self.resample_check.setChecked(d.resample)
         self.voxel_spin.setValue(d.voxel_size)
+
+    def set_class_names(self, names: dict[str, str]) -> None:
+        """Show and use these class names (label value -> name)."""
+        self._class_names = dict(names)
+        self.class_names_edit.setText(format_class_names(self._class_names))
+        self.class_names_edit.setStyleSheet("")
+
+    @Slot()
+    def _class_names_edited(self) -> None:
+        """Take the typed names when they parse; otherwise keep the last good ones and say what is wrong."""
+        try:
+            self._class_names = parse_class_names(self.class_names_edit.text())
+        except BioDeepError as exc:
+            self.class_names_edit.setStyleSheet("QLineEdit { border: 1px solid #b3261e; }")
+            self.sigProblem.emit(str(exc))
+            return
+        self.class_names_edit.setStyleSheet("")
 
     def set_demo(self, folder: str) -> None:
         """Point the form at the demo cohort in ``folder``, on a 6-mm grid."""

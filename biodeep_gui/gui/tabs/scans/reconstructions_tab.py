@@ -33,7 +33,8 @@ from PySide6.QtWidgets import (
 )
 
 from biodeep_gui.core.common.errors import BioDeepError
-from biodeep_gui.core.scans.config import ARM_NAMES
+from biodeep_gui.core.scans.config import ARM_NAMES, ScansDataConfig
+from biodeep_gui.core.scans.reports import permutation_p_text
 from biodeep_gui.gui.glossary import METRIC_HELP, tip
 from biodeep_gui.gui.widgets.plots import ConfusionMatrixPlot, CurvesPlot
 from biodeep_gui.gui.widgets.slice_viewer import SliceViewer
@@ -157,7 +158,7 @@ class ReconstructionsTab(QWidget):
         plots = QSplitter(Qt.Orientation.Horizontal)
         plots.addWidget(self.roc)
         plots.addWidget(conf)
-        plots.setSizes([320, 240])
+        plots.setSizes([300, 300])  # the matrix needs room for its class names under the columns
         class_page = QWidget()
         cl = QVBoxLayout(class_page)
         cl.addWidget(self.summary_label)
@@ -178,6 +179,8 @@ class ReconstructionsTab(QWidget):
         self._roc_data: dict = {}
         self._confusion_data: dict = {}
         self._classes: list[str] = []
+        self._data_cfg = ScansDataConfig()  # the shown run's: what each class is called (data.class_names)
+        self._set_units()
 
     # -- live items from train_scans ----------------------------------------------------------------------------
     @Slot(object)
@@ -210,6 +213,7 @@ class ReconstructionsTab(QWidget):
         """A new training: clear the results."""
         self.run = None
         self._prep = None
+        self._data_cfg = ScansDataConfig()
         self._fold_rows.clear()
         self.folds_table.setRowCount(0)
         self.errors.setRowCount(0)
@@ -259,6 +263,8 @@ class ReconstructionsTab(QWidget):
         run = load_scans_run(path)
         self.run = run
         self._prep = None
+        self._data_cfg = run.config.data
+        self._set_units()
         res = run.results
         pred = run.predictions()
         subjects = run.subjects
@@ -268,7 +274,7 @@ class ReconstructionsTab(QWidget):
                                          pred.get("recon_template_correlation", nan),
                                          pred.get("recon_residual_correlation", nan)) if s["fold"]]
         self.errors.setRowCount(0)
-        self._append_errors(rows, {s["id"]: s["label"] for s in subjects})
+        self._append_errors(rows, {s["id"]: self._data_cfg.class_label(s["label"]) for s in subjects})
         self._fold_rows = [(f["fold"], arm, m) for f in res.get("folds", []) for arm, m in f["metrics"].items()]
         summary = {a: {m: tuple(v) for m, v in ms.items()} for a, ms in res.get("summary", {}).items()}
         self._fill_folds_table(summary)
@@ -319,6 +325,13 @@ class ReconstructionsTab(QWidget):
         self.reconstruction.set_volume(reconstruction, voxel_size, mask=mask, window=self.original.window())
         self.difference.set_volume(difference, voxel_size, mask=mask)
         self._update_overlay()
+
+    def _set_units(self) -> None:
+        """Colour bar units: the network sees each scan z-scored inside the mask unless normalisation is off."""
+        unit = "z-score" if self._data_cfg.normalise == "zscore" else "scanner units"
+        self.original.set_units(unit)
+        self.reconstruction.set_units(unit)
+        self.difference.set_units(f"Δ {unit}")
 
     def _update_overlay(self) -> None:
         if self.overlay_check.isChecked() and self.difference.volume is not None:
@@ -376,8 +389,9 @@ class ReconstructionsTab(QWidget):
     def _show_confusion(self) -> None:
         arm = self.arm_combo.currentData()
         if arm and arm in self._confusion_data:
-            names = ([f"{self._classes[0]} (neg.)", f"{self._classes[1]} (pos.)"] if len(self._classes) == 2
-                     else ["negative", "positive"])
+            label = self._data_cfg.class_label
+            names = ([f"{label(self._classes[0])} (neg.)", f"{label(self._classes[1])} (pos.)"]
+                     if len(self._classes) == 2 else ["negative", "positive"])
             self.confusion.set_matrix(np.asarray(self._confusion_data[arm]), names)
 
     def _show_summary(self, metrics: dict, permutation: dict, site: dict, recon: dict, cancelled: bool,
@@ -404,11 +418,10 @@ class ReconstructionsTab(QWidget):
             lines.append(f"<b>Chance</b>: accuracy {_num(chance.get('majority_accuracy'))} (always the larger class), "
                          f"balanced accuracy and AUROC {_num(chance.get('balanced_accuracy'))}")
         for arm, p in permutation.items():
-            how = "within each site" if p.get("within_site") else "across all subjects"
-            floor = p.get("floor", 1 / (1 + p["n"]))
+            how = "within sites" if p.get("within_site") else "across subjects"
+            # short: the classification page fits 1024 x 640 without cutting this summary
             lines.append(f"<b>Permutation test</b> ({ARM_NAMES.get(arm, arm)}): chance {_num(p['chance'])}, "
-                         f"p = {p['p_value']:.3g} ({int(p['n'])} permutations, labels shuffled {how}; "
-                         f"p ≥ 1/(n+1) = {floor:.3g})")
+                         f"{permutation_p_text(p['p_value'], int(p['n']))}; shuffled {how}")
         if site:
             warn = site.get("balanced_accuracy", 0) > site.get("chance", 1) + 0.2
             colour = "#b3261e" if warn else "#3c4043"

@@ -279,10 +279,11 @@ class ScansTab(QWidget):
         from biodeep_gui.core.scans.preprocess import Preprocessor
 
         self.cohort = cohort
+        named = self.data_config()
         self.table.setRowCount(len(cohort.subjects))
         for r, s in enumerate(cohort.subjects):
             h = s.header
-            cells = [s.id, s.label, s.site, "", "", "", "", s.status if s.error else "waiting"]
+            cells = [s.id, named.class_label(s.label), s.site, "", "", "", "", s.status if s.error else "waiting"]
             if h is not None:
                 cells[3] = "×".join(str(v) for v in h.shape)
                 cells[4] = "×".join(f"{v:.3g}" for v in h.voxel_size)
@@ -307,9 +308,10 @@ class ScansTab(QWidget):
             self.audit_list.addItem(QListWidgetItem(f"NOTE: {note}"))
         if not cohort.flags and not cohort.notes:
             self.audit_list.addItem(QListWidgetItem("No problems found: one grid, one orientation, every file read."))
-        counts = ", ".join(f"{k}: {v}" for k, v in cohort.class_counts().items())
+        counts = ", ".join(f"{named.class_label(k)}: {v}" for k, v in cohort.class_counts().items())
         errors = cohort.errors()
-        text = (f"{len(cohort.subjects)} subjects ({counts}; positive class {cohort.positive_label})"
+        positive = named.class_label(cohort.positive_label)
+        text = (f"{len(cohort.subjects)} subjects ({counts}; positive class {positive})"
                 if cohort.classes else f"{len(cohort.subjects)} subjects")
         try:
             self.prep = Preprocessor(cohort, self.data_config()) if cohort.kind == "nifti" else None
