@@ -219,6 +219,7 @@ def _train_run(cfg: RunConfig, out_dir: str | Path, dist, *, data: SequenceSet |
     from biodeep_gui.core.sequences.batches import source_for
     from biodeep_gui.core.sequences.models import build_model, get_architecture
     from biodeep_gui.core.sequences.run import ModelInfo, load_run, write_run
+    from biodeep_gui.core.sequences.splits import SPLIT_METHOD
     from biodeep_gui.core.training.architecture import count_parameters
     from biodeep_gui.core.training.loop import (
         EpochReport,
@@ -228,7 +229,6 @@ def _train_run(cfg: RunConfig, out_dir: str | Path, dist, *, data: SequenceSet |
         make_optimizer,
         predict_outputs,
     )
-    from biodeep_gui.core.sequences.splits import SPLIT_METHOD
     from biodeep_gui.core.training.runs import CHECKPOINT_FILE, RUN_FILE, provenance, write_checkpoint
 
     cfg.validate()
