@@ -119,3 +119,25 @@ def test_nothing_to_resume(tmp_path):
     assert not resumable(tmp_path / "done")
     with pytest.raises(RunFolderError, match="no checkpoint"):
         list(resume_run(tmp_path / "done", data=planted(n=200, length=40)))
+
+
+def test_a_run_saved_before_the_split_method_was_recorded_resumes_on_its_own_split(tmp_path):
+    """Older runs were split by scikit-learn: resuming (and interpreting) them remakes that split."""
+    from biodeep_gui.core.sequences.pipeline import _ids_digest, prepare_data, resume_run, split_method_of
+    from biodeep_gui.core.sequences.splits import LEGACY_SPLIT_METHOD, SPLIT_METHOD
+
+    ss = planted(n=300, length=40)
+    stop = {"now": False}
+    for item in train_run(_cfg("cnn", epochs=2), tmp_path / "old", data=ss, should_stop=lambda: stop["now"]):
+        if isinstance(item, EpochReport):
+            stop["now"] = True
+    doc = json.loads((tmp_path / "old" / "run.json").read_text())
+    assert doc["split"]["method"] == SPLIT_METHOD
+    del doc["split"]["method"]  # as BioDeep wrote it before
+    (tmp_path / "old" / "run.json").write_text(json.dumps(doc))
+    list(resume_run(tmp_path / "old", data=ss))
+    run = load_run(tmp_path / "old")
+    legacy = prepare_data(run.config, ss, LEGACY_SPLIT_METHOD).test_set
+    assert run.doc["test_ids_sha"] == _ids_digest(legacy.ids)
+    assert run.doc["test_ids_sha"] != _ids_digest(prepare_data(run.config, ss).test_set.ids)
+    assert split_method_of(run.doc) == LEGACY_SPLIT_METHOD

@@ -25,7 +25,7 @@ def make_set(labels, task="binary", class_names=None, groups=None, length=8, pre
 def check_partition(sp, n):
     parts = [sp["train"], sp["val"], sp["test"]]
     for p in parts:
-        assert p.dtype == np.int64 and np.all(np.diff(p) > 0)
+        assert p.dtype == np.int32 and np.all(np.diff(p) > 0)  # small indices: genome-scale sets
     allidx = np.concatenate(parts)
     assert len(allidx) == n and len(np.unique(allidx)) == n
 
@@ -214,3 +214,39 @@ def test_split_with_test_set_mismatches():
     with pytest.raises(ConfigError):
         split_with_test_set(multi, make_set([0, 1], task="multiclass", class_names=["a", "b"], prefix="t"),
                             val_fraction=0.1, seed=0)
+
+
+def test_legacy_method_remakes_the_sklearn_split_of_older_runs():
+    """Runs saved before the numpy split resume and are interpreted on the records sklearn gave them."""
+    from sklearn.model_selection import train_test_split
+
+    from biodeep_gui.core.sequences.splits import LEGACY_SPLIT_METHOD
+
+    ss = make_set([1] * 300 + [0] * 700)
+    old = split_indices(ss, val_fraction=0.1, test_fraction=0.2, seed=3, method=LEGACY_SPLIT_METHOD)
+    strata = ss.labels[:, 0].astype(np.int64)
+    rest, test = train_test_split(np.arange(1000), test_size=200, random_state=3, shuffle=True, stratify=strata)
+    _, val = train_test_split(rest, test_size=100, random_state=4, shuffle=True, stratify=strata[rest])
+    np.testing.assert_array_equal(old["test"], np.sort(test))
+    np.testing.assert_array_equal(old["val"], np.sort(val))
+    new = split_indices(ss, val_fraction=0.1, test_fraction=0.2, seed=3)
+    check_partition(new, 1000)
+    assert not np.array_equal(new["test"], old["test"])
+
+
+def test_split_memory_is_a_few_bytes_per_record():
+    """The split of a large set allocates index arrays only (sklearn's needed ~110 bytes per record)."""
+    import tracemalloc
+
+    n = 200_000
+    ss = make_set(np.arange(n) % 3 == 0, length=4)
+    tracemalloc.start()
+    try:
+        sp = split_indices(ss, val_fraction=0.1, test_fraction=0.1, seed=0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    check_partition(sp, n)
+    for part, size in (("train", 0.8 * n), ("val", 0.1 * n), ("test", 0.1 * n)):
+        assert abs(ss.labels[sp[part], 0].sum() - size / 3) <= 1, part
+    assert peak / n < 40, f"{peak / n:.1f} bytes per record"

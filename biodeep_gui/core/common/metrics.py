@@ -196,7 +196,10 @@ def threshold_counts(y_true: np.ndarray, prob: np.ndarray, threshold: float = 0.
 
 #: Resamples used unless told otherwise.
 N_BOOTSTRAP = 1000
-_BLOCK = 4_000_000  # resampled values per block (resamples x sequences), bounds memory to ~100 MB
+# resampled values per block (resamples x sequences): the metrics of a block take ~90 bytes per value
+# (measured), so this bounds the working set to ~45 MB whatever the test set's size
+_BLOCK = 500_000
+_ONE_DRAW = 4_000_000  # up to this many values (32 MB of indices) all resamples come from one seeded stream
 
 
 def bootstrap_strata(task: str, y_true: np.ndarray) -> np.ndarray | None:
@@ -332,6 +335,22 @@ def _blocks(n: int, n_boot: int):
         yield s, min(n_boot, s + step)
 
 
+def _resample_blocks(n: int, n_boot: int, seed: int, strata: np.ndarray | None):
+    """(a, b, (b - a, n) resample indices) per block of resamples.
+
+    Up to ``_ONE_DRAW`` indices in all they are ``bootstrap_indices(n, n_boot, seed, strata)``
+    (the intervals stored by earlier runs stay reproducible); a larger test set draws each block from its own
+    seeded stream instead of holding every index at once (200 resamples of 200,000 test sequences: 320 MB).
+    """
+    if n * n_boot <= _ONE_DRAW:
+        idx_all = bootstrap_indices(n, n_boot, seed, strata)
+        for a, b in _blocks(n, n_boot):
+            yield a, b, idx_all[a:b]
+        return
+    for a, b in _blocks(n, n_boot):
+        yield a, b, bootstrap_indices(n, b - a, (int(seed) << 20) + a + 1, strata)
+
+
 def bootstrap_intervals(task: str, y_true: np.ndarray, output: np.ndarray, *, n_boot: int = N_BOOTSTRAP,
                         seed: int = 0, level: float = 0.95,
                         names: tuple[str, ...] | None = None) -> dict[str, tuple[float, float]]:
@@ -355,10 +374,9 @@ def bootstrap_intervals(task: str, y_true: np.ndarray, output: np.ndarray, *, n_
     n = len(y_true)
     if n < 2:
         return {}
-    idx_all = bootstrap_indices(n, n_boot, seed, bootstrap_strata(task, y_true))
     values: dict[str, list[np.ndarray]] = {}
-    for a, b in _blocks(n, n_boot):
-        for k, v in resampled_metrics(task, y_true, output, idx_all[a:b], names).items():
+    for _, _, idx in _resample_blocks(n, n_boot, seed, bootstrap_strata(task, y_true)):
+        for k, v in resampled_metrics(task, y_true, output, idx, names).items():
             values.setdefault(k, []).append(v)
     tail = (1 - level) / 2 * 100
     out = {}
@@ -393,11 +411,10 @@ def paired_bootstrap(task: str, y_true: np.ndarray, output_a: np.ndarray, output
     n = len(y_true)
     point_a = resampled_metrics(task, y_true, output_a, np.arange(n)[None], (metric,))[metric][0]
     point_b = resampled_metrics(task, y_true, output_b, np.arange(n)[None], (metric,))[metric][0]
-    idx_all = bootstrap_indices(n, n_boot, seed, bootstrap_strata(task, y_true))
     diffs = []
-    for a, b in _blocks(n, n_boot):
-        da = resampled_metrics(task, y_true, output_a, idx_all[a:b], (metric,))[metric]
-        db = resampled_metrics(task, y_true, output_b, idx_all[a:b], (metric,))[metric]
+    for _, _, idx in _resample_blocks(n, n_boot, seed, bootstrap_strata(task, y_true)):
+        da = resampled_metrics(task, y_true, output_a, idx, (metric,))[metric]
+        db = resampled_metrics(task, y_true, output_b, idx, (metric,))[metric]
         diffs.append(da - db)
     d = np.concatenate(diffs)
     d = d[np.isfinite(d)]

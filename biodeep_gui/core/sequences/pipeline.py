@@ -4,6 +4,7 @@ The CLI and the GUI worker both just iterate ``train_run`` and show what it yiel
 """
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -83,12 +84,22 @@ def check_learnable(ss: SequenceSet) -> None:
                                  expected=f"at most {max(2, n // 10):,} classes for {n:,} sequences")
 
 
-def prepare_data(cfg: RunConfig, data: SequenceSet | None = None) -> PreparedData:
+def split_method_of(doc: dict | None) -> str:
+    """How a saved run's records were split (``splits.SPLIT_METHOD``), from its ``run.json``; runs saved before
+    the method was recorded were split by scikit-learn (``splits.LEGACY_SPLIT_METHOD``)."""
+    from biodeep_gui.core.sequences.splits import LEGACY_SPLIT_METHOD
+
+    split = doc.get("split") if isinstance(doc, dict) else None
+    return str(split.get("method", LEGACY_SPLIT_METHOD)) if isinstance(split, dict) else LEGACY_SPLIT_METHOD
+
+
+def prepare_data(cfg: RunConfig, data: SequenceSet | None = None, split_method: str | None = None) -> PreparedData:
     """Load the sequences (unless given) and split them train / validation / test as the config says.
 
     BED peaks on three chromosomes or more, with no chromosomes named and no test file, are split by
     chromosome: ``splits.default_holdout`` picks the test chromosomes (about ``test_fraction`` of the peaks) and
-    a note says which.
+    a note says which. ``split_method``: ``splits.SPLIT_METHOD`` for a new run; for a saved run the one it was
+    split with (``split_method_of(run.doc)``), so its test set stays the one it was tested on.
 
     Raises
     ------
@@ -101,11 +112,13 @@ def prepare_data(cfg: RunConfig, data: SequenceSet | None = None) -> PreparedDat
     from biodeep_gui.core.sequences.io import load_sequences, load_test_set
 
     d = cfg.data
+    method = split_method or splits.SPLIT_METHOD
     ss = data if data is not None else load_sequences(d, seed=cfg.train.seed)
     check_learnable(ss)
     if d.test_file:
         test = load_test_set(d, ss, seed=cfg.train.seed)
-        idx = splits.split_with_test_set(ss, test, val_fraction=d.val_fraction, seed=cfg.train.seed)
+        idx = splits.split_with_test_set(ss, test, val_fraction=d.val_fraction, seed=cfg.train.seed,
+                                           method=method)
         prep = PreparedData(ss, idx["train"], idx["val"], test, idx.notes)
     else:
         holdout, auto = list(d.holdout_chromosomes), False
@@ -113,7 +126,7 @@ def prepare_data(cfg: RunConfig, data: SequenceSet | None = None) -> PreparedDat
             holdout = splits.default_holdout(ss, d.test_fraction, seed=cfg.train.seed)
             auto = bool(holdout)
         idx = splits.split_indices(ss, val_fraction=d.val_fraction, test_fraction=d.test_fraction,
-                                   seed=cfg.train.seed, holdout_groups=tuple(holdout))
+                                   seed=cfg.train.seed, holdout_groups=tuple(holdout), method=method)
         notes = list(idx.notes)
         if auto:
             notes.insert(0, f"Chromosome hold-out (the default for BED peaks on 3 or more chromosomes): "
@@ -136,8 +149,6 @@ def resumable(run_dir: str | Path) -> bool:
     run_dir = Path(run_dir)
     if not (run_dir / CHECKPOINT_FILE).exists() or not (run_dir / RUN_FILE).exists():
         return False
-    import json
-
     try:
         return json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8")).get("status") != "complete"
     except (OSError, ValueError):
@@ -208,6 +219,7 @@ def _train_run(cfg: RunConfig, out_dir: str | Path, dist, *, data: SequenceSet |
     from biodeep_gui.core.sequences.batches import source_for
     from biodeep_gui.core.sequences.models import build_model, get_architecture
     from biodeep_gui.core.sequences.run import ModelInfo, load_run, write_run
+    from biodeep_gui.core.sequences.splits import SPLIT_METHOD
     from biodeep_gui.core.training.architecture import count_parameters
     from biodeep_gui.core.training.loop import (
         EpochReport,
@@ -228,7 +240,10 @@ def _train_run(cfg: RunConfig, out_dir: str | Path, dist, *, data: SequenceSet |
     yield StageReport("load", "Reading sequences")
     if not dist.is_main:
         dist.barrier()  # rank 0 builds the encoded cache first (when one is used); the others then open it
-    prep = prepare_data(cfg, data)
+    method = None
+    if _resume:  # the split the run started with, even if BioDeep now splits new runs otherwise
+        method = split_method_of(json.loads((out_dir / RUN_FILE).read_text(encoding="utf-8")))
+    prep = prepare_data(cfg, data, method)
     if dist.is_main:
         dist.barrier()
     ss = prep.data
@@ -242,7 +257,7 @@ def _train_run(cfg: RunConfig, out_dir: str | Path, dist, *, data: SequenceSet |
         cfg = copy.deepcopy(cfg)
         cfg.data.holdout_chromosomes = list(prep.holdout)
     split_info = {"holdout_chromosomes": list(prep.holdout), "holdout_default": prep.holdout_default,
-                  "notes": list(prep.notes)}
+                  "notes": list(prep.notes), "method": method or SPLIT_METHOD}
     extra_info: dict = {}
     device = dist.device
     torch.manual_seed(cfg.train.seed)
@@ -270,7 +285,7 @@ def _train_run(cfg: RunConfig, out_dir: str | Path, dist, *, data: SequenceSet |
                               bool(fit_res and fit_res.stopped_early), time.perf_counter() - t0, math.nan,
                               info.n_parameters, str(device), history, intervals, len(test))
         out_dir.mkdir(parents=True, exist_ok=True)
-        write_training_digest(out_dir, ss.codes[prep.train], ss.codes[prep.val])
+        write_training_digest(out_dir, ss.codes, prep.train, prep.val)
         write_run(out_dir, cfg, info, tensors, history=history, metrics=metrics, status=status,
                   provenance_info=prov, predictions={"y_true": test.labels, "y_pred": test_pred},
                   extra={"best_epoch": best_epoch, "test_ids_sha": _ids_digest(test.ids),
@@ -433,19 +448,24 @@ _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 
 
-def sequence_hashes(codes: np.ndarray, chunk: int = 65536) -> np.ndarray:
+def sequence_hashes(codes: np.ndarray, chunk: int = 65536, rows: np.ndarray | None = None) -> np.ndarray:
     """(N,) uint64 hash of each (L,) row of uint8 codes (FNV-1a over the codes, then the splitmix64 finaliser).
+
+    With ``rows`` (N,) the hashed rows are ``codes[rows]``, gathered a chunk at a time, so that hashing the
+    training rows of a memory-mapped cache never holds their codes in memory all at once.
 
     Equal rows give equal hashes; two different rows collide with probability ~2**-64 (a million training
     sequences: ~1e-7 chance of any false match in a query of a million). Vectorised over rows.
     """
-    codes = np.asarray(codes, np.uint8)
-    if codes.ndim != 2:
-        raise ValueError(f"expected (N, L) codes, got shape {codes.shape}")
-    out = np.empty(len(codes), np.uint64)
+    if rows is None:
+        codes = np.asarray(codes, np.uint8)
+    if len(getattr(codes, "shape", ())) != 2:
+        raise ValueError(f"expected (N, L) codes, got shape {getattr(codes, 'shape', None)}")
+    n = len(codes) if rows is None else len(rows)
+    out = np.empty(n, np.uint64)
     with np.errstate(over="ignore"):
-        for s in range(0, len(codes), chunk):
-            block = codes[s:s + chunk]
+        for s in range(0, n, chunk):
+            block = codes[s:s + chunk] if rows is None else np.asarray(codes[rows[s:s + chunk]], np.uint8)
             h = np.full(len(block), _FNV_OFFSET, np.uint64)
             h ^= np.uint64(block.shape[1])
             h *= _FNV_PRIME
@@ -461,13 +481,19 @@ def sequence_hashes(codes: np.ndarray, chunk: int = 65536) -> np.ndarray:
     return out
 
 
-def write_training_digest(run_dir: str | Path, train_codes: np.ndarray, val_codes: np.ndarray) -> Path:
+def write_training_digest(run_dir: str | Path, codes: np.ndarray, train: np.ndarray, val: np.ndarray) -> Path:
     """Save the sorted hashes of the training and validation sequences (as the model saw them: encoded and
-    fitted to its input length) in the run folder, atomically; no sequence can be read back from them."""
+    fitted to its input length) in the run folder, atomically; no sequence can be read back from them.
+
+    ``codes`` (N, L) uint8 (an array, a memmap or cached ``Rows``); ``train``, ``val`` row indices into it.
+    """
     from biodeep_gui.core.training.runs import TRAINING_DIGEST_FILE, write_tensors
 
-    return write_tensors(run_dir, TRAINING_DIGEST_FILE,
-                         {"train": np.sort(sequence_hashes(train_codes)), "val": np.sort(sequence_hashes(val_codes))},
+    hashes = {}
+    for key, rows in (("train", train), ("val", val)):
+        hashes[key] = sequence_hashes(codes, rows=np.asarray(rows))
+        hashes[key].sort()  # in place: no second copy of a genome-scale digest
+    return write_tensors(run_dir, TRAINING_DIGEST_FILE, hashes,
                          metadata={"hash": "fnv1a64+splitmix64 of uint8 codes", "format": "biodeep"})
 
 
@@ -537,8 +563,6 @@ def overlap_warning(overlap: dict) -> str | None:
 
 
 def _mark(out_dir: Path, status: str, error: str) -> None:
-    import json
-
     from biodeep_gui.core.common.fileio import atomic_write
     from biodeep_gui.core.training.runs import RUN_FILE
 

@@ -24,14 +24,17 @@ from biodeep_gui.core.sequences.dataset import SequenceSet
 
 
 class Splits(dict):
-    """``{'train', 'val', 'test'}`` -> sorted (n,) int64 record indices, plus ``notes``: how the split was made.
+    """``{'train', 'val', 'test'}`` -> sorted (n,) int32 record indices (int64 past 2**31 records), plus ``notes``:
+    how the split was made.
 
     ``notes`` holds plain sentences for the user, e.g. why a split could not be stratified.
     """
 
     def __init__(self, train: np.ndarray, val: np.ndarray, test: np.ndarray, notes: list[str] | None = None):
-        super().__init__(train=np.sort(np.asarray(train, np.int64)), val=np.sort(np.asarray(val, np.int64)),
-                         test=np.sort(np.asarray(test, np.int64)))
+        top = max((int(np.max(a)) for a in (train, val, test) if len(a)), default=0)
+        dt = _index_dtype(top + 1)
+        super().__init__(train=np.sort(np.asarray(train, dt)), val=np.sort(np.asarray(val, dt)),
+                         test=np.sort(np.asarray(test, dt)))
         self.notes: list[str] = list(notes or [])
 
 
@@ -44,7 +47,7 @@ def _check_fractions(val_fraction: float, test_fraction: float) -> None:
 def _strata(ss: SequenceSet) -> np.ndarray | None:
     """(N,) class of each record for stratification, or None (regression, multi-task, unlabelled)."""
     if ss.task in ("binary", "multiclass") and ss.labels.ndim == 2 and ss.labels.shape[1] == 1:
-        return ss.labels[:, 0].astype(np.int64)
+        return np.asarray(ss.labels[:, 0]).astype(np.int32)  # 4 bytes per record while splitting
     return None
 
 
@@ -56,14 +59,15 @@ def _units(ss: SequenceSet) -> tuple[np.ndarray, np.ndarray]:
     keys = ss.pair_keys()
     n = len(ss)
     if keys is None:
-        return np.arange(n), np.arange(n)
+        units = np.arange(n, dtype=_index_dtype(n))
+        return units, units
     from biodeep_gui.core.sequences.bed import window_units
 
     merged = window_units(list(ss.ids))
     if merged is not None:
         keys = merged
     _, first, unit_of = np.unique(keys, return_index=True, return_inverse=True)
-    return unit_of.ravel(), first
+    return unit_of.ravel().astype(_index_dtype(n), copy=False), first.astype(_index_dtype(n), copy=False)
 
 
 def default_holdout(ss: SequenceSet, test_fraction: float, seed: int = 0, min_chromosomes: int = 3) -> list[str]:
@@ -97,13 +101,83 @@ def _class_name(ss: SequenceSet, c: int) -> str:
     return ss.class_names[c] if 0 <= c < len(ss.class_names) else str(c)
 
 
-def _take(candidates: np.ndarray, n_take: int, strata: np.ndarray | None, seed: int, what: str,
-          ss: SequenceSet, notes: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Pick ``n_take`` of ``candidates`` (unit numbers); stratified where possible. Returns (rest, taken)."""
-    from sklearn.model_selection import train_test_split
+#: How ``split_indices`` draws records; saved with each run (``run.json`` "split" "method") so that resuming
+#: remakes the same split. Runs saved without it were split by scikit-learn's ``train_test_split``.
+SPLIT_METHOD = "permutation-1"
+LEGACY_SPLIT_METHOD = "sklearn"
 
+
+def _index_dtype(n: int) -> type:
+    # int32 halves the per-record index memory of genome-scale sets; int64 only past 2**31 records
+    return np.int32 if n < 2**31 - 1 else np.int64
+
+
+def _positions(mask: np.ndarray, dtype: type, chunk: int = 1 << 20) -> np.ndarray:
+    """``np.flatnonzero(mask)`` as ``dtype``, found a chunk at a time: numpy's own answer is int64 for the whole
+    array, 8 bytes per hit at once."""
+    return np.concatenate([np.flatnonzero(mask[s:s + chunk]).astype(dtype) + dtype(s)
+                           for s in range(0, len(mask), chunk)] or [np.zeros(0, dtype)])
+
+
+def _draw(candidates: np.ndarray, n_take: int, strata: np.ndarray | None,
+          rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded draw of ``n_take`` of ``candidates`` (U,), stratified by ``strata`` (U,) small ints when given.
+
+    ``strata`` are class indices (>= 0). Each class contributes its proportional share (largest remainders
+    decide the rounding, ties by class order); within a class the records taken are the first of a seeded
+    permutation. Only index arrays of the candidates' dtype are made: no per-record Python objects. Returns
+    (rest, taken), each in candidate order.
+    """
+    n = len(candidates)
+    take = np.zeros(n, bool)
+    if strata is None:
+        take[rng.permutation(n)[:n_take]] = True
+    else:
+        counts = np.bincount(strata)
+        exact = n_take * counts / n
+        quota = np.floor(exact).astype(np.int64)
+        short = n_take - int(quota.sum())
+        if short:
+            quota[np.argsort(-(exact - quota), kind="stable")[:short]] += 1
+        for c in np.flatnonzero(counts):
+            # one class's positions at a time, as int32: a few bytes per record at most
+            members = _positions(strata == c, candidates.dtype.type)
+            take[rng.permutation(members)[:quota[c]]] = True
+            del members
+    return candidates[~take], candidates[take]
+
+
+def _take(candidates: np.ndarray, n_take: int, strata: np.ndarray | None, seed: int, what: str,
+          ss: SequenceSet, notes: list[str], method: str = SPLIT_METHOD) -> tuple[np.ndarray, np.ndarray]:
+    """Pick ``n_take`` of ``candidates`` (unit numbers); stratified where possible. Returns (rest, taken)."""
     if n_take <= 0:
         return candidates, candidates[:0]
+    if method == LEGACY_SPLIT_METHOD:
+        return _take_legacy(candidates, n_take, strata, seed, what, ss, notes)
+    rng = np.random.default_rng([int(seed), 0x5E])
+    if strata is not None:
+        counts = np.bincount(strata)  # strata are class indices: no sorted copy as np.unique would make
+        classes = np.flatnonzero(counts)
+        counts = counts[classes]
+        reason = None
+        if counts.min() < 2:
+            reason = (f"class {_class_name(ss, int(classes[counts.argmin()]))!r} has only {int(counts.min())} "
+                      f"record(s) left to split")
+        elif n_take < len(classes) or len(candidates) - n_take < len(classes):
+            reason = (f"the {what} set ({n_take} records) or what remains ({len(candidates) - n_take}) is smaller "
+                      f"than the number of classes ({len(classes)})")
+        if reason is None:
+            return _draw(candidates, n_take, strata, rng)
+        notes.append(f"The {what} split is not stratified by class: {reason}.")
+    return _draw(candidates, n_take, None, rng)
+
+
+def _take_legacy(candidates: np.ndarray, n_take: int, strata: np.ndarray | None, seed: int, what: str,
+                 ss: SequenceSet, notes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The split of runs saved before ``SPLIT_METHOD`` (scikit-learn), kept so that those runs resume on the
+    records they started with. It holds about 110 bytes per record, hence not used for new runs."""
+    from sklearn.model_selection import train_test_split
+
     if strata is not None:
         classes, counts = np.unique(strata, return_counts=True)
         reason = None
@@ -115,14 +189,12 @@ def _take(candidates: np.ndarray, n_take: int, strata: np.ndarray | None, seed: 
                       f"than the number of classes ({len(classes)})")
         if reason is None:
             try:
-                rest, taken = train_test_split(candidates, test_size=n_take, random_state=seed, shuffle=True,
-                                               stratify=strata)
-                return rest, taken
+                return train_test_split(candidates, test_size=n_take, random_state=seed, shuffle=True,
+                                        stratify=strata)
             except ValueError as exc:  # sklearn's own limits, in its words
                 reason = str(exc)
         notes.append(f"The {what} split is not stratified by class: {reason}.")
-    rest, taken = train_test_split(candidates, test_size=n_take, random_state=seed, shuffle=True)
-    return rest, taken
+    return train_test_split(candidates, test_size=n_take, random_state=seed, shuffle=True)
 
 
 def _count(fraction: float, n: int) -> int:
@@ -130,7 +202,7 @@ def _count(fraction: float, n: int) -> int:
 
 
 def split_indices(ss: SequenceSet, *, val_fraction: float = 0.1, test_fraction: float = 0.1, seed: int = 0,
-                  holdout_groups: Sequence[str] = ()) -> Splits:
+                  holdout_groups: Sequence[str] = (), method: str = SPLIT_METHOD) -> Splits:
     """Split a set into train / validation / test record indices.
 
     Parameters
@@ -141,11 +213,13 @@ def split_indices(ss: SequenceSet, *, val_fraction: float = 0.1, test_fraction: 
     seed : same seed, same split
     holdout_groups : group names (chromosomes of a BED set, ``ss.groups``) forming the test set; the rest is
                      split into train and validation
+    method : ``SPLIT_METHOD`` (numpy, a few bytes per record) or ``LEGACY_SPLIT_METHOD`` (the scikit-learn
+             split of runs saved before it, to resume them on their own records)
 
     Returns
     -------
     Splits
-        ``{'train', 'val', 'test'}`` -> sorted int64 index arrays, disjoint, together all N records;
+        ``{'train', 'val', 'test'}`` -> sorted int32 index arrays, disjoint, together all N records;
         ``.notes`` explains any unstratified split.
 
     Raises
@@ -164,7 +238,7 @@ def split_indices(ss: SequenceSet, *, val_fraction: float = 0.1, test_fraction: 
     else:
         strata_units = strata_all
     notes: list[str] = []
-    units = np.arange(n_units)
+    units = np.arange(n_units, dtype=_index_dtype(n_units))
 
     if holdout_groups:
         if ss.groups is None:
@@ -183,7 +257,7 @@ def split_indices(ss: SequenceSet, *, val_fraction: float = 0.1, test_fraction: 
         test_units, rest = units[in_test], units[~in_test]
         n_val = min(_count(val_fraction, n_units), len(rest) - 1)
         strata_rest = None if strata_units is None else strata_units[rest]
-        train_units, val_units = _take(rest, n_val, strata_rest, seed, "validation", ss, notes)
+        train_units, val_units = _take(rest, n_val, strata_rest, seed, "validation", ss, notes, method)
         notes.insert(0, f"Test set: chromosome(s) {', '.join(holdout_groups)} ({int(in_test.sum())} of "
                         f"{n_units} {'peaks with their backgrounds' if n_units < n else 'records'}).")
     else:
@@ -194,15 +268,15 @@ def split_indices(ss: SequenceSet, *, val_fraction: float = 0.1, test_fraction: 
                     f"backgrounds stay together) and")
             raise ConfigError(f"{what} are too few to split into train, validation ({n_val}) and test "
                               f"({n_test})")
-        rest, test_units = _take(units, n_test, strata_units, seed, "test", ss, notes)
+        rest, test_units = _take(units, n_test, strata_units, seed, "test", ss, notes, method)
         strata_rest = None if strata_units is None else strata_units[rest]
-        train_units, val_units = _take(rest, n_val, strata_rest, seed + 1, "validation", ss, notes)
+        train_units, val_units = _take(rest, n_val, strata_rest, seed + 1, "validation", ss, notes, method)
 
     part = np.empty(n_units, np.int8)
     part[train_units], part[val_units], part[test_units] = 0, 1, 2
     record_part = part[unit_of]
-    return Splits(np.flatnonzero(record_part == 0), np.flatnonzero(record_part == 1),
-                  np.flatnonzero(record_part == 2), notes)
+    dt = _index_dtype(n)
+    return Splits(*(_positions(record_part == k, dt) for k in (0, 1, 2)), notes)
 
 
 def concat_sets(a: SequenceSet, b: SequenceSet) -> SequenceSet:
@@ -238,7 +312,7 @@ def _check_compatible(a: SequenceSet, b: SequenceSet) -> None:
 
 
 def split_with_test_set(train_ss: SequenceSet, test_ss: SequenceSet, *, val_fraction: float = 0.1,
-                        seed: int = 0) -> Splits:
+                        seed: int = 0, method: str = SPLIT_METHOD) -> Splits:
     """Use an explicit test set; validation is drawn from the training set only.
 
     Parameters
@@ -248,6 +322,7 @@ def split_with_test_set(train_ss: SequenceSet, test_ss: SequenceSet, *, val_frac
               reads it so), and no id in common with ``train_ss``
     val_fraction : fraction of the N1 training records used for validation
     seed : same seed, same split
+    method : as in ``split_indices``
 
     Returns
     -------
@@ -262,7 +337,7 @@ def split_with_test_set(train_ss: SequenceSet, test_ss: SequenceSet, *, val_frac
     """
     _check_fractions(val_fraction, 0.0)
     _check_compatible(train_ss, test_ss)
-    inner = split_indices(train_ss, val_fraction=val_fraction, test_fraction=0.0, seed=seed)
+    inner = split_indices(train_ss, val_fraction=val_fraction, test_fraction=0.0, seed=seed, method=method)
     return Splits(inner["train"], inner["val"], np.arange(len(test_ss)),
                   [f"Test set: {len(test_ss)} records from {', '.join(test_ss.sources) or 'the test file'}."]
                   + inner.notes)

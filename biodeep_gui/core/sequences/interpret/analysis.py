@@ -178,10 +178,10 @@ def load_run_data(run):
 def prepared_splits(run, data):
     """The run's train / validation / test split of ``data`` (as the run's seed and fractions drew it), or None
     when it cannot be drawn again (e.g. unlabelled sequences given with ``--data``)."""
-    from biodeep_gui.core.sequences.pipeline import prepare_data
+    from biodeep_gui.core.sequences.pipeline import prepare_data, split_method_of
 
     try:
-        return prepare_data(run.config, data)
+        return prepare_data(run.config, data, split_method_of(run.doc))
     except BioDeepError:
         return None
 

@@ -116,13 +116,13 @@ def select_sequences(run, data=None, *, split: str = "test", output: int = 0,
     ``split`` 'test' (the run's test split, as its seed drew it) or 'all'; positives of ``output`` only.
     """
     from biodeep_gui.core.sequences.interpret.analysis import load_run_data
-    from biodeep_gui.core.sequences.pipeline import prepare_data
+    from biodeep_gui.core.sequences.pipeline import prepare_data, split_method_of
 
     if split not in ("test", "all"):
         raise InterpretError(f"split must be 'test' or 'all', not {split!r}")
     data = load_run_data(run) if data is None else data
     if split == "test":
-        subset = prepare_data(run.config, data).test_set
+        subset = prepare_data(run.config, data, split_method_of(run.doc)).test_set
         where = "the test split"
     else:
         subset, where = data, "all the run's sequences"

@@ -196,10 +196,10 @@ def _resolve(motif, motifs=None):
 def run_backgrounds(run, n: int = 100, seed: int = 0, data=None) -> np.ndarray:
     """(n, L) backgrounds made from the run's test sequences (all of them when the test split is empty)."""
     from biodeep_gui.core.sequences.interpret.analysis import load_run_data
-    from biodeep_gui.core.sequences.pipeline import prepare_data
+    from biodeep_gui.core.sequences.pipeline import prepare_data, split_method_of
 
     data = load_run_data(run) if data is None else data
-    test = prepare_data(run.config, data).test_set
+    test = prepare_data(run.config, data, split_method_of(run.doc)).test_set
     return background_sequences(test.codes if len(test) else data.codes, n, seed)
 
 
