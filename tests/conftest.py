@@ -115,7 +115,7 @@ def planted_ctcf_run(tmp_path_factory):
     (root / "background.fa").write_text(format_fasta([s.ids[i] for i in neg], [s.sequences[i] for i in neg]))
     cfg = RunConfig(DataConfig(fasta=str(root / "bound.fa"), background=str(root / "background.fa")),
                     ModelConfig("cnn", {"filters": 8, "filter_width": 15}),
-                    TrainConfig(epochs=6, batch_size=32, lr=0.01, patience=0, device="cpu", seed=0), name="ctcf")
+                    TrainConfig(epochs=6, batch_size=32, lr=0.01, patience=0, device="cpu", seed=1), name="ctcf")
     for _ in train_run(cfg, root / "cnn"):
         pass
     return SimpleNamespace(root=root, run_dir=root / "cnn", run=load_run(root / "cnn"), set=s)
