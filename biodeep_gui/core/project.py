@@ -17,6 +17,7 @@ from typing import Any
 
 from biodeep_gui.core.common import configio
 from biodeep_gui.core.common.errors import ConfigError
+from biodeep_gui.core.scans.config import ScansDataConfig
 from biodeep_gui.core.sequences.config import DataConfig, ModelConfig
 from biodeep_gui.core.training.config import TrainConfig
 
@@ -25,9 +26,11 @@ PROJECT_SUFFIX = ".biodeep.json"
 FORMAT = "biodeep-project"
 
 #: The keys of a project file.
-PROJECT_KEYS = ("format", "version", "name", "data", "runs", "model", "train")
+PROJECT_KEYS = ("format", "version", "name", "data", "runs", "model", "train", "scans")
 #: DataConfig fields that hold file paths.
 DATA_PATH_FIELDS = ("fasta", "background", "table", "bed", "genome", "test_file")
+#: ScansDataConfig fields that hold file or folder paths (the atlas is a bundled name or a path: kept as given).
+SCANS_PATH_FIELDS = ("images", "labels", "timeseries", "mask")
 
 
 @dataclass
@@ -41,6 +44,8 @@ class Project:
     runs : run folders (absolute paths in memory), oldest first
     model : a ``ModelConfig`` as a dict (architecture and hyper-parameters)
     train : a ``TrainConfig`` as a dict (epochs, batch size, device, ...)
+    scans : the brain-scans cohort as a ``ScansDataConfig`` dict (images, label table, columns, class names); empty
+            when the project has none (and in files written before it was kept)
     path : where the project was loaded from / saved to (not stored in the file)
     """
 
@@ -49,6 +54,7 @@ class Project:
     runs: list[str] = field(default_factory=list)
     model: dict[str, Any] = field(default_factory=lambda: dataclasses.asdict(ModelConfig()))
     train: dict[str, Any] = field(default_factory=lambda: dataclasses.asdict(TrainConfig()))
+    scans: dict[str, Any] = field(default_factory=dict)
     path: str = ""
 
     def data_config(self) -> DataConfig:
@@ -61,6 +67,10 @@ class Project:
     def train_config(self) -> TrainConfig:
         return _known(TrainConfig, self.train, "train")
 
+    def scans_data_config(self) -> ScansDataConfig | None:
+        """The brain-scans cohort settings, or None when the project keeps none."""
+        return _known(ScansDataConfig, self.scans, "scans") if self.scans else None
+
     def runs_folder(self) -> Path | None:
         """Where new runs of this project are saved: ``runs/`` beside the project file (None if never saved)."""
         return Path(self.path).parent / "runs" if self.path else None
@@ -72,8 +82,11 @@ class Project:
         for key in DATA_PATH_FIELDS:
             if data.get(key):
                 data[key] = _relative(data[key], base)
-        return {"format": FORMAT, "version": PROJECT_VERSION, "name": self.name, "data": data,
-                "runs": [_relative(r, base) for r in self.runs], "model": dict(self.model), "train": dict(self.train)}
+        out = {"format": FORMAT, "version": PROJECT_VERSION, "name": self.name, "data": data,
+               "runs": [_relative(r, base) for r in self.runs], "model": dict(self.model), "train": dict(self.train)}
+        if self.scans:
+            out["scans"] = _with_paths(self.scans, SCANS_PATH_FIELDS, lambda p: _relative(p, base))
+        return out
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any], relative_to: str | os.PathLike | None = None) -> "Project":
@@ -102,13 +115,16 @@ class Project:
         configio.build(DataConfig, data, "data")
         configio.build(ModelConfig, model, "model")
         configio.build(TrainConfig, train, "train")
+        scans = configio.section(raw, "scans") if raw.get("scans") else {}
+        if scans:
+            configio.build(ScansDataConfig, scans, "scans")
         base = Path(relative_to) if relative_to else None
         data = dict(data)
         for key in DATA_PATH_FIELDS:
             if data.get(key):
                 data[key] = _absolute(str(data[key]), base)
         return cls(name=name, data=data, runs=[_absolute(r, base) for r in runs], model=dict(model),
-                   train=dict(train))
+                   train=dict(train), scans=_with_paths(scans, SCANS_PATH_FIELDS, lambda p: _absolute(p, base)))
 
 
 def save_project(project: Project, path: str | os.PathLike) -> Path:
@@ -132,8 +148,9 @@ def load_project(path: str | os.PathLike) -> Project:
 
 
 def project_paths(project: Project) -> list[str]:
-    """Every file or folder the project refers to: data files first, then run folders."""
-    return [project.data[k] for k in DATA_PATH_FIELDS if project.data.get(k)] + list(project.runs)
+    """Every file or folder the project refers to: data files first, then the cohort's, then run folders."""
+    return ([project.data[k] for k in DATA_PATH_FIELDS if project.data.get(k)]
+            + [project.scans[k] for k in SCANS_PATH_FIELDS if project.scans.get(k)] + list(project.runs))
 
 
 def missing_files(project: Project) -> list[str]:
@@ -169,6 +186,7 @@ def relocate(project: Project, old: str | os.PathLike, new: str | os.PathLike) -
     for key in DATA_PATH_FIELDS:
         if project.data.get(key):
             project.data[key] = move(project.data[key])
+    project.scans = _with_paths(project.scans, SCANS_PATH_FIELDS, move)
     project.runs = [move(r) for r in project.runs]
     return changed
 
@@ -185,6 +203,11 @@ def _relative(p: str, base: Path | None) -> str:
     if rel.parts[:2] == ("..", ".."):  # far away: keep absolute so moving the project does not break it
         return str(path)
     return rel.as_posix()
+
+
+def _with_paths(values: dict[str, Any], keys: tuple[str, ...], fn) -> dict[str, Any]:
+    """A copy of ``values`` with ``fn`` applied to the non-empty paths under ``keys``."""
+    return {k: (fn(str(v)) if k in keys and v else v) for k, v in values.items()}
 
 
 def _absolute(p: str, base: Path | None) -> str:

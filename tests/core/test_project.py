@@ -1,6 +1,7 @@
 """Project files: round trip, relative paths, moved data found again, clear errors for bad files."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -131,3 +132,29 @@ def test_unknown_settings_from_a_newer_minor_version_are_ignored(tmp_path):
     p = Project()
     p.data["future_option"] = 1
     assert p.data_config() == DataConfig()
+
+
+def test_the_brain_scans_cohort_and_its_class_names_are_kept(tmp_path):
+    from biodeep_gui.core.scans.config import ScansDataConfig
+
+    cohort = ScansDataConfig(images=str(tmp_path / "scans" / "images"), labels=str(tmp_path / "scans" / "labels.tsv"),
+                             site_column="SITE_ID", class_names={"1": "autism", "2": "control"})
+    p = _project(tmp_path)
+    p.scans = dataclasses.asdict(cohort)
+    path = save_project(p, tmp_path / "study.biodeep.json")
+    stored = json.loads(path.read_text())["scans"]
+    assert stored["images"] == "scans/images" and stored["labels"] == "scans/labels.tsv"  # relative: movable
+    back = load_project(path)
+    assert back.scans_data_config() == cohort
+    assert str(tmp_path / "scans" / "labels.tsv") in project_paths(back)
+    relocate(back, tmp_path / "scans", tmp_path / "moved")
+    assert back.scans_data_config().labels == str(tmp_path / "moved" / "labels.tsv")
+    # a project written before the cohort was kept opens with none; a bad cohort setting is named
+    old = p.to_dict(tmp_path)
+    old.pop("scans")
+    (tmp_path / "old.biodeep.json").write_text(json.dumps(old))
+    assert load_project(tmp_path / "old.biodeep.json").scans_data_config() is None
+    old["scans"] = {"images": "x", "voxel_size": -1}
+    (tmp_path / "bad.biodeep.json").write_text(json.dumps(old))
+    with pytest.raises(ConfigError, match="scans.voxel_size"):
+        load_project(tmp_path / "bad.biodeep.json")

@@ -441,6 +441,21 @@ def test_project_round_trip_and_moved_data_are_asked_for(window, qtbot, tmp_path
     assert window.windowTitle().startswith("study")
 
 
+def test_a_project_remembers_the_cohort_and_its_class_names(window, tmp_path):
+    from biodeep_gui.core.scans.config import ScansDataConfig
+
+    window.build_tabs()
+    cohort = ScansDataConfig(images=str(tmp_path / "images"), labels=str(tmp_path / "participants.tsv"),
+                             class_names={"1": "autism", "2": "control"})
+    window.scans_tab.set_data_config(cohort)
+    path = window.projects.save_project_as(tmp_path / "scans-study")
+    window.scans_tab.set_data_config(ScansDataConfig())  # forgotten in the window...
+    assert window.scans_tab.data_config().class_names == {}
+    assert window.projects.open_project(path)  # ...and back from the project
+    again = window.scans_tab.data_config()
+    assert again.class_names == {"1": "autism", "2": "control"} and again.labels == cohort.labels
+
+
 def test_opening_a_damaged_project_says_why(window, tmp_path):
     bad = tmp_path / "broken.biodeep.json"
     bad.write_text("{ not json")

@@ -51,6 +51,9 @@ class ProjectsController(QObject):
         p.runs = [str(r.path) for r in self.sequences.runs()]
         p.model = dataclasses.asdict(w.model_tab.model_config())
         p.train = dataclasses.asdict(w.model_tab.train_config())
+        cohort = w.scans_tab.data_config()
+        # the cohort (and its class names) is kept once the user has pointed at images or a label table
+        p.scans = dataclasses.asdict(cohort) if (cohort.images or cohort.labels or cohort.timeseries) else {}
         return p
 
     @Slot()
@@ -114,6 +117,9 @@ class ProjectsController(QObject):
         w.model_tab.set_train_config(project.train_config())
         cfg = project.data_config()
         w.sequences_tab.set_data_config(cfg)
+        cohort = project.scans_data_config()
+        if cohort is not None:
+            w.scans_tab.set_data_config(cohort)
         problems, runs = [], []
         for r in project.runs:
             try:
