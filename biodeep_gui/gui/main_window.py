@@ -179,6 +179,7 @@ class MainWindow(QMainWindow):
         self.filters_tab.sigAnalysisReady.connect(self.mutation_tab.set_filter_analysis)
         self.mutation_tab.sigFilterClicked.connect(seq.show_filter)
         self.variants_tab.sigFilterClicked.connect(seq.show_filter)
+        self.filters_tab.sigAnalysisReady.connect(self.variants_tab.set_filter_analysis)
         # brain scans: the same Training tab as sequences, one training at a time; the scans runner's items
         # also feed the Reconstructions tab
         self.scans_tab.sigTrainRequested.connect(scans.start_training)

@@ -105,6 +105,18 @@ def test_variants_tab_scores_a_vcf_and_links_plot_and_table(qtbot, variant_setup
     with qtbot.waitSignal(tab.sigFilterClicked) as clicked:
         tab.detail.filters.linkActivated.emit(f"filter:{det.filters[0].index}")
     assert clicked.args == [det.filters[0].index]
+    # the Filters tab's analysis of this run (here against the insect collection) names the listed filters
+    from biodeep_gui.core.sequences.interpret.analysis import analyse_filters
+
+    assert "once the Filters tab has analysed" in tab.detail.filters.text()
+    analysis = drain(analyse_filters(run, influence=False, collection="insects", cache_dir=str(d / "tomtom")))
+    tab.set_filter_analysis(analysis)
+    text = tab.detail.filters.text()
+    assert "once the Filters tab has analysed" not in text
+    for c in det.filters:
+        best = analysis.named(c.index)
+        assert (f"({best.name}, JASPAR2026 CORE insects)" in text) if best is not None else \
+            f"filter {c.index + 1}</a>:" in text
     # folders remembered for the next file dialogs
     assert QSettings().value("variants/vcf_dir") == str(d) and QSettings().value("variants/genome_file") == str(case.genome)
     path = shot(tab, "variants_tab")

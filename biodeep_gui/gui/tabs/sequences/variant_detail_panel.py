@@ -39,6 +39,7 @@ class VariantDetailPanel(QWidget):
         super().__init__(parent)
         self._pending: tuple | None = None
         self._detail = None
+        self._analysis = None  # the Filters tab's analysis of the same run: names the filters
         self.runner = TaskRunner(self, name="variant detail", priority="low")
         self.runner.sigFinished.connect(self._on_finished)
         self.runner.sigFailed.connect(self._on_failed)
@@ -93,6 +94,13 @@ class VariantDetailPanel(QWidget):
         """The ``VariantDetail`` shown (None while none is)."""
         return self._detail
 
+    def set_filter_analysis(self, analysis) -> None:
+        """The Filters tab's ``FiltersAnalysis``: the listed filters get the JASPAR names it gave them (matched
+        against the collection chosen there)."""
+        self._analysis = analysis
+        if self._detail is not None:
+            self._show_filters(self._detail)
+
     def is_busy(self) -> bool:
         return self.runner.is_running()
 
@@ -121,12 +129,22 @@ class VariantDetailPanel(QWidget):
         centre_alt = length // 2 - len(a.alt) // 2
         self.alt_view.set_map(detail.alt_map)
         self.alt_view.set_highlight([(centre_alt, centre_alt + len(a.alt))], "variant")
+        self._show_filters(detail)
+
+    def _show_filters(self, detail) -> None:
         if not detail.filters:
             self.filters.setText("This network has no first-layer filters to compare.")
             return
-        rows = [f"<a href='filter:{c.index}'>filter {c.index + 1}</a>: strongest activation {c.ref_max:.2f} → "
-                f"{c.alt_max:.2f} ({c.change:+.2f})" for c in detail.filters]
-        self.filters.setText("<b>Filters changed most</b><br>" + "<br>".join(rows))
+        a = self._analysis
+        n_filters = a.motifs.n_filters if a is not None else 0
+        rows = []
+        for c in detail.filters:
+            best = a.named(c.index) if a is not None and c.index < n_filters and a.matches is not None else None
+            name = f" ({best.name}, {a.matches.release})" if best is not None else ""
+            rows.append(f"<a href='filter:{c.index}'>filter {c.index + 1}</a>{name}: strongest activation "
+                        f"{c.ref_max:.2f} → {c.alt_max:.2f} ({c.change:+.2f})")
+        hint = "" if a is not None else "<br><i>Filters are named once the Filters tab has analysed this run.</i>"
+        self.filters.setText("<b>Filters changed most</b><br>" + "<br>".join(rows) + hint)
 
     @Slot(str, str)
     def _on_failed(self, message: str, _details: str) -> None:

@@ -302,10 +302,16 @@ class VariantsTab(QWidget):
         else:
             self.title.setText(f"Variant effects of {run.name} ({run.info.arch}, {run.info.length} bp input)")
         if changed:
+            self.detail.set_filter_analysis(None)  # the names came from the previous run's filters
             self._show(None)
             self.status.setText("Choose a VCF and the genome it was called against, then press Score."
                                 if run is not None else "")
         self._update_buttons()
+
+    @Slot(object)
+    def set_filter_analysis(self, analysis) -> None:
+        """The Filters tab's analysis of the current run names the filters the selected variant changes."""
+        self.detail.set_filter_analysis(analysis)
 
     @Slot(str)
     def set_device(self, name: str) -> None:
