@@ -61,7 +61,7 @@ def test_rows_metrics_and_difference_to_best_baseline(qtbot, tab, runs):
         text = _cell(tab, r, "Test AUROC")
         assert text.startswith(f"{run.metrics['test_auroc']:.3f} (")
         lo, hi = (float(x) for x in text.split("(")[1].rstrip(")").split("–"))
-        assert lo <= run.metrics["test_auroc"] <= hi and hi - lo > 0.01
+        assert lo <= run.metrics["test_auroc"] <= hi and hi > lo  # narrow near AUROC 1, never a single point
         assert _cell(tab, r, "Validation AUROC") == f"{run.metrics['val_auroc']:.3f}"
 
     # the baseline measured against is the one with the better *validation* score

@@ -43,3 +43,19 @@ def test_live_axes_stay_put_and_a_new_epoch_is_drawn_in_two_steps(qtbot):
     c.fit_view()  # the run ended: both plots fit their data
     qtbot.wait(50)  # pyqtgraph applies auto-range when it next paints
     assert c.epoch_points() == 2 and _y_range(c.metric_plot)[1] < 1.0
+
+
+def test_a_finished_run_is_framed_from_epoch_zero(qtbot):
+    """The whole picture of a finished (or reopened) run starts at epoch 0, so the first epoch's point is inside
+    the frame instead of on the axis."""
+    c = TrainingCurves()
+    qtbot.addWidget(c)
+    c.resize(900, 600)
+    c.show()
+    c.reset("auroc", epochs=0)
+    for e in range(1, 6):
+        c.add_epoch(e, 1.0 / e, 1.1 / e, 0.5 + e / 20, e)
+    c.fit_view()
+    for plot in (c.loss_plot, c.metric_plot):
+        x0, x1 = plot.getViewBox().viewRange()[0]
+        assert x0 < 0.5 and x1 >= 5  # epoch 1 sits half an epoch or more inside the left edge

@@ -137,6 +137,11 @@ class TrainingCurves(QWidget):
             p.enableAutoRange(x=True, y=True)
         self._batch_dirty = self._loss_dirty = self._metric_dirty = True
         self.redraw()
+        last = max(self._epochs[-1] if self._epochs else 0.0, self._batch_x[-1] if self._batch_x else 0.0)
+        if last > 0:  # from epoch 0, as while training: the first epoch's point sits inside the frame, not on it
+            for p in (self.loss_plot, self.metric_plot):
+                p.enableAutoRange(x=False)
+            self.loss_plot.setXRange(0, last, padding=0.02)
 
     def set_monitor(self, monitor: str) -> None:
         if monitor == getattr(self, "_monitor", None):
