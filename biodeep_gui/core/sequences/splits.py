@@ -159,17 +159,26 @@ def _take(candidates: np.ndarray, n_take: int, strata: np.ndarray | None, seed: 
         counts = np.bincount(strata)  # strata are class indices: no sorted copy as np.unique would make
         classes = np.flatnonzero(counts)
         counts = counts[classes]
-        reason = None
-        if counts.min() < 2:
-            reason = (f"class {_class_name(ss, int(classes[counts.argmin()]))!r} has only {int(counts.min())} "
-                      f"record(s) left to split")
-        elif n_take < len(classes) or len(candidates) - n_take < len(classes):
-            reason = (f"the {what} set ({n_take} records) or what remains ({len(candidates) - n_take}) is smaller "
-                      f"than the number of classes ({len(classes)})")
+        reason = _unstratifiable(classes, counts, n_take, len(candidates), what, ss)
         if reason is None:
             return _draw(candidates, n_take, strata, rng)
         notes.append(f"The {what} split is not stratified by class: {reason}.")
     return _draw(candidates, n_take, None, rng)
+
+
+def _unstratifiable(classes: np.ndarray, counts: np.ndarray, n_take: int, n_candidates: int, what: str,
+                    ss: SequenceSet) -> str | None:
+    """Why a split of ``n_take`` of ``n_candidates`` records cannot keep every class on both sides (None: it can).
+
+    classes, counts : (C,) the class indices present among the candidates and their record counts
+    """
+    if counts.min() < 2:
+        return (f"class {_class_name(ss, int(classes[counts.argmin()]))!r} has only {int(counts.min())} record(s) "
+                f"left to split")
+    if n_take < len(classes) or n_candidates - n_take < len(classes):
+        return (f"the {what} set ({n_take} records) or what remains ({n_candidates - n_take}) is smaller than the "
+                f"number of classes ({len(classes)})")
+    return None
 
 
 def _take_legacy(candidates: np.ndarray, n_take: int, strata: np.ndarray | None, seed: int, what: str,
@@ -180,13 +189,7 @@ def _take_legacy(candidates: np.ndarray, n_take: int, strata: np.ndarray | None,
 
     if strata is not None:
         classes, counts = np.unique(strata, return_counts=True)
-        reason = None
-        if counts.min() < 2:
-            reason = (f"class {_class_name(ss, int(classes[counts.argmin()]))!r} has only {int(counts.min())} "
-                      f"record(s) left to split")
-        elif n_take < len(classes) or len(candidates) - n_take < len(classes):
-            reason = (f"the {what} set ({n_take} records) or what remains ({len(candidates) - n_take}) is smaller "
-                      f"than the number of classes ({len(classes)})")
+        reason = _unstratifiable(classes, counts, n_take, len(candidates), what, ss)
         if reason is None:
             try:
                 return train_test_split(candidates, test_size=n_take, random_state=seed, shuffle=True,
