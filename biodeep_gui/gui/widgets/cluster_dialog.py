@@ -165,7 +165,7 @@ class ClusterDialog(QDialog):
         self.export_button.clicked.connect(self.export)
         close.clicked.connect(self.reject)
         self._suggest_memory()
-        self.resize(720, 720)
+        self.resize(720, 600)  # fits a 1024 x 640 laptop screen
 
     def job(self) -> ClusterJob:
         """The job as the form says (not checked: ``ClusterJob.check`` names what is wrong)."""
