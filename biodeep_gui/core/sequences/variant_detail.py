@@ -10,6 +10,7 @@ from typing import Callable
 
 import numpy as np
 
+from biodeep_gui.core.sequences.interpret.filters import activation_map
 from biodeep_gui.core.sequences.interpret.mutagenesis import MutationMap, saturation_mutagenesis
 from biodeep_gui.core.sequences.variant_windows import Allele, allele_windows
 
@@ -52,10 +53,6 @@ def variant_detail(run, genome, allele: Allele, *, output: int = 0, top: int = 5
     allele : the variant (its REF already checked against the genome, e.g. a row of ``VariantEffects``)
     output : the model output followed by the maps (multiclass runs follow its log-probability)
     """
-    import torch
-
-    from biodeep_gui.core.sequences.encoding import ONE_HOT_TABLE
-
     ref_codes, alt_codes, clipped = allele_windows(genome, allele.chrom, allele.pos, allele.ref, allele.alt,
                                                    run.info.length)
     model = run.model().to(device).eval()
@@ -63,12 +60,10 @@ def variant_detail(run, genome, allele: Allele, *, output: int = 0, top: int = 5
     maps = [saturation_mutagenesis(model, codes, output=output, device=device, score=score,
                                    should_stop=should_stop) for codes in (ref_codes, alt_codes)]
     filters: list[FilterChange] = []
-    conv = getattr(model, "first_conv", None)
-    if conv is not None:
-        table = torch.from_numpy(ONE_HOT_TABLE).to(device)
-        x = torch.from_numpy(np.stack([ref_codes, alt_codes]).astype(np.int64)).to(device)
-        with torch.inference_mode():
-            peak = conv(torch.nn.functional.embedding(x, table).transpose(1, 2)).relu().amax(dim=2).cpu().numpy()
-        changes = [FilterChange(f, float(peak[0, f]), float(peak[1, f])) for f in range(peak.shape[1])]
+    if getattr(model, "first_conv", None) is not None:
+        # strongest rectified activation of each filter anywhere in each window: (F,) for ref, (F,) for alt
+        ref_peak, alt_peak = (np.maximum(activation_map(model, codes, device), 0).max(axis=1)
+                              for codes in (ref_codes, alt_codes))
+        changes = [FilterChange(f, float(ref_peak[f]), float(alt_peak[f])) for f in range(len(ref_peak))]
         filters = sorted(changes, key=lambda c: -abs(c.change))[:top]
     return VariantDetail(allele, maps[0], maps[1], filters, bool(clipped))

@@ -43,6 +43,7 @@ import numpy as np
 from biodeep_gui.core.common.errors import InputFileError
 from biodeep_gui.core.sequences.bed import open_genome
 from biodeep_gui.core.sequences.encoding import reverse_complement
+from biodeep_gui.core.sequences.interpret.mutagenesis import conv_column_changes
 from biodeep_gui.core.sequences.interpret.progress import Progress, check_stop
 from biodeep_gui.core.sequences.variant_windows import (  # noqa: F401 (allele_windows: public API)
     NO_CONTIG,
@@ -336,14 +337,10 @@ class _RawScorer:
             p = torch.from_numpy(np.asarray(pos, np.int64)).to(self.device)
             rows = torch.arange(m, device=self.device)
             new = self.table[torch.from_numpy(np.asarray(alt, np.int64)).to(self.device)] - self.table[x[rows, p]]
-            weight = conv.weight  # (F, 4, W)
-            width = weight.shape[2]
-            change = torch.einsum("fck,mc->mkf", weight, new)  # (m, W, F)
-            cols = p[:, None] + int(conv.padding[0]) - torch.arange(width, device=self.device)[None, :]
-            ok = (cols >= 0) & (cols < l_out)
+            cols, _ok, change = conv_column_changes(conv, new, p, l_out)  # (m, W), (m, W, F)
             c_alt = c_ref.clone()
-            c_alt.permute(0, 2, 1).index_put_((rows[:, None].expand(-1, width), cols.clamp(0, l_out - 1)),
-                                              change * ok[..., None], accumulate=True)
+            # a (m, L', F) view of the same memory takes the (m, W, F) changes at (row, column) pairs
+            c_alt.permute(0, 2, 1).index_put_((rows[:, None].expand_as(cols), cols), change, accumulate=True)
             outs = []
             for c in (c_ref, c_alt):
                 h = c.relu()

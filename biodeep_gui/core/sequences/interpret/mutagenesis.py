@@ -269,17 +269,30 @@ def _is_deepbind(model) -> bool:
 
 
 def _change_columns(conv, x_ref, pos, base, l_out):
-    """Per variant, the W conv-output columns its base sits under and the change of each filter there.
+    """``conv_column_changes`` for single-base variants of the one reference ``x_ref`` (1, 4, L)."""
+    import torch
 
-    Returns cols (n, W) clamped to [0, L'), ok (n, W) which columns exist, change (n, W, F) zero where not ok.
+    new = torch.nn.functional.one_hot(base, 4).float() - x_ref[0].T[pos]  # (n, 4): new column - reference
+    return conv_column_changes(conv, new, pos, l_out)
+
+
+def conv_column_changes(conv, delta, pos, l_out):
+    """Per changed base, the W first-layer output columns it sits under and the change of each filter there.
+
+    Parameters
+    ----------
+    conv : the first ``Conv1d`` (F filters of width W); delta : (n, 4) new one-hot column minus the old one
+    pos : (n,) long tensor, the changed input position; l_out : L', the convolution's output length
+
+    Returns
+    -------
+    cols (n, W) clamped to [0, L'), ok (n, W) which columns exist, change (n, W, F) zero where not ok
     """
     import torch
 
     weight = conv.weight.detach().float()  # (F, 4, W)
-    width = weight.shape[2]
-    taps = torch.arange(width, device=x_ref.device)
-    new = torch.nn.functional.one_hot(base, 4).float() - x_ref[0].T[pos]  # (n, 4): new column - reference
-    change = torch.einsum("fck,nc->nkf", weight, new)  # (n, W, F)
+    taps = torch.arange(weight.shape[2], device=delta.device)
+    change = torch.einsum("fck,nc->nkf", weight, delta)  # (n, W, F)
     cols = pos[:, None] + int(conv.padding[0]) - taps[None, :]  # output l reads input l - pad + k
     ok = (cols >= 0) & (cols < l_out)
     return cols.clamp(0, l_out - 1), ok, change * ok[..., None]
