@@ -6,6 +6,7 @@ nibabel package.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 from pathlib import Path
@@ -322,3 +323,14 @@ def test_fisher_z_features_of_identical_series():
     x = np.random.default_rng(0).normal(size=(30, 3))
     feats, n_const = connectivity_features(np.c_[x, x[:, 0]])
     assert feats.shape == (6,) and n_const == 0 and feats[2] == pytest.approx(np.arctanh(0.999999))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need a POSIX system")
+def test_a_named_pipe_as_the_confounds_table_is_refused_without_opening_it(tmp_path):
+    from biodeep_gui.core.common.errors import InputFileError
+    from biodeep_gui.core.scans.connectivity import read_confounds
+
+    fifo = tmp_path / "confounds.tsv"
+    os.mkfifo(fifo)
+    with pytest.raises(InputFileError, match="confounds"):  # opening it would block forever
+        read_confounds(fifo, ["csf"])

@@ -371,7 +371,8 @@ def read_confounds(path: str | os.PathLike, columns: Sequence[str]) -> np.ndarra
     Raises ``InputFileError`` naming the file for a missing column (listing a few that exist) or a bad value."""
     import csv
 
-    p = Path(path)
+    # the same read guard as the time series: a pipe or device given as a confounds table must not hang the run
+    p = check_readable_file(path, "a CSV/TSV confounds table", max_bytes=512 << 20)
     try:
         lines = p.read_text(encoding="utf-8-sig").splitlines()
     except FileNotFoundError:
