@@ -25,6 +25,7 @@ from biodeep_gui.core.training.reports import StageReport
 from biodeep_gui.core.training.runs import RUN_FILE
 from biodeep_gui.gui.controllers import device_text
 from biodeep_gui.gui.session import Session, check_save_path, choose_save_path
+from biodeep_gui.gui.tabs.sequences.summary_view import cache_note
 from biodeep_gui.gui.workers import TaskRunner
 
 SEQUENCE_FILTER = ("Sequences (*.fa *.fasta *.fna *.fas *.fq *.fastq *.csv *.tsv *.txt *.bed *.narrowPeak *.gz);;"
@@ -47,11 +48,13 @@ class LoadedData:
 def load_data_task(cfg: DataConfig, seed: int = 0, *, should_stop):
     """Worker task: read the sequences a ``DataConfig`` describes and summarise them (core functions only)."""
     from biodeep_gui.core.sequences import summary
+    from biodeep_gui.core.sequences.cache import wants_cache
     from biodeep_gui.core.sequences.io import load_sequences
 
     names = ", ".join(Path(p).name for p in cfg.input_files())
     size = sum(Path(p).stat().st_size for p in cfg.input_files() if Path(p).is_file())
-    yield StageReport("load", f"Reading {names} ({size / 1e6:.1f} MB)…")
+    how = " through the encoded cache on disk" if wants_cache(cfg) else ""
+    yield StageReport("load", f"Reading {names} ({size / 1e6:.1f} MB){how}…")
     ss = load_sequences(cfg, seed=seed)
     if should_stop():
         return None
@@ -122,6 +125,11 @@ class SequencesController(QObject):
         train_runner.sigFailed.connect(self._on_training_failed)
         predict_runner.sigFinished.connect(self._on_predicted)
         predict_runner.sigFailed.connect(self._on_predict_failed)
+        # the encoded-cache choice is the user's, like a preference: kept between sessions (a project's own
+        # data settings replace it when the project is opened)
+        tab = window.sequences_tab
+        tab.set_cache_mode(session.data_setting("cache", tab.cache_mode()))
+        tab.sigCacheModeChosen.connect(self._remember_cache_mode)
 
     # ---- data -----------------------------------------------------------------------------------------------
     @Slot(object)
@@ -136,6 +144,10 @@ class SequencesController(QObject):
         w.sequences_tab.set_busy(True, "Reading…")
         w.statusBar().showMessage("Reading sequences…")
         self.data_runner.start(load_data_task, cfg, w.model_tab.train_config().seed)
+
+    @Slot(str)
+    def _remember_cache_mode(self, mode: str) -> None:
+        self.session.remember_data_setting("cache", mode)
 
     @Slot(object)
     def _on_data_items(self, items: list) -> None:
@@ -162,7 +174,8 @@ class SequencesController(QObject):
             return
         w.sequences_tab.show_data(result.data, result.config, result.summary)
         w.model_tab.set_data_shape(result.data.length, result.data.n_outputs, result.data.task)
-        w.statusBar().showMessage(f"Opened {len(result.data):,} sequences", 5000)
+        note = cache_note(result.data)
+        w.statusBar().showMessage(f"Opened {len(result.data):,} sequences" + (f"; {note}" if note else ""), 10_000)
 
     @Slot(str, str)
     def _on_data_failed(self, message: str, details: str) -> None:
@@ -200,7 +213,8 @@ class SequencesController(QObject):
         self.data_runner.start(write_demo_task, str(demo_folder()))
 
     def _open_demo_files(self, files: dict) -> None:
-        cfg = DataConfig(kind="fasta", fasta=str(files["bound"]), background=str(files["background"]))
+        cfg = DataConfig(kind="fasta", fasta=str(files["bound"]), background=str(files["background"]),
+                         cache=self._w.sequences_tab.cache_mode())
         self._w.sequences_tab.set_data_config(cfg)
         self._w.predict_tab.file_picker.set_path(str(files["predict_me"]), emit=False)
         self.open_data(cfg)
