@@ -224,7 +224,8 @@ class DataForm(QScrollArea):
             f"<p>The cache lives in {default_root()}. Deleting it is safe: it is made again when needed "
             "(File ▸ Clear encoded cache…).</p>")
         f.addRow("Test file:", self.test_picker)
-        f.addRow("Encoded cache on disk:", self.cache_combo)
+        # two lines: on one, this label widened the label column and cut the combos' texts in a 1024-px window
+        f.addRow("Encoded cache\non disk:", self.cache_combo)
         outer.addWidget(settings)
 
         self.open_button = QPushButton("Open")
