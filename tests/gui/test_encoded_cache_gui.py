@@ -181,3 +181,37 @@ def test_showing_a_cached_set_never_copies_its_codes(tab, tmp_path, monkeypatch)
     np.testing.assert_allclose(sampled.gc, summ.gc[sampled.profiled])
     assert tab.view.table_caption.text() == f"First 200 of {len(sub):,} records"
     assert tab.view.records_model.index(0, 0).data() == sub.ids[0]
+
+
+def test_clear_encoded_cache_says_what_it_frees_and_keeps_the_open_set(window, qtbot, tmp_path):
+    from PySide6.QtWidgets import QMessageBox
+
+    from biodeep_gui.core.common.devices import format_bytes
+    from biodeep_gui.core.sequences.cache_folders import cache_folders
+
+    a_bound, a_background = _pair(tmp_path / "a")
+    b_bound, b_background = _pair(tmp_path / "b", n=100, seed=3)
+    opened = DataConfig(fasta=str(a_bound), background=str(a_background), cache="on")
+    other = load_cached(DataConfig(fasta=str(b_bound), background=str(b_background), cache="on"))
+    stray = default_root() / "my notes"  # not an encoded set: never counted nor deleted
+    stray.mkdir()
+    (stray / "keep.txt").write_text("mine")
+    with qtbot.waitSignal(window.data_runner.sigFinished, timeout=120_000):
+        window.sequences.open_data(opened)
+    ss, _ = window.sequences_tab.current_data()
+    assert sorted(p for p, _n in cache_folders()) == sorted([Path(ss.cache_dir), Path(other.cache_dir)])
+    size = dict(cache_folders())[Path(other.cache_dir)]
+
+    box = window.sequences.ask_clear_cache()
+    text = box.text()
+    assert box in window.open_dialogs() and f"Delete 1 encoded set in {default_root()}?" in text
+    assert f"frees {format_bytes(size)} of disk" in text and "The set open in the Sequences tab is kept." in text
+    box.grab().save("/tmp/guicache_clear_box.png")
+    box.button(QMessageBox.StandardButton.Yes).click()
+    assert not Path(other.cache_dir).exists() and (Path(ss.cache_dir) / "codes.npy").is_file()
+    assert (stray / "keep.txt").read_text() == "mine"
+    assert window.statusBar().currentMessage() == f"Encoded cache cleared: {format_bytes(size)} freed"
+    assert int(np.asarray(ss.codes[0]).size) == 60  # the open set still reads from its folder
+
+    empty = window.sequences.ask_clear_cache()
+    assert empty.windowTitle() == "Encoded cache is empty" and "is kept" in empty.text()

@@ -219,6 +219,49 @@ class SequencesController(QObject):
         self._w.predict_tab.file_picker.set_path(str(files["predict_me"]), emit=False)
         self.open_data(cfg)
 
+    # ---- the encoded cache ----------------------------------------------------------------------------------
+    def _open_cache_folder(self) -> Path | None:
+        """The encoded-cache folder of the sequences open now (memory-mapped: never deleted), if they are cached."""
+        data, _cfg = self._w.sequences_tab.current_data()
+        folder = getattr(data, "cache_dir", None)
+        return Path(folder) if folder is not None else None
+
+    @Slot()
+    def ask_clear_cache(self) -> QMessageBox:
+        """File ▸ Clear encoded cache…: say how much disk the encoded sets take, and delete them if the user agrees."""
+        from biodeep_gui.core.common.devices import format_bytes
+        from biodeep_gui.core.sequences.cache import default_root
+        from biodeep_gui.core.sequences.cache_folders import cache_folders
+
+        w = self._w
+        if self.data_runner.is_running() or w.training_busy(say=False):
+            return self.session.show_info("Encoded cache in use", "Sequences are being read or a training is "
+                                                                  "running: clear the encoded cache once it ends.")
+        keep = self._open_cache_folder()
+        folders = [(p, n) for p, n in cache_folders() if keep is None or p.resolve() != keep.resolve()]
+        kept = " The set open in the Sequences tab is kept." if keep is not None else ""
+        if not folders:
+            return self.session.show_info("Encoded cache is empty", f"No encoded sequences to delete in "
+                                                                    f"{default_root()}.{kept}")
+        sets = f"{len(folders)} encoded set{'s' if len(folders) > 1 else ''}"
+        box = self.session.ask("Clear encoded cache?",
+                               f"Delete {sets} in {default_root()}? This frees "
+                               f"{format_bytes(sum(n for _p, n in folders))} of disk.\n\nYour sequence files are not "
+                               f"touched: a later run encodes them again when it needs to.{kept}")
+        box.button(QMessageBox.StandardButton.Yes).clicked.connect(self.clear_cache)
+        return box
+
+    @Slot()
+    def clear_cache(self) -> None:
+        """Delete the encoded sets but the one open now; the freed space is said in the status bar."""
+        from biodeep_gui.core.common.devices import format_bytes
+        from biodeep_gui.core.sequences.cache_folders import clear_cache
+
+        freed, problems = clear_cache(keep=[self._open_cache_folder()])
+        self._w.statusBar().showMessage(f"Encoded cache cleared: {format_bytes(freed)} freed", 10_000)
+        if problems:
+            self.session.show_error("Encoded cache not fully cleared", "\n".join(problems))
+
     # ---- training -------------------------------------------------------------------------------------------
     def runs_folder(self) -> Path:
         """Where new runs go: ``runs_home`` (``runs/`` beside the project file), else the user data folder's."""
