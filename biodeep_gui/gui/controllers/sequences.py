@@ -230,6 +230,7 @@ class SequencesController(QObject):
     def ask_clear_cache(self) -> QMessageBox:
         """File ▸ Clear encoded cache…: say how much disk the encoded sets take, and delete them if the user agrees."""
         from biodeep_gui.core.common.devices import format_bytes
+        from biodeep_gui.core.common.words import count_words
         from biodeep_gui.core.sequences.cache import default_root
         from biodeep_gui.core.sequences.cache_folders import cache_folders
 
@@ -243,9 +244,8 @@ class SequencesController(QObject):
         if not folders:
             return self.session.show_info("Encoded cache is empty", f"No encoded sequences to delete in "
                                                                     f"{default_root()}.{kept}")
-        sets = f"{len(folders)} encoded set{'s' if len(folders) > 1 else ''}"
         box = self.session.ask("Clear encoded cache?",
-                               f"Delete {sets} in {default_root()}? This frees "
+                               f"Delete {count_words(len(folders), 'encoded set')} in {default_root()}? This frees "
                                f"{format_bytes(sum(n for _p, n in folders))} of disk.\n\nYour sequence files are not "
                                f"touched: a later run encodes them again when it needs to.{kept}")
         box.button(QMessageBox.StandardButton.Yes).clicked.connect(self.clear_cache)
