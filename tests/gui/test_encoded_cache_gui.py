@@ -183,7 +183,7 @@ def test_showing_a_cached_set_never_copies_its_codes(tab, tmp_path, monkeypatch)
     assert tab.view.records_model.index(0, 0).data() == sub.ids[0]
 
 
-def test_clear_encoded_cache_says_what_it_frees_and_keeps_the_open_set(window, qtbot, tmp_path):
+def test_clear_encoded_cache_says_what_it_frees_and_keeps_the_open_set(window, qtbot, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
     from biodeep_gui.core.common.devices import format_bytes
@@ -207,6 +207,13 @@ def test_clear_encoded_cache_says_what_it_frees_and_keeps_the_open_set(window, q
     assert box in window.open_dialogs() and f"Delete 1 encoded set in {default_root()}?" in text
     assert f"frees {format_bytes(size)} of disk" in text and "The set open in the Sequences tab is kept." in text
     box.grab().save("/tmp/guicache_clear_box.png")
+    with monkeypatch.context() as busy:  # a read started while the question was open: nothing is deleted yet
+        busy.setattr(window.data_runner, "is_running", lambda: True)
+        box.button(QMessageBox.StandardButton.Yes).click()
+        assert Path(other.cache_dir).is_dir()
+        assert window.open_dialogs()[-1].windowTitle() == "Encoded cache in use"
+        assert window.sequences.ask_clear_cache().windowTitle() == "Encoded cache in use"
+    box = window.sequences.ask_clear_cache()
     box.button(QMessageBox.StandardButton.Yes).click()
     assert not Path(other.cache_dir).exists() and (Path(ss.cache_dir) / "codes.npy").is_file()
     assert (stray / "keep.txt").read_text() == "mine"

@@ -226,6 +226,14 @@ class SequencesController(QObject):
         folder = getattr(data, "cache_dir", None)
         return Path(folder) if folder is not None else None
 
+    def _cache_busy(self) -> bool:
+        """Whether sequences are being read or a training runs (it may read a set opened before the one shown)."""
+        return self.data_runner.is_running() or self._w.training_busy(say=False)
+
+    def _say_cache_busy(self) -> QMessageBox:
+        return self.session.show_info("Encoded cache in use", "Sequences are being read or a training is running: "
+                                                              "clear the encoded cache once it ends.")
+
     @Slot()
     def ask_clear_cache(self) -> QMessageBox:
         """File ▸ Clear encoded cache…: say how much disk the encoded sets take, and delete them if the user agrees."""
@@ -234,10 +242,8 @@ class SequencesController(QObject):
         from biodeep_gui.core.sequences.cache import default_root
         from biodeep_gui.core.sequences.cache_folders import cache_folders
 
-        w = self._w
-        if self.data_runner.is_running() or w.training_busy(say=False):
-            return self.session.show_info("Encoded cache in use", "Sequences are being read or a training is "
-                                                                  "running: clear the encoded cache once it ends.")
+        if self._cache_busy():
+            return self._say_cache_busy()
         keep = self._open_cache_folder()
         folders = [(p, n) for p, n in cache_folders() if keep is None or p.resolve() != keep.resolve()]
         kept = " The set open in the Sequences tab is kept." if keep is not None else ""
@@ -257,6 +263,9 @@ class SequencesController(QObject):
         from biodeep_gui.core.common.devices import format_bytes
         from biodeep_gui.core.sequences.cache_folders import clear_cache
 
+        if self._cache_busy():  # the question does not block: a read or a training may have started since
+            self._say_cache_busy()
+            return
         freed, problems = clear_cache(keep=[self._open_cache_folder()])
         self._w.statusBar().showMessage(f"Encoded cache cleared: {format_bytes(freed)} freed", 10_000)
         if problems:
