@@ -292,6 +292,8 @@ class MainWindow(QMainWindow):
         f = bar.addMenu("&File")
         self.act_open_seq = self._action(f, "Open sequences…", seq.ask_open_sequences, QKeySequence.StandardKey.Open,
                                          "Open FASTA/FASTQ, CSV/TSV or BED files")
+        self._action(f, "Clear encoded cache…", seq.ask_clear_cache, None,
+                     "Delete the sequences encoded on disk by earlier runs (they are encoded again when needed)")
         f.addSeparator()
         self._action(f, "Open project…", proj.ask_open_project, QKeySequence("Ctrl+Shift+O"),
                      "Open a saved BioDeep project (data, runs and settings)")

@@ -162,6 +162,13 @@ class Session(QObject):
     def remember_science(self, science: str) -> None:
         QSettings().setValue("window/science", science)
 
+    def data_setting(self, key: str, default: str) -> str:
+        """A data setting the user chose last time (``key`` 'cache': the encoded-cache mode); ``default`` at first."""
+        return str(QSettings().value(f"data/{key}", default))
+
+    def remember_data_setting(self, key: str, value: str) -> None:
+        QSettings().setValue(f"data/{key}", value)
+
     def folder(self, kind: str, default: Path | None = None) -> str:
         """The folder a file dialog for ``kind`` ('data', 'run', 'project', 'export') starts in."""
         value = QSettings().value(f"folders/{kind}", "")

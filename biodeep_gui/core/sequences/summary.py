@@ -98,25 +98,29 @@ class SequenceSummary:
         return float(ok.mean()) if ok.size else math.nan
 
 
-def base_counts(codes: np.ndarray) -> dict[str, np.ndarray]:
+def base_counts(codes: np.ndarray, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Per-record counts of G/C, unambiguous (A/C/G/T) and ambiguous bases; padding is not counted.
 
     Parameters
     ----------
-    codes : (N, L) uint8 codes (see ``biodeep_gui.core.encoding``)
+    codes : (N, L) uint8 codes (see ``biodeep_gui.core.encoding``): an array, a memmap or the encoded cache's
+        ``Rows``; read chunk by chunk, so a memory-mapped set is never copied whole
+    rows : (R,) int indices of the records to count; None = all N
 
     Returns
     -------
-    dict with 'gc', 'acgt', 'ambiguous', 'bases' (all non-padding positions), each (N,) int64
+    dict with 'gc', 'acgt', 'ambiguous', 'bases' (all non-padding positions), each (R,) (or (N,)) int64
     """
-    codes = np.asarray(codes)
-    if codes.ndim != 2:
+    if not hasattr(codes, "shape"):  # a list of rows; arrays, memmaps and cached Rows are sliced as they are
+        codes = np.asarray(codes)
+    if len(codes.shape) != 2:
         raise ValueError(f"codes must be a 2-D (N, L) array, got shape {codes.shape}")
-    n, length = codes.shape
+    length = codes.shape[1]
+    n = codes.shape[0] if rows is None else len(rows)
     out = {k: np.zeros(n, np.int64) for k in ("gc", "acgt", "ambiguous", "bases")}
     step = max(1, _CHUNK_BYTES // max(length, 1))
     for start in range(0, n, step):
-        block = codes[start:start + step]
+        block = np.asarray(codes[start:start + step] if rows is None else codes[rows[start:start + step]])
         out["gc"][start:start + step] = _IS_GC[block].sum(axis=1, dtype=np.int64)
         out["acgt"][start:start + step] = _IS_ACGT[block].sum(axis=1, dtype=np.int64)
         out["ambiguous"][start:start + step] = _IS_AMBIGUOUS[block].sum(axis=1, dtype=np.int64)
@@ -209,11 +213,11 @@ def summarize(ss: SequenceSet, max_profiled: int | None = 200_000) -> SequenceSu
     SequenceSummary
     """
     n = len(ss)
-    length = int(ss.codes.shape[1]) if ss.codes.ndim == 2 else 0
+    length = int(ss.codes.shape[1]) if len(ss.codes.shape) == 2 else 0
     lengths = (np.asarray(ss.lengths, np.int64) if ss.lengths is not None
                else np.full(n, length, np.int64))
     idx = profiled_indices(n, max_profiled)
-    counts = base_counts(ss.codes[idx] if idx.size < n else ss.codes)
+    counts = base_counts(ss.codes, idx if idx.size < n else None)
     with np.errstate(invalid="ignore", divide="ignore"):
         gc = np.where(counts["acgt"] > 0, counts["gc"] / np.maximum(counts["acgt"], 1), np.nan)
         amb = np.where(counts["bases"] > 0, counts["ambiguous"] / np.maximum(counts["bases"], 1), 0.0)

@@ -25,6 +25,7 @@ from biodeep_gui.core.training.reports import StageReport
 from biodeep_gui.core.training.runs import RUN_FILE
 from biodeep_gui.gui.controllers import device_text
 from biodeep_gui.gui.session import Session, check_save_path, choose_save_path
+from biodeep_gui.gui.tabs.sequences.summary_view import cache_note
 from biodeep_gui.gui.workers import TaskRunner
 
 SEQUENCE_FILTER = ("Sequences (*.fa *.fasta *.fna *.fas *.fq *.fastq *.csv *.tsv *.txt *.bed *.narrowPeak *.gz);;"
@@ -47,11 +48,13 @@ class LoadedData:
 def load_data_task(cfg: DataConfig, seed: int = 0, *, should_stop):
     """Worker task: read the sequences a ``DataConfig`` describes and summarise them (core functions only)."""
     from biodeep_gui.core.sequences import summary
+    from biodeep_gui.core.sequences.cache import wants_cache
     from biodeep_gui.core.sequences.io import load_sequences
 
     names = ", ".join(Path(p).name for p in cfg.input_files())
     size = sum(Path(p).stat().st_size for p in cfg.input_files() if Path(p).is_file())
-    yield StageReport("load", f"Reading {names} ({size / 1e6:.1f} MB)…")
+    how = " through the encoded cache on disk" if wants_cache(cfg) else ""
+    yield StageReport("load", f"Reading {names} ({size / 1e6:.1f} MB){how}…")
     ss = load_sequences(cfg, seed=seed)
     if should_stop():
         return None
@@ -122,6 +125,11 @@ class SequencesController(QObject):
         train_runner.sigFailed.connect(self._on_training_failed)
         predict_runner.sigFinished.connect(self._on_predicted)
         predict_runner.sigFailed.connect(self._on_predict_failed)
+        # the encoded-cache choice is the user's, like a preference: kept between sessions (a project's own
+        # data settings replace it when the project is opened)
+        tab = window.sequences_tab
+        tab.set_cache_mode(session.data_setting("cache", tab.cache_mode()))
+        tab.sigCacheModeChosen.connect(self._remember_cache_mode)
 
     # ---- data -----------------------------------------------------------------------------------------------
     @Slot(object)
@@ -136,6 +144,10 @@ class SequencesController(QObject):
         w.sequences_tab.set_busy(True, "Reading…")
         w.statusBar().showMessage("Reading sequences…")
         self.data_runner.start(load_data_task, cfg, w.model_tab.train_config().seed)
+
+    @Slot(str)
+    def _remember_cache_mode(self, mode: str) -> None:
+        self.session.remember_data_setting("cache", mode)
 
     @Slot(object)
     def _on_data_items(self, items: list) -> None:
@@ -162,7 +174,8 @@ class SequencesController(QObject):
             return
         w.sequences_tab.show_data(result.data, result.config, result.summary)
         w.model_tab.set_data_shape(result.data.length, result.data.n_outputs, result.data.task)
-        w.statusBar().showMessage(f"Opened {len(result.data):,} sequences", 5000)
+        note = cache_note(result.data)
+        w.statusBar().showMessage(f"Opened {len(result.data):,} sequences" + (f"; {note}" if note else ""), 10_000)
 
     @Slot(str, str)
     def _on_data_failed(self, message: str, details: str) -> None:
@@ -200,10 +213,63 @@ class SequencesController(QObject):
         self.data_runner.start(write_demo_task, str(demo_folder()))
 
     def _open_demo_files(self, files: dict) -> None:
-        cfg = DataConfig(kind="fasta", fasta=str(files["bound"]), background=str(files["background"]))
+        cfg = DataConfig(kind="fasta", fasta=str(files["bound"]), background=str(files["background"]),
+                         cache=self._w.sequences_tab.cache_mode())
         self._w.sequences_tab.set_data_config(cfg)
         self._w.predict_tab.file_picker.set_path(str(files["predict_me"]), emit=False)
         self.open_data(cfg)
+
+    # ---- the encoded cache ----------------------------------------------------------------------------------
+    def _open_cache_folder(self) -> Path | None:
+        """The encoded-cache folder of the sequences open now (memory-mapped: never deleted), if they are cached."""
+        data, _cfg = self._w.sequences_tab.current_data()
+        folder = getattr(data, "cache_dir", None)
+        return Path(folder) if folder is not None else None
+
+    def _cache_busy(self) -> bool:
+        """Whether sequences are being read or a training runs (it may read a set opened before the one shown)."""
+        return self.data_runner.is_running() or self._w.training_busy(say=False)
+
+    def _say_cache_busy(self) -> QMessageBox:
+        return self.session.show_info("Encoded cache in use", "Sequences are being read or a training is running: "
+                                                              "clear the encoded cache once it ends.")
+
+    @Slot()
+    def ask_clear_cache(self) -> QMessageBox:
+        """File ▸ Clear encoded cache…: say how much disk the encoded sets take, and delete them if the user agrees."""
+        from biodeep_gui.core.common.devices import format_bytes
+        from biodeep_gui.core.common.words import count_words
+        from biodeep_gui.core.sequences.cache import default_root
+        from biodeep_gui.core.sequences.cache_folders import cache_folders
+
+        if self._cache_busy():
+            return self._say_cache_busy()
+        keep = self._open_cache_folder()
+        folders = [(p, n) for p, n in cache_folders() if keep is None or p.resolve() != keep.resolve()]
+        kept = " The set open in the Sequences tab is kept." if keep is not None else ""
+        if not folders:
+            return self.session.show_info("Encoded cache is empty", f"No encoded sequences to delete in "
+                                                                    f"{default_root()}.{kept}")
+        box = self.session.ask("Clear encoded cache?",
+                               f"Delete {count_words(len(folders), 'encoded set')} in {default_root()}? This frees "
+                               f"{format_bytes(sum(n for _p, n in folders))} of disk.\n\nYour sequence files are not "
+                               f"touched: a later run encodes them again when it needs to.{kept}")
+        box.button(QMessageBox.StandardButton.Yes).clicked.connect(self.clear_cache)
+        return box
+
+    @Slot()
+    def clear_cache(self) -> None:
+        """Delete the encoded sets but the one open now; the freed space is said in the status bar."""
+        from biodeep_gui.core.common.devices import format_bytes
+        from biodeep_gui.core.sequences.cache_folders import clear_cache
+
+        if self._cache_busy():  # the question does not block: a read or a training may have started since
+            self._say_cache_busy()
+            return
+        freed, problems = clear_cache(keep=[self._open_cache_folder()])
+        self._w.statusBar().showMessage(f"Encoded cache cleared: {format_bytes(freed)} freed", 10_000)
+        if problems:
+            self.session.show_error("Encoded cache not fully cleared", "\n".join(problems))
 
     # ---- training -------------------------------------------------------------------------------------------
     def runs_folder(self) -> Path:

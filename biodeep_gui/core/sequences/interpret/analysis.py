@@ -208,7 +208,19 @@ def training_codes(run, data, prep=None) -> tuple[np.ndarray, str]:
     prep = prepared_splits(run, data) if prep is None else prep
     if prep is None or len(prep.train) == 0:
         return data.codes, "all given sequences"
-    return data.codes[prep.train], "the training split"
+    return _rows(data.codes, prep.train), "the training split"
+
+
+def _rows(codes, index: np.ndarray):
+    """``codes[index]``, as a row view (``cache.Rows``) when the codes are memory-mapped from the encoded cache:
+    indexing a memmap would copy the rows (most of the set for a training split) into memory."""
+    from biodeep_gui.core.sequences.cache import Rows
+
+    if isinstance(codes, Rows):
+        return Rows(codes.base, codes.rows[index])
+    if isinstance(codes, np.memmap):
+        return Rows(codes, index)
+    return codes[index]
 
 
 def fit_codes(codes: np.ndarray, length: int) -> np.ndarray:

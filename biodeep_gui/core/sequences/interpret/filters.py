@@ -172,14 +172,23 @@ def _background(background: Sequence[float] | None) -> np.ndarray:
     return bg / bg.sum()
 
 
+#: Bytes of codes ``base_composition`` reads at a time.
+_COUNT_CHUNK_BYTES = 1 << 22
+
+
 def base_composition(codes: np.ndarray, pseudocount: float = 1.0) -> np.ndarray:
     """(4,) frequencies of A, C, G, T in (N, L) uint8 sequence codes (ambiguous bases and padding not counted).
 
     ``pseudocount`` is added to each base (as Basset's MEME background does), so a base absent from the data
     never gets probability 0.
     """
-    codes = np.asarray(codes)
-    n = np.bincount(codes.ravel(), minlength=4)[:4].astype(np.float64) if codes.size else np.zeros(4)
+    if not hasattr(codes, "shape"):  # a list of rows; arrays, memmaps and cached Rows are read chunk by chunk
+        codes = np.asarray(codes)
+    n = np.zeros(4)
+    step = max(1, _COUNT_CHUNK_BYTES // max(int(np.prod(codes.shape[1:])), 1))
+    for start in range(0, len(codes), step):  # a memory-mapped training split is never copied whole
+        block = np.asarray(codes[start:start + step])
+        n += [np.count_nonzero(block == b) for b in range(4)]  # bincount would cast the block to int64 first
     n = n + pseudocount
     if n.sum() <= 0:
         return np.array(UNIFORM)

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from biodeep_gui.core.common.errors import BioDeepError, ConfigError
 from biodeep_gui.core.common.fileio import check_readable_file
+from biodeep_gui.core.sequences.cache import AUTO_BYTES, default_root
 from biodeep_gui.core.sequences.config import DataConfig, RunConfig
 from biodeep_gui.gui.tabs.sequences.data_files import (
     BED_FILTER,
@@ -72,10 +73,13 @@ class DataForm(QScrollArea):
     -------
     sigOpenRequested(object) : ``Open`` was pressed and the form passed ``check``: the ``DataConfig`` to load
     sigProblem(str) : a problem with the form, in words; '' when the last one is solved
+    sigCacheModeChosen(str) : the user picked an encoded-cache mode ('auto', 'on', 'off'); not emitted when a
+        project or run fills the form, so that only the user's own choice is remembered between sessions
     """
 
     sigOpenRequested = Signal(object)
     sigProblem = Signal(str)
+    sigCacheModeChosen = Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -207,7 +211,21 @@ class DataForm(QScrollArea):
         f.addRow("Task:", self.task_combo)
         f.addRow("Validation set:", self.val_spin)
         f.addRow("Test set:", self.test_spin)
+        self.cache_combo = QComboBox()
+        self.cache_combo.addItem(f"Automatic (inputs over {AUTO_BYTES >> 20} MiB)", "auto")
+        self.cache_combo.addItem("Always", "on")
+        self.cache_combo.addItem("Never", "off")
+        self.cache_combo.setToolTip(
+            "<p>Encoded cache on disk: the sequences are translated once into a compact form kept on disk, and "
+            "every later run on the same files (and the same length and task settings) reuses it instead of "
+            "reading them again. The sequences then stay on disk while training, so millions of sequences fit "
+            "in a laptop's memory.</p><p><b>Automatic</b>: only when the input files are larger than "
+            f"{AUTO_BYTES >> 20} MiB together. <b>Always</b> / <b>Never</b>: whatever their size.</p>"
+            f"<p>The cache lives in {default_root()}. Deleting it is safe: it is made again when needed "
+            "(File ▸ Clear encoded cache…).</p>")
         f.addRow("Test file:", self.test_picker)
+        # two lines: on one, this label widened the label column and cut the combos' texts in a 1024-px window
+        f.addRow("Encoded cache\non disk:", self.cache_combo)
         outer.addWidget(settings)
 
         self.open_button = QPushButton("Open")
@@ -246,6 +264,7 @@ class DataForm(QScrollArea):
         self.kind_combo.currentIndexChanged.connect(self._kind_changed)
         self.table_picker.sigChanged.connect(self._table_chosen)
         self.open_button.clicked.connect(self._open_clicked)
+        self.cache_combo.activated.connect(self._cache_chosen)
         self._kind_changed(0)
 
     @staticmethod
@@ -276,6 +295,7 @@ class DataForm(QScrollArea):
             task=self.task_combo.currentData(), val_fraction=round(self.val_spin.value() / 100.0, 4),
             test_fraction=round(self.test_spin.value() / 100.0, 4), test_file=self.test_picker.path(),
             width=self.width_spin.value(), background_method=self.background_method.currentData(),
+            cache=self.cache_mode(),
         )
         if kind == KIND_PAIR:
             cfg.kind, cfg.fasta, cfg.background = "fasta", self.bound_picker.path(), self.background_picker.path()
@@ -321,6 +341,15 @@ class DataForm(QScrollArea):
         _select_data(self.task_combo, cfg.task)
         self.val_spin.setValue(cfg.val_fraction * 100.0)
         self.test_spin.setValue(cfg.test_fraction * 100.0)
+        self.set_cache_mode(cfg.cache)
+
+    def cache_mode(self) -> str:
+        """``DataConfig.cache``: 'auto', 'on' or 'off'."""
+        return self.cache_combo.currentData()
+
+    def set_cache_mode(self, mode: str) -> None:
+        """Choose 'auto', 'on' or 'off'; anything else (a damaged setting) leaves the choice as it is."""
+        _select_data(self.cache_combo, mode)
 
     def checked_label_columns(self) -> list[str]:
         return [self.label_list.item(i).text() for i in range(self.label_list.count())
@@ -395,6 +424,9 @@ class DataForm(QScrollArea):
         self.test_picker.setEnabled(not bed)
         self.test_picker.setToolTip("With BED peaks, hold out chromosomes instead of giving a test file." if bed
                                     else self.test_picker.edit.toolTip())
+
+    def _cache_chosen(self, _index: int) -> None:
+        self.sigCacheModeChosen.emit(self.cache_mode())
 
     def _table_chosen(self, path: str) -> None:
         if not path:

@@ -33,9 +33,11 @@ class SequencesTab(QWidget):
     Signals
     -------
     sigOpenRequested(object) : a validated ``DataConfig`` the window should load (off the GUI thread)
+    sigCacheModeChosen(str) : the user picked an encoded-cache mode (the window remembers it between sessions)
     """
 
     sigOpenRequested = Signal(object)
+    sigCacheModeChosen = Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -49,6 +51,7 @@ class SequencesTab(QWidget):
         self.problems = ProblemsPanel()
         self.form.sigOpenRequested.connect(self.sigOpenRequested)
         self.form.sigProblem.connect(self._show_problem)
+        self.form.sigCacheModeChosen.connect(self.sigCacheModeChosen)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.form)
@@ -70,6 +73,13 @@ class SequencesTab(QWidget):
     def set_data_config(self, cfg: DataConfig) -> None:
         """Fill the form from ``cfg`` (e.g. a reopened project); no file is read except a table's header."""
         self.form.set_data_config(cfg)
+
+    def cache_mode(self) -> str:
+        """The encoded-cache choice of the form (``DataConfig.cache``: 'auto', 'on' or 'off')."""
+        return self.form.cache_mode()
+
+    def set_cache_mode(self, mode: str) -> None:
+        self.form.set_cache_mode(mode)
 
     def ensure_plots(self) -> None:
         """Make the length, GC and label plots (once)."""

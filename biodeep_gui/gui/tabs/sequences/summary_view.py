@@ -31,6 +31,20 @@ PREVIEW_ROWS = 200
 PREVIEW_BASES = 60
 
 
+def cache_note(ss: SequenceSet) -> str:
+    """Where a set read through the encoded cache (``core.sequences.cache.CachedSequenceSet``) lives.
+
+    Returns
+    -------
+    'encoded cache reused: <folder>' (an earlier run's encoding), 'encoded into the cache: <folder>' (encoded just
+    now), or '' for a set held in memory
+    """
+    folder = getattr(ss, "cache_dir", None)
+    if folder is None:
+        return ""
+    return f"encoded cache reused: {folder}" if getattr(ss, "cache_hit", False) else f"encoded into the cache: {folder}"
+
+
 class RecordsModel(QAbstractTableModel):
     """The first records of a set (id, label, length, GC %, first bases), computed once for at most ``rows``.
 
@@ -240,6 +254,9 @@ class SummaryView(QStackedWidget):
         files = ss.sources or cfg.input_files()
         if files:
             rows.append(("Files", "<br>".join(_esc(str(p)) for p in files)))
+        note = cache_note(ss)
+        if note:  # the codes are memory-mapped from there: training reads them from disk batch by batch
+            rows.append(("On disk", _esc(note)))
         cells = "".join(f"<tr><td style='padding-right:12px; color:#555'>{k}</td><td>{v}</td></tr>" for k, v in rows)
         return f"<table>{cells}</table>"
 
