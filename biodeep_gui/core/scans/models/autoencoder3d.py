@@ -95,6 +95,9 @@ class Autoencoder3D(nn.Module):
     batch_norm : batch normalisation after each convolution
     """
 
+    #: takes (N, 1, X, Y, Z) volumes: ``fastpath.choose_fast_path`` may run it channels_last_3d
+    volumetric = True
+
     def __init__(self, shape: Sequence[int], depth: int = 2, channels: int = 8, code_size: int = 16,
                  noise_std: float = 0.0, batch_norm: bool = True):
         super().__init__()
@@ -159,6 +162,9 @@ class CNN3DClassifier(nn.Module):
     (N, 1, X, Y, Z) -> pad -> the autoencoder's encoder layers -> global average pool (N, C) -> Dropout -> Linear
     -> (N, n_outputs) logits.
     """
+
+    #: takes (N, 1, X, Y, Z) volumes: ``fastpath.choose_fast_path`` may run it channels_last_3d
+    volumetric = True
 
     def __init__(self, shape: Sequence[int], n_outputs: int = 1, depth: int = 3, channels: int = 8,
                  dropout: float = 0.3, batch_norm: bool = True):
