@@ -102,7 +102,9 @@ class VolumeBatches:
             else:
                 x = torch.from_numpy(np.stack([self.item(int(k)) for k in idx])[:, None])
                 x = (x.pin_memory() if pin else x).to(self.device, non_blocking=pin)
-            if self.memory_format is not None:  # on the device: the host copy stays one plain block
+            # on the device, so the host copy stays one plain block; with one channel both layouts are the same
+            # bytes and this costs nothing, but x then always matches its channels_last model as the plain recipe does
+            if self.memory_format is not None:
                 x = x.contiguous(memory_format=self.memory_format)
             y = x if self.targets is None else self.targets[idx.to(self.targets.device)]
             yield x, y
