@@ -111,6 +111,21 @@ def test_channels_last_model_gives_the_contiguous_outputs_loss_and_gradients(net
                 torch.testing.assert_close(q.grad, p.grad, rtol=1e-3, atol=1e-5, msg=name)
 
 
+def test_under_bf16_autocast_only_the_deviation_is_rounded_not_the_template():
+    torch.manual_seed(0)
+    model = Autoencoder3D(GRID, depth=2, channels=4, code_size=8).eval()
+    torch.nn.init.normal_(model.head.weight, std=0.05)
+    model.set_template(20 + torch.rand(GRID), 1.0)  # a large template: bf16 would round it by ~0.06
+    x = model.template + torch.randn(2, 1, *GRID)
+    with torch.inference_mode():
+        ref = model(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = model(x)
+    assert out.dtype == torch.float32
+    deviation = (ref - model.template).abs().max()
+    assert 0 < float((out - ref).abs().max()) < 0.05 * float(deviation) < 0.05
+
+
 @pytest.fixture(scope="module")
 def small_fold(tmp_path_factory):
     """A tiny SYNTHETIC cohort prepared as a fold is: 8 subjects, mask and per-subject statistics."""
