@@ -24,13 +24,15 @@ class VolumeBatches:
     preload : hold the normalised items in one tensor (on the device after ``to``); ``None``: when they take at most
         ``PRELOAD_BYTES``; ``False``: read each batch from ``volumes`` (streams cohorts larger than RAM)
     max_batch : chunks never exceed this many items (bounds memory when ``fit`` predicts with a large batch)
+    memory_format : ``torch.channels_last_3d`` to yield every x in that layout (the fast path of a channels_last
+        model, ``models.fastpath``); ``None``: the default contiguous layout
 
     ``batches`` yields x (B, 1, X, Y, Z) float32 and y (x itself, or the targets) on the source's device.
     """
 
     def __init__(self, volumes: Sequence[Any], mask: np.ndarray, stats: np.ndarray | None = None,
                  items: np.ndarray | None = None, targets: np.ndarray | None = None, preload: bool | None = None,
-                 max_batch: int = 16, device=None):
+                 max_batch: int = 16, device=None, memory_format=None):
         import torch
 
         self.volumes = volumes
@@ -42,6 +44,7 @@ class VolumeBatches:
         if self.targets is not None and len(self.targets) != len(self.items):
             raise ValueError(f"{len(self.items)} volumes but {len(self.targets)} targets")
         self.max_batch = max_batch
+        self.memory_format = memory_format
         self.device = torch.device(device or "cpu")
         nbytes = len(self.items) * int(self.mask.size) * 4
         self.preloaded = (nbytes <= PRELOAD_BYTES) if preload is None else bool(preload)
@@ -99,6 +102,10 @@ class VolumeBatches:
             else:
                 x = torch.from_numpy(np.stack([self.item(int(k)) for k in idx])[:, None])
                 x = (x.pin_memory() if pin else x).to(self.device, non_blocking=pin)
+            # on the device, so the host copy stays one plain block; with one channel both layouts are the same
+            # bytes and this costs nothing, but x then always matches its channels_last model as the plain recipe does
+            if self.memory_format is not None:
+                x = x.contiguous(memory_format=self.memory_format)
             y = x if self.targets is None else self.targets[idx.to(self.targets.device)]
             yield x, y
 

@@ -108,10 +108,15 @@ class ReconstructionObjective:
     def evaluate(self, model, source, batch_size: int) -> dict[str, float]:
         """Loss, mean per-sample correlation and MSE inside the mask of ``model`` on ``source``, computed on the
         source's device (as ``reconstruction_metrics``): no volume is copied to the host, one sync at the end.
-        ``training.fit`` uses this instead of ``predict_outputs`` + ``metrics``."""
+        ``training.fit`` uses this instead of ``predict_outputs`` + ``metrics``. The forward passes run on the
+        model's fast path (``models.fastpath.fast_path_of``: bf16 autocast, channels_last_3d) and their outputs are
+        cast to float32 before the loss and the metrics."""
         import torch
 
+        from biodeep_gui.core.scans.models.fastpath import fast_path_of
+
         model.eval()
+        fast = fast_path_of(model)
         dev = source.device
         loss = torch.zeros((), dtype=torch.float64, device=dev)
         sq = torch.zeros((), dtype=torch.float64, device=dev)
@@ -129,7 +134,9 @@ class ReconstructionObjective:
         n = n_values = 0
         with torch.inference_mode():
             for x, y in source.batches(batch_size):
-                out = model(x).float()
+                with fast.autocast(dev.type):
+                    out = model(fast.batch(x))
+                out = out.float()
                 loss += self.loss(out, y).double() * len(x)
                 a, b = y.reshape(len(y), -1), out.reshape(len(out), -1)
                 if self._idx is not None:

@@ -10,6 +10,7 @@ import numpy as np
 from biodeep_gui.core.scans.batches import FeatureBatches, VolumeBatches
 from biodeep_gui.core.scans.config import ScansConfig
 from biodeep_gui.core.scans.evaluation import ReconstructionObjective, masked_correlation, template_scores
+from biodeep_gui.core.scans.models.fastpath import FastPath, choose_fast_path, fast_path_of
 from biodeep_gui.core.scans.preprocess import Preprocessor
 from biodeep_gui.core.scans.volumes import compute_mask, load_mask, subject_stats
 
@@ -76,7 +77,7 @@ def fit_template(prep: Preprocessor, subjects: Sequence[int], mask: np.ndarray, 
 def fit_autoencoder(model, prep: Preprocessor | None, fit_subjects: np.ndarray, val_subjects: np.ndarray, *,
                     cfg: ScansConfig, device, mask: np.ndarray | None, stats: np.ndarray | None,
                     features: np.ndarray | None = None, should_stop: Callable[[], bool] = lambda: False,
-                    on_epoch: Callable[[Any], Any] | None = None) -> Iterator:
+                    on_epoch: Callable[[Any], Any] | None = None, fast: FastPath | None = None) -> Iterator:
     """Train an autoencoder on ``fit_subjects`` (model selection on ``val_subjects``) with ``training.fit``.
 
     Volumes route: ``prep`` + ``mask`` + ``stats``; the model's template (``fit_template``) is fitted here on
@@ -86,10 +87,15 @@ def fit_autoencoder(model, prep: Preprocessor | None, fit_subjects: np.ndarray, 
     training subjects' mean, which is then the template (0). Yields fit's BatchReport/EpochReport (and whatever
     ``on_epoch(report)`` returns, if not None); the generator's return value is fit's ``FitResult`` (the model holds
     the best weights).
+
+    fast : the fast path (``models.fastpath``); ``None``: ``choose_fast_path`` for ``device`` and ``cfg.train.amp``.
+    It is applied to ``model`` (and recorded there, for ``encode`` and ``reconstruction_scores``) before training.
     """
     from biodeep_gui.core.training.loop import EpochReport, FitResult, fit
 
     tcfg = cfg.train.for_autoencoder()
+    fast = fast or choose_fast_path(model, device, cfg.train.amp)
+    fast.apply(model)
     template = None
     if features is None:
         assert prep is not None and mask is not None
@@ -97,8 +103,10 @@ def fit_autoencoder(model, prep: Preprocessor | None, fit_subjects: np.ndarray, 
             template, scale = fit_template(prep, np.concatenate([fit_subjects, val_subjects]), mask, stats)
             model.set_template(template, scale)
             tcfg.monitor = "residual_correlation"
-        train_src = VolumeBatches(_volumes(prep), mask, stats, volume_items(prep, fit_subjects))
-        val_src = VolumeBatches(_volumes(prep), mask, stats, volume_items(prep, val_subjects))
+        train_src = VolumeBatches(_volumes(prep), mask, stats, volume_items(prep, fit_subjects),
+                                  memory_format=fast.memory_format)
+        val_src = VolumeBatches(_volumes(prep), mask, stats, volume_items(prep, val_subjects),
+                                memory_format=fast.memory_format)
     else:
         train_src, val_src = FeatureBatches(features[fit_subjects]), FeatureBatches(features[val_subjects])
     objective = ReconstructionObjective(mask if features is None else None, template)
@@ -140,14 +148,18 @@ def _volumes(prep: Preprocessor) -> _Volumes:
 
 
 def encode(model, source, batch_size: int = 16) -> np.ndarray:
-    """Codes of every item of a batch source: (M, code_size) float32 (eval mode, no noise)."""
+    """Codes of every item of a batch source: (M, code_size) float32 (eval mode, no noise), computed on the model's
+    fast path (``fastpath.fast_path_of``: bf16 autocast and channels_last_3d when it was trained so)."""
     import torch
 
     model.eval()
+    fast = fast_path_of(model)
     out = []
     with torch.inference_mode():
         for x, _ in source.batches(batch_size):
-            out.append(model.encode(x).float().cpu())
+            with fast.autocast(x.device.type):
+                z = model.encode(fast.batch(x))
+            out.append(z.float().cpu())  # bf16 codes under autocast: the run stores float32
     return torch.cat(out).numpy() if out else np.zeros((0, model.code_size), np.float32)
 
 
@@ -171,10 +183,14 @@ def reconstruction_scores(model, source, mask: np.ndarray | None, batch_size: in
     template_correlation, template_mse : of the model's template with the original (the baseline a reconstruction
         must beat; nan correlation when the template is all zeros)
     residual_correlation : of (reconstruction - template) with (original - template): the deviation explained
+
+    The reconstructions are computed on the model's fast path (``fastpath.fast_path_of``) and cast to float32
+    before any score.
     """
     import torch
 
     model.eval()
+    fast = fast_path_of(model)
     out: dict[str, list[np.ndarray]] = {k: [] for k in ("correlation", "mse", "template_correlation", "template_mse",
                                                          "residual_correlation")}
     m = None if mask is None else np.asarray(mask, bool)
@@ -182,7 +198,9 @@ def reconstruction_scores(model, source, mask: np.ndarray | None, batch_size: in
     with torch.inference_mode():
         for x, _ in source.batches(batch_size):
             a = x.float().cpu().numpy()
-            b = model(x).float().cpu().numpy()
+            with fast.autocast(x.device.type):
+                rec = model(fast.batch(x))
+            b = rec.float().cpu().numpy()
             t = np.zeros(a.shape[1:], np.float32) if template is None else template.reshape(a.shape[1:])
             out["correlation"].append(masked_correlation(a, b, m))
             tr, rr = template_scores(a, b, t, m)
@@ -305,9 +323,12 @@ def _fit_mlp_head(a: np.ndarray, y: np.ndarray, b: np.ndarray, *, cfg: ScansConf
 
 def fit_cnn(prep: Preprocessor, fit_subjects: np.ndarray, val_subjects: np.ndarray, *, cfg: ScansConfig, device,
             mask: np.ndarray, stats: np.ndarray, y: np.ndarray,
-            should_stop: Callable[[], bool] = lambda: False) -> Iterator:
+            should_stop: Callable[[], bool] = lambda: False, fast: FastPath | None = None) -> Iterator:
     """Train the direct 3-D CNN on ``fit_subjects`` (best epoch by loss on ``val_subjects``); yields fit's reports,
-    returns (model, objective, FitResult)."""
+    returns (model, objective, FitResult).
+
+    fast : the fast path (``models.fastpath``); ``None``: ``choose_fast_path`` for ``device`` and ``cfg.train.amp``.
+    """
     import torch
 
     from biodeep_gui.core.scans.models import build_scans_model
@@ -316,13 +337,17 @@ def fit_cnn(prep: Preprocessor, fit_subjects: np.ndarray, val_subjects: np.ndarr
     assert prep.grid is not None
     torch.manual_seed(cfg.train.seed)
     model = build_scans_model("cnn3d", prep.grid.shape, cfg.model.cnn)
+    fast = fast or choose_fast_path(model, device, cfg.train.amp)
+    fast.apply(model)
     it_fit, it_val = volume_items(prep, fit_subjects), volume_items(prep, val_subjects)
     yf = y[it_fit[:, 0]].astype(np.float32)[:, None]
     yv = y[it_val[:, 0]].astype(np.float32)[:, None]
     objective = Objective.for_labels("binary", yf, 1, cfg.train.class_weighting)
     result = None
-    for item in fit(model, VolumeBatches(_volumes(prep), mask, stats, it_fit, yf),
-                    VolumeBatches(_volumes(prep), mask, stats, it_val, yv), objective, cfg.train.for_cnn(),
+    fmt = fast.memory_format
+    for item in fit(model, VolumeBatches(_volumes(prep), mask, stats, it_fit, yf, memory_format=fmt),
+                    VolumeBatches(_volumes(prep), mask, stats, it_val, yv, memory_format=fmt), objective,
+                    cfg.train.for_cnn(),
                     device=device, val_targets=yv, should_stop=should_stop):
         if isinstance(item, FitResult):
             result = item

@@ -95,6 +95,9 @@ class Autoencoder3D(nn.Module):
     batch_norm : batch normalisation after each convolution
     """
 
+    #: takes (N, 1, X, Y, Z) volumes: ``fastpath.choose_fast_path`` may run it channels_last_3d
+    volumetric = True
+
     def __init__(self, shape: Sequence[int], depth: int = 2, channels: int = 8, code_size: int = 16,
                  noise_std: float = 0.0, batch_norm: bool = True):
         super().__init__()
@@ -144,9 +147,11 @@ class Autoencoder3D(nn.Module):
         return out[:, :, :self.shape[0], :self.shape[1], :self.shape[2]] * self.deviation_scale.to(out.dtype)
 
     def decode(self, code: torch.Tensor) -> torch.Tensor:
-        """(N, code_size) -> (N, 1, X, Y, Z) reconstruction: template + deviation."""
+        """(N, code_size) -> (N, 1, X, Y, Z) reconstruction: template + deviation (float32 under bf16 autocast)."""
         dev = self.decode_deviation(code)
-        return self.template.to(dev.dtype) + dev
+        # the template is added in at least its own precision: in bf16 (3 significant digits) a template of ~1-3 z
+        # loses ~0.01 per voxel, an error the network cannot learn away; only the deviation carries bf16 rounding
+        return self.template.to(torch.promote_types(self.template.dtype, dev.dtype)) + dev
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 1, X, Y, Z) -> reconstruction (N, 1, X, Y, Z)."""
@@ -159,6 +164,9 @@ class CNN3DClassifier(nn.Module):
     (N, 1, X, Y, Z) -> pad -> the autoencoder's encoder layers -> global average pool (N, C) -> Dropout -> Linear
     -> (N, n_outputs) logits.
     """
+
+    #: takes (N, 1, X, Y, Z) volumes: ``fastpath.choose_fast_path`` may run it channels_last_3d
+    volumetric = True
 
     def __init__(self, shape: Sequence[int], n_outputs: int = 1, depth: int = 3, channels: int = 8,
                  dropout: float = 0.3, batch_norm: bool = True):
