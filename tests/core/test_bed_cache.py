@@ -49,6 +49,7 @@ def _assert_same_set(got, ref):
     np.testing.assert_array_equal(np.asarray(got.lengths), ref.lengths)
     assert list(got.ids) == ref.ids
     assert np.asarray(got.groups).tolist() == ref.groups.tolist()
+    assert np.asarray(got.groups).dtype == ref.groups.dtype  # only the chromosomes used are named
     assert (got.task, got.label_names, got.class_names, got.sources) == (ref.task, ref.label_names,
                                                                         ref.class_names, ref.sources)
 

@@ -1,4 +1,9 @@
-"""BED peaks cut from an indexed genome FASTA, with a matched background (dinucleotide shuffle or flanks)."""
+"""BED peaks cut from an indexed genome FASTA, with a matched background (dinucleotide shuffle or flanks).
+
+``read_peaks`` parses a BED file into compact arrays (``PeakTable``); ``BedWindows`` makes the windows and their
+background a chunk of peaks at a time. ``load_bed`` gathers the chunks in RAM, the encoded cache
+(``biodeep_gui.core.sequences.cache``) writes them to memory-mapped files: one implementation, one set per seed.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -304,7 +309,8 @@ def load_bed(bed: str | os.PathLike, genome: str | os.PathLike, *, width: int = 
             codes[n + ch.background_start:n + ch.background_start + len(ch.background)] = ch.background
         ids = src.peaks.ids(0, n) + src.background_ids(0, n)
         chrom = np.concatenate([src.peaks.chrom, src.peaks.chrom[src.background_peaks()]])
-        groups = np.array(src.peaks.names, dtype=str)[chrom]
+        used = np.unique(chrom)  # names of these chromosomes only: the str width is the longest one used
+        groups = np.array([src.peaks.names[c] for c in used.tolist()], dtype=str)[np.searchsorted(used, chrom)]
     labels = np.zeros((n + n_bg, 1), np.float32)
     labels[:n] = 1.0
     return SequenceSet(ids=ids, codes=codes, labels=labels, task="binary", label_names=["bound"],
