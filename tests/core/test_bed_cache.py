@@ -213,3 +213,17 @@ def test_building_the_cache_holds_a_chunk_not_the_set(tmp_path, monkeypatch):
     windows_added = 2 * (1200 - 300) * width
     assert peaks[1200] - peaks[300] < 0.1 * windows_added, peaks
     assert peaks[1200] < in_ram / 4, (peaks, in_ram)
+
+
+def test_a_missing_or_piped_genome_is_named_before_anything_is_hashed(write, tmp_path):
+    import os
+
+    bed = write("p.bed", "chr1\t100\t200\n")
+    fifo = tmp_path / "genome.fifo"
+    os.mkfifo(fifo)  # reading it to hash it would wait for a writer for ever
+    for genome in (tmp_path / "nope.fa", fifo):
+        with pytest.raises(InputFileError) as in_memory:
+            load_bed(bed, genome, width=50)
+        with pytest.raises(InputFileError) as cached:
+            cache.load_cached(_cfg(bed, genome, width=50), tmp_path / "c")
+        assert str(cached.value) == str(in_memory.value) and cached.value.path == str(genome)

@@ -49,7 +49,13 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from biodeep_gui.core.common.errors import ConfigError, InputFileError
-from biodeep_gui.core.common.fileio import atomic_path, atomic_save_npy, atomic_write, sha256_file
+from biodeep_gui.core.common.fileio import (
+    atomic_path,
+    atomic_save_npy,
+    atomic_write,
+    check_readable_file,
+    sha256_file,
+)
 from biodeep_gui.core.sequences.dataset import SequenceSet
 from biodeep_gui.core.sequences.encoding import BYTE_TO_CODE, INVALID, fit_length
 
@@ -62,6 +68,8 @@ AUTO_BED_BYTES = 4 << 20
 MANIFEST = "manifest.json"
 _FILES = ("codes.npy", "labels.npy", "lengths.npy", "ids.npy", "offsets.npy")
 _TRANSLATE = BYTE_TO_CODE.tobytes()
+_WHAT = {"fasta": "a FASTA/FASTQ file", "background": "a FASTA/FASTQ file", "table": "a CSV/TSV file",
+         "bed": "a BED file", "genome": "a genome FASTA file"}
 
 
 def default_root() -> Path:
@@ -259,6 +267,8 @@ def load_cached(cfg, root: str | os.PathLike | None = None, *, rebuild: bool = F
     if not inputs:
         raise ConfigError(f"data.kind = {cfg.kind!r}: the encoded cache takes FASTA, table or BED + genome inputs")
     folder = folder_for(cfg, root, seed=seed)
+    for role, path in inputs.items():  # a named pipe or a folder is named, not read for ever by the hash
+        check_readable_file(path, _WHAT[role])
     digests = {role: _sha(path) for role, path in inputs.items()}  # once per run: a genome takes seconds
     files = _FILES + (("chroms.npy",) if cfg.kind == "bed" else ())
     manifest = read_manifest(folder)
