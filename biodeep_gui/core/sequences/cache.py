@@ -19,7 +19,7 @@ per base for 200-bp records with short ids.
 for itself on the second run; ``on`` always; ``off`` never. For BED + genome, ``auto`` looks at the BED file
 alone, over ``AUTO_BED_BYTES`` (4 MiB, about 50,000 narrowPeak or 150,000 three-column lines): the genome is
 read window by window with random access, never held, so its size (always gigabytes) says nothing about the
-memory a run needs, while the number of peaks does (two windows per peak plus their ids, ~0.7 kB per peak at
+memory a run needs, while the number of peaks does (two windows per peak plus their ids, ~0.6 kB per peak at
 200 bp in RAM) and so does the time the cache saves later runs (the dinucleotide shuffle costs ~0.1 ms a peak
 in Python: over 5 s from about 50,000 peaks). A compressed BED counts by its compressed size.
 
@@ -136,7 +136,7 @@ class Ids(Sequence[str]):
 
 
 class Groups:
-    """Group names of rows (a BED set's chromosomes), decoded on demand from (N,) int32 codes into ``names``.
+    """Group names of rows (a BED set's chromosomes), decoded on demand from (N,) int32 codes into ``names`` (C,).
 
     ``groups[index]`` and ``np.asarray(groups)`` give str arrays of just the rows asked for: a cached set holds
     no N strings (chromosome hold-out reads the group of one record per split unit).
@@ -160,7 +160,7 @@ class Groups:
         return self.names[np.asarray(self.codes[sel])]
 
     def __array__(self, dtype=None, copy=None):
-        out = self[slice(None)] if self.rows is None else self.names[np.asarray(self.codes[self.rows])]
+        out = self.names[np.asarray(self.codes if self.rows is None else self.codes[self.rows])]
         return out if dtype is None else out.astype(dtype)
 
     def tolist(self) -> list[str]:
