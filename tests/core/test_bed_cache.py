@@ -227,3 +227,69 @@ def test_a_missing_or_piped_genome_is_named_before_anything_is_hashed(write, tmp
         with pytest.raises(InputFileError) as cached:
             cache.load_cached(_cfg(bed, genome, width=50), tmp_path / "c")
         assert str(cached.value) == str(in_memory.value) and cached.value.path == str(genome)
+
+
+def test_iterating_cached_ids_in_blocks_gives_every_id(synthetic, tmp_path, monkeypatch):
+    bed, genome = synthetic
+    ss = cache.load_cached(_cfg(bed, genome), tmp_path / "c")
+    one_by_one = [ss.ids[i] for i in range(len(ss))]
+    monkeypatch.setattr(cache, "_ID_BLOCK", 7)  # 122 ids: 18 blocks, the last one short
+    assert list(ss.ids) == one_by_one == load_bed(bed, genome, width=150).ids
+
+
+def _units_by_brute_force(ids):
+    """Split units by the definition: union of (background, its peak) and of every overlapping pair of windows
+    on one chromosome; each record named by the lowest record index of its unit."""
+    def window(text):
+        chrom, span = text.rsplit(":", 1)
+        return chrom, *map(int, span.split("-"))
+
+    n = len(ids)
+    label = list(range(n))
+    windows = {}
+    edges = []
+    peak_of = {i: k for k, i in enumerate(ids) if "/bg:" not in i}
+    for k, rid in enumerate(ids):
+        head, _, how = rid.partition("/bg:")
+        if head != rid:
+            edges.append((k, peak_of[head]))
+            if how.startswith("flank:"):
+                windows[k] = window(how[len("flank:"):])
+        else:
+            windows[k] = window(head)
+    for a in windows:
+        for b in windows:
+            (ca, sa, ea), (cb, sb, eb) = windows[a], windows[b]
+            if a < b and ca == cb and sa < eb and sb < ea:
+                edges.append((a, b))
+    changed = True
+    while changed:  # propagate the lowest label along every edge until nothing moves
+        changed = False
+        for a, b in edges:
+            low = min(label[a], label[b])
+            if label[a] != low or label[b] != low:
+                label[a] = label[b] = low
+                changed = True
+    return label
+
+
+def test_window_units_match_their_definition_on_random_sets():
+    import random
+
+    rng = random.Random(11)
+    for _ in range(150):
+        peaks = {}
+        for _ in range(rng.randint(1, 30)):
+            c, s, w = rng.choice(["chr1", "chr2", "chrX"]), rng.randint(0, 2000), rng.choice([40, 100, 250])
+            peaks[f"{c}:{s}-{s + w}"] = (c, s, w)
+        ids = list(peaks)
+        for pid, (c, s, w) in peaks.items():
+            f = s + rng.choice([-3, 3]) * w
+            if rng.random() < 0.5:
+                ids.append(pid + "/bg:shuffled")
+            elif f >= 0:
+                ids.append(f"{pid}/bg:flank:{c}:{f}-{f + w}")
+        rng.shuffle(ids)
+        assert bed_module.window_units(ids).tolist() == _units_by_brute_force(ids)
+    assert bed_module.window_units(["chr1:1-5", "chr2:3-9/bg:shuffled"]) is None  # its peak is not there
+    assert bed_module.window_units(["chr1:1-5", "not a window"]) is None

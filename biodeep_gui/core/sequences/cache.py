@@ -68,6 +68,7 @@ AUTO_BED_BYTES = 4 << 20
 MANIFEST = "manifest.json"
 _FILES = ("codes.npy", "labels.npy", "lengths.npy", "ids.npy", "offsets.npy")
 _TRANSLATE = BYTE_TO_CODE.tobytes()
+_ID_BLOCK = 4096  # ids decoded per read of the packed buffer when iterating
 _WHAT = {"fasta": "a FASTA/FASTQ file", "background": "a FASTA/FASTQ file", "table": "a CSV/TSV file",
          "bed": "a BED file", "genome": "a genome FASTA file"}
 
@@ -131,8 +132,17 @@ class Ids(Sequence[str]):
         return bytes(self.buffer[self.offsets[r]:self.offsets[r + 1]]).decode("utf-8")
 
     def __iter__(self) -> Iterator[str]:
-        for i in range(len(self)):
-            yield self[i]
+        if self.rows is not None:
+            for i in range(len(self)):
+                yield self[i]
+            return
+        step = _ID_BLOCK  # one read of the buffer per block: slicing a memmap per id costs ~40 us, this ~0.5 us
+        for a in range(0, len(self), step):
+            offs = np.asarray(self.offsets[a:min(len(self), a + step) + 1])
+            blob = bytes(self.buffer[offs[0]:offs[-1]])
+            offs = (offs - offs[0]).tolist()
+            for lo, hi in zip(offs, offs[1:]):
+                yield blob[lo:hi].decode("utf-8")
 
 
 class Groups:
