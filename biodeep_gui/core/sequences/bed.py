@@ -503,34 +503,37 @@ def window_units(ids: Sequence[str]) -> np.ndarray | None:
     genome is seen in training and again in validation or test. A unit is named by its lowest record index.
     Returns None when an id is not of that form.
 
-    The windows are kept as numpy arrays (about 40 bytes a record while it runs) rather than a tuple and a
-    dict entry per record (~300 bytes): genome-scale sets are split with this.
+    The windows are kept as arrays (about 100 bytes a record at the peak) rather than a tuple and a dict entry
+    per record (about 300 bytes): genome-scale sets are split with this.
     """
     n = len(ids)
     chrom_code: dict[str, int] = {}
-    w_chrom, w_start, w_end, w_rec = array("i"), array("q"), array("q"), array("q")  # windows: peaks and flanks
-    b_chrom, b_start, b_end, b_rec = array("i"), array("q"), array("q"), array("q")  # backgrounds' peak ids
+    windows = (array("i"), array("q"), array("q"), array("q"))  # chromosome, start, end, record: peaks, flanks
+    owners = (array("i"), array("q"), array("q"), array("q"))  # the same of the peak each background names
     is_peak = np.zeros(n, bool)
+
+    def put(arrays, chrom: str, start: int, end: int, record: int) -> None:
+        for a, v in zip(arrays, (chrom_code.setdefault(chrom, len(chrom_code)), start, end, record)):
+            a.append(v)
+
     for i, rid in enumerate(ids):
         head, sep, how = rid.partition(BACKGROUND_TAG)
         w = _parse_window(head)
         if w is None:
             return None
-        c = chrom_code.setdefault(w[0], len(chrom_code))
         if not sep:
             is_peak[i] = True
-            w_chrom.append(c), w_start.append(w[1]), w_end.append(w[2]), w_rec.append(i)
+            put(windows, *w, i)
             continue
-        b_chrom.append(c), b_start.append(w[1]), b_end.append(w[2]), b_rec.append(i)
+        put(owners, *w, i)
         if how.startswith("flank:"):
             f = _parse_window(how[len("flank:"):])
             if f is None:
                 return None
-            w_chrom.append(chrom_code.setdefault(f[0], len(chrom_code))), w_start.append(f[1])
-            w_end.append(f[2]), w_rec.append(i)
-    as_np = lambda a, dt: np.frombuffer(a, dt) if len(a) else np.zeros(0, dt)  # noqa: E731
-    wc, ws, we, wr = as_np(w_chrom, np.int32), as_np(w_start, np.int64), as_np(w_end, np.int64), as_np(w_rec, np.int64)
-    bc, bs, be, br = as_np(b_chrom, np.int32), as_np(b_start, np.int64), as_np(b_end, np.int64), as_np(b_rec, np.int64)
+            put(windows, *f, i)
+    dtypes = (np.int32, np.int64, np.int64, np.int64)
+    wc, ws, we, wr = (np.frombuffer(a, dt) if len(a) else np.zeros(0, dt) for a, dt in zip(windows, dtypes))
+    bc, bs, be, br = (np.frombuffer(a, dt) if len(a) else np.zeros(0, dt) for a, dt in zip(owners, dtypes))
     parent = np.arange(n)
 
     def find(i: int) -> int:
