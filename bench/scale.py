@@ -8,10 +8,15 @@ Measured side by side in one run, on whatever machine runs it (the figures are p
    ``train_run`` with ``data.cache = "on"`` (cache build + 1 epoch of a small MLP: the data path, not the model, is measured), its peak anonymous memory (RssAnon sampled
    every 10 ms from /proc/self/status), then the slope of the peak in MiB per MiB of FASTA between the sizes;
 3. cache build speed (MB of FASTA per second, both passes and the SHA-256 included) and bytes per base on
-   disk (all cache files, ids included).
+   disk (all cache files, ids included);
+4. the same for BED peaks + a genome FASTA (default 50,000 and 200,000 peaks of 200 bp on a random genome of
+   600 bp per peak, shuffled background): peak RssAnon of a fresh process (cache build + 1 epoch), its slope in
+   MiB per MiB of encoded windows (2 x peaks x width bytes), and the build speed in MiB of windows per second
+   (BED parse, genome SHA-256, window fetch and dinucleotide shuffle included).
 
     nice python bench/scale.py [--sizes 500000,1000000,2000000] [--length 200] [--throughput-n 20000]
-                               [--work DIR] [--skip-throughput] [--skip-memory]
+                               [--bed-sizes 50000,200000] [--work DIR] [--skip-throughput] [--skip-memory]
+                               [--skip-bed]
 
 Goals (issue 15): slope <= 0.15 MiB per MiB of FASTA, peak at 2 M < 400 MiB, <= 1.2 bytes per base on disk.
 """
@@ -62,14 +67,37 @@ def write_pair(folder: Path, n: int, length: int, seed: int = 0, motif: bytes = 
     return paths
 
 
+def write_bed_genome(folder: Path, n: int, width: int, seed: int = 0, spacing: int = 600) -> tuple[Path, Path]:
+    """A random genome (chromosomes of at most 10 Mb, 60-bp lines) and a BED of ``n`` peaks ``width`` bp long,
+    one every ``spacing`` bp, written in blocks."""
+    rng = np.random.default_rng(seed)
+    genome, bed = folder / "genome.fa", folder / "peaks.bed"
+    per_chrom = max(1, 10_000_000 // spacing)
+    with open(genome, "wb") as fg, open(bed, "w") as fb:
+        for c, first in enumerate(range(0, n, per_chrom)):
+            k = min(per_chrom, n - first)
+            size = -(-(k + 1) * spacing // 60) * 60
+            fg.write(f">chr{c + 1}\n".encode())
+            for row0 in range(0, size // 60, 100_000):  # 6 Mb per block
+                rows = min(100_000, size // 60 - row0)
+                lines = np.empty((rows, 61), np.uint8)
+                lines[:, :60] = _LETTERS[rng.integers(0, 4, (rows, 60))]
+                lines[:, 60] = ord("\n")
+                fg.write(lines.tobytes())
+            starts = spacing // 2 + spacing * np.arange(k)
+            fb.write("".join(f"chr{c + 1}\t{s}\t{s + width}\n" for s in starts.tolist()))
+    return bed, genome
+
+
 def config_text(bound: Path, background: Path, *, cache: str, epochs: int, batch: int, filters: int,
-                arch: str = "cnn") -> str:
+                arch: str = "cnn", bed_width: int = 0) -> str:
+    """A run config: the FASTA pair, or with ``bed_width`` the BED (``bound``) on the genome (``background``)."""
     params = (f"{{ filters = {filters}, filter_width = 15 }}" if arch == "cnn" else "{ hidden = 32, layers = 1 }")
+    data = (f'kind = "bed"\nbed = "{bound}"\ngenome = "{background}"\nwidth = {bed_width}' if bed_width else
+            f'kind = "fasta"\nfasta = "{bound}"\nbackground = "{background}"')
     return f'''name = "scale"
 [data]
-kind = "fasta"
-fasta = "{bound}"
-background = "{background}"
+{data}
 cache = "{cache}"
 [model]
 arch = "{arch}"
@@ -139,7 +167,7 @@ from biodeep_gui.core.sequences.pipeline import RunSummary, train_run
 after_import = process_memory(field="RssAnon")
 cfg = RunConfig.load(sys.argv[1])
 t = time.perf_counter()
-ss = cache.load_cached(cfg.data)
+ss = cache.load_cached(cfg.data, seed=cfg.train.seed)  # the seed train_run loads with: a BED set's key
 build_s = time.perf_counter() - t
 folder = ss.cache_dir
 del ss
@@ -206,14 +234,56 @@ def memory(work: Path, sizes: list[int], length: int, arch: str = "mlp") -> list
     return results
 
 
+def bed_memory(work: Path, sizes: list[int], width: int, arch: str = "mlp") -> list[dict]:
+    """Section 4: BED peaks + genome through the encoded cache, in a fresh process per size."""
+    results = []
+    mib = lambda b: b / 2**20  # noqa: E731
+    for n in sizes:
+        folder = work / f"bed{n}"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        bed, genome = write_bed_genome(folder, n, width)
+        cfg = folder / "run.toml"
+        cfg.write_text(config_text(bed, genome, cache="on", epochs=1, batch=512, filters=8, arch=arch,
+                                   bed_width=width))
+        env = {**os.environ, "PYTHONPATH": str(REPO), "BIODEEP_HOME": str(folder / "home")}
+        proc = subprocess.run([sys.executable, "-c", _CHILD, str(cfg), str(folder / "run")], env=env, cwd=folder,
+                              capture_output=True, text=True)
+        if proc.returncode:
+            raise SystemExit(proc.stderr[-3000:])
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        r.update(windows_bytes=r["n"] * r["length"], sizes_n=n)
+        print(f"  {n:>9,} peaks x {width} bp (BED {mib(bed.stat().st_size):5.1f} MiB, genome "
+              f"{mib(genome.stat().st_size):6.1f} MiB): {r['n']:,} windows, {mib(r['windows_bytes']):6.1f} MiB | "
+              f"peak RssAnon {mib(r['peak_anon']):6.1f} MiB (loading + split {mib(r['peak_load_split'] or 0):.1f}, "
+              f"training + test {mib(r['peak_train']):.1f}; after import torch: {mib(r['after_import_anon']):.1f}) | "
+              f"cache build {mib(r['windows_bytes']) / r['build_s']:5.2f} MiB of windows/s, "
+              f"{n / r['build_s']:,.0f} peaks/s ({r['build_s']:.1f} s) | "
+              f"{r['cache_bytes'] / r['windows_bytes']:.3f} bytes/base on disk", flush=True)
+        results.append(r)
+        shutil.rmtree(folder, ignore_errors=True)
+    if len(results) >= 2:
+        a, b = results[0], results[-1]
+        slope = (b["peak_anon"] - a["peak_anon"]) / (b["windows_bytes"] - a["windows_bytes"])
+        print(f"  slope of peak RssAnon: {slope:.3f} MiB per MiB of windows between {a['sizes_n']:,} and "
+              f"{b['sizes_n']:,} peaks")
+        for key, what in (("peak_load_split", "loading + split"), ("peak_train", "training + test")):
+            if a[key] is not None and b[key] is not None:
+                part = (b[key] - a[key]) / (b["windows_bytes"] - a["windows_bytes"])
+                print(f"    of which {what}: {part:.3f} MiB per MiB")
+    return results
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="500000,1000000,2000000" if not quick.active() else "2000,4000")
     ap.add_argument("--length", type=int, default=200)
     ap.add_argument("--throughput-n", type=int, default=quick.size(20000, 600))
+    ap.add_argument("--bed-sizes", default="50000,200000" if not quick.active() else "300,600")
     ap.add_argument("--work", default="")
     ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument("--skip-bed", action="store_true")
     a = ap.parse_args(argv)
     if quick.active():  # a testing aid (tests/test_readme.py): figures from tiny sizes mean nothing
         print(quick.notice(what="benchmark sizes reduced"), file=sys.stderr, flush=True)
@@ -230,6 +300,10 @@ def main(argv=None) -> int:
         print("peak anonymous memory with the encoded cache (fresh process, torch imported, build + 1 epoch):",
               flush=True)
         memory(work, [int(s) for s in a.sizes.split(",")], a.length)
+    if not a.skip_bed:
+        print("BED peaks + genome through the encoded cache (fresh process, torch imported, build + 1 epoch):",
+              flush=True)
+        bed_memory(work, [int(s) for s in a.bed_sizes.split(",")], a.length)
     if not a.work:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -116,7 +116,7 @@ def test_auto_mode_caches_only_big_inputs(tmp_path, monkeypatch):
     assert cache.wants_cache(cfg)
     cfg.cache = "off"
     assert not cache.wants_cache(cfg)
-    assert not cache.wants_cache(DataConfig(kind="bed", bed="a.bed", genome="g.fa", cache="on"))
+    assert cache.wants_cache(DataConfig(kind="bed", bed="a.bed", genome="g.fa", cache="on"))  # tests/core/test_bed_cache.py
 
 
 def test_load_sequences_uses_the_user_cache_folder(tmp_path, monkeypatch):

@@ -56,7 +56,8 @@ class DataConfig:
     task: str = choice("auto", TASKS)
     val_fraction: float = number(0.1, ge=0, lt=1)
     test_fraction: float = number(0.1, ge=0, lt=1)
-    # encoded cache on disk (FASTA/table): auto = inputs over 256 MiB, on = always, off = never
+    # encoded cache on disk: auto = FASTA/table inputs over 256 MiB in total, or a BED file over 4 MiB (the
+    # genome's size does not count: it is read window by window, never held); on = always, off = never
     cache: str = choice("auto", CACHE_MODES)
 
     def input_files(self) -> list[str]:

@@ -38,13 +38,19 @@ def load_sequences(cfg, *, seed: int = 0) -> SequenceSet:
     ``load_labelled_fasta``. ``kind='table'`` -> ``load_table``. ``kind='bed'`` -> ``load_bed`` (``seed`` seeds
     its background). ``length``, ``length_policy`` and ``task`` are honoured; the test file and the split
     settings are read by ``load_test_set`` and ``biodeep_gui.core.splits``. ``cache`` ('auto' | 'on' | 'off')
-    routes FASTA/table inputs through the disk-backed encoded cache (``biodeep_gui.core.sequences.cache``).
+    routes the inputs through the disk-backed encoded cache (``biodeep_gui.core.sequences.cache``; BED + genome
+    with ``seed`` in its key), which gives the same set with its codes left on disk.
     """
     from biodeep_gui.core.sequences import cache
 
-    if cache.wants_cache(cfg):
-        return cache.load_cached(cfg)
     kind = cfg.kind
+    if kind == "bed":  # checked before the cache, which would otherwise name the wrong problem
+        if not cfg.bed or not cfg.genome:
+            raise ConfigError("data.bed and data.genome: choose a BED file and a genome FASTA")
+        if cfg.task not in ("auto", "binary"):
+            raise ConfigError(f"data.task = {cfg.task!r}: BED peaks against a background make a binary task")
+    if cache.wants_cache(cfg):
+        return cache.load_cached(cfg, seed=seed)
     if kind == "fasta":
         if not cfg.fasta:
             raise ConfigError("data.fasta: choose a FASTA file")
@@ -60,10 +66,6 @@ def load_sequences(cfg, *, seed: int = 0) -> SequenceSet:
         return load_table(cfg.table, cfg.sequence_column, cfg.label_columns, id_column=cfg.id_column,
                           task=cfg.task, length=cfg.length, length_policy=cfg.length_policy)
     if kind == "bed":
-        if not cfg.bed or not cfg.genome:
-            raise ConfigError("data.bed and data.genome: choose a BED file and a genome FASTA")
-        if cfg.task not in ("auto", "binary"):
-            raise ConfigError(f"data.task = {cfg.task!r}: BED peaks against a background make a binary task")
         return load_bed(cfg.bed, cfg.genome, width=cfg.width, background_method=cfg.background_method, seed=seed)
     raise ConfigError(f"data.kind = {kind!r} is not one of: fasta, table, bed")
 
