@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
+from biodeep_gui.core.scans.config import ScansConfig
 from biodeep_gui.core.scans.synthetic import write_demo_cohort
+from biodeep_gui.core.training.cluster import ClusterJob, export_job, torchrun_command
 
 REPO = Path(__file__).resolve().parents[2]
 #: tiny and fast: 12 subjects on an 8 x 10 x 8 grid, 2 folds of 2 epochs, 3 permutations, no CNN arm, no final fit
@@ -117,3 +119,31 @@ def test_an_error_on_one_process_ends_every_process_with_one_message(tmp_path):
     assert r0["bug_rc"] == 1
     assert r0["bug_stderr"].strip() == "biodeep: error: fold 2 (process 1 of 2): RuntimeError: planted bug on process 1"
     assert r1["bug_rc"] == "raised RuntimeError: planted bug on process 1"
+
+
+def test_the_exported_torchrun_command_of_a_scans_run_trains_with_two_cpu_processes(tmp_path):
+    """Run on a cluster... for a scans run: the plain command (torchrun -m biodeep_gui scans train --config ...) runs
+    as written and writes one complete 2-process run."""
+    venv_bin = Path(sys.executable).parent
+    if not (venv_bin / "torchrun").exists():
+        pytest.skip("torchrun is not installed next to this Python")
+    demo = write_demo_cohort(tmp_path / "demo", 12, SHAPE, seed=3)
+    cfg = ScansConfig()
+    d = cfg.data
+    d.images, d.labels, d.file_column, d.site_column = str(demo.images), str(demo.table), "FILE_ID", "SITE_ID"
+    d.cache_dir = str(tmp_path / "cache")
+    cfg.model.autoencoder, cfg.model.cnn_arm = {"depth": 2, "code_size": 8}, False
+    cfg.train.epochs, cfg.train.head_epochs, cfg.train.device = 2, 20, "cpu"
+    cfg.cv.folds, cfg.cv.permutations, cfg.cv.final_fit = 2, 0, False
+    job = ClusterJob("scans", str(tmp_path / "run"), processes_per_node=2, gpus=False, verb="scans train")
+    files = export_job(cfg, job, tmp_path / "export", d.input_files())
+    command = torchrun_command(job, files["config"])
+    assert command.startswith("torchrun --standalone --nproc_per_node=2 -m biodeep_gui scans train --config ")
+    assert command in files["command"].read_text()
+    env = {**_env(tmp_path), "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
+    proc = subprocess.run(["bash", str(files["command"])], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    doc = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert doc["kind"] == "scans" and doc["status"] == "complete"
+    assert doc["provenance"]["world_size"] == 2 and [f["fold"] for f in doc["folds"]] == [1, 2]
