@@ -147,3 +147,20 @@ def test_the_exported_torchrun_command_of_a_scans_run_trains_with_two_cpu_proces
     doc = json.loads((tmp_path / "run" / "run.json").read_text())
     assert doc["kind"] == "scans" and doc["status"] == "complete"
     assert doc["provenance"]["world_size"] == 2 and [f["fold"] for f in doc["folds"]] == [1, 2]
+
+
+def test_a_damaged_scan_found_while_process_0_fills_the_cache_stops_both_with_one_message(tmp_path):
+    """The other process waits for process 0 to prepare the cohort; a damaged file there reaches it as a verdict, not
+    as a wait for a broadcast that never comes."""
+    import gzip
+
+    demo = write_demo_cohort(tmp_path / "demo", 12, SHAPE, seed=3)
+    damaged = sorted(demo.images.glob("*.nii.gz"))[2]
+    damaged.write_bytes(gzip.compress(gzip.decompress(damaged.read_bytes())[:-200]))  # header intact, voxels cut
+    proc = _torchrun(["-m", "biodeep_gui", "scans", "train", *_arguments(demo, tmp_path), "--out",
+                      str(tmp_path / "run")], tmp_path)
+    assert proc.returncode != 0
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("biodeep: error:")]
+    assert len(errors) == 1 and damaged.name in errors[0] and "truncated or damaged" in errors[0], proc.stderr[-3000:]
+    assert f'File "{REPO / "biodeep_gui"}' not in proc.stderr  # a message, no traceback from BioDeep's code
+    assert not (tmp_path / "run" / "run.json").exists()
