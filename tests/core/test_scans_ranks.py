@@ -102,7 +102,7 @@ def test_one_run_folder_written_by_process_0_records_the_launch(runs):
 
 
 def test_an_error_on_one_process_ends_every_process_with_one_message(tmp_path):
-    """Process 1's fold fails; process 0 (busy with its own fold) learns it at the round's gather instead of
+    """Process 1 fails (its fold, or reading the cohort); process 0 learns it at the round's gather instead of
     waiting, and says once which fold and process failed and why."""
     demo = write_demo_cohort(tmp_path / "demo", 12, SHAPE, seed=3)
     proc = _torchrun([str(REPO / "tests" / "core" / "scans_ranks_worker.py"), str(tmp_path), str(tmp_path / "run"),
@@ -119,6 +119,10 @@ def test_an_error_on_one_process_ends_every_process_with_one_message(tmp_path):
     assert r0["bug_rc"] == 1
     assert r0["bug_stderr"].strip() == "biodeep: error: fold 2 (process 1 of 2): RuntimeError: planted bug on process 1"
     assert r1["bug_rc"] == "raised RuntimeError: planted bug on process 1"
+    # process 1 alone fails to read the cohort process 0 prepared: process 0 hears it at the first gather
+    assert r0["late_rc"] == 1 and r1["late_rc"] == 1 and r1["late_stderr"] == ""
+    assert r0["late_stderr"].strip() == ("biodeep: error: process 1 of 2: scan.nii: unreadable (planted on process "
+                                         "1)")
 
 
 def test_the_exported_torchrun_command_of_a_scans_run_trains_with_two_cpu_processes(tmp_path):

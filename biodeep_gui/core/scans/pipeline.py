@@ -193,25 +193,31 @@ def _train_scans(cfg: ScansConfig, out_dir: Path, dist, should_stop: Callable[[]
     failure, stopped = dist.broadcast((str(error or ""), should_stop()))
     if failure:
         raise error or BioDeepError(failure)
-    if not dist.is_main:
-        yield from _prepare(prep, should_stop)
     if stopped or should_stop():
         yield _empty_summary(cfg, out_dir, t0, cancelled=True)
         return
-    features = None
-    if volumes_route:
-        items_all = volume_items(prep, range(n))
-        n_features = int(np.prod(prep.grid.shape))  # type: ignore[union-attr]
-    else:
-        features = np.stack([np.asarray(prep.load(i)) for i in range(n)]).astype(np.float32)
-        items_all = np.stack([np.arange(n), -np.ones(n, int)], 1)
-        n_features = features.shape[1]
+    features, items_all, n_features, late = None, np.zeros((0, 2), np.int64), 0, None
+    try:
+        if not dist.is_main:
+            yield from _prepare(prep, should_stop)
+        if volumes_route:
+            items_all = volume_items(prep, range(n))
+            n_features = int(np.prod(prep.grid.shape))  # type: ignore[union-attr]
+        else:
+            features = np.stack([np.asarray(prep.load(i)) for i in range(n)]).astype(np.float32)
+            items_all = np.stack([np.arange(n), -np.ones(n, int)], 1)
+            n_features = features.shape[1]
+    except BioDeepError as exc:  # e.g. a node that reads the files otherwise: reported at the first round's gather
+        if not dist.distributed:
+            raise
+        late = exc
     device = dist.device  # the run's device; under a launcher with CUDA, this process's cuda:LOCAL_RANK
     folds, how = make_folds(y, sites, cfg.cv.folds, leave_site_out=cfg.cv.leave_site_out, seed=seed)
     warnings = [f.message for f in cohort.flags if f.severity != "info"] + cohort.notes + prep.notes
     site_counts = dict(sorted(Counter(sites).items())) if sites else {}
-    yield CohortReport(n, cohort.classes, cohort.class_counts(), site_counts, d.route,
-                       prep.grid.describe() if prep.grid else "", len(items_all), n_features, warnings)
+    if late is None:
+        yield CohortReport(n, cohort.classes, cohort.class_counts(), site_counts, d.route,
+                           prep.grid.describe() if prep.grid else "", len(items_all), n_features, warnings)
     world = dist.world_size
     spread = (f"; folds spread over {world} processes ({dist.backend}), process r fitting folds r + 1, "
               f"r + 1 + {world}, ..." if dist.distributed else "")
@@ -248,21 +254,23 @@ def _train_scans(cfg: ScansConfig, out_dir: Path, dist, should_stop: Callable[[]
     for first in range(0, len(folds), world):  # one round: a fold per process, then one gather
         k = first + dist.rank + 1
         outcome, failure, error = None, "", None
-        if k <= len(folds) and not should_stop():
+        if late is not None:
+            failure, error, late = f"process {dist.rank} of {world}: {late}", late, None
+        elif k <= len(folds) and not should_stop():
             try:
                 outcome = yield from _fit_fold(cv, k)
             except Exception as exc:  # under a launcher every process must reach the gather, or the others wait
                 if not dist.distributed:
                     raise
-                failure, error = (str(exc) if isinstance(exc, BioDeepError) else f"{type(exc).__name__}: {exc}"), exc
+                why = str(exc) if isinstance(exc, BioDeepError) else f"{type(exc).__name__}: {exc}"
+                failure, error = f"fold {k} (process {dist.rank} of {world}): {why}", exc
         stop = should_stop() or (k <= len(folds) and outcome is None and not failure)
         parts = dist.gather_objects((outcome, failure, stop))
-        failures = [(r, f) for r, (_, f, _) in enumerate(parts) if f]
+        failures = [f for _, f, _ in parts if f]
         if failures:
             if error is not None and not isinstance(error, BioDeepError):
                 raise error  # a bug: its traceback from the process it happened in
-            r, f = failures[0]
-            raise BioDeepError(f"fold {first + r + 1} (process {r} of {world}): {f}")
+            raise BioDeepError(failures[0])
         for o in (p[0] for p in parts if p[0] is not None):
             test = o.codes.test
             for arm, v in o.probs.items():
