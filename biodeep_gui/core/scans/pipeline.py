@@ -135,7 +135,8 @@ def train_scans(cfg: ScansConfig, out_dir: str | Path, *, should_stop: Callable[
     folds r + 1, r + 1 + N, ... (N processes; each fold seeded as in one process), the finished folds are gathered
     after each round, the permutations are spread the same way, and process 0 alone fits the final autoencoder,
     writes the run folder (``world_size`` and ``backend`` in its provenance) and yields the FoldResults and the
-    summary; the other processes return without a summary once their share is gathered.
+    summary; the other processes return without a summary once their share is gathered (with an empty one when
+    the run was cancelled before any fold finished).
 
     Raises
     ------
