@@ -211,9 +211,10 @@ def _config(args):
     cfg.validate()
     if getattr(args, "scans_command", "") == "train":
         from biodeep_gui.core.common import quick
+        from biodeep_gui.core.training.distributed import is_main_process
 
         text = quick.notice(quick.shorten(cfg.train, cfg.cv))
-        if text:
+        if text and is_main_process():  # once per launch
             print(text, file=sys.stderr, flush=True)
     return cfg
 
@@ -320,21 +321,45 @@ def _reconstruct(args) -> int:
 
 
 def _train(args) -> int:
+    from biodeep_gui.core.common.errors import BioDeepError
     from biodeep_gui.core.common.fileio import check_output_path
+    from biodeep_gui.core.training.distributed import is_main_process
+
+    # under torchrun/srun every process runs this; process 0 checks the run folder, reports and writes it, the others
+    # fit their share of the folds quietly
+    main_rank = is_main_process()
+    try:
+        cfg = _config(args)
+        d = cfg.data
+        if main_rank:
+            check_output_path(args.out, [d.images, d.labels, d.mask, d.atlas, d.timeseries, args.config], "run",
+                              overwrite=args.overwrite)
+        summary = _train_and_report(cfg, args.out, quiet=args.quiet or not main_rank)
+    except BioDeepError:
+        if main_rank:
+            raise
+        return 1  # process 0 has the same error (the pipeline raises it on every process) and prints it once
+    if not main_rank:
+        return 0
+    if summary is None:
+        return 1
+    print(format_summary(summary, d.class_names))
+    return 0 if not summary.cancelled else 1
+
+
+def _train_and_report(cfg, out: str, *, quiet: bool):
+    """Iterate ``train_scans``, printing its progress unless ``quiet``; returns its ``ScansSummary`` (None in the
+    processes of a launch other than process 0, which return after contributing their folds)."""
     from biodeep_gui.core.scans.pipeline import train_scans
     from biodeep_gui.core.scans.reports import CohortReport, FoldReport, FoldResult, ReconstructionPreview, ScansSummary
     from biodeep_gui.core.training.loop import BatchReport, EpochReport
     from biodeep_gui.core.training.reports import StageReport
 
-    cfg = _config(args)
     d = cfg.data
-    check_output_path(args.out, [d.images, d.labels, d.mask, d.atlas, d.timeseries, args.config], "run",
-                      overwrite=args.overwrite)
-    quiet = args.quiet
     tty = sys.stdout.isatty()
     summary = None
     last_batch = 0.0
-    for item in train_scans(cfg, args.out):
+    for item in train_scans(cfg, out):
         if isinstance(item, ScansSummary):
             summary = item
         elif quiet or isinstance(item, ReconstructionPreview):
@@ -365,10 +390,7 @@ def _train(args) -> int:
                       for j in (0, 1))
             print(f"Fold {item.fold}: " + ", ".join(parts) + f"; held-out reconstruction r = {r:.3f} "
                   f"(template r = {t:.3f}, deviation explained r = {res:.3f})")
-    if summary is None:
-        return 1
-    print(format_summary(summary, d.class_names))
-    return 0 if not summary.cancelled else 1
+    return summary
 
 
 def format_summary(s, class_names: dict[str, str] | None = None) -> str:

@@ -55,14 +55,14 @@ def test_the_sbatch_script_is_valid_bash_and_asks_for_what_the_job_needs(tmp_pat
     assert "'" + str(tmp_path / "runs" / "my run") + "'" in text  # a path with a space stays one argument
     cpu = sbatch_script(ClusterJob("cpu-job", "/shared/run", gpus=False, processes_per_node=2), "/shared/c.json")
     assert "--gpus-per-node" not in cpu
-    scans = sbatch_script(ClusterJob("scans", "/shared/run", verb="scans train"), "/shared/s.json")
-    assert "srun python \\\n    -m biodeep_gui scans train --config /shared/s.json" in scans and "torchrun" not in scans
+    scans = sbatch_script(ClusterJob("scans", "/shared/run", verb="scans train", nodes=2), "/shared/s.json")
+    assert "--nproc_per_node=1" in scans and "#SBATCH --nodes=2" in scans  # folds spread over the processes
+    assert "srun torchrun" in scans and "\\\n    -m biodeep_gui scans train --config /shared/s.json" in scans
 
 
 @pytest.mark.parametrize("change, setting", [({"name": "a b"}, "job name"), ({"time": "4h"}, "time"),
                                              ({"nodes": 0}, "nodes"), ({"partition": "gpu;rm"}, "partition"),
-                                             ({"out_dir": " "}, "out_dir"),
-                                             ({"verb": "scans train", "nodes": 2}, "one process")])
+                                             ({"out_dir": " "}, "out_dir"), ({"verb": "scans"}, "verb")])
 def test_settings_a_scheduler_would_refuse_are_refused_by_name(change, setting):
     job = ClusterJob(**{"name": "ok", "out_dir": "/shared/run", **change})
     with pytest.raises(ConfigError, match=setting):

@@ -53,8 +53,10 @@ from biodeep_gui.core.training.runs import (
 # ---------------------------------------------------------------------------------------------------------------
 # run folder
 # ---------------------------------------------------------------------------------------------------------------
-def _save_fold(out_dir: Path, k: int, model, mask: np.ndarray | None, cohort: Cohort, test: np.ndarray) -> dict:
-    tensors = {f"model.{name}": v for name, v in model.state_dict().items()}
+def _save_fold(out_dir: Path, k: int, weights: dict[str, Any], mask: np.ndarray | None, cohort: Cohort,
+               test: np.ndarray) -> dict:
+    """Write fold ``k``'s autoencoder (``weights``: its state dict, possibly fitted in another process) and mask."""
+    tensors = {f"model.{name}": v for name, v in weights.items()}
     if mask is not None:
         tensors["mask"] = mask.astype(np.uint8)
     rel = f"{FOLDS_DIR}/fold{k}.safetensors"
@@ -66,8 +68,13 @@ def _write_run(out_dir: Path, cfg: ScansConfig, cohort: Cohort, info: dict, fold
                history: list, fold_results: list[FoldResult], probs: dict[str, np.ndarray], recon: dict, arms,
                *, status: str, n_parameters: int, device: str, permutation=None, site=None, recon_summary=None,
                summary_metrics=None, final=None, how: str = "", warnings: Sequence[str] = (),
-               elapsed: float = math.nan, roc=None, confusion=None, chance=None) -> None:
-    """Write every file of the run folder atomically, ``run.json`` last."""
+               elapsed: float = math.nan, roc=None, confusion=None, chance=None,
+               launch: dict[str, Any] | None = None) -> None:
+    """Write every file of the run folder atomically, ``run.json`` last.
+
+    launch : ``DistContext.provenance()`` (``world_size``, ``backend``), recorded in the provenance like a sequence
+        run's; a single process when None
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     if final is not None:
         write_tensors(out_dir, WEIGHTS_FILE, final["tensors"],
@@ -111,7 +118,7 @@ def _write_run(out_dir: Path, cfg: ScansConfig, cohort: Cohort, info: dict, fold
            "cohort": {"classes": cohort.classes, "positive_label": cohort.positive_label, "table": cohort.table,
                       "folder": cohort.folder, "subjects": subjects},
            "folds": fold_docs, "status": status, "warnings": list(warnings), "elapsed_s": elapsed,
-           "provenance": provenance(cfg, device)}
+           "provenance": {**provenance(cfg, device), **(launch or {"world_size": 1, "backend": "none"})}}
     write_json(out_dir, RUN_FILE, doc)
 
 

@@ -40,8 +40,9 @@ class ClusterJob:
     partition, account : Slurm's ``--partition``/``--account`` ('' = the cluster's default)
     setup : shell line(s) that make ``torchrun`` and BioDeep available on the nodes (``source venv/bin/activate``,
             ``module load …``); written before the launch line
-    verb : the command that trains: ``train`` (sequences, data-parallel under torchrun) or ``scans train`` (one
-           process: brain-scan runs are not data-parallel, so they ask for one node and one process)
+    verb : the command that trains: ``train`` (sequences, data-parallel under torchrun) or ``scans train`` (brain
+           scans: under torchrun the cross-validation folds and permutations are spread over the processes, so more
+           processes than folds leave some idle)
     """
 
     name: str
@@ -72,8 +73,6 @@ class ClusterJob:
                 raise ConfigError(f"{key} = {getattr(self, key)!r}: letters, digits, '-', '_', '.' or ',' only")
         if self.verb not in VERBS:
             raise ConfigError(f"verb = {self.verb!r}: expected one of {', '.join(VERBS)}")
-        if self.verb == "scans train" and self.world_size != 1:
-            raise ConfigError("brain-scan training runs in one process: ask for 1 node and 1 process")
         if not str(self.out_dir).strip():
             raise ConfigError("out_dir: choose the run folder the job writes")
 
@@ -93,9 +92,10 @@ def suggest_memory_gb(training_bytes: int, processes_per_node: int) -> int:
 
 
 def torchrun_command(job: ClusterJob, config_path: str | Path) -> str:
-    """A plain ``torchrun`` line for one machine (``--standalone``): ``job.processes_per_node`` processes."""
+    """A plain ``torchrun`` line for one machine (``--standalone``): ``job.processes_per_node`` processes, for either
+    verb (``-m biodeep_gui train ...`` or ``-m biodeep_gui scans train ...``)."""
     job.check()
-    launcher = f"torchrun --standalone --nproc_per_node={job.processes_per_node}" if job.verb == "train" else "python"
+    launcher = f"torchrun --standalone --nproc_per_node={job.processes_per_node}"
     return f"{launcher} -m biodeep_gui {_arguments(job, config_path)}"
 
 
@@ -122,14 +122,11 @@ def sbatch_script(job: ClusterJob, config_path: str | Path) -> str:
               "set -euo pipefail", ""]
     lines += [job.setup.strip(), ""] if job.setup.strip() else []
     lines.append(f"export OMP_NUM_THREADS={job.cpus_per_process}")
-    if job.verb == "train":
-        lines += ['head_node=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n1)',
-                  'srun torchrun --nnodes="$SLURM_NNODES" '
-                  f'--nproc_per_node={job.processes_per_node} --rdzv_id="$SLURM_JOB_ID" --rdzv_backend=c10d '
-                  f'--rdzv_endpoint="$head_node:{RDZV_PORT}" \\']
-    else:
-        lines.append("srun python \\")
-    lines += [f"    -m biodeep_gui {_arguments(job, config_path)}", ""]
+    lines += ['head_node=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n1)',
+              'srun torchrun --nnodes="$SLURM_NNODES" '
+              f'--nproc_per_node={job.processes_per_node} --rdzv_id="$SLURM_JOB_ID" --rdzv_backend=c10d '
+              f'--rdzv_endpoint="$head_node:{RDZV_PORT}" \\',
+              f"    -m biodeep_gui {_arguments(job, config_path)}", ""]
     return "\n".join(lines)
 
 

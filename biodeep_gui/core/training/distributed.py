@@ -16,9 +16,15 @@ its shard of the sample indices (``shard``), to all-reduce sums, to gather valid
 order (exact metrics), and to broadcast rank 0's decisions (early stopping, cancelling). Only rank 0
 (``is_main``) writes files.
 
-Scans training (not wired yet): its cross-validation folds are independent fits, so the natural spread is one
-fold per rank (``folds[rank::world_size]``) with the per-fold results gathered on rank 0 (``gather_objects``),
-rather than DDP inside each fit.
+Scans training (``torchrun -m biodeep_gui scans train ...``, ``core.scans.pipeline``): its cross-validation folds
+are independent fits, so they are spread over the ranks rather than made data-parallel: in rounds of one fold per
+rank (rank r fits folds r + 1, r + 1 + world_size, ..., each seeded by its fold, so the results are a single
+process's), each round ending with ``gather_objects`` of the finished folds (plain data), which also carries any
+rank's error or cancel to every rank: no rank waits at a collective for one that has stopped, and the error is raised
+once. Rank 0 fills the preprocessing cache while the others wait at a ``broadcast``; the permutation test spreads
+its permutations the same way (``core.scans.permutation``); rank 0 alone fits the final autoencoder and writes the
+run folder. A rank that dies outright (killed, out of memory) is handled by the launcher: torchrun stops the others;
+under a bare ``srun`` they give up after ``TIMEOUT_MINUTES``.
 """
 from __future__ import annotations
 
