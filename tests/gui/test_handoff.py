@@ -78,3 +78,16 @@ def test_stop_ends_following_and_a_missing_folder_is_refused(window, qtbot, tmp_
         qtbot.mouseClick(window.training_tab.stop_button, Qt.MouseButton.LeftButton)
     assert "Stopped following" in window.training_tab.run_label.text()
     assert window.training_tab.start_button.isEnabled() and not window.training_busy(say=False)
+
+
+def test_a_scans_job_spreads_its_folds_over_the_processes_chosen(qtbot, tmp_path):
+    from biodeep_gui.core.scans.config import ScansConfig
+    from biodeep_gui.gui.widgets.cluster_dialog import TORCHRUN, ClusterDialog
+
+    dlg = ClusterDialog(ScansConfig(), "scans train", str(tmp_path / "runs" / "scans"), None, [])
+    qtbot.addWidget(dlg)
+    assert dlg.per_node.isEnabled() and dlg.nodes.isEnabled() and "folds" in dlg.per_node.toolTip()
+    dlg.per_node.setValue(3)
+    dlg.launcher.setCurrentIndex(dlg.launcher.findData(TORCHRUN))
+    command = dlg.preview.toPlainText()
+    assert "--nproc_per_node=3" in command and "-m biodeep_gui scans train --config" in command

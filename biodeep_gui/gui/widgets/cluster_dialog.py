@@ -66,7 +66,7 @@ class ClusterDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Run on a cluster")
         self._config, self._verb, self._memory, self._inputs = config, verb, memory_bytes, inputs
-        one_process = verb != "train"
+        scans = verb != "train"
 
         self.launcher = QComboBox()
         self.launcher.addItem("Slurm batch script (sbatch)", SBATCH)
@@ -105,11 +105,10 @@ class ClusterDialog(QDialog):
         export_row = QHBoxLayout()
         export_row.addWidget(self.export_dir, 1)
         export_row.addWidget(browse)
-        if one_process:
-            for w in (self.nodes, self.per_node, self.launcher):
-                w.setEnabled(False)
-            self.gpus.setText("Use a GPU")
-            self.per_node.setToolTip("Brain-scan training runs in one process.")
+        if scans:  # folds, not samples, are what a scans run shares out (core.scans.pipeline)
+            for w in (self.nodes, self.per_node):
+                w.setToolTip("Brain-scan training gives each process its share of the cross-validation folds and "
+                             "of the permutations; more processes than folds leave some idle.")
 
         form = QFormLayout()
         form.addRow("Launcher", self.launcher)
