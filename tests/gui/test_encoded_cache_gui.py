@@ -23,7 +23,7 @@ from biodeep_gui.gui.tabs.sequences.sequences_tab import SequencesTab
 
 from .conftest import shot
 
-MODES = {"auto": "Automatic (inputs over 256 MiB)", "on": "Always", "off": "Never"}
+MODES = {"auto": "Automatic (large inputs)", "on": "Always", "off": "Never"}
 
 
 def _pair(folder: Path, n: int = 160, length: int = 60, seed: int = 1) -> tuple[Path, Path]:

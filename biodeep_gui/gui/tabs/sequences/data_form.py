@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from biodeep_gui.core.common.errors import BioDeepError, ConfigError
 from biodeep_gui.core.common.fileio import check_readable_file
-from biodeep_gui.core.sequences.cache import AUTO_BYTES, default_root
+from biodeep_gui.core.sequences.cache import AUTO_BED_BYTES, AUTO_BYTES, default_root
 from biodeep_gui.core.sequences.config import DataConfig, RunConfig
 from biodeep_gui.gui.tabs.sequences.data_files import (
     BED_FILTER,
@@ -212,15 +212,17 @@ class DataForm(QScrollArea):
         f.addRow("Validation set:", self.val_spin)
         f.addRow("Test set:", self.test_spin)
         self.cache_combo = QComboBox()
-        self.cache_combo.addItem(f"Automatic (inputs over {AUTO_BYTES >> 20} MiB)", "auto")
+        self.cache_combo.addItem("Automatic (large inputs)", "auto")
         self.cache_combo.addItem("Always", "on")
         self.cache_combo.addItem("Never", "off")
         self.cache_combo.setToolTip(
             "<p>Encoded cache on disk: the sequences are translated once into a compact form kept on disk, and "
             "every later run on the same files (and the same length and task settings) reuses it instead of "
             "reading them again. The sequences then stay on disk while training, so millions of sequences fit "
-            "in a laptop's memory.</p><p><b>Automatic</b>: only when the input files are larger than "
-            f"{AUTO_BYTES >> 20} MiB together. <b>Always</b> / <b>Never</b>: whatever their size.</p>"
+            "in a laptop's memory.</p><p><b>Automatic</b>: only when the FASTA or table files are larger than "
+            f"{AUTO_BYTES >> 20} MiB together, or a BED file of peaks is larger than {AUTO_BED_BYTES >> 20} MiB "
+            "(about 50,000 peaks; the genome is read one window at a time either way). <b>Always</b> / "
+            "<b>Never</b>: whatever their size.</p>"
             f"<p>The cache lives in {default_root()}. Deleting it is safe: it is made again when needed "
             "(File ▸ Clear encoded cache…).</p>")
         f.addRow("Test file:", self.test_picker)
