@@ -300,32 +300,40 @@ def _train_run(cfg: RunConfig, out_dir: str | Path, dist, *, data: SequenceSet |
                           intervals, len(test))
 
     if spec.kind == "sklearn":
-        from biodeep_gui.core.sequences.baselines import fit_baseline
+        from biodeep_gui.core.sequences import baselines as B
 
-        yield StageReport("train", f"Fitting the {spec.label} on {len(prep.train)} sequences")
+        train_rows = prep.train[B.subset_rows(len(prep.train), B.BASELINE_MAX_TRAIN, cfg.train.seed)]
+        yield StageReport("train", f"Fitting the {spec.label} on "
+                                   + B.fit_phrase(len(prep.train), len(train_rows), cfg.train.seed))
         monitor = cfg.train.monitor if cfg.train.monitor not in ("auto", "loss") else M.default_monitor(ss.task)
         sign = 1.0 if M.HIGHER_IS_BETTER.get(monitor, True) else -1.0
-        val_codes, y_val = ss.codes[prep.val], ss.labels[prep.val]
+        val_rows = prep.val[B.subset_rows(len(prep.val), B.BASELINE_MAX_VAL, cfg.train.seed)]
+        val_codes, y_val = ss.codes[val_rows], ss.labels[val_rows]  # at most BASELINE_MAX_VAL rows, read once
 
         def score(m) -> float:
             with np.errstate(over="ignore"):  # the weakest C can give huge logits: sigmoid saturates, fine
                 prob = objective.transform(m.raw_output(val_codes))
             return sign * objective.metrics(y_val, prob).get(monitor, math.nan)
 
-        model = fit_baseline(cfg.model.arch, ss.codes[prep.train], objective.scale_targets(y_train), ss.task,
-                             k=int(params.get("k", 5)), C=float(params["C"]), seed=cfg.train.seed,
-                             class_weighting=cfg.train.class_weighting, score=score)
+        model = B.fit_baseline(cfg.model.arch, ss.codes[train_rows], objective.scale_targets(ss.labels[train_rows]),
+                               ss.task, k=int(params.get("k", 5)), C=float(params["C"]), seed=cfg.train.seed,
+                               class_weighting=cfg.train.class_weighting, score=score)
         if model.tuning:
             tried = ", ".join(f"{c:g}: {sign * v:.3f}" for c, v in model.tuning)
-            yield StageReport("train", f"C = {model.C:g} chosen on the validation set by {monitor} ({tried})")
+            on = "" if len(val_rows) == len(prep.val) else f" ({len(val_rows):,} of {len(prep.val):,}, random subset)"
+            yield StageReport("train", f"C = {model.C:g} chosen on the validation set{on} by {monitor} ({tried})")
         extra_info["baseline"] = {"C": model.C, "C_chosen_on_validation": bool(model.tuning), "monitor": monitor,
                                   "tuning": [[c, sign * v] for c, v in model.tuning],
                                   "class_weighting": bool(cfg.train.class_weighting and ss.task != "regression"),
                                   "features": ("canonical k-mer frequencies" if cfg.model.arch == "kmer"
-                                               else "one-hot")}
+                                               else "one-hot"),
+                                  "n_train": len(prep.train), "n_fitted": len(train_rows),
+                                  "subset_seed": cfg.train.seed, "n_val": len(prep.val),
+                                  "n_val_scored": len(val_rows) if model.tuning else 0}
+        extra_info["baseline"]["fitted_on"] = B.describe_fit(extra_info["baseline"])
         info.n_parameters = int(model.coef.size + model.intercept.size)
         yield StageReport("test", "Evaluating on the validation and test sets")
-        yield finish(model.to_tensors(), model.raw_output(ss.codes[prep.val]), model.raw_output(test.codes),
+        yield finish(model.to_tensors(), model.raw_output(ss.codes, rows=prep.val), model.raw_output(test.codes),
                      [], 0, "complete")
         return
 
