@@ -166,3 +166,10 @@ def test_above_the_caps_a_cached_run_fits_a_recorded_subset_without_copying_a_sp
     np.testing.assert_array_equal(run.tensors()["coef"], ref.coef)
     assert run.metrics["val_auroc"] == pytest.approx(objective.metrics(
         ss.labels[prep.val], objective.transform(ref.raw_output(np.asarray(ss.codes[prep.val]))))["auroc"])
+
+    # the run report says it too
+    from biodeep_gui.core.run_report import collect_report
+    from biodeep_gui.core.sequences.interpret.progress import drain
+
+    rep = drain(collect_report(tmp_path / "run", motifs="off", check_inputs=False))
+    assert f"The baseline was {base['fitted_on']}." in rep.notes["curves"]
