@@ -173,3 +173,19 @@ def test_above_the_caps_a_cached_run_fits_a_recorded_subset_without_copying_a_sp
 
     rep = drain(collect_report(tmp_path / "run", motifs="off", check_inputs=False))
     assert f"The baseline was {base['fitted_on']}." in rep.notes["curves"]
+
+
+@pytest.mark.parametrize("kind", ["linear", "kmer"])
+def test_features_built_chunk_by_chunk_are_those_built_at_once(kind, monkeypatch):
+    ss = planted(n=150, length=40, seed=6)
+    whole = B.fit_baseline(kind, ss.codes, ss.labels, "binary", k=3, C=1.0)
+    monkeypatch.setattr(B, "RAW_OUTPUT_CHUNK", 16)
+    x16, x = B._training_features(kind, ss.codes, 3), (B.kmer_counts(ss.codes, 3) if kind == "kmer"
+                                                         else B.onehot_features(ss.codes))
+    if kind == "kmer":
+        assert (x16 != x).nnz == 0 and np.array_equal(x16.indptr, x.indptr)
+    else:
+        np.testing.assert_array_equal(x16, x)
+    chunked = B.fit_baseline(kind, ss.codes, ss.labels, "binary", k=3, C=1.0)
+    np.testing.assert_array_equal(chunked.coef, whole.coef)
+    np.testing.assert_array_equal(chunked.scale, whole.scale)

@@ -252,7 +252,7 @@ def _fit_all(kind: str, codes: np.ndarray, y: np.ndarray, task: str, *, k: int, 
     """``fit_baseline`` on (N, L) in-memory codes, every row of them."""
     from biodeep_gui.core.common.errors import ConfigError
 
-    x = kmer_counts(codes, k) if kind == "kmer" else onehot_features(codes)
+    x = _training_features(kind, codes, k)
     if sparse.issparse(x):  # scale counts to unit variance without densifying
         sq = np.asarray(x.multiply(x).mean(axis=0)).ravel() - np.asarray(x.mean(axis=0)).ravel() ** 2
         std = np.sqrt(np.clip(sq, 0, None))
@@ -278,6 +278,22 @@ def _fit_all(kind: str, codes: np.ndarray, y: np.ndarray, task: str, *, k: int, 
     assert best is not None
     best.tuning = tried
     return best
+
+
+def _training_features(kind: str, codes: np.ndarray, k: int):
+    """(N, F) features of every row, built ``RAW_OUTPUT_CHUNK`` rows at a time: k-mer counting needs 8-byte
+    indices per position and one-hot an (N, L, 4) copy before its transpose, so building the whole set at once
+    would take several times the size of the features themselves."""
+    chunk = RAW_OUTPUT_CHUNK
+    if kind == "kmer":
+        if len(codes) <= chunk:
+            return kmer_counts(codes, k)
+        return sparse.vstack([kmer_counts(codes[s:s + chunk], k) for s in range(0, len(codes), chunk)],
+                             format="csr")
+    x = np.empty((len(codes), 4 * codes.shape[1]), np.float32)
+    for s in range(0, len(codes), chunk):
+        x[s:s + chunk] = onehot_features(codes[s:s + chunk])
+    return x
 
 
 def _fit(kind: str, k: int, xs, scale: np.ndarray, y: np.ndarray, task: str, C: float, seed: int,
