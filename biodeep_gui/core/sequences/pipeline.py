@@ -456,15 +456,19 @@ _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 
 
-def sequence_hashes(codes: np.ndarray, chunk: int = 65536, rows: np.ndarray | None = None) -> np.ndarray:
+def sequence_hashes(codes: np.ndarray, chunk: int = 65536, rows: np.ndarray | None = None, *,
+                    reverse_complement: bool = False) -> np.ndarray:
     """(N,) uint64 hash of each (L,) row of uint8 codes (FNV-1a over the codes, then the splitmix64 finaliser).
 
     With ``rows`` (N,) the hashed rows are ``codes[rows]``, gathered a chunk at a time, so that hashing the
     training rows of a memory-mapped cache never holds their codes in memory all at once.
+    ``reverse_complement``: hash each row's reverse complement instead (made a chunk at a time too).
 
     Equal rows give equal hashes; two different rows collide with probability ~2**-64 (a million training
     sequences: ~1e-7 chance of any false match in a query of a million). Vectorised over rows.
     """
+    from biodeep_gui.core.sequences.encoding import COMPLEMENT_CODES
+
     if rows is None:
         codes = np.asarray(codes, np.uint8)
     if len(getattr(codes, "shape", ())) != 2:
@@ -474,6 +478,8 @@ def sequence_hashes(codes: np.ndarray, chunk: int = 65536, rows: np.ndarray | No
     with np.errstate(over="ignore"):
         for s in range(0, n, chunk):
             block = codes[s:s + chunk] if rows is None else np.asarray(codes[rows[s:s + chunk]], np.uint8)
+            if reverse_complement:
+                block = COMPLEMENT_CODES[block][:, ::-1]
             h = np.full(len(block), _FNV_OFFSET, np.uint64)
             h ^= np.uint64(block.shape[1])
             h *= _FNV_PRIME
@@ -528,7 +534,6 @@ def training_overlap(run, codes: np.ndarray) -> dict:
     as the reverse complement), matched_on (in words)
     """
     from biodeep_gui.core.common.errors import RunFolderError
-    from biodeep_gui.core.sequences.encoding import COMPLEMENT_CODES
     from biodeep_gui.core.training.runs import TRAINING_DIGEST_FILE, read_tensors, run_file
 
     n = len(codes)
@@ -543,8 +548,9 @@ def training_overlap(run, codes: np.ndarray) -> dict:
     except RunFolderError as exc:
         return {**unknown, "matched_on": f"unknown: {exc}"}
     train, val = (np.asarray(digest.get(k, np.zeros(0, np.uint64)), np.uint64) for k in ("train", "val"))
-    fwd = sequence_hashes(codes)
-    rev = sequence_hashes(COMPLEMENT_CODES[np.asarray(codes, np.uint8)][:, ::-1]) if n else fwd
+    every = np.arange(n)  # by rows: codes memory-mapped from the encoded cache are read a chunk at a time
+    fwd = sequence_hashes(codes, rows=every)
+    rev = sequence_hashes(codes, rows=every, reverse_complement=True)
     f_tr, r_tr, f_va, r_va = _members(train, fwd), _members(train, rev), _members(val, fwd), _members(val, rev)
     in_tr, in_va = f_tr | r_tr, f_va | r_va
     used = in_tr | in_va
