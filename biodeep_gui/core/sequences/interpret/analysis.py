@@ -115,13 +115,14 @@ def analyse_filters(run, data=None, *, threshold: float = ACTIVATION_THRESHOLD, 
         data = load_run_data(run)
     model = run.model()
     n = len(data.codes)
-    if n > max_sequences:  # pick before fitting the length: only the picked rows are read (cached sets)
+    if n > max_sequences:
         pick = np.sort(np.random.default_rng(0).permutation(n)[:max_sequences])
-        scan = fit_codes(_rows(data.codes, pick), run.info.length)
         notes.append(f"activations from a random subset of {max_sequences:,} of {n:,} sequences")
     else:
-        scan = fit_codes(data.codes, run.info.length)
+        pick = np.arange(n)
         notes.append(f"activations from all {n:,} sequences")
+    # picked before fitting the length: of a cached set only these rows are read, into a writable copy
+    scan = fit_codes(_rows(data.codes, pick), run.info.length)
     prep = prepared_splits(run, data) if len(getattr(data, "labels", ())) else None
     bg_codes, bg_where = training_codes(run, data, prep)
     background = F.base_composition(bg_codes)
