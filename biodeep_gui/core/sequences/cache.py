@@ -104,20 +104,6 @@ class Ids(Sequence[str]):
     def __len__(self) -> int:
         return len(self.offsets) - 1 if self.rows is None else len(self.rows)
 
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(len(self)))]
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(i)
-        r = i if self.rows is None else int(self.rows[i])
-        return bytes(self.buffer[self.offsets[r]:self.offsets[r + 1]]).decode("utf-8")
-
-    def __iter__(self) -> Iterator[str]:
-        for i in range(len(self)):
-            yield self[i]
-
     def index(self, name, start: int = 0, stop: int | None = None) -> int:
         """Position of the first record (in this view, from ``start`` up to ``stop``) whose id is ``name``.
 
@@ -154,6 +140,20 @@ class Ids(Sequence[str]):
         except ValueError:
             return False
         return True
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        r = i if self.rows is None else int(self.rows[i])
+        return bytes(self.buffer[self.offsets[r]:self.offsets[r + 1]]).decode("utf-8")
+
+    def __iter__(self) -> Iterator[str]:
+        for i in range(len(self)):
+            yield self[i]
 
 
 class CachedSequenceSet(SequenceSet):
