@@ -231,6 +231,7 @@ def _history_curves(history: list[dict]) -> dict[str, np.ndarray]:
 
 
 def _sequences(rep: RunReport, run, motifs: str, cache_dir: str | None, should_stop) -> Iterator[str]:
+    from biodeep_gui.core.sequences.baselines import describe_fit
     from biodeep_gui.core.sequences.models import get_architecture
     from biodeep_gui.core.sequences.summary import MAIN_METRIC, test_intervals
 
@@ -266,6 +267,9 @@ def _sequences(rep: RunReport, run, motifs: str, cache_dir: str | None, should_s
             rep.note("curves", f"Weights kept from epoch {best} (the best validation score).")
     else:
         rep.note("curves", "No per-epoch history: a baseline is fitted once (its C chosen on the validation set).")
+        fitted = describe_fit(run.doc["baseline"]) if isinstance(run.doc.get("baseline"), dict) else ""
+        if fitted:
+            rep.note("curves", f"The baseline was {fitted}.")
 
     intervals = test_intervals(run)
     for k, v in sorted(run.metrics.items()):

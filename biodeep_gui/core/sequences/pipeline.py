@@ -300,32 +300,40 @@ def _train_run(cfg: RunConfig, out_dir: str | Path, dist, *, data: SequenceSet |
                           intervals, len(test))
 
     if spec.kind == "sklearn":
-        from biodeep_gui.core.sequences.baselines import fit_baseline
+        from biodeep_gui.core.sequences import baselines as B
 
-        yield StageReport("train", f"Fitting the {spec.label} on {len(prep.train)} sequences")
+        train_rows = prep.train[B.subset_rows(len(prep.train), B.BASELINE_MAX_TRAIN, cfg.train.seed)]
+        yield StageReport("train", f"Fitting the {spec.label} on "
+                                   + B.fit_phrase(len(prep.train), len(train_rows), cfg.train.seed))
         monitor = cfg.train.monitor if cfg.train.monitor not in ("auto", "loss") else M.default_monitor(ss.task)
         sign = 1.0 if M.HIGHER_IS_BETTER.get(monitor, True) else -1.0
-        val_codes, y_val = ss.codes[prep.val], ss.labels[prep.val]
+        val_rows = prep.val[B.subset_rows(len(prep.val), B.BASELINE_MAX_VAL, cfg.train.seed)]
+        val_codes, y_val = ss.codes[val_rows], ss.labels[val_rows]  # at most BASELINE_MAX_VAL rows, read once
 
         def score(m) -> float:
             with np.errstate(over="ignore"):  # the weakest C can give huge logits: sigmoid saturates, fine
                 prob = objective.transform(m.raw_output(val_codes))
             return sign * objective.metrics(y_val, prob).get(monitor, math.nan)
 
-        model = fit_baseline(cfg.model.arch, ss.codes[prep.train], objective.scale_targets(y_train), ss.task,
-                             k=int(params.get("k", 5)), C=float(params["C"]), seed=cfg.train.seed,
-                             class_weighting=cfg.train.class_weighting, score=score)
+        model = B.fit_baseline(cfg.model.arch, ss.codes[train_rows], objective.scale_targets(ss.labels[train_rows]),
+                               ss.task, k=int(params.get("k", 5)), C=float(params["C"]), seed=cfg.train.seed,
+                               class_weighting=cfg.train.class_weighting, score=score)
         if model.tuning:
             tried = ", ".join(f"{c:g}: {sign * v:.3f}" for c, v in model.tuning)
-            yield StageReport("train", f"C = {model.C:g} chosen on the validation set by {monitor} ({tried})")
+            on = "" if len(val_rows) == len(prep.val) else f" ({len(val_rows):,} of {len(prep.val):,}, random subset)"
+            yield StageReport("train", f"C = {model.C:g} chosen on the validation set{on} by {monitor} ({tried})")
         extra_info["baseline"] = {"C": model.C, "C_chosen_on_validation": bool(model.tuning), "monitor": monitor,
                                   "tuning": [[c, sign * v] for c, v in model.tuning],
                                   "class_weighting": bool(cfg.train.class_weighting and ss.task != "regression"),
                                   "features": ("canonical k-mer frequencies" if cfg.model.arch == "kmer"
-                                               else "one-hot")}
+                                               else "one-hot"),
+                                  "n_train": len(prep.train), "n_fitted": len(train_rows),
+                                  "subset_seed": cfg.train.seed, "n_val": len(prep.val),
+                                  "n_val_scored": len(val_rows) if model.tuning else 0}
+        extra_info["baseline"]["fitted_on"] = B.describe_fit(extra_info["baseline"])
         info.n_parameters = int(model.coef.size + model.intercept.size)
         yield StageReport("test", "Evaluating on the validation and test sets")
-        yield finish(model.to_tensors(), model.raw_output(ss.codes[prep.val]), model.raw_output(test.codes),
+        yield finish(model.to_tensors(), model.raw_output(ss.codes, rows=prep.val), model.raw_output(test.codes),
                      [], 0, "complete")
         return
 
@@ -448,15 +456,19 @@ _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 
 
-def sequence_hashes(codes: np.ndarray, chunk: int = 65536, rows: np.ndarray | None = None) -> np.ndarray:
+def sequence_hashes(codes: np.ndarray, chunk: int = 65536, rows: np.ndarray | None = None, *,
+                    reverse_complement: bool = False) -> np.ndarray:
     """(N,) uint64 hash of each (L,) row of uint8 codes (FNV-1a over the codes, then the splitmix64 finaliser).
 
     With ``rows`` (N,) the hashed rows are ``codes[rows]``, gathered a chunk at a time, so that hashing the
     training rows of a memory-mapped cache never holds their codes in memory all at once.
+    ``reverse_complement``: hash each row's reverse complement instead (made a chunk at a time too).
 
     Equal rows give equal hashes; two different rows collide with probability ~2**-64 (a million training
     sequences: ~1e-7 chance of any false match in a query of a million). Vectorised over rows.
     """
+    from biodeep_gui.core.sequences.encoding import COMPLEMENT_CODES
+
     if rows is None:
         codes = np.asarray(codes, np.uint8)
     if len(getattr(codes, "shape", ())) != 2:
@@ -466,6 +478,8 @@ def sequence_hashes(codes: np.ndarray, chunk: int = 65536, rows: np.ndarray | No
     with np.errstate(over="ignore"):
         for s in range(0, n, chunk):
             block = codes[s:s + chunk] if rows is None else np.asarray(codes[rows[s:s + chunk]], np.uint8)
+            if reverse_complement:
+                block = COMPLEMENT_CODES[block][:, ::-1]
             h = np.full(len(block), _FNV_OFFSET, np.uint64)
             h ^= np.uint64(block.shape[1])
             h *= _FNV_PRIME
@@ -520,7 +534,6 @@ def training_overlap(run, codes: np.ndarray) -> dict:
     as the reverse complement), matched_on (in words)
     """
     from biodeep_gui.core.common.errors import RunFolderError
-    from biodeep_gui.core.sequences.encoding import COMPLEMENT_CODES
     from biodeep_gui.core.training.runs import TRAINING_DIGEST_FILE, read_tensors, run_file
 
     n = len(codes)
@@ -535,8 +548,9 @@ def training_overlap(run, codes: np.ndarray) -> dict:
     except RunFolderError as exc:
         return {**unknown, "matched_on": f"unknown: {exc}"}
     train, val = (np.asarray(digest.get(k, np.zeros(0, np.uint64)), np.uint64) for k in ("train", "val"))
-    fwd = sequence_hashes(codes)
-    rev = sequence_hashes(COMPLEMENT_CODES[np.asarray(codes, np.uint8)][:, ::-1]) if n else fwd
+    every = np.arange(n)  # by rows: codes memory-mapped from the encoded cache are read a chunk at a time
+    fwd = sequence_hashes(codes, rows=every)
+    rev = sequence_hashes(codes, rows=every, reverse_complement=True)
     f_tr, r_tr, f_va, r_va = _members(train, fwd), _members(train, rev), _members(val, fwd), _members(val, rev)
     in_tr, in_va = f_tr | r_tr, f_va | r_va
     used = in_tr | in_va

@@ -114,14 +114,15 @@ def analyse_filters(run, data=None, *, threshold: float = ACTIVATION_THRESHOLD, 
         yield Progress("load", 0, 1, "Reading the run's sequences")
         data = load_run_data(run)
     model = run.model()
-    codes = fit_codes(data.codes, run.info.length)
-    scan = codes
-    if len(codes) > max_sequences:
-        pick = np.sort(np.random.default_rng(0).permutation(len(codes))[:max_sequences])
-        scan = codes[pick]
-        notes.append(f"activations from a random subset of {max_sequences:,} of {len(codes):,} sequences")
+    n = len(data.codes)
+    if n > max_sequences:
+        pick = np.sort(np.random.default_rng(0).permutation(n)[:max_sequences])
+        notes.append(f"activations from a random subset of {max_sequences:,} of {n:,} sequences")
     else:
-        notes.append(f"activations from all {len(codes):,} sequences")
+        pick = np.arange(n)
+        notes.append(f"activations from all {n:,} sequences")
+    # picked before fitting the length: of a cached set only these rows are read, into a writable copy
+    scan = fit_codes(_rows(data.codes, pick), run.info.length)
     prep = prepared_splits(run, data) if len(getattr(data, "labels", ())) else None
     bg_codes, bg_where = training_codes(run, data, prep)
     background = F.base_composition(bg_codes)
@@ -193,14 +194,14 @@ def validation_data(run, data, prep=None) -> tuple[np.ndarray, np.ndarray, str]:
 
     Returns
     -------
-    codes : (N, L) uint8
+    codes : (N, L) uint8; a row view (``cache.Rows``) when the codes are memory-mapped from the encoded cache
     labels : (N, T) float32
     where : 'the validation split' or 'all given sequences'
     """
     prep = prepared_splits(run, data) if prep is None else prep
     if prep is None or len(prep.val) == 0:
         return data.codes, data.labels, "all given sequences"
-    return data.codes[prep.val], data.labels[prep.val], "the validation split"
+    return _rows(data.codes, prep.val), data.labels[prep.val], "the validation split"
 
 
 def training_codes(run, data, prep=None) -> tuple[np.ndarray, str]:
@@ -224,9 +225,17 @@ def _rows(codes, index: np.ndarray):
 
 
 def fit_codes(codes: np.ndarray, length: int) -> np.ndarray:
-    """(N, L) uint8 codes centre-cropped or padded to the model's input ``length`` -> (N, length)."""
+    """(N, L) uint8 codes centre-cropped or padded to the model's input ``length`` -> (N, length).
+
+    A row view of the encoded cache (``cache.Rows``) that already has that length is returned as it is, so that
+    a consumer reading it in batches (the filter influence) never holds a whole split in memory (``np.asarray``
+    would gather every row).
+    """
+    from biodeep_gui.core.sequences.cache import Rows
     from biodeep_gui.core.sequences.encoding import fit_length
 
+    if isinstance(codes, Rows) and codes.shape[1] == length:
+        return codes
     codes = np.asarray(codes, dtype=np.uint8)
     if codes.ndim != 2:
         raise InterpretError(f"expected an (N, L) array of sequence codes, got shape {codes.shape}")

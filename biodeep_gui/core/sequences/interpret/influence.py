@@ -128,7 +128,7 @@ def iter_filter_influence(model, codes: np.ndarray, labels: np.ndarray | None, o
     ----------
     model : deep model with ``first_conv`` followed directly by a ReLU; its downstream layers must treat samples
             independently (eval mode)
-    codes : (N, L) uint8 validation sequences
+    codes : (N, L) uint8 validation sequences; a memmap or ``cache.Rows`` view is read a batch at a time
     labels : (N, T) targets in their original units, or None (then only ``output_change`` is computed)
     objective : ``training.Objective`` of the run (output transform and metrics); needed with ``labels``
     monitor : metric name, or 'auto' for the task's default (auroc / accuracy / pearson)
@@ -138,10 +138,12 @@ def iter_filter_influence(model, codes: np.ndarray, labels: np.ndarray | None, o
     import torch
 
     from biodeep_gui.core.common import metrics as M
+    from biodeep_gui.core.sequences.cache import Rows
     from biodeep_gui.core.sequences.encoding import ONE_HOT_TABLE
     from biodeep_gui.core.sequences.interpret.filters import first_conv
 
-    codes = np.asarray(codes)
+    if not isinstance(codes, (Rows, np.memmap)):  # codes memory-mapped from the encoded cache stay on disk
+        codes = np.asarray(codes)
     if codes.ndim != 2 or codes.dtype != np.uint8 or len(codes) == 0:
         raise InterpretError("filter influence needs at least one sequence as an (N, L) uint8 code array")
     if labels is not None and objective is None:

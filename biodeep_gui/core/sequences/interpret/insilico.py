@@ -112,12 +112,14 @@ def background_sequences(codes: np.ndarray, n: int = 100, seed: int = 0) -> np.n
     import torch
     from tangermeme.ersatz import dinucleotide_shuffle
 
+    from biodeep_gui.core.sequences.cache import Rows
     from biodeep_gui.core.sequences.interpret.attributions import _onehot
 
-    codes = np.asarray(codes, dtype=np.uint8)
+    if not isinstance(codes, (Rows, np.memmap)):  # a cached split: only the n picked rows are read below
+        codes = np.asarray(codes, dtype=np.uint8)
     if codes.ndim != 2 or len(codes) == 0:
         raise InterpretError("no sequences to shuffle into backgrounds")
-    pick = codes[np.arange(n) % len(codes)]
+    pick = np.asarray(codes[np.arange(n) % len(codes)], dtype=np.uint8)
     x = _onehot(pick)
     out = torch.cat([dinucleotide_shuffle(x[i:i + 1], n=1, random_state=seed + i, allow_N=True)[:, 0]
                      for i in range(n)]).numpy()  # (n, 4, L)

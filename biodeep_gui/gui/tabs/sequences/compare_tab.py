@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from biodeep_gui.core.common.errors import BioDeepError
 from biodeep_gui.core.common.metrics import HIGHER_IS_BETTER
 from biodeep_gui.core.sequences import summary as S
+from biodeep_gui.core.sequences.baselines import describe_fit
 from biodeep_gui.core.sequences.run import Run, load_run
 from biodeep_gui.core.training.runs import rename_run
 from biodeep_gui.gui.glossary import METRIC_HELP
@@ -178,6 +179,8 @@ class RunsModel(QAbstractTableModel):
     def _tooltip(self, c: S.RunComparison, col: int) -> str:
         tip = str(c.run.path)
         metric = METRIC_LABELS.get(c.main_metric, c.main_metric)
+        if c.baseline and _subset_fit(c.run):
+            tip = f"This baseline was {_subset_fit(c.run)}.\n{tip}"
         if c.best_in_group:
             tip = (f"Best validation {metric} on these sequences: the run to pick (the test set is only looked "
                    f"at after the choice).\n{tip}")
@@ -464,7 +467,8 @@ class CompareTab(QWidget):
                     test += " (no saved test predictions for a paired test)"
                 lines.append(f"<b>{_esc(d.run.name)}</b> ({_esc(arch_label(d.run.info.arch))}) {verb} the "
                              f"baseline <b>{_esc(b.run.name)}</b> ({_esc(arch_label(b.run.info.arch))}): {test}. "
-                             f"<span style='color:#5f6368'>Both chosen by validation {metric}.</span>")
+                             f"<span style='color:#5f6368'>Both chosen by validation {metric}.{_subset_note(b.run)}"
+                             "</span>")
             elif deep:
                 d = pick(deep)
                 lines.append(f"Chosen by validation {metric}: <b>{_esc(d.run.name)}</b>, test {metric} "
@@ -474,7 +478,7 @@ class CompareTab(QWidget):
                 b = pick(base)
                 lines.append(f"Best baseline by validation {metric}: <b>{_esc(b.run.name)}</b>, test {metric} "
                              f"{_with_ci(b.main_value, b.interval)}. No deep model evaluated on these sequences "
-                             "yet.")
+                             f"yet.{_subset_note(b.run)}")
             elif members:
                 lines.append("<span style='color:#5f6368'>These runs have no validation score to choose "
                              "between them.</span>")
@@ -548,6 +552,21 @@ def format_p(p: float) -> str:
     if not math.isfinite(p):
         return "—"
     return "< 0.001" if p < 0.001 else f"{p:.3f}" if p < 0.01 else f"{p:.2f}"
+
+
+def _subset_fit(run: Run) -> str:
+    """'fitted on 100 of 400 training sequences (random subset, seed 0)' for a baseline fitted on a subset of its
+    training split (genome-scale data, see ``baselines.BASELINE_MAX_TRAIN``); else ''."""
+    base = run.doc.get("baseline") if isinstance(run.doc, dict) else None
+    if not isinstance(base, dict) or not base.get("n_fitted", 0) < base.get("n_train", 0):
+        return ""
+    return describe_fit(base)
+
+
+def _subset_note(run: Run) -> str:
+    """``_subset_fit`` as an HTML sentence naming the run (with a leading space), or ''."""
+    fit = _subset_fit(run)
+    return f" {_esc(run.name)} was {_esc(fit)}." if fit else ""
 
 
 def _with_ci(value: float, interval) -> str:

@@ -400,6 +400,14 @@ class ResultsTab(QWidget):
             if isinstance(elapsed, float) and math.isfinite(elapsed):
                 rows.append(("Training time", f"{elapsed:,.1f} s over {len(run.history)} epochs"))
             rows.append(("Batch size, learning rate", f"{cfg.train.batch_size}, {cfg.train.lr:g}"))
+        base = run.doc.get("baseline") if isinstance(run.doc, dict) else None
+        if isinstance(base, dict) and "C" in base:  # a linear / k-mer baseline: its C and what it was fitted on
+            from biodeep_gui.core.sequences.baselines import describe_fit
+
+            how = f" (chosen on the validation set by {base.get('monitor', '?')})" if base.get(
+                "C_chosen_on_validation") else ""
+            fitted = describe_fit(base)
+            rows.append(("Baseline", _esc(f"C = {base['C']:g}{how}" + (f"; {fitted}" if fitted else ""))))
         files = cfg.data.input_files()
         if files:
             rows.append(("Data", "<br>".join(_esc(Path(p).name) for p in files)))
