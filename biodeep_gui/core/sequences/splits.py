@@ -56,16 +56,16 @@ def _units(ss: SequenceSet) -> tuple[np.ndarray, np.ndarray]:
 
     A BED window, its background and every window overlapping it share one unit.
     """
-    keys = ss.pair_keys()
     n = len(ss)
-    if keys is None:
+    if ss.groups is None:  # not BED-derived: every record is free (``SequenceSet.pair_keys``)
         units = np.arange(n, dtype=_index_dtype(n))
         return units, units
     from biodeep_gui.core.sequences.bed import window_units
 
-    merged = window_units(list(ss.ids))
-    if merged is not None:
-        keys = merged
+    # ids are read one at a time (a cached set decodes them from its byte buffer): no list of N strings is built
+    keys = window_units(ss.ids)
+    if keys is None:
+        keys = ss.pair_keys()
     _, first, unit_of = np.unique(keys, return_index=True, return_inverse=True)
     return unit_of.ravel().astype(_index_dtype(n), copy=False), first.astype(_index_dtype(n), copy=False)
 
