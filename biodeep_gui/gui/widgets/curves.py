@@ -30,6 +30,8 @@ from biodeep_gui.gui.widgets.plots import (
 
 #: Milliseconds between two redraws while training (~10 Hz).
 REDRAW_MS = 100
+#: A finished run's y axis spans at least this fraction of its largest value, so every tick has a short label.
+MIN_SPAN = 0.02
 #: Best possible value of the bounded validation metrics (the live y axis reaches it at once).
 METRIC_TOPS = {"auroc": 1.0, "auprc": 1.0, "accuracy": 1.0, "f1": 1.0, "balanced_accuracy": 1.0,
                "pearson": 1.0, "spearman": 1.0, "r2": 1.0, "correlation": 1.0}
@@ -137,6 +139,14 @@ class TrainingCurves(QWidget):
             p.enableAutoRange(x=True, y=True)
         self._batch_dirty = self._loss_dirty = self._metric_dirty = True
         self.redraw()
+        for p, values in ((self.loss_plot, self._train + self._val + self._batch_y), (self.metric_plot, self._metric)):
+            finite = [v for v in values if math.isfinite(v)]
+            size = max((abs(v) for v in finite), default=0.0)
+            if finite and max(finite) - min(finite) < MIN_SPAN * size:
+                # a curve that barely moves (a correlation of 0.98188 at every epoch): fitted exactly, its axis
+                # would need 7 decimals per tick, wider than the axis, and pyqtgraph would drop every tick label
+                mid = 0.5 * (max(finite) + min(finite))
+                p.setYRange(mid - 0.5 * MIN_SPAN * size, mid + 0.5 * MIN_SPAN * size, padding=0)
         last = max(self._epochs[-1] if self._epochs else 0.0, self._batch_x[-1] if self._batch_x else 0.0)
         if last > 0:  # from epoch 0, as while training: the first epoch's point sits inside the frame, not on it
             for p in (self.loss_plot, self.metric_plot):
