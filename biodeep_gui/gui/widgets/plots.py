@@ -407,8 +407,13 @@ class ConfusionMatrixPlot(PlotPanel):
         centres = [(i + 0.5 - x0) * col for i in range(n)]
         ends = [2 * min(c, width - c) - 2 for c in centres]  # wider than this, a label would pass an axis end
         names = self.class_names[:n]
-        single = all(metrics.horizontalAdvance(t) <= min(col - LABEL_GAP, e) for t, e in zip(names, ends))
-        room = col - LABEL_GAP if single else 2 * col - LABEL_GAP  # staggered: a neighbour is two columns away
+        wide = [metrics.horizontalAdvance(t) for t in names]
+        # staggered, a neighbour on the same line is two columns away; worth a second line only if it shows more
+        # of the names (at the ends of the axis the room is capped either way)
+        one = sum(min(w, col - LABEL_GAP, e) for w, e in zip(wide, ends))
+        two = sum(min(w, 2 * col - LABEL_GAP, e) for w, e in zip(wide, ends))
+        single = two <= one + metrics.horizontalAdvance("abc")
+        room = col - LABEL_GAP if single else 2 * col - LABEL_GAP
         labels = []
         for i, (name, end) in enumerate(zip(names, ends)):
             text = metrics.elidedText(name, Qt.TextElideMode.ElideRight, max(int(min(room, end)), 1)) or name[:1]
@@ -417,9 +422,9 @@ class ConfusionMatrixPlot(PlotPanel):
         bottom.setTicks([labels])
         # pyqtgraph sizes the axis for one line of text (and 0.8 of its height): two need their full height, or
         # the second line runs into the axis title
-        two = (max(0, bottom.style["tickLength"]) + bottom.style["tickTextOffset"][1] + 2 * metrics.height()
-               + int(bottom.label.boundingRect().height()) + 2)
-        bottom.setHeight(None if single else two)
+        height = (max(0, bottom.style["tickLength"]) + bottom.style["tickTextOffset"][1] + 2 * metrics.height()
+                  + int(bottom.label.boundingRect().height()) + 2)
+        bottom.setHeight(None if single else height)
 
     def column_labels(self) -> list[str]:
         """The column names as given to the axis now: cut to fit, a second line's starting with a line break."""
