@@ -8,6 +8,7 @@ import shutil
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QPointF
 from PySide6.QtGui import QImage, QPainter
 
 from biodeep_gui.core.scans.run import load_scans_run
@@ -79,6 +80,14 @@ def test_open_run_shows_the_folds_training_curves(window, qtbot, scans_run_4_epo
         assert len(texts) >= 2, (plot.titleLabel.text, plot.viewRange()[1])
     tab.phase_combo.setCurrentIndex(0)
     window.show_tab(tab)
+    qtbot.wait(50)
+    for plot, legend, curves in ((tab.curves.loss_plot, tab.curves.legends[0], (tab.curves.train_curve,
+                                                                                  tab.curves.val_curve)),
+                                 (tab.curves.metric_plot, tab.curves.legends[1], (tab.curves.metric_curve,))):
+        box = legend.sceneBoundingRect()
+        for curve in curves:  # no epoch's point under a legend
+            x, y = curve.getData()
+            assert not any(box.contains(plot.getViewBox().mapViewToScene(QPointF(a, b))) for a, b in zip(x, y))
     shot(window, "polish5_reopened_scans_curves_1024x640")
     window.resize(1280, 800)
     shot(window, "polish5_reopened_scans_curves_1280x800")
