@@ -61,6 +61,9 @@ def test_model_tab_names_the_output_of_the_opened_data(window, qtbot, tmp_path):
         assert out.kind == "output" and out.size == size, (cfg.table, out)
         if cfg.task == "multiclass":
             assert all(c in out.does for c in ("open", "closed", "poised"))
+            shot(window, "polish5_model_output_multiclass_1024x640")
+        elif len(cfg.label_columns) > 1:
+            assert all(c in out.does for c in ("CTCF", "GATA1", "REST"))
     shot(window, "polish5_model_output_regression_1024x640")
     window.resize(1280, 800)
     shot(window, "polish5_model_output_regression_1280x800")
