@@ -18,12 +18,12 @@ def test_sequence_blocks_follow_the_real_networks():
     cnn = sequence_blocks("cnn", {"filters": 8, "filter_width": 15}, 100)
     assert [b.name for b in cnn] == ["DNA", "Motif scanner", "Best and average match", "Combine", "Prediction"]
     assert cnn[0].size == "4 × 100 bases" and cnn[1].size == "8 motif signals at 100 positions"
-    assert cnn[2].size == "16 numbers" and "probability bound" in cnn[-1].does
+    assert cnn[2].size == "16 numbers" and cnn[-1].size == "P(label)"  # no label name given
     model = DanQ(101, 1, filters=6, pool=13)
     steps = model.pool(model.first_conv(torch.zeros(1, 4, 101))).shape[2]
     danq = sequence_blocks("cnn-lstm", {"filters": 6, "pool": 13}, 101)
     assert danq[2].size == f"6 signals at {steps} steps" and "LSTM" in danq[3].does
-    assert sequence_blocks("mlp", {}, 50, 3, "multiclass")[-1].size == "3 class probabilities"
+    assert sequence_blocks("mlp", {}, 50, 3, "multiclass")[-1].size == "probabilities of the 3 classes"
     assert sequence_blocks("kmer", {"k": 3}, 50)[1].name == "Count k-mers"
     with pytest.raises(KeyError):
         sequence_blocks("nonsense", {}, 50)

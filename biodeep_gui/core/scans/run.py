@@ -23,7 +23,7 @@ from biodeep_gui.core.scans.config import SCANS_SCHEMA_VERSION, ScansConfig
 from biodeep_gui.core.scans.evaluation import masked_correlation, template_scores
 from biodeep_gui.core.scans.nifti import Grid
 from biodeep_gui.core.scans.preprocess import Preprocessor
-from biodeep_gui.core.scans.reports import FoldResult
+from biodeep_gui.core.scans.reports import FoldResult, PhaseCurves, phase_curves
 from biodeep_gui.core.scans.steps import _volumes, model_template, normalisation_stats, volume_items
 from biodeep_gui.core.scans.volumes import subject_stats
 from biodeep_gui.core.training.runs import (
@@ -41,6 +41,7 @@ from biodeep_gui.core.training.runs import (
     kind_of,
     load_weights,
     provenance,
+    read_history,
     read_json_file,
     read_run_doc,
     read_tensors,
@@ -169,6 +170,12 @@ class ScansRun:
 
     def predictions(self) -> dict[str, np.ndarray]:
         return read_tensors(self.path, PREDICTIONS_FILE, "predictions")
+
+    def phase_curves(self) -> list[PhaseCurves]:
+        """Each fold's training curves (and the final fit's), read back from ``history.csv``: one
+        ``PhaseCurves`` per fold and phase, in training order. [] for a folder that keeps no per-fold history
+        (no ``history.csv``, or one without 'fold' and 'phase' columns); ``RunFolderError`` if it is damaged."""
+        return phase_curves(read_history(self.path))
 
     def _weights(self, rel: str) -> dict[str, np.ndarray]:
         return read_tensors(self.path, rel, "weights")

@@ -120,7 +120,8 @@ class ScansController(QObject):
             self._w.model_tab.set_scans_grid(grid)
 
     def open_run(self, path: str | Path) -> None:
-        """Open a scans run in Reconstructions; its settings go to the Scans and Model tabs, ready to train again."""
+        """Open a scans run in Reconstructions and its folds' training curves in Training; its settings go to the
+        Scans and Model tabs, ready to train again."""
         w = self._w
         w.build_tabs()
         try:
@@ -128,7 +129,13 @@ class ScansController(QObject):
         except BioDeepError as exc:
             self.session.show_error("Cannot open this run", str(exc))
             return
-        cfg = w.reconstructions_tab.run.config
+        run = w.reconstructions_tab.run
+        try:
+            phases, problem = run.phase_curves(), ""
+        except BioDeepError as exc:  # a damaged history.csv: the rest of the run still opens
+            phases, problem = [], f"its training curves could not be read: {exc}"
+        w.training_tab.show_opened_run(run.name, phases, problem)
+        cfg = run.config
         w.scans_tab.set_data_config(cfg.data)
         w.model_tab.set_scans_config(cfg)
         w.show_tab(w.reconstructions_tab)

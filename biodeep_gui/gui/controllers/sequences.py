@@ -173,7 +173,8 @@ class SequencesController(QObject):
         if not isinstance(result, LoadedData):
             return
         w.sequences_tab.show_data(result.data, result.config, result.summary)
-        w.model_tab.set_data_shape(result.data.length, result.data.n_outputs, result.data.task)
+        d = result.data
+        w.model_tab.set_data_shape(d.length, d.n_outputs, d.task, d.label_names, d.class_names)
         note = cache_note(result.data)
         w.statusBar().showMessage(f"Opened {len(result.data):,} sequences" + (f"; {note}" if note else ""), 10_000)
 

@@ -92,7 +92,8 @@ class ModelTab(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._length, self._n_outputs, self._data_known = DEFAULT_LENGTH, DEFAULT_OUTPUTS, False
-        self._task, self._scans_route = "binary", "auto"
+        self._task, self._scans_route = "", "auto"  # no task before data are opened: a neutral output
+        self._names: tuple[list[str], list[str]] = ([], [])  # the opened data's label and class names
         self.drawing = ArchitectureView()  # before the form: its first edits redraw it
         self._grid, self._grid_known = DEFAULT_GRID, False
         self._scans_base = ScansConfig()  # settings of the scans pipeline that the form does not show
@@ -361,10 +362,12 @@ class ModelTab(QWidget):
     def inspection(self) -> ModelInspection | None:
         return self._inspection
 
-    def set_data_shape(self, length: int, n_outputs: int, task: str = "binary") -> None:
-        """Size the estimates for the opened data: input length L and K outputs of ``task``."""
+    def set_data_shape(self, length: int, n_outputs: int, task: str = "binary", label_names=(),
+                       class_names=()) -> None:
+        """Size the estimates for the opened data: input length L and K outputs of ``task``; the drawing names
+        the output by the data's ``label_names`` (T,) and ``class_names`` (K,)."""
         self._length, self._n_outputs, self._data_known = int(length), int(n_outputs), True
-        self._task = task
+        self._task, self._names = task, (list(label_names), list(class_names))
         self._changed()
 
     def refresh(self, with_devices: bool = True) -> None:
@@ -471,7 +474,7 @@ class ModelTab(QWidget):
             self.drawing.set_blocks(autoencoder_blocks(self._grid, self.params(SCANS_ARCH)))
         else:
             self.drawing.set_blocks(sequence_blocks(name, self.params(name), self._length, self._n_outputs,
-                                                    self._task))
+                                                    self._task, *self._names))
 
     def _changed(self, *_):
         self._draw()

@@ -121,11 +121,18 @@ class TrainingTab(QWidget):
         pb.addStretch(1)
         self.phase_box.hide()
         self._phases: list = []
+        # an opened run without curves to draw says so where the curves would be, rather than empty axes
+        self.no_curves = QLabel()
+        self.no_curves.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.no_curves.setWordWrap(True)
+        self.no_curves.setStyleSheet("color: #5f6368; font-size: 11pt;")
+        self.no_curves.hide()
         curves_box = QWidget()
         cb = QVBoxLayout(curves_box)
         cb.setContentsMargins(0, 0, 0, 0)
         cb.addWidget(self.phase_box)
         cb.addWidget(self.curves, 1)
+        cb.addWidget(self.no_curves, 1)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(curves_box)
         splitter.addWidget(self.log)
@@ -285,6 +292,29 @@ class TrainingTab(QWidget):
         except BioDeepError as exc:
             self.log_message(f"The training curves could not be read back: {exc}")
 
+    def show_opened_run(self, name: str, phases: list, problem: str = "") -> None:
+        """A finished scans run was opened (File ▸ Open run…, or a followed run ended): offer each fold's curves,
+        ``core.scans.reports.PhaseCurves`` read back by ``ScansRun.phase_curves``. Without any (a folder saved
+        before per-fold histories; ``problem``: why they could not be read) a plain line takes the curves' place
+        and says so. A training going on here keeps its live curves."""
+        if self._running:
+            return
+        self.show_phase_curves(phases)
+        if phases:
+            folds = count_words(len({p.fold for p in phases if p.fold > 0}), "fold")
+            text = f"the training curves of its {folds}, read back from its folder: choose one above"
+        else:
+            self.curves.reset(monitor=None)
+            self.curves.redraw()
+            why = problem or "its folder keeps no per-fold training history (it was saved by an older BioDeep)"
+            text = f"no training curves to show: {why}"
+            self.curves.hide()
+            self.no_curves.setText(f"No training curves to show: {why}.")
+            self.no_curves.show()
+        self.run_label.setText(f"<b>{_esc(name)}</b> — {_esc(text)}.")
+        self.run_label.setStyleSheet("")
+        self.log_message(f"Opened {name}: {text}.")
+
     def show_phase_curves(self, phases: list) -> None:
         """Offer ``core.scans.reports.PhaseCurves`` in the chooser and draw the first ([]: hide the chooser)."""
         self._phases = list(phases)
@@ -293,6 +323,8 @@ class TrainingTab(QWidget):
         self.phase_combo.addItems([p.label for p in self._phases])
         self.phase_combo.blockSignals(False)
         self.phase_box.setVisible(bool(self._phases))
+        self.no_curves.hide()
+        self.curves.show()
         if self._phases:
             self._phase_chosen(0)
 

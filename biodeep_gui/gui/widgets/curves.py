@@ -30,6 +30,10 @@ from biodeep_gui.gui.widgets.plots import (
 
 #: Milliseconds between two redraws while training (~10 Hz).
 REDRAW_MS = 100
+#: A finished run's y axis spans at least this fraction of its largest value, so every tick has a short label.
+MIN_SPAN = 0.02
+#: Corners a finished run's legend may take: (corner as fractions of the plot, offset in pixels); top right first.
+LEGEND_CORNERS = (((1, 0), (-10, 10)), ((0, 0), (10, 10)), ((1, 1), (-10, -10)), ((0, 1), (10, -10)))
 #: Best possible value of the bounded validation metrics (the live y axis reaches it at once).
 METRIC_TOPS = {"auroc": 1.0, "auprc": 1.0, "accuracy": 1.0, "f1": 1.0, "balanced_accuracy": 1.0,
                "pearson": 1.0, "spearman": 1.0, "r2": 1.0, "correlation": 1.0}
@@ -65,8 +69,10 @@ class TrainingCurves(QWidget):
                 # a pixmap replayed when the range did not change: replaying the axis' QPicture (text) cost
                 # ~5 ms per axis and per repaint
                 p.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        add_legend(self.loss_plot)
-        add_legend(self.metric_plot, offset=(-10, -10))
+        self.legends = (add_legend(self.loss_plot), add_legend(self.metric_plot, offset=(-10, -10)))
+        for p in (self.loss_plot, self.metric_plot):  # a finished run's legends find their corner again
+            p.getViewBox().sigResized.connect(self._place_legends)
+            p.getViewBox().sigRangeChanged.connect(self._place_legends)  # auto-range lands after fit_view
 
         c_train, c_val, c_metric = series_colour(0), series_colour(1), series_colour(2)
         light = pg.mkColor(c_train)
@@ -122,6 +128,8 @@ class TrainingCurves(QWidget):
         if monitor is not None:
             self.set_monitor(monitor)
         if self._live_epochs:
+            for legend, ((fx, fy), offset) in zip(self.legends, (LEGEND_CORNERS[0], LEGEND_CORNERS[2])):
+                legend.anchor(itemPos=(fx, fy), parentPos=(fx, fy), offset=offset)  # where a live run has them
             for p in (self.loss_plot, self.metric_plot):
                 p.enableAutoRange(x=False, y=False)
             self.loss_plot.setXRange(0, self._live_epochs, padding=0.02)
@@ -137,11 +145,50 @@ class TrainingCurves(QWidget):
             p.enableAutoRange(x=True, y=True)
         self._batch_dirty = self._loss_dirty = self._metric_dirty = True
         self.redraw()
+        for p, values in ((self.loss_plot, self._train + self._val + self._batch_y), (self.metric_plot, self._metric)):
+            finite = [v for v in values if math.isfinite(v)]
+            size = max((abs(v) for v in finite), default=0.0)
+            if finite and max(finite) - min(finite) < MIN_SPAN * size:
+                # a curve that barely moves (a correlation of 0.98188 at every epoch): fitted exactly, its axis
+                # would need 7 decimals per tick, wider than the axis, and pyqtgraph would drop every tick label
+                mid = 0.5 * (max(finite) + min(finite))
+                p.setYRange(mid - 0.5 * MIN_SPAN * size, mid + 0.5 * MIN_SPAN * size, padding=0)
         last = max(self._epochs[-1] if self._epochs else 0.0, self._batch_x[-1] if self._batch_x else 0.0)
         if last > 0:  # from epoch 0, as while training: the first epoch's point sits inside the frame, not on it
             for p in (self.loss_plot, self.metric_plot):
                 p.enableAutoRange(x=False)
             self.loss_plot.setXRange(0, last, padding=0.02)
+        self._place_legends()
+
+    def _place_legends(self, *_) -> None:
+        """Move each legend to the corner of its plot that covers the fewest points of the finished curves (a
+        flat loss runs along the top right, where the legend sits while training). Live, they stay put."""
+        if self._live_epochs:
+            return
+        epochs = np.asarray(self._epochs, float)
+        series = ((self.loss_plot, self.legends[0], [self._train, self._val]),
+                  (self.metric_plot, self.legends[1], [self._metric]))
+        for plot, legend, curves in series:
+            vb = plot.getViewBox()
+            (x0, x1), (y0, y1) = vb.viewRange()
+            w, h = vb.width(), vb.height()
+            if len(epochs) == 0 or w <= 0 or h <= 0 or x1 <= x0 or y1 <= y0:
+                continue
+            # the lines, sampled between epochs, in pixels from the top left of the plot
+            xs = np.linspace(epochs[0], epochs[-1], 40 * len(epochs))
+            pts = [((xs - x0) / (x1 - x0) * w, (y1 - np.interp(xs, epochs, np.asarray(c, float))) / (y1 - y0) * h)
+                   for c in curves]
+            size, m = legend.boundingRect(), 6  # m: a line this close to the box still reads as under it
+            covered = []
+            for corner in LEGEND_CORNERS:  # the default corner first: it wins ties
+                (fx, fy), (dx, dy) = corner
+                left = fx * (w - size.width()) + dx
+                top = fy * (h - size.height()) + dy
+                covered.append(sum(int(np.sum((px >= left - m) & (px <= left + size.width() + m) & (py >= top - m)
+                                              & (py <= top + size.height() + m))) for px, py in pts))
+            order = LEGEND_CORNERS if plot is self.loss_plot else LEGEND_CORNERS[2:] + LEGEND_CORNERS[:2]
+            (fx, fy), (dx, dy) = min(order, key=lambda c: covered[LEGEND_CORNERS.index(c)])
+            legend.anchor(itemPos=(fx, fy), parentPos=(fx, fy), offset=(dx, dy))
 
     def set_monitor(self, monitor: str) -> None:
         if monitor == getattr(self, "_monitor", None):

@@ -24,6 +24,8 @@ PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#0
            "#882255", "#117733", "#332288", "#999933", "#AA4499")
 AXIS_COLOUR = "#222222"
 GRID_ALPHA = 0.25
+#: Pixels left between two neighbouring tick labels of a confusion matrix.
+LABEL_GAP = 8
 EXPORT_FORMATS = "PNG image (*.png);;SVG vector figure (*.svg)"
 
 
@@ -343,6 +345,10 @@ class ConfusionMatrixPlot(PlotPanel):
         self._texts: list[pg.TextItem] = []
         self.matrix = np.zeros((0, 0), np.int64)
         self.class_names: list[str] = []
+        self._column_labels: list[str] = []
+        # the room each column name has changes with the plot's size (the matrix keeps square cells)
+        self.getPlotItem().getViewBox().sigRangeChanged.connect(self._fit_column_names)
+        self.getPlotItem().getViewBox().sigResized.connect(self._fit_column_names)
 
     def set_matrix(self, counts: np.ndarray, class_names: list[str]) -> None:
         """Show a (C, C) matrix of counts; rows are true classes, columns predicted, named by ``class_names``."""
@@ -355,6 +361,8 @@ class ConfusionMatrixPlot(PlotPanel):
         n = counts.shape[0]
         if n == 0:
             self.image.clear()
+            self.getPlotItem().getAxis("left").setTicks([[]])
+            self._fit_column_names()  # no names left under an empty plot
             return
         top = max(float(counts.max()), 1.0)
         self.image.setImage(counts.astype(float), levels=(0.0, top))
@@ -370,13 +378,62 @@ class ConfusionMatrixPlot(PlotPanel):
                 self.addItem(text)
                 self._texts.append(text)
         ticks = [[(i + 0.5, _elide(name, 14)) for i, name in enumerate(class_names[:n])]]
-        self.getPlotItem().getAxis("bottom").setTicks(ticks)
         left = self.getPlotItem().getAxis("left")
         left.setTicks(ticks)
         # Room for the longest class name plus the axis title, so they never overlap.
-        metrics = QFontMetrics(left.font() if left.style.get("tickFont") is None else left.style["tickFont"])
+        metrics = QFontMetrics(_tick_font(left))
         left.setWidth(max(metrics.horizontalAdvance(t) for _, t in ticks[0]) + 40)
+        listed = "\n".join(f"{i + 1}. {name}" for i, name in enumerate(self.class_names))
+        left.setToolTip(f"True class, top to bottom:\n{listed}")
+        self.getPlotItem().getAxis("bottom").setToolTip(f"Predicted class, left to right:\n{listed}")
         self.getPlotItem().setRange(xRange=(0, n), yRange=(0, n), padding=0.02)
+        self._fit_column_names()
+
+    def _fit_column_names(self, *_) -> None:
+        """Name every column at any size. pyqtgraph drops a tick label that pokes past the end of its axis and
+        draws overlapping ones over each other, so each name is cut to the room its column has (full names in
+        the axis tooltip); when the names do not fit side by side, every other one goes on a second line, which
+        doubles that room."""
+        bottom = self.getPlotItem().getAxis("bottom")
+        n = self.matrix.shape[0] if self.matrix.ndim == 2 else 0
+        vb = self.getPlotItem().getViewBox()
+        (x0, x1), width = vb.viewRange()[0], vb.width()
+        if n == 0 or width <= 0 or x1 <= x0:
+            self._column_labels = []
+            bottom.setTicks([[]])
+            return
+        col = width / (x1 - x0)  # pixels per column
+        metrics = QFontMetrics(_tick_font(bottom))
+        centres = [(i + 0.5 - x0) * col for i in range(n)]
+        ends = [2 * min(c, width - c) - 2 for c in centres]  # wider than this, a label would pass an axis end
+        names = self.class_names[:n]
+        wide = [metrics.horizontalAdvance(t) for t in names]
+        # staggered, a neighbour on the same line is two columns away; worth a second line only if it shows more
+        # of the names (at the ends of the axis the room is capped either way)
+        one = sum(min(w, col - LABEL_GAP, e) for w, e in zip(wide, ends))
+        two = sum(min(w, 2 * col - LABEL_GAP, e) for w, e in zip(wide, ends))
+        single = two <= one + metrics.horizontalAdvance("abc")
+        room = col - LABEL_GAP if single else 2 * col - LABEL_GAP
+        labels = []
+        for i, (name, end) in enumerate(zip(names, ends)):
+            text = metrics.elidedText(name, Qt.TextElideMode.ElideRight, max(int(min(room, end)), 1)) or name[:1]
+            labels.append((i + 0.5, text if single or i % 2 == 0 else "\n" + text))
+        self._column_labels = [t for _, t in labels]
+        bottom.setTicks([labels])
+        # pyqtgraph sizes the axis for one line of text (and 0.8 of its height): two need their full height, or
+        # the second line runs into the axis title
+        height = (max(0, bottom.style["tickLength"]) + bottom.style["tickTextOffset"][1] + 2 * metrics.height()
+                  + int(bottom.label.boundingRect().height()) + 2)
+        bottom.setHeight(None if single else height)
+
+    def column_labels(self) -> list[str]:
+        """The column names as given to the axis now: cut to fit, a second line's starting with a line break."""
+        return list(self._column_labels)
+
+
+def _tick_font(axis: pg.AxisItem) -> QFont:
+    """The font ``axis`` writes its tick labels in."""
+    return axis.font() if axis.style.get("tickFont") is None else axis.style["tickFont"]
 
 
 def _bold_font(size: int = 10) -> QFont:
