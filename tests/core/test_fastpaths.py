@@ -164,6 +164,15 @@ def test_prefetch_in_fit_trains_like_the_plain_reader(tmp_path):
     assert losses[True] == losses[False] and len(losses[True]) == 2
 
 
+@pytest.mark.parametrize("flags, expected", [([], False), (["--compile"], True)])
+def test_train_compile_flag(flags, expected):
+    from biodeep_gui.cli.main import build_parser, config_from_args
+
+    parser, _ = build_parser()
+    a = parser.parse_args(["train", "--fasta", "a.fa", "--background", "b.fa", "--out", "r", *flags])
+    assert config_from_args(a).train.compile is expected
+
+
 # ---- CUDA only (skipped without a GPU) ----------------------------------------------------------------------------
 
 @pytest.mark.gpu
@@ -191,3 +200,4 @@ def test_cuda_danq_fit_has_flat_lstm_weights_and_few_host_syncs(tmp_path):
     assert not [m for m in messages if "contiguous chunk of memory" in m]  # cuDNN got one flat weight buffer
     # a few syncs per epoch (the epoch's loss, the validation outputs), never one per batch
     assert sum("synchroniz" in m for m in messages) < 16
+

@@ -322,10 +322,10 @@ def fit(model: nn.Module, train, val, objective: Objective, cfg: TrainConfig, *,
         dist: DistContext | None = None) -> Iterator[BatchReport | EpochReport | FitResult | StageReport]:
     """Train ``model`` and yield progress; the last item is a ``FitResult`` with the best weights.
 
-    With ``cfg.compile`` the network is trained through ``torch.compile`` (compiled before the DDP wrap, as PyTorch
-    advises); where compilation fails, one ``StageReport('compile', why)`` is yielded and training goes on in eager
-    mode. Validation runs the plain (eager) model. ``cfg.amp`` (bf16 autocast) applies on CUDA only, to training
-    and validation.
+    With ``cfg.compile`` the network is trained through ``torch.compile`` (in data-parallel training DDP wraps the
+    compiled module: PyTorch advises compiling the inner module, not the DDP wrapper); where compilation fails, one
+    ``StageReport('compile', why)`` is yielded and training goes on in eager mode. Validation runs the plain
+    (eager) model. ``cfg.amp`` (bf16 autocast) applies on CUDA only, to training and validation.
 
     Parameters
     ----------
