@@ -106,6 +106,21 @@ def test_bf16_validation_returns_float32_close_to_fp32():
     assert math.isfinite(loss16)
 
 
+def test_outputs_copied_to_the_host_in_parts_are_the_same(monkeypatch):
+    from biodeep_gui.core.training import loop
+
+    ss = planted(n=70, length=30)
+    torch.manual_seed(0)
+    model = build_model("cnn", 30, 1, _CNN)
+    obj = Objective("binary")
+    obj.prepare(torch.device("cpu"))
+    src = SequenceBatches(ss.codes, ss.labels)
+    whole = predict_outputs(model, src, 16, obj)
+    monkeypatch.setattr(loop, "HOST_FLUSH_VALUES", 20)  # a copy every 2 batches of 16 outputs
+    parts = predict_outputs(model, src, 16, obj)
+    assert np.array_equal(whole[0], parts[0]) and whole[0].shape == (70, 1) and whole[1] == parts[1]
+
+
 def test_amp_stays_off_on_cpu_in_fit():
     # CPU bf16 is usually slower than fp32: amp only acts on CUDA, so a CPU fit is the same with it on
     a, _ = _fit(TrainConfig(epochs=1, batch_size=32, patience=0, amp=True))

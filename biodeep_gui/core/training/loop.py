@@ -221,7 +221,7 @@ def predict_outputs(model: nn.Module, source, batch_size: int, objective: Object
     loss : mean loss over the samples (nan without objective)
     """
     model.eval()
-    host, pending, loss_sum, n = [], [], None, 0
+    host, pending, losses, n, held = [], [], [], 0, 0
     batches = (source.batches(batch_size, shard=dist.shard()) if dist is not None and dist.distributed
                else source.batches(batch_size))
     with torch.inference_mode():
@@ -230,17 +230,18 @@ def predict_outputs(model: nn.Module, source, batch_size: int, objective: Object
                 out = model(x)
             out = out.float()
             if objective is not None:
-                part = objective.loss(out, y).double() * len(x)
-                loss_sum = part if loss_sum is None else loss_sum + part
+                losses.append(objective.loss(out, y).detach() * len(x))  # summed on the host at the end
             n += len(x)
             pending.append(out)
-            if sum(o.numel() for o in pending) >= HOST_FLUSH_VALUES:
+            held += out.numel()
+            if held >= HOST_FLUSH_VALUES:
                 host.append(torch.cat(pending).cpu())
-                pending = []
+                pending, held = [], 0
     if pending:
         host.append(torch.cat(pending).cpu())
     raw = torch.cat(host).numpy() if host else np.zeros((0, 0), np.float32)
-    loss_sum = float(loss_sum) if loss_sum is not None else 0.0
+    # one copy; float64 on the host (MPS has no float64)
+    loss_sum = float(torch.stack(losses).cpu().double().sum()) if losses else 0.0
     if dist is not None and dist.distributed:
         raw = dist.gather_rows(raw)
         loss_sum, n = dist.all_reduce_sum(torch.tensor([loss_sum, float(n)], dtype=torch.float64)).tolist()
