@@ -4,15 +4,16 @@ For each model (CNN, DanQ) and each path -- fp32, bf16 autocast, torch.compile, 
 data and batch size are trained by:
 
 - plain: a hand-written loop over a pre-encoded float one-hot tensor (N, 4, L) already on the device, with the same
-  autocast and ``torch.compile(model, dynamic=False)`` as ``fit`` (the ceiling of that path);
+  autocast and ``torch.compile(model, dynamic=False)`` as ``fit`` and a forward pass over the same 512 validation
+  sequences per epoch (the ceiling of that path);
 - ours: ``training.fit`` with ``TrainConfig(amp=..., compile=...)`` over uint8 codes, one-hot made per batch on the
   device (includes its validation pass on 512 sequences and its throttled progress reports).
 
 The two run side by side, their epochs interleaved (plain, ours, plain, ours, ...) so that a change in the machine's
 load hits both alike; each is scored by its median epoch after the first (the first pays for compilation and the
 allocator's warm-up on both sides alike). ``fit`` uses bf16 on CUDA only, so on CPU the bf16 rows run the plain
-bf16 loop beside the plain fp32 one instead and print their ratio. The fp32 rows also time the common naive loop
-(a ``Dataset`` that one-hot-encodes each string in ``__getitem__`` + ``DataLoader``) for one epoch.
+bf16 loop beside the plain fp32 one instead and print their ratio. The fp32 rows also run the common naive loop
+(a ``Dataset`` that one-hot-encodes each string in ``__getitem__`` + ``DataLoader``) alongside.
 
     python bench/train_throughput.py [--device cpu|cuda] [--archs cnn,cnn-lstm]
         [--paths fp32,bf16,compile,bf16+compile] [--n 20000] [--length 200] [--epochs 5]
@@ -45,13 +46,14 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
-def plain_epochs(model, x, y, bs, device, amp, compiled):
-    """A hand-written training loop over (x, y) on the device: yields after each epoch (synchronised)."""
+def plain_epochs(model, x, y, val_x, bs, device, amp, compiled):
+    """A hand-written training loop over (x, y) on the device, then a forward pass over ``val_x`` (the work of
+    ``fit``'s validation): yields after each epoch (synchronised)."""
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     loss_fn = torch.nn.BCEWithLogitsLoss()
     net = torch.compile(model, dynamic=False) if compiled else model
-    model.train()
     while True:
+        model.train()
         perm = torch.randperm(len(x), device=device)
         for s in range(0, len(x), bs):
             idx = perm[s:s + bs]
@@ -61,6 +63,10 @@ def plain_epochs(model, x, y, bs, device, amp, compiled):
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+        model.eval()
+        with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            for s in range(0, len(val_x), max(bs, 256)):
+                model(val_x[s:s + max(bs, 256)])
         _sync(device)
         yield
 
@@ -109,19 +115,20 @@ class NaiveDataset(torch.utils.data.Dataset):
         return torch.from_numpy(x), self.y[i]
 
 
-def naive(model, seqs, y, bs, device):
+def naive_epochs(model, seqs, y, bs, device):
+    """The common naive loop (strings one-hot-encoded in ``__getitem__``, a ``DataLoader``): yields per epoch."""
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     loss_fn = torch.nn.BCEWithLogitsLoss()
     dl = torch.utils.data.DataLoader(NaiveDataset(seqs, y), batch_size=bs, shuffle=True)
     model.train()
-    t = time.perf_counter()
-    for xb, yb in dl:
-        loss = loss_fn(model(xb.to(device)), yb.to(device))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    _sync(device)
-    return len(seqs) / (time.perf_counter() - t)
+    while True:
+        for xb, yb in dl:
+            loss = loss_fn(model(xb.to(device)), yb.to(device))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        _sync(device)
+        yield
 
 
 def machine(device: torch.device) -> str:
@@ -160,6 +167,7 @@ def main() -> None:
     val_codes, val_y = codes[:512], y[:512]
     x_dev = torch.from_numpy(one_hot_numpy(codes)).to(device)
     y_dev = torch.from_numpy(y).to(device)
+    val_x = x_dev[:512]
     print(f"machine: {machine(device)}; torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"device {device}, N={a.n}, L={a.length}, batch {a.batch_size}, {a.epochs} epochs each, interleaved; "
           "samples/s of the median epoch after the first")
@@ -169,25 +177,24 @@ def main() -> None:
             torch.manual_seed(0)
             return build_model(arch, a.length, 1).to(device)
 
-        fp32_ours = None
         for path in paths:
             amp, compiled = PATHS[path]
             ours_applies = not amp or device.type == "cuda"  # fit's amp acts on CUDA only
             notes: list[str] = []
-            runners = {"plain": plain_epochs(fresh(), x_dev, y_dev, a.batch_size, device, amp, compiled)}
+            runners = {"plain": plain_epochs(fresh(), x_dev, y_dev, val_x, a.batch_size, device, amp, compiled)}
             if ours_applies:
                 runners["ours"] = ours_epochs(fresh(), codes, y, val_codes, val_y, a.batch_size, a.epochs, device,
                                               amp, compiled, notes)
             else:  # what bf16 does to the plain loop here, against its fp32 twin run alongside
-                runners["fp32"] = plain_epochs(fresh(), x_dev, y_dev, a.batch_size, device, False, compiled)
+                runners["fp32"] = plain_epochs(fresh(), x_dev, y_dev, val_x, a.batch_size, device, False, compiled)
+            if path == "fp32":  # the common naive loop, for scale
+                runners["naive"] = naive_epochs(fresh(), [decode(c) for c in codes], y, a.batch_size, device)
             try:
                 rate = side_by_side(runners, a.epochs, a.n)
             except Exception as exc:  # noqa: BLE001 - e.g. torch.compile unsupported here: a row says so
                 first = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
                 print(f"{ARCH_LABELS[arch]:22s} {path:13s} not run: {first[:150]}")
                 continue
-            if path == "fp32":
-                fp32_ours = rate["ours"]
             if ours_applies:
                 row = f"{rate['ours']:9.0f} {rate['ours'] / rate['plain']:9.3f}x"
             else:
@@ -195,12 +202,11 @@ def main() -> None:
                 twin = "compiled " if compiled else ""
                 notes.append(f"fit: bf16 on CUDA only; plain bf16 / {twin}plain fp32 alongside = "
                              f"{rate['plain'] / rate['fp32']:.2f}x")
+            if "naive" in rate:
+                notes.append(f"naive DataLoader loop {rate['naive']:.0f}/s: ours / naive = "
+                             f"{rate['ours'] / rate['naive']:.2f}x")
             print(f"{ARCH_LABELS[arch]:22s} {path:13s} {rate['plain']:9.0f} {row}  {'; '.join(notes)}", flush=True)
-        if fp32_ours is not None:
-            seqs = [decode(c) for c in codes]
-            slow = naive(fresh(), seqs, y, a.batch_size, device)
-            print(f"{ARCH_LABELS[arch]:22s} {'naive fp32':13s} {slow:9.0f}   one epoch of a Dataset encoding strings + "
-                  f"DataLoader; ours fp32 / naive = {fp32_ours / slow:.2f}x", flush=True)
+
 
 if __name__ == "__main__":
     main()
