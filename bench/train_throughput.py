@@ -12,7 +12,8 @@ data and batch size are trained by:
 The two run side by side, their epochs interleaved (plain, ours, plain, ours, ...) so that a change in the machine's
 load hits both alike; each is scored by its median epoch after the first (the first pays for compilation and the
 allocator's warm-up on both sides alike). ``fit`` uses bf16 on CUDA only, so on CPU the bf16 rows run the plain
-bf16 loop beside the plain fp32 one instead and print their ratio. The fp32 rows also run the common naive loop
+bf16 loop beside the plain fp32 one instead and print their ratio; the compile rows also run the plain eager loop
+alongside (does compiling gain here?). The fp32 rows also run the common naive loop
 (a ``Dataset`` that one-hot-encodes each string in ``__getitem__`` + ``DataLoader``) alongside.
 
     python bench/train_throughput.py [--device cpu|cuda] [--archs cnn,cnn-lstm]
@@ -187,6 +188,8 @@ def main() -> None:
                                               amp, compiled, notes)
             else:  # what bf16 does to the plain loop here, against its fp32 twin run alongside
                 runners["fp32"] = plain_epochs(fresh(), x_dev, y_dev, val_x, a.batch_size, device, False, compiled)
+            if compiled and ours_applies:  # does compiling gain? the plain eager loop of the same path alongside
+                runners["eager"] = plain_epochs(fresh(), x_dev, y_dev, val_x, a.batch_size, device, amp, False)
             if path == "fp32":  # the common naive loop, for scale
                 runners["naive"] = naive_epochs(fresh(), [decode(c) for c in codes], y, a.batch_size, device)
             try:
@@ -202,6 +205,9 @@ def main() -> None:
                 twin = "compiled " if compiled else ""
                 notes.append(f"fit: bf16 on CUDA only; plain bf16 / {twin}plain fp32 alongside = "
                              f"{rate['plain'] / rate['fp32']:.2f}x")
+            if "eager" in rate:
+                notes.append(f"compile gain: plain compiled / plain eager alongside = "
+                             f"{rate['plain'] / rate['eager']:.2f}x")
             if "naive" in rate:
                 notes.append(f"naive DataLoader loop {rate['naive']:.0f}/s: ours / naive = "
                              f"{rate['ours'] / rate['naive']:.2f}x")
