@@ -200,7 +200,7 @@ def test_cuda_danq_fit_has_flat_lstm_weights_and_few_host_syncs(tmp_path):
     tr, va = np.arange(512), np.arange(512, 640)
     obj = Objective.for_labels(ss.task, ss.labels[tr], 1, False)
     model = build_model("cnn-lstm", 60, 1, {"filters": 8, "pool": 4, "rnn_hidden": 8, "hidden": 8})
-    cfg = TrainConfig(epochs=1, batch_size=16, patience=0, amp=True)  # 32 batches
+    cfg = TrainConfig(epochs=1, batch_size=8, patience=0, amp=True)  # 64 batches
     torch.cuda.set_sync_debug_mode("warn")
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -213,6 +213,7 @@ def test_cuda_danq_fit_has_flat_lstm_weights_and_few_host_syncs(tmp_path):
     assert isinstance(items[-1], FitResult)
     messages = [str(w.message) for w in caught]
     assert not [m for m in messages if "contiguous chunk of memory" in m]  # cuDNN got one flat weight buffer
-    # a few syncs per epoch (the epoch's loss, the validation outputs), never one per batch
-    assert sum("synchroniz" in m for m in messages) < 16
+    # a few syncs per epoch (the epoch's loss, the validation outputs) and at the end (the best weights copied to
+    # the host, one per tensor), never one per batch
+    assert sum("synchroniz" in m for m in messages) < 32
 
