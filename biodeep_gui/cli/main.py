@@ -101,6 +101,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     m.add_argument("--monitor", help="validation metric for early stopping (auroc, accuracy, pearson, loss, ...)")
     m.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps")
     m.add_argument("--amp", action="store_true", default=None, help="bf16 mixed precision on CUDA")
+    m.add_argument("--compile", action="store_true", default=None,
+                   help="torch.compile the model (slow first batches; falls back to eager if it cannot)")
     m.add_argument("--class-weighting", action="store_true", default=None)
     m.add_argument("--rc-augment", action="store_true", default=None, help="reverse-complement augmentation")
     t.add_argument("--name", help="run name")
@@ -174,7 +176,7 @@ def config_from_args(a: argparse.Namespace):
         k, v = item.split("=", 1)
         cfg.model.params[k.strip()] = v.strip()
     for k in ("epochs", "batch_size", "lr", "weight_decay", "patience", "grad_clip", "seed", "optimizer", "monitor",
-              "device", "amp", "class_weighting", "rc_augment"):
+              "device", "amp", "compile", "class_weighting", "rc_augment"):
         v = getattr(a, k)
         if v is not None:
             setattr(t, k, v)

@@ -37,4 +37,5 @@ class TrainConfig:
     rc_augment: bool = False  # reverse-complement augmentation
     seed: int = number(0, ge=0, le=SEED_MAX)
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
-    amp: bool = False  # bf16 autocast on CUDA
+    amp: bool = False  # bf16 autocast on CUDA (training and validation); ignored on CPU, where bf16 is slower
+    compile: bool = False  # torch.compile the model for training; falls back to eager, with a note, if it cannot

@@ -22,11 +22,15 @@ from biodeep_gui.core.common import metrics as M
 from biodeep_gui.core.common.errors import BioDeepError
 from biodeep_gui.core.training.config import TrainConfig
 from biodeep_gui.core.training.distributed import DistContext
+from biodeep_gui.core.training.reports import StageReport
 
 #: Chunked shuffling (memory-mapped sources): blocks drawn at random and shuffled together, see ``batch_indices``.
 CHUNKS_PER_WINDOW = 16
 #: In data-parallel training the ranks agree on cancelling every this many batches (one small all-reduce).
 CANCEL_POLL = 16
+#: ``predict_outputs`` keeps outputs on the device and copies them to the host once they reach this many values
+#: (a copy per batch would wait for the GPU at every batch; this bounds the device memory they take, 256 MiB).
+HOST_FLUSH_VALUES = 2**26
 
 
 class TrainingError(BioDeepError):
@@ -203,11 +207,13 @@ def batch_indices(n: int, batch_size: int, shuffle: bool = False, generator: tor
 
 
 def predict_outputs(model: nn.Module, source, batch_size: int, objective: Objective | None = None,
-                    dist: "DistContext | None" = None) -> tuple[np.ndarray, float]:
+                    dist: "DistContext | None" = None, *, amp: bool = False) -> tuple[np.ndarray, float]:
     """Raw outputs of ``model`` on every sample of ``source`` in order, and the mean loss when ``objective`` is set.
 
     With a distributed ``dist`` each rank predicts its contiguous block of ``source`` and the blocks are gathered
     in order, so every rank gets all N outputs (exact validation metrics) for 1/world_size of the work.
+    ``amp``: run the network under bf16 autocast on the batches' device (outputs cast back to float32 before the
+    loss and the metrics). Losses and outputs stay on the device between batches: no host sync per batch.
 
     Returns
     -------
@@ -215,17 +221,27 @@ def predict_outputs(model: nn.Module, source, batch_size: int, objective: Object
     loss : mean loss over the samples (nan without objective)
     """
     model.eval()
-    outs, loss_sum, n = [], 0.0, 0
+    host, pending, losses, n, held = [], [], [], 0, 0
     batches = (source.batches(batch_size, shard=dist.shard()) if dist is not None and dist.distributed
                else source.batches(batch_size))
     with torch.inference_mode():
         for x, y in batches:
-            out = model(x)
+            with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
+                out = model(x)
+            out = out.float()
             if objective is not None:
-                loss_sum += float(objective.loss(out, y)) * len(x)
+                losses.append(objective.loss(out, y).detach() * len(x))  # summed on the host at the end
             n += len(x)
-            outs.append(out.float().cpu())
-    raw = torch.cat(outs).numpy() if outs else np.zeros((0, 0), np.float32)
+            pending.append(out)
+            held += out.numel()
+            if held >= HOST_FLUSH_VALUES:
+                host.append(torch.cat(pending).cpu())
+                pending, held = [], 0
+    if pending:
+        host.append(torch.cat(pending).cpu())
+    raw = torch.cat(host).numpy() if host else np.zeros((0, 0), np.float32)
+    # one copy; float64 on the host (MPS has no float64)
+    loss_sum = float(torch.stack(losses).cpu().double().sum()) if losses else 0.0
     if dist is not None and dist.distributed:
         raw = dist.gather_rows(raw)
         loss_sum, n = dist.all_reduce_sum(torch.tensor([loss_sum, float(n)], dtype=torch.float64)).tolist()
@@ -261,12 +277,56 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
+def flatten_rnn_weights(model: nn.Module) -> None:
+    """Make the weights of every recurrent layer of ``model`` one contiguous block again.
+
+    cuDNN's LSTM/GRU kernels take the weights as one flat buffer; after a move to another device (or any copy that
+    gives the parameters new storage) PyTorch warns and copies them into one at every call. A no-op on CPU.
+    """
+    for m in model.modules():
+        if isinstance(m, nn.RNNBase):
+            m.flatten_parameters()
+
+
+def _compile_note(exc: BaseException) -> str:
+    """One line for the progress log: why ``torch.compile`` could not be used."""
+    first = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+    return (f"torch.compile is not available here ({first[:200]}); training without compilation "
+            "(same results, eager speed)")
+
+
+def _try_compile(model: nn.Module) -> tuple[nn.Module | None, str]:
+    """``torch.compile(model)`` for training, or (None, why not) where PyTorch refuses to compile at all.
+
+    The compiled module shares ``model``'s parameters, so ``model.state_dict()`` keeps its plain keys (no
+    ``_orig_mod.``). Static shapes: a second compilation for a short last batch, specialised kernels otherwise.
+    Most failures (no C compiler, an unsupported operation) only show at the first call: ``fit`` catches them.
+    """
+    try:
+        return torch.compile(model, dynamic=False), ""
+    except Exception as exc:  # noqa: BLE001 - e.g. a Python version torch.compile does not support yet
+        return None, _compile_note(exc)
+
+
+def _compile_errors() -> tuple[type[BaseException], ...]:
+    try:
+        from torch._dynamo.exc import TorchDynamoException
+    except ImportError:  # a torch build without dynamo: nothing was compiled, nothing to catch
+        return ()
+    return (TorchDynamoException,)
+
+
 def fit(model: nn.Module, train, val, objective: Objective, cfg: TrainConfig, *, device: torch.device,
         val_targets: np.ndarray | None, should_stop: Callable[[], bool] = lambda: False,
         report_interval: float = 0.1, metric_fn: Callable[[np.ndarray, np.ndarray], dict[str, float]] | None = None,
         optimizer: torch.optim.Optimizer | None = None, resume: "ResumeState | None" = None,
-        dist: DistContext | None = None) -> Iterator[BatchReport | EpochReport | FitResult]:
+        dist: DistContext | None = None) -> Iterator[BatchReport | EpochReport | FitResult | StageReport]:
     """Train ``model`` and yield progress; the last item is a ``FitResult`` with the best weights.
+
+    With ``cfg.compile`` the network is trained through ``torch.compile`` (in data-parallel training DDP wraps the
+    compiled module: PyTorch advises compiling the inner module, not the DDP wrapper); where compilation fails, one
+    ``StageReport('compile', why)`` is yielded and training goes on in eager mode. Validation runs the plain
+    (eager) model. ``cfg.amp`` (bf16 autocast) applies on CUDA only, to training and validation.
 
     Parameters
     ----------
@@ -295,7 +355,15 @@ def fit(model: nn.Module, train, val, objective: Objective, cfg: TrainConfig, *,
     objective.prepare(device)
     opt = optimizer or make_optimizer(model, cfg)
     dist = dist or DistContext(device=device)
-    net = dist.wrap(model)  # DDP in data-parallel training; gradients all-reduced in backward
+    compiled = None
+    if cfg.compile:
+        compiled, note = _try_compile(model)
+        if note:
+            yield StageReport("compile", note)
+    # DDP in data-parallel training (gradients all-reduced in backward), around the compiled module
+    net = dist.wrap(model if compiled is None else compiled)
+    flatten_rnn_weights(model)  # after the move and DDP's broadcast of rank 0's weights
+    compile_errors = _compile_errors() if compiled is not None else ()
     shard = {"shard": dist.shard()} if dist.distributed else {}
     amp = cfg.amp and device.type == "cuda"
     monitor = M.default_monitor(objective.task) if cfg.monitor == "auto" else cfg.monitor
@@ -328,14 +396,13 @@ def fit(model: nn.Module, train, val, objective: Objective, cfg: TrainConfig, *,
                 cancelled = True
                 break
             try:
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                    out = net(x)
-                loss = objective.loss(out, y)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.grad_clip > 0:
-                    nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                opt.step()
+                try:
+                    loss = _step(net, model, x, y, objective, opt, cfg, amp)
+                except compile_errors as exc:  # compiling happens at the first call (and backward): fall back
+                    compile_errors = ()
+                    net = _eager(net, model)
+                    yield StageReport("compile", _compile_note(exc))
+                    loss = _step(net, model, x, y, objective, opt, cfg, amp)
             except torch.cuda.OutOfMemoryError:
                 raise TrainingError(f"the GPU ran out of memory at batch size {cfg.batch_size}; try a smaller batch "
                                     f"size (e.g. {max(1, cfg.batch_size // 2)}) or a smaller model") from None
@@ -366,7 +433,7 @@ def fit(model: nn.Module, train, val, objective: Objective, cfg: TrainConfig, *,
             if len(val) and not math.isfinite(val_loss):
                 _check_finite(math.nan, epoch, None)
         else:
-            raw, val_loss = predict_outputs(model, val, max(cfg.batch_size, 256), objective, dist)
+            raw, val_loss = predict_outputs(model, val, max(cfg.batch_size, 256), objective, dist, amp=amp)
             if not np.isfinite(raw).all():
                 _check_finite(math.nan, epoch, None)
             vm = metric_fn(val_targets, objective.transform(raw)) if len(raw) else {}
@@ -391,6 +458,30 @@ def fit(model: nn.Module, train, val, objective: Objective, cfg: TrainConfig, *,
     elapsed = time.perf_counter() - t0
     yield FitResult(history, best_epoch, stopped_early, cancelled, elapsed, seen_total / max(elapsed, 1e-9),
                     _on_cpu(best_state))
+
+
+def _step(net: nn.Module, model: nn.Module, x: torch.Tensor, y: torch.Tensor, objective: Objective,
+          opt: torch.optim.Optimizer, cfg: TrainConfig, amp: bool) -> torch.Tensor:
+    """One optimisation step on batch (x, y); returns the loss (0-d, on the device, not synced)."""
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
+        out = net(x)
+    loss = objective.loss(out, y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if cfg.grad_clip > 0:
+        nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+    opt.step()
+    return loss
+
+
+def _eager(net: nn.Module, model: nn.Module) -> nn.Module:
+    """``net`` with its compiled module replaced by the plain ``model`` (the parameters are the same tensors)."""
+    if isinstance(net, nn.parallel.DistributedDataParallel):
+        # DDP's gradient hooks sit on the shared parameters: swapping the inner module keeps them, where a
+        # second wrap would all-reduce every gradient twice
+        net.module = model
+        return net
+    return model
 
 
 def _check_finite(loss: float, epoch: int, batch: int | None) -> None:

@@ -78,6 +78,9 @@ TRAIN_HELP = {
                   "strands, so this doubles the useful data.",
     "seed": "Seed of every random choice (split, initial weights, batches): the same seed gives the same run.",
     "amp": "Mixed precision (bfloat16) on an NVIDIA GPU: less memory, sometimes faster. CUDA only.",
+    "compile": "Compile the network with torch.compile before training: the first batches wait for the compiler "
+               "(tens of seconds), later ones may run faster. If it cannot compile here, training runs uncompiled "
+               "and the log says why.",
 }
 
 
@@ -210,7 +213,8 @@ def training_widgets() -> dict[str, QWidget]:
                "patience": patience, "grad_clip": clip,
                "class_weighting": QCheckBox("Weight classes by rarity"),
                "rc_augment": QCheckBox("Reverse-complement augmentation"),
-               "seed": seed, "amp": QCheckBox("Mixed precision (bf16)")}
+               "seed": seed, "amp": QCheckBox("Mixed precision (bf16)"),
+               "compile": QCheckBox("Compile the model (torch.compile)")}
     for key, w in widgets.items():
         w.setToolTip(TRAIN_HELP[key])
     return widgets
