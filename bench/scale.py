@@ -220,19 +220,24 @@ def memory(work: Path, sizes: list[int], length: int, arch: str = "mlp") -> list
               f"{time.perf_counter() - t - r['build_s'] - r['train_s']:.0f} s)", flush=True)
         results.append(r)
         shutil.rmtree(folder, ignore_errors=True)
-    if len(results) >= 2:
-        a, b = results[0], results[-1]
-        slope = (b["peak_anon"] - a["peak_anon"]) / (b["fasta_bytes"] - a["fasta_bytes"])
-        print(f"  slope of peak RssAnon: {slope:.3f} MiB per MiB of FASTA between {a['sizes_n']:,} and "
-              f"{b['sizes_n']:,} sequences (goal <= 0.15)")
-        for key, what in (("peak_load_split", "loading + split"), ("peak_train", "training + test")):
-            if a[key] is None or b[key] is None:  # the memory sampler saw no sample of a phase this short
-                print(f"    of which {what}: not measured (the phase ended before the first sample)")
-                continue
-            part = (b[key] - a[key]) / (b["fasta_bytes"] - a["fasta_bytes"])
-            print(f"    of which {what}: {part:.3f} MiB per MiB")
+    print_slope(results, "fasta_bytes", "FASTA", "sequences", goal=" (goal <= 0.15)")
     return results
 
+
+
+def print_slope(results: list[dict], size_key: str, of: str, counted: str, goal: str = "") -> None:
+    """The growth of peak RssAnon (whole run, and per phase) between the smallest and the largest size measured."""
+    if len(results) < 2:
+        return
+    a, b = results[0], results[-1]
+    grown = b[size_key] - a[size_key]
+    print(f"  slope of peak RssAnon: {(b['peak_anon'] - a['peak_anon']) / grown:.3f} MiB per MiB of {of} between "
+          f"{a['sizes_n']:,} and {b['sizes_n']:,} {counted}{goal}")
+    for key, what in (("peak_load_split", "loading + split"), ("peak_train", "training + test")):
+        if a[key] is None or b[key] is None:  # the memory sampler saw no sample of a phase this short
+            print(f"    of which {what}: not measured (the phase ended before the first sample)")
+            continue
+        print(f"    of which {what}: {(b[key] - a[key]) / grown:.3f} MiB per MiB")
 
 def bed_memory(work: Path, sizes: list[int], width: int, arch: str = "mlp") -> list[dict]:
     """Section 4: BED peaks + genome through the encoded cache, in a fresh process per size."""
@@ -262,15 +267,7 @@ def bed_memory(work: Path, sizes: list[int], width: int, arch: str = "mlp") -> l
               f"{r['cache_bytes'] / r['windows_bytes']:.3f} bytes/base on disk", flush=True)
         results.append(r)
         shutil.rmtree(folder, ignore_errors=True)
-    if len(results) >= 2:
-        a, b = results[0], results[-1]
-        slope = (b["peak_anon"] - a["peak_anon"]) / (b["windows_bytes"] - a["windows_bytes"])
-        print(f"  slope of peak RssAnon: {slope:.3f} MiB per MiB of windows between {a['sizes_n']:,} and "
-              f"{b['sizes_n']:,} peaks")
-        for key, what in (("peak_load_split", "loading + split"), ("peak_train", "training + test")):
-            if a[key] is not None and b[key] is not None:
-                part = (b[key] - a[key]) / (b["windows_bytes"] - a["windows_bytes"])
-                print(f"    of which {what}: {part:.3f} MiB per MiB")
+    print_slope(results, "windows_bytes", "windows", "peaks")
     return results
 
 

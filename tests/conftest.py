@@ -121,10 +121,9 @@ def planted_ctcf_run(tmp_path_factory):
     return SimpleNamespace(root=root, run_dir=root / "cnn", run=load_run(root / "cnn"), set=s)
 
 
-@pytest.fixture(scope="session")
-def tiny_scans_run(tmp_path_factory):
-    """A tiny scans run folder trained once per session (8 SYNTHETIC subjects on an 8 x 10 x 8 grid, 2 folds,
-    1 epoch, no CNN arm, 3 permutations; one torch thread, a few seconds). Tests only read it."""
+def train_tiny_scans(tmp, *, epochs: int = 1, permutations: int = 3, patience: int | None = None):
+    """Train a tiny scans run into ``tmp / 'run'`` (8 SYNTHETIC subjects on an 8 x 10 x 8 grid, 2 folds, no CNN arm;
+    one torch thread, a few seconds) and return that folder."""
     import torch
 
     from biodeep_gui.core.scans.config import ScansConfig
@@ -133,7 +132,6 @@ def tiny_scans_run(tmp_path_factory):
 
     before = torch.get_num_threads()
     torch.set_num_threads(1)  # small 3-D convolutions spin with two threads on a shared 2-core machine
-    tmp = tmp_path_factory.mktemp("report-scans")
     demo = write_demo_cohort(tmp / "demo", 8, (8, 10, 8), seed=4)
     cfg = ScansConfig()
     d = cfg.data
@@ -141,10 +139,19 @@ def tiny_scans_run(tmp_path_factory):
     d.cache_dir = str(tmp / "cache")
     cfg.model.autoencoder = {"depth": 1, "channels": 2, "code_size": 4}
     cfg.model.cnn_arm = False
-    cfg.train.epochs, cfg.train.batch_size, cfg.train.head_epochs = 1, 4, 2
-    cfg.cv.folds, cfg.cv.permutations = 2, 3
+    cfg.train.epochs, cfg.train.batch_size, cfg.train.head_epochs = epochs, 4, 2
+    if patience is not None:
+        cfg.train.patience = patience
+    cfg.cv.folds, cfg.cv.permutations = 2, permutations
     try:
         list(train_scans(cfg, tmp / "run"))
     finally:
         torch.set_num_threads(before)
     return tmp / "run"
+
+
+@pytest.fixture(scope="session")
+def tiny_scans_run(tmp_path_factory):
+    """A tiny scans run folder trained once per session (``train_tiny_scans``: 1 epoch, 3 permutations). Tests only
+    read it."""
+    return train_tiny_scans(tmp_path_factory.mktemp("report-scans"))

@@ -60,3 +60,23 @@ def planted_gc_box(task: str = "binary", n: int = 300, length: int = 50, seed: i
             codes[i, p:p + len(gc)] = gc
         y[i] = k + rng.normal(0, 0.3)
     return SequenceSet(ids, codes, y[:, None], "regression", ["affinity"], [], lengths)
+
+
+class ChunkOnly:
+    """(N, L) codes that refuse to be copied whole (``np.asarray``) and record the rows of each read: a stand-in for
+    a memory-mapped cache that proves a reader goes chunk by chunk."""
+
+    def __init__(self, codes):
+        self.codes, self.reads = codes, []
+        self.shape, self.dtype, self.ndim = codes.shape, codes.dtype, 2
+
+    def __len__(self):
+        return len(self.codes)
+
+    def __getitem__(self, index):
+        out = np.asarray(self.codes[index])
+        self.reads.append(len(out))
+        return out
+
+    def __array__(self, dtype=None, copy=None):
+        raise AssertionError("the whole array was copied")

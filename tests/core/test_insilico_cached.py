@@ -6,24 +6,7 @@ import numpy as np
 from biodeep_gui.core.sequences.cache import Rows
 from biodeep_gui.core.sequences.interpret.insilico import background_sequences
 
-
-class ChunkOnly:
-    """(N, L) codes that refuse to be copied whole (``np.asarray``) and record the rows of each read."""
-
-    def __init__(self, codes):
-        self.codes, self.reads = codes, []
-        self.shape, self.dtype, self.ndim = codes.shape, codes.dtype, 2
-
-    def __len__(self):
-        return len(self.codes)
-
-    def __getitem__(self, index):
-        out = np.asarray(self.codes[index])
-        self.reads.append(len(out))
-        return out
-
-    def __array__(self, dtype=None, copy=None):
-        raise AssertionError("the whole split was copied")
+from .helpers import ChunkOnly
 
 
 def test_backgrounds_of_a_row_view_read_only_the_picked_rows():

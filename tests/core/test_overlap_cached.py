@@ -9,24 +9,7 @@ from biodeep_gui.core.sequences.config import DataConfig
 from biodeep_gui.core.sequences.encoding import COMPLEMENT_CODES
 from biodeep_gui.core.sequences.pipeline import sequence_hashes, training_overlap
 
-
-class ChunkOnly:
-    """(N, L) codes that refuse to be copied whole (``np.asarray``) and record the rows of each read."""
-
-    def __init__(self, codes):
-        self.codes, self.reads = codes, []
-        self.shape, self.dtype, self.ndim = codes.shape, codes.dtype, 2
-
-    def __len__(self):
-        return len(self.codes)
-
-    def __getitem__(self, index):
-        out = np.asarray(self.codes[index])
-        self.reads.append(len(out))
-        return out
-
-    def __array__(self, dtype=None, copy=None):
-        raise AssertionError("the whole set was copied")
+from .helpers import ChunkOnly
 
 
 def test_reverse_complement_hashes_chunk_by_chunk():

@@ -13,36 +13,15 @@ from PySide6.QtGui import QImage, QPainter
 
 from biodeep_gui.core.scans.run import load_scans_run
 from biodeep_gui.core.training.runs import HISTORY_FILE, RUN_FILE
+from tests.conftest import train_tiny_scans
 from tests.gui.conftest import shot
 
 
 @pytest.fixture(scope="module")
 def scans_run_4_epochs(tmp_path_factory):
-    """A tiny scans run of 4 epochs per fold (8 SYNTHETIC subjects on an 8 x 10 x 8 grid, 2 folds, no CNN arm, 2
-    permutations; one torch thread): enough epochs for curves a person can read on the screenshots."""
-    import torch
-
-    from biodeep_gui.core.scans.config import ScansConfig
-    from biodeep_gui.core.scans.pipeline import train_scans
-    from biodeep_gui.core.scans.synthetic import write_demo_cohort
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    tmp = tmp_path_factory.mktemp("reopen-scans")
-    demo = write_demo_cohort(tmp / "demo", 8, (8, 10, 8), seed=4)
-    cfg = ScansConfig()
-    d = cfg.data
-    d.images, d.labels, d.file_column, d.site_column = str(demo.images), str(demo.table), "FILE_ID", "SITE_ID"
-    d.cache_dir = str(tmp / "cache")
-    cfg.model.autoencoder = {"depth": 1, "channels": 2, "code_size": 4}
-    cfg.model.cnn_arm = False
-    cfg.train.epochs, cfg.train.batch_size, cfg.train.head_epochs, cfg.train.patience = 4, 4, 2, 10
-    cfg.cv.folds, cfg.cv.permutations = 2, 2
-    try:
-        list(train_scans(cfg, tmp / "run"))
-    finally:
-        torch.set_num_threads(before)
-    return tmp / "run"
+    """A tiny scans run of 4 epochs per fold (``train_tiny_scans``, 2 permutations): enough epochs for curves a
+    person can read on the screenshots."""
+    return train_tiny_scans(tmp_path_factory.mktemp("reopen-scans"), epochs=4, permutations=2, patience=10)
 
 
 def _combo_labels(tab) -> list[str]:
