@@ -24,12 +24,12 @@ from __future__ import annotations
 from contextlib import nullcontext
 from dataclasses import dataclass
 
-#: channels_last_3d on the CPU (no autocast there: ``training.fit`` autocasts on CUDA only). Off: on the 2-core AMD
-#: EPYC development machine (torch 2.13.0 CPU, 1 thread; ``bench/scans_throughput.py``, grid 31 x 37 x 31, 32
-#: subjects, batch 4, two runs) our fit ran at 0.93x and 0.97x of its fp32 speed in channels_last_3d and the plain
-#: loop at 0.87x and 0.90x: oneDNN's 3-D kernels gain nothing from the layout here, so the CPU keeps the contiguous
-#: one.
-CHANNELS_LAST_ON_CPU = False
+#: channels_last_3d on the CPU too (no autocast there: ``training.fit`` autocasts on CUDA only). Measured with
+#: ``bench/scans_throughput.py`` on the idle 2-core AMD EPYC development machine (torch 2.13.0 CPU, 2 threads, batch
+#: 4): our fit ran 1.78x its contiguous speed on a 31 x 37 x 31 grid and 2.40x on 61 x 73 x 61 (the ABIDE grid), the
+#: plain loop 1.92x and 2.49x; with 1 thread 1.05x. oneDNN's 3-D convolutions parallelise over channels-last
+#: blocks much better than over the default layout.
+CHANNELS_LAST_ON_CPU = True
 
 
 @dataclass(frozen=True)
