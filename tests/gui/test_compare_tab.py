@@ -133,6 +133,14 @@ def test_curves_overlay_deep_runs_and_baseline_lines(tab, runs):
     assert np.allclose(y, [row["val_loss"] for row in cnn.history])
 
 
+def test_baselines_alone_are_drawn_as_visible_lines(tab, runs):
+    _, kmer, linear = runs
+    tab.set_runs([kmer, linear])
+    for base in (kmer, linear):
+        bx, by = tab.plot.items[str(base.path)].getData()
+        assert bx[1] - bx[0] >= 1.0 and np.allclose(by, base.metrics["val_auroc"])  # not a zero-length line
+
+
 def test_selecting_a_row_emits_its_folder(qtbot, tab, runs):
     tab.set_runs(runs)
     row = tab.view_order().index("3-mer baseline")

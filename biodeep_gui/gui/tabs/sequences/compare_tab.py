@@ -519,7 +519,9 @@ class CompareTab(QWidget):
             else:
                 v = run.metrics.get(key, math.nan)
                 if isinstance(v, (int, float)) and math.isfinite(v):
-                    self.plot.add_curve(str(run.path), np.array([1.0, max_epoch]), np.array([v, v]),
+                    # with baselines alone there is one "epoch": the line spans half an epoch either side of it
+                    span = [1.0, float(max_epoch)] if max_epoch > 1 else [0.5, 1.5]
+                    self.plot.add_curve(str(run.path), np.array(span), np.array([v, v]),
                                         f"{run.name} (baseline)", colour, dashed=True)
         self.plot.getPlotItem().setLabel("bottom", "Epoch" + ("" if higher else " (lower is better)"),
                                          color="#222222")
