@@ -128,3 +128,30 @@ def test_load_sequences_uses_the_user_cache_folder(tmp_path, monkeypatch):
     assert isinstance(ss, cache.CachedSequenceSet)
     assert ss.cache_dir.parent == tmp_path / "home" / "cache" / "encoded"
     assert load_sequences(cfg).cache_hit
+
+
+def test_a_cached_run_hashes_each_input_once_and_records_the_digests(tmp_path, monkeypatch):
+    from collections import Counter
+
+    from biodeep_gui.core.common.fileio import sha256_file
+    from biodeep_gui.core.sequences.config import RunConfig
+    from biodeep_gui.core.sequences.pipeline import RunSummary, train_run
+    from biodeep_gui.core.training import runs
+
+    monkeypatch.setenv("BIODEEP_HOME", str(tmp_path / "home"))
+    calls = Counter()
+
+    def counted(path, *args, **kwargs):
+        calls[str(path)] += 1
+        return sha256_file(path, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "sha256_file", counted)
+    monkeypatch.setattr(runs, "sha256_file", counted)
+    cfg = RunConfig()
+    cfg.data = _pair(tmp_path, n=60)
+    cfg.model.arch, cfg.train.epochs, cfg.train.device = "mlp", 1, "cpu"
+    assert any(isinstance(x, RunSummary) for x in train_run(cfg, tmp_path / "run"))
+    assert calls == Counter({cfg.data.fasta: 1, cfg.data.background: 1})  # the cache's check; provenance reuses it
+    doc = json.loads((tmp_path / "run" / "run.json").read_text())
+    recorded = json.dumps(doc)
+    assert sha256_file(cfg.data.fasta) in recorded and sha256_file(cfg.data.background) in recorded

@@ -225,6 +225,9 @@ class CachedSequenceSet(SequenceSet):
     """A ``SequenceSet`` whose codes, labels and ids stay in the memory-mapped cache folder."""
 
     cache_dir: Path | None = None
+    #: input path -> SHA-256, as ``load_cached`` computed them (the run's provenance reuses them: a genome is
+    #: hashed once per run, not twice)
+    input_sha256: dict[str, str] | None = None
 
     def subset(self, index: np.ndarray) -> "CachedSequenceSet":
         index = np.asarray(index, dtype=np.int64)
@@ -242,7 +245,7 @@ class CachedSequenceSet(SequenceSet):
             label_names=list(self.label_names), class_names=list(self.class_names),
             lengths=None if self.lengths is None else np.asarray(self.lengths[index]),
             groups=groups, sources=list(self.sources))
-        out.cache_dir = self.cache_dir
+        out.cache_dir, out.input_sha256 = self.cache_dir, self.input_sha256
         return out
 
 
@@ -314,8 +317,8 @@ def load_cached(cfg, root: str | os.PathLike | None = None, *, rebuild: bool = F
     Returns
     -------
     CachedSequenceSet with memory-mapped codes (N, L) uint8, labels, lengths and lazily decoded ids (and
-    groups, BED: ``Groups``); its
-    ``cache_dir`` names the folder, and ``cache_hit`` (attribute) says whether it was reused.
+    groups, BED: ``Groups``); its ``cache_dir`` names the folder, ``cache_hit`` (attribute) says whether it was
+    reused and ``input_sha256`` holds the inputs' digests (path -> SHA-256).
     """
     inputs = _inputs(cfg)
     if not inputs:
@@ -332,6 +335,7 @@ def load_cached(cfg, root: str | os.PathLike | None = None, *, rebuild: bool = F
         manifest = build(cfg, folder, digests, seed=seed)
     ss = open_cache(folder, manifest)
     ss.cache_hit = hit
+    ss.input_sha256 = {inputs[role]: digest for role, digest in digests.items()}
     return ss
 
 

@@ -266,7 +266,7 @@ def _train_run(cfg: RunConfig, out_dir: str | Path, dist, *, data: SequenceSet |
     info = ModelInfo(cfg.model.arch, params, ss.length, ss.n_outputs, ss.task, ss.label_names, ss.class_names,
                           None if objective.target_mean is None else objective.target_mean.tolist(),
                           None if objective.target_std is None else objective.target_std.tolist())
-    prov = {**provenance(cfg, str(device)), **dist.provenance()}
+    prov = {**provenance(cfg, str(device), getattr(ss, "input_sha256", None)), **dist.provenance()}
     test = prep.test_set
 
     def finish(tensors, raw_val, raw_test, history, best_epoch, status, fit_res=None) -> RunSummary:

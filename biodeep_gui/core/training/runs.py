@@ -53,16 +53,21 @@ SCANS = "scans"
 RUN_KINDS = (SEQUENCES, SCANS)
 
 
-def provenance(cfg, device: str) -> dict[str, Any]:
+def provenance(cfg, device: str, known_sha256: dict[str, str] | None = None) -> dict[str, Any]:
     """Package versions, seed, device and the SHA-256 of every input file.
 
     ``cfg``: a RunConfig or a ScansConfig (anything with ``data.input_files()`` and ``train.seed``).
+    ``known_sha256``: path -> digest already computed in this run (the encoded cache's check of its inputs), not
+    read again.
     """
     import sklearn
     import torch
 
     files = {}
     for p in cfg.data.input_files():
+        if known_sha256 and p in known_sha256:
+            files[p] = known_sha256[p]
+            continue
         try:
             files[p] = sha256_file(p)
         except OSError:
