@@ -155,3 +155,18 @@ def tiny_scans_run(tmp_path_factory):
     """A tiny scans run folder trained once per session (``train_tiny_scans``: 1 epoch, 3 permutations). Tests only
     read it."""
     return train_tiny_scans(tmp_path_factory.mktemp("report-scans"))
+
+
+@pytest.fixture(scope="module")
+def one_deterministic_thread():
+    """One torch thread and deterministic algorithms for a whole module (``pytestmark = pytest.mark.usefixtures(
+    "one_deterministic_thread")``): small 3-D convolutions spin with two threads on a shared 2-core machine, and
+    module-scoped runs must come out the same every time."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    yield
+    torch.set_num_threads(before)
+    torch.use_deterministic_algorithms(False)

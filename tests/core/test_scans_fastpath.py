@@ -31,14 +31,8 @@ CL = torch.channels_last_3d
 GRID = (9, 11, 7)  # odd sizes: the nets pad and crop, which must keep working in either layout
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    yield
-    torch.set_num_threads(before)
-    torch.use_deterministic_algorithms(False)
+# one torch thread, deterministic algorithms, for every test of this module (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_deterministic_thread")
 
 
 def _is_channels_last(t: torch.Tensor) -> bool:

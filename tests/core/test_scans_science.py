@@ -32,15 +32,8 @@ from biodeep_gui.core.scans.run import load_scans_run
 from biodeep_gui.core.scans.steps import _volumes, harmonise_codes, normalisation_stats
 from biodeep_gui.core.scans.synthetic import write_demo_cohort
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    yield
-    torch.set_num_threads(before)
-    torch.use_deterministic_algorithms(False)
+# one torch thread, deterministic algorithms, for every test of this module (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_deterministic_thread")
 
 
 def _config(images: Path, table: Path, tmp: Path) -> ScansConfig:

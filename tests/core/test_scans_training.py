@@ -55,14 +55,8 @@ from biodeep_gui.core.training.reports import StageReport
 SHAPE = (16, 20, 16)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    yield
-    torch.set_num_threads(before)
-    torch.use_deterministic_algorithms(False)
+# one torch thread, deterministic algorithms, for every test of this module (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("one_deterministic_thread")
 
 
 def _config(demo, tmp: Path, **train) -> ScansConfig:
